@@ -1,0 +1,41 @@
+# The project's interface. `make demo` and `make test` work on a fresh machine of this
+# kind: `setup` installs what is missing (guarded by dpkg -s, so it is quick the second time).
+
+SHELL := /bin/bash
+APT_PACKAGES := pkg-config liblapacke-dev libopenblas-dev libhdf5-dev dataset-fashion-mnist
+SWIFT ?= swift
+RELEASE_FLAGS := -c release
+TEST_FLAGS := -c release -Xswiftc -enable-testing
+AFG := .build/release/afg
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup build release test demo demo-full bench bench-scale results clean
+
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "setup: system packages present"; fi
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+# Tests build in release mode (the numeric tests are 10-100x slower in debug).
+test: setup
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-swift-testing
+
+demo: release
+	@bash scripts/demo.sh $(AFG)
+
+bench: release
+	.build/release/afg-bench $(BENCH)
+
+clean:
+	rm -rf .build

@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: afg → Backbone → Classifier → AFG → Linalg → CLAPACK;
+// FeatureIO (→ CHDF5) sits at the bottom beside them. Nothing imports the CLI.
+let package = Package(
+    name: "afg",
+    products: [
+        .executable(name: "afg", targets: ["afg"]),
+        .library(name: "FeatureIO", targets: ["FeatureIO"]),
+        .library(name: "AFG", targets: ["AFG"]),
+        .library(name: "Classifier", targets: ["Classifier"]),
+        .library(name: "Backbone", targets: ["Backbone"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C behind one door each: HDF5 (with getters for its macro constants) and
+        // CBLAS + LAPACKE (OpenBLAS). Only FeatureIO imports CHDF5; only Linalg imports CLAPACK.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CLAPACK", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .target(name: "Linalg", dependencies: ["CLAPACK"]),
+        .target(name: "FeatureIO", dependencies: ["CHDF5"]),
+        .target(name: "AFG", dependencies: ["Linalg"]),
+        .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),
+        .target(name: "Backbone", dependencies: ["Classifier", "Linalg"]),
+        .executableTarget(name: "afg", dependencies: [
+            "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "afg-bench", dependencies: [
+            "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO",
+        ]),
+        .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
+        // .testTarget(name: "FeatureIOTests", dependencies: ["FeatureIO"]),
+        // .testTarget(name: "AFGTests", dependencies: ["AFG", "Linalg"]),
+        .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg"]),
+        // .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg"]),
+        // .testTarget(name: "afgTests", dependencies: ["afg", "FeatureIO"]),
+    ],
+    // Swift 5 mode: the numeric kernels hand raw buffers to `concurrentPerform`, which
+    // Swift 6's strict Sendable checking rejects without adding safety here.
+    swiftLanguageModes: [.v5]
+)

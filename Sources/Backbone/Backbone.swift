@@ -1,0 +1,2 @@
+/// Stage one: CPU network layers, architectures, GraLoss training, checkpoints.
+import Classifier
