@@ -118,7 +118,7 @@ final class FeatureFileReader {
                                      problem: "attribute num_classes = \(a), but \(r) classes were expected")
             }
             c = r
-            source = "expected by the caller"
+            source = "caller"
         } else if let a = attrClasses {
             c = a
             source = "num_classes attribute"

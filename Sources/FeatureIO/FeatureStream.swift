@@ -30,7 +30,7 @@ public final class FeatureStream {
     /// C (see `FeatureStore.readFeatures` for the rule).
     public var numClasses: Int { reader.numClasses }
     /// Where C came from: `num_classes attribute`, `number of class names`,
-    /// `largest label + 1` or `expected by the caller`.
+    /// `largest label + 1` or `caller`.
     public var numClassesSource: String { reader.numClassesSource }
     /// Stored feature type: `float16`, `float32` or `float64`.
     public var featureType: String { reader.featureType }

@@ -239,7 +239,12 @@ final class H5File {
         H5Pset_chunk_cache(dapl.id, 12_421, 64 << 20, 1.0)
         let d = try H5Handle(H5Dopen2(id, k, dapl.id), .dataset,
                              orThrow: FeatureIOError(.hdf5, file: path, dataset: k, problem: "cannot open dataset"))
-        return try H5Dataset(file: self, name: k, handle: d)
+        let ds = try H5Dataset(file: self, name: k, handle: d)
+        if let missing = ds.missingFilter {
+            throw FeatureIOError(.hdf5, file: path, dataset: k,
+                                 problem: "compressed with filter \(missing), which this HDF5 library does not provide; rewrite it with gzip (h5py: compression=\"gzip\")")
+        }
+        return ds
     }
 
     // MARK: attributes
@@ -458,6 +463,9 @@ final class H5Dataset {
     let elementType: H5ElementType
     /// Rows per stored chunk (leading dimension), nil if not chunked.
     let chunkRows: Int?
+    /// `'name' (id N)` of the first filter in the pipeline that this HDF5 lacks (e.g.
+    /// h5py's LZF), or nil.
+    let missingFilter: String?
     private let fileType: H5Handle
 
     fileprivate init(file: H5File, name: String, handle: H5Handle) throws {
@@ -481,6 +489,19 @@ final class H5Dataset {
         } else {
             chunkRows = nil
         }
+        var missing: String?
+        for i in 0..<max(0, H5Pget_nfilters(dcpl.id)) where missing == nil {
+            var flags: UInt32 = 0, nElements = 0, config: UInt32 = 0
+            var values = [UInt32](repeating: 0, count: 8)
+            var nameBytes = [CChar](repeating: 0, count: 64)
+            nElements = values.count
+            let fid = H5Pget_filter2(dcpl.id, UInt32(i), &flags, &nElements, &values, nameBytes.count, &nameBytes, &config)
+            if fid >= 0, H5Zfilter_avail(fid) <= 0 {
+                let n = String(cString: nameBytes)
+                missing = "'\(n.isEmpty ? "unknown" : n)' (id \(fid))"
+            }
+        }
+        missingFilter = missing
     }
 
     /// Elements per leading-dimension row (product of the trailing dimensions).
