@@ -236,7 +236,7 @@ public enum FeatureStore {
 
     /// Writes attributes in name order (Swift dictionaries iterate in a per-process
     /// random order; the file must not), then `created_by`.
-    private static func writeAttributes(_ attrs: [String: H5AttributeValue], to f: H5File) throws {
+    static func writeAttributes(_ attrs: [String: H5AttributeValue], to f: H5File) throws {
         var all = attrs
         all["created_by"] = .string(createdBy)
         for k in all.keys.sorted() { try f.writeRootAttribute(k, all[k]!) }

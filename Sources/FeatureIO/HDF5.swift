@@ -404,6 +404,28 @@ final class H5File {
         }
     }
 
+    /// Creates an empty dataset of `0 × rowShape` elements of `T.h5FileType` that grows
+    /// along its first dimension (`H5Dataset.append`), chunked in `chunkRows` rows.
+    func createGrowable<T: H5Storable>(_ key: String, rowShape: [Int], chunkRows: Int, compress: Bool,
+                                       of: T.Type) throws -> H5Dataset {
+        precondition(chunkRows > 0 && rowShape.allSatisfy { $0 > 0 })
+        let fail = FeatureIOError(.writeFailed, file: path, dataset: H5File.normalize(key), problem: "cannot create dataset")
+        let k = try makeParents(key, fail: fail)
+        var dims = [hsize_t(0)] + rowShape.map { hsize_t($0) }
+        var maxDims = [afg_H5S_UNLIMITED()] + rowShape.map { hsize_t($0) }
+        let space = try H5Handle(H5Screate_simple(Int32(dims.count), &dims, &maxDims), .dataspace, orThrow: fail)
+        let dcpl = try H5Handle(H5Pcreate(afg_H5P_DATASET_CREATE()), .plist, orThrow: fail)
+        H5Pset_obj_track_times(dcpl.id, false)
+        var chunk = [hsize_t(chunkRows)] + rowShape.map { hsize_t($0) }
+        guard H5Pset_chunk(dcpl.id, Int32(chunk.count), &chunk) >= 0 else { throw fail }
+        if compress {
+            guard H5Pset_shuffle(dcpl.id) >= 0, H5Pset_deflate(dcpl.id, 4) >= 0 else { throw fail }
+        }
+        let d = try H5Handle(H5Dcreate2(id, k, T.h5FileType, space.id, afg_H5P_DEFAULT(), dcpl.id, afg_H5P_DEFAULT()),
+                             .dataset, orThrow: fail)
+        return try H5Dataset(file: self, name: k, handle: d)
+    }
+
     /// Writes a 1-D dataset of variable-length UTF-8 strings (what h5py's
     /// `string_dtype()` writes).
     func writeStrings(_ key: String, _ strings: [String]) throws {
@@ -542,6 +564,25 @@ final class H5Dataset {
         let fail = FeatureIOError(.hdf5, file: file.path, dataset: name, problem: "cannot build the float16 type")
         let half = try H5Handle(afg_H5T_IEEE_F16LE_create(), .datatype, orThrow: fail)
         try read(rows: rows, memType: half.id, into: UnsafeMutableRawPointer(buffer.baseAddress))
+    }
+
+    /// Appends `rows` rows (`values`: rows × rowElements, row-major) at the end of a
+    /// growable dataset (`H5File.createGrowable`), converting from `T`.
+    /// - Complexity: O(rows · rowElements).
+    func append<T: H5Native>(_ values: UnsafeBufferPointer<T>, rows: Int, at start: Int) throws {
+        precondition(values.count == rows * rowElements, "append: \(values.count) values for \(rows) rows")
+        if rows == 0 { return }
+        let fail = FeatureIOError(.writeFailed, file: file.path, dataset: name, problem: "cannot append rows \(start)..<\(start + rows)")
+        var newDims = [hsize_t(start + rows)] + shape.dropFirst().map { hsize_t($0) }
+        guard H5Dset_extent(handle.id, &newDims) >= 0 else { throw fail }
+        let fspace = try H5Handle(H5Dget_space(handle.id), .dataspace, orThrow: fail)
+        var offset = [hsize_t](repeating: 0, count: newDims.count)
+        offset[0] = hsize_t(start)
+        var count = newDims
+        count[0] = hsize_t(rows)
+        guard H5Sselect_hyperslab(fspace.id, H5S_SELECT_SET, &offset, nil, &count, nil) >= 0 else { throw fail }
+        let mspace = try H5Handle(H5Screate_simple(Int32(count.count), &count, nil), .dataspace, orThrow: fail)
+        guard H5Dwrite(handle.id, T.h5NativeType, mspace.id, fspace.id, afg_H5P_DEFAULT(), values.baseAddress) >= 0 else { throw fail }
     }
 
     /// Reads a whole 1-D string dataset (fixed or variable length, ASCII or UTF-8).
