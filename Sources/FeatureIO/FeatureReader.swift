@@ -66,7 +66,9 @@ final class FeatureFileReader {
             switch v {
             case .int(let i) where i > 0: attrClasses = Int(i)
             case .string(let s) where Int(s).map { $0 > 0 } == true: attrClasses = Int(s)
-            case .double(let d) where d > 0 && d == d.rounded() && d < 1e9: attrClasses = Int(d)
+            case .double, .float:
+                guard let d = v.number, d > 0, d == d.rounded(), d < 1e9 else { fallthrough }
+                attrClasses = Int(d)
             default:
                 throw FeatureIOError(.invalidAttribute, file: path,
                                      problem: "attribute num_classes = \(v.text) is not a positive integer")

@@ -136,7 +136,7 @@ public enum FeatureStore {
         try checkShapeAttribute(attrs, "dim", equals: d, file: path)
         var lambda: Float?
         if let v = attrs["tukey_lambda"] {
-            guard case .double(let x) = v, x.isFinite else {
+            guard let x = v.number, x.isFinite else {
                 throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
             }
             lambda = Float(x)
@@ -200,7 +200,7 @@ public enum FeatureStore {
         try checkShapeAttribute(raw, "dim", equals: d, file: path)
         var lambda: Float?
         if let v = raw["tukey_lambda"] {
-            guard case .double(let x) = v, x.isFinite else {
+            guard let x = v.number, x.isFinite else {
                 throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
             }
             lambda = Float(x)

@@ -93,10 +93,24 @@ enum H5AttributeValue: Equatable {
     case string(String)
     case int(Int64)
     case double(Double)
+    /// A float32 (or smaller) attribute: shown in Float's shortest form (`0.1`, not
+    /// `0.10000000149011612`).
+    case float(Float)
     case strings([String])
     case ints([Int64])
     case doubles([Double])
+    case floats([Float])
     case unsupported(String)
+
+    /// The numeric value of a real or integer scalar.
+    var number: Double? {
+        switch self {
+        case .double(let d): return d
+        case .float(let f): return Double(f)
+        case .int(let i): return Double(i)
+        default: return nil
+        }
+    }
 
     /// The value as text: strings as they are, numbers in Swift's shortest round-trip
     /// form, arrays as `[a, b, c]`.
@@ -108,6 +122,8 @@ enum H5AttributeValue: Equatable {
         case .strings(let a): return "[" + a.joined(separator: ", ") + "]"
         case .ints(let a): return "[" + a.map(String.init).joined(separator: ", ") + "]"
         case .doubles(let a): return "[" + a.map { String($0) }.joined(separator: ", ") + "]"
+        case .float(let f): return String(f)
+        case .floats(let a): return "[" + a.map { String($0) }.joined(separator: ", ") + "]"
         case .unsupported(let t): return "<\(t)>"
         }
     }
@@ -284,6 +300,10 @@ final class H5File {
             var v = [Int64](repeating: 0, count: n)
             guard v.withUnsafeMutableBytes({ H5Aread(a.id, Int64.h5NativeType, $0.baseAddress) }) >= 0 else { throw fail }
             return scalar && n == 1 ? .int(v[0]) : .ints(v)
+        case .float(let bits) where bits <= 32:
+            var v = [Float](repeating: 0, count: n)
+            guard v.withUnsafeMutableBytes({ H5Aread(a.id, Float.h5NativeType, $0.baseAddress) }) >= 0 else { throw fail }
+            return scalar && n == 1 ? .float(v[0]) : .floats(v)
         case .float:
             var v = [Double](repeating: 0, count: n)
             guard v.withUnsafeMutableBytes({ H5Aread(a.id, Double.h5NativeType, $0.baseAddress) }) >= 0 else { throw fail }
