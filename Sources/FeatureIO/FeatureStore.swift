@@ -24,11 +24,11 @@ public enum FeatureStore {
     /// - Complexity: O(N·D) time; memory N·D floats plus one block of conversion scratch.
     public static func readFeatures(path: String, keys: DatasetKeys = .init(), numClasses: Int? = nil) throws -> FeatureSet {
         let r = try FeatureFileReader(path: path, keys: keys, numClasses: numClasses)
-        var x = [Float](repeating: 0, count: r.count * r.dim)
         var half: [UInt16] = [], dbl: [Double] = []
         var scan = ValueScan()
         let block = r.blockRows()
-        try x.withUnsafeMutableBufferPointer { all in
+        // Every element is written by a block read before use (no zero fill of N·D).
+        let x = try [Float](unsafeUninitializedCapacity: r.count * r.dim) { all, initialized in
             var start = 0
             while start < r.count {
                 let rows = start..<min(r.count, start + block)
@@ -36,6 +36,7 @@ public enum FeatureStore {
                 try r.readRows(rows, into: out, halfScratch: &half, doubleScratch: &dbl)
                 scan.add(UnsafeBufferPointer(out), rows: rows.count, dim: r.dim, firstRow: start)
                 start = rows.upperBound
+                initialized = start * r.dim
             }
         }
         if let e = scan.error(file: path, dataset: r.features.name) { throw e }
