@@ -161,7 +161,9 @@ final class FeatureFileReader {
     /// files, a whole number of chunks.
     func blockRows(targetBytes: Int = 16 << 20) -> Int {
         var rows = max(1, targetBytes / max(1, dim * 4))
-        if let c = features.chunkRows, c > 0 {
+        // Whole chunks, unless a chunk is too large to be worth aligning to (the 64 MiB
+        // chunk cache then bounds memory, at the price of re-reading chunks).
+        if let c = features.chunkRows, c > 0, c * dim * 4 <= 64 << 20 {
             rows = max(c, rows / c * c)
         }
         return min(rows, count)

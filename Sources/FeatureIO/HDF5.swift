@@ -174,6 +174,9 @@ final class H5File {
         guard !isDir.boolValue else {
             throw FeatureIOError(.fileMissing, file: path, problem: "is a directory, not a file")
         }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw FeatureIOError(.fileMissing, file: path, problem: "not readable (permission denied)")
+        }
         guard H5Fis_hdf5(path) > 0 else {
             throw FeatureIOError(.notHDF5, file: path, problem: "not an HDF5 file")
         }
