@@ -146,7 +146,7 @@ extension Int32: H5Storable { static var h5FileType: hid_t { afg_H5T_STD_I32LE()
 extension Int64: H5Storable { static var h5FileType: hid_t { afg_H5T_STD_I64LE() } }
 extension UInt8: H5Storable { static var h5FileType: hid_t { afg_H5T_STD_U8LE() } }
 
-/// Boxes a Swift closure for the C visit callbacks (`op_data`).
+/// Collects what the C visit callbacks report (passed to them as `op_data`).
 private final class VisitBox {
     var entries: [(String, Int32)] = []
 }
@@ -318,10 +318,12 @@ final class H5File {
             return scalar && n == 1 ? .string(v[0]) : .strings(v)
         case .other(let desc):
             if H5Tget_class(t.id) == H5T_ENUM, H5Tget_size(t.id) == 1 {
-                // h5py stores numpy bools as a 1-byte enum FALSE/TRUE.
+                // h5py stores numpy bools as a 1-byte enum FALSE = 0 / TRUE = 1.
                 var v = [Int8](repeating: 0, count: n)
-                guard v.withUnsafeMutableBytes({ H5Aread(a.id, Int8.h5NativeType, $0.baseAddress) }) < 0 else {
-                    return scalar && n == 1 ? .string(v[0] != 0 ? "true" : "false") : .strings(v.map { $0 != 0 ? "true" : "false" })
+                let status = v.withUnsafeMutableBytes { H5Aread(a.id, Int8.h5NativeType, $0.baseAddress) }
+                if status >= 0 {
+                    let text = v.map { $0 != 0 ? "true" : "false" }
+                    return scalar && n == 1 ? .string(text[0]) : .strings(text)
                 }
             }
             return .unsupported(desc)
