@@ -180,7 +180,7 @@ final class FeatureFileReader {
         switch features.elementType {
         case .float(bits: 32):
             try features.read(rows: rows, into: out)
-        case .float(bits: 16):
+        case .float(bits: 16) where features.isHalf:
             if halfScratch.count < n { halfScratch = [UInt16](repeating: 0, count: n) }
             try halfScratch.withUnsafeMutableBufferPointer { h in
                 try features.readHalfBits(rows: rows, into: h)

@@ -250,7 +250,7 @@ public enum FeatureStore {
         try out.withUnsafeMutableBufferPointer { o in
             switch d.elementType {
             case .float(bits: 32): try d.read(rows: 0..<rows, into: o)
-            case .float(bits: 16):
+            case .float(bits: 16) where d.isHalf:
                 half = [UInt16](repeating: 0, count: n)
                 try half.withUnsafeMutableBufferPointer { try d.readHalfBits(rows: 0..<rows, into: $0) }
                 for i in 0..<n { o[i] = Float(Float16(bitPattern: half[i])) }

@@ -554,8 +554,14 @@ final class H5Dataset {
     /// Elements per leading-dimension row (product of the trailing dimensions).
     var rowElements: Int { shape.dropFirst().reduce(1, *) }
 
-    /// True for IEEE binary16 stored in the file (read through `readHalfBits`).
-    var isHalf: Bool { elementType == .float(bits: 16) }
+    /// True for IEEE binary16 stored in the file (read through `readHalfBits`); other
+    /// 16-bit floats (e.g. bfloat16) are read through HDF5's conversion to Double.
+    var isHalf: Bool {
+        guard elementType == .float(bits: 16) else { return false }
+        var spos = 0, epos = 0, esize = 0, mpos = 0, msize = 0
+        guard H5Tget_fields(fileType.id, &spos, &epos, &esize, &mpos, &msize) >= 0 else { return false }
+        return esize == 5 && msize == 10 && H5Tget_ebias(fileType.id) == 15
+    }
 
     /// Reads rows `rows` (leading dimension) into `buffer`, converting from the stored
     /// type to `memType` (an HDF5 conversion: integer widths and float widths).
