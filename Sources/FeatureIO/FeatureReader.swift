@@ -18,6 +18,10 @@ final class FeatureFileReader {
     let classNames: [String]?
     let attributes: [String: String]
 
+    /// Most classes a file may declare (2^24): beyond that the labels are surely raw ids,
+    /// and per-class arrays would not fit in memory.
+    static let maxClasses = 1 << 24
+
     /// - Parameter numClasses: C required by the caller (e.g. a classifier's), or nil.
     /// - Complexity: reads the labels (N integers), not the features.
     init(path: String, keys: DatasetKeys, numClasses requested: Int?) throws {
@@ -130,6 +134,10 @@ final class FeatureFileReader {
         } else {
             c = Int(max(0, min(maxLabel, Int64(Int32.max) - 1))) + 1
             source = "largest label + 1"
+        }
+        guard c <= FeatureFileReader.maxClasses else {
+            throw FeatureIOError(.labelOutOfRange, file: path, dataset: l.name,
+                                 problem: "\(c) classes (\(source)) is more than \(FeatureFileReader.maxClasses); labels must be class indices 0..<C, so map raw ids to indices first (docs/FORMAT.md)")
         }
         if let n = names, n.count != c {
             throw FeatureIOError(.classCountMismatch, file: path, dataset: H5File.normalize(keys.classNames),
