@@ -189,6 +189,14 @@ final class H5File {
         return H5File(path: path, handle: h)
     }
 
+    /// Opens `path` read-only, runs `body`, and closes the file (and, with strong close
+    /// degree, every object opened from it) when `body` returns or throws.
+    static func withFile<R>(_ path: String, _ body: (H5File) throws -> R) throws -> R {
+        let f = try open(path)
+        defer { f.handle.close() }
+        return try body(f)
+    }
+
     /// Creates (truncates) a file for writing. Object modification times are not recorded,
     /// so the same content gives the same bytes.
     static func create(_ path: String) throws -> H5File {
