@@ -86,7 +86,9 @@ final class InspectTests: XCTestCase {
         finite range: min -5.57812, max 65504, mean 1091.83
         attributes:
           backbone = resnet32
+          normalized = true
           num_classes = 4
+          scale = 0.1
           split = train
         class counts:
           0 café: 4
