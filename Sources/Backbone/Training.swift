@@ -243,3 +243,37 @@ public func accuracy(logits: [Float], labels: [Int32], numClasses: Int) -> Doubl
     }
     return Double(correct) / Double(max(labels.count, 1))
 }
+
+extension Trainer {
+    /// Everything needed to resume after `epoch` epochs: the network's state dict plus
+    /// `optimizer.<name>.momentum_buffer` for every parameter and `optimizer.epoch` (I64).
+    /// The model part alone is a PyTorch `state_dict`; `afg pretrain` writes it to the
+    /// checkpoint and the whole to a `.train-state` file beside it.
+    public func checkpointTensors(epoch: Int) -> [String: StoredTensor] {
+        var t = network.stateTensors()
+        let names = network.stateSlots.filter { $0.kind == .parameter }
+        for (k, slot) in names.enumerated() {
+            t["optimizer.\(slot.name).momentum_buffer"] = StoredTensor(shape: slot.shape, floats: optimizer.velocity[k])
+        }
+        t["optimizer.epoch"] = StoredTensor(shape: [], values: .int64([Int64(epoch)]))
+        return t
+    }
+
+    /// Restores `checkpointTensors` output; returns the next epoch to train.
+    /// - Throws: `BackboneError` naming `source` and the missing or mis-shaped tensor.
+    public func restore(_ tensors: [String: StoredTensor], source: String) throws -> Int {
+        try network.loadState(tensors, source: source, ignoring: { $0.hasPrefix("optimizer.") })
+        let names = network.stateSlots.filter { $0.kind == .parameter }
+        for (k, slot) in names.enumerated() {
+            let key = "optimizer.\(slot.name).momentum_buffer"
+            guard let v = tensors[key], v.count == optimizer.velocity[k].count, case .float(let f) = v.values else {
+                throw BackboneError("\(source): missing or mis-shaped '\(key)' (not a training-state file?)")
+            }
+            optimizer.velocity[k] = f
+        }
+        guard let e = tensors["optimizer.epoch"], case .int64(let ev) = e.values, let epoch = ev.first, epoch >= 0 else {
+            throw BackboneError("\(source): missing 'optimizer.epoch'")
+        }
+        return Int(epoch)
+    }
+}
