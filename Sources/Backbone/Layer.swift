@@ -1,3 +1,4 @@
+import Foundation
 import Linalg
 
 /// One entry of a module's state, named as in PyTorch's `state_dict`
@@ -48,11 +49,32 @@ func parameterSlot(_ p: Parameter, prefix: String) -> StateSlot {
 /// Scratch memory shared by the convolutions of one network (the im2col block).
 /// Not thread-safe: one network runs one batch at a time.
 public final class Workspace {
-    let col = FloatBuffer()
-    /// Upper bound on the im2col block, in floats: the batch is processed in chunks of
-    /// images whose columns fit, so the block stays cache-friendly and memory bounded.
+    /// Worker threads for the convolutions: each takes whole chunks of images with its
+    /// own im2col block and weight-gradient block, calling single-threaded `sgemm`
+    /// (`withSingleThreadedBLAS`). Results do not depend on the count except for the
+    /// summation order of weight gradients.
+    public let workers: Int
+    let cols: [FloatBuffer]
+    let grads: [FloatBuffer]
+    /// Upper bound on one worker's im2col block, in floats: the batch is processed in
+    /// chunks of images whose columns fit, so the block stays cache-friendly.
     public var columnBudget: Int
-    public init(columnBudget: Int = 1 << 20) { self.columnBudget = columnBudget }
+    public init(columnBudget: Int = 1 << 19, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.columnBudget = columnBudget
+        self.workers = max(1, workers)
+        cols = (0..<self.workers).map { _ in FloatBuffer() }
+        grads = (0..<self.workers).map { _ in FloatBuffer() }
+    }
+}
+
+/// Runs `body` with OpenBLAS on one thread (restoring the previous count after): the
+/// backbone parallelises over images itself, and OpenBLAS's own threads would compete
+/// with its workers (and spin in `sched_yield` on a loaded machine).
+public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+    let before = blasThreadCount
+    if before != 1 { setBLASThreadCount(1) }
+    defer { if before != 1 { setBLASThreadCount(before) } }
+    return try body()
 }
 
 // MARK: - Convolution
@@ -97,8 +119,25 @@ public final class Conv2d: Layer {
     var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
     var kdim: Int { inChannels * kernel * kernel }
 
+    /// Images per chunk: within the column budget, and at least one chunk per worker.
     func chunkImages(_ os: Shape) -> Int {
-        max(1, min(os.n, workspace.columnBudget / max(kdim * os.plane, 1)))
+        let perWorker = (os.n + workspace.workers - 1) / workspace.workers
+        return max(1, min(perWorker, workspace.columnBudget / max(kdim * os.plane, 1)))
+    }
+
+    /// Runs `body(worker, firstImage, imageCount)` over the batch's chunks, chunks dealt
+    /// round-robin to the workspace's workers.
+    func forEachChunk(_ os: Shape, _ body: (Int, Int, Int) -> Void) {
+        let nb = chunkImages(os)
+        let chunks = (os.n + nb - 1) / nb
+        let workers = min(workspace.workers, chunks)
+        withoutActuallyEscaping(body) { body in
+            let run = { (w: Int) in
+                var ch = w
+                while ch < chunks { let n0 = ch * nb; body(w, n0, min(nb, os.n - n0)); ch += workers }
+            }
+            if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+        }
     }
 
     public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
@@ -106,17 +145,16 @@ public final class Conv2d: Layer {
         input = x; inShape = s
         let y = out.ensure(os.count)
         let ldy = os.perChannel, K = kdim, w = UnsafePointer(weight.value)
-        if isPointwise {
-            Float._gemm(false, false, outChannels, ldy, K, 1, w, K, x, s.perChannel, 0, y, ldy)
-        } else {
-            let nb = chunkImages(os)
-            let col = workspace.col.ensure(K * nb * os.plane)
-            var n0 = 0
-            while n0 < s.n {
-                let cnt = min(nb, s.n - n0), cols = cnt * os.plane
-                im2col(x, s, os, n0, cnt, col)
-                Float._gemm(false, false, outChannels, cols, K, 1, w, K, UnsafePointer(col), cols, 0, y + n0 * os.plane, ldy)
-                n0 += cnt
+        let nb = chunkImages(os)
+        if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
+        forEachChunk(os) { wk, n0, cnt in
+            let cols = cnt * os.plane
+            if self.isPointwise {
+                Float._gemm(false, false, self.outChannels, cols, K, 1, w, K, x + n0 * s.plane, s.perChannel, 0, y + n0 * os.plane, ldy)
+            } else {
+                let col = self.workspace.cols[wk].pointer
+                self.im2col(x, s, os, n0, cnt, col, parallel: false)
+                Float._gemm(false, false, self.outChannels, cols, K, 1, w, K, UnsafePointer(col), cols, 0, y + n0 * os.plane, ldy)
             }
         }
         if let b = bias {
@@ -133,24 +171,28 @@ public final class Conv2d: Layer {
         let ldy = os.perChannel, K = kdim
         let dxp = dx.ensure(s.count)
         let w = UnsafePointer(weight.value)
-        if isPointwise {
-            Float._gemm(false, true, outChannels, K, ldy, 1, dy, ldy, x, s.perChannel, 1, weight.grad, K)
-            if needsInputGradient { Float._gemm(true, false, K, ldy, outChannels, 1, w, K, dy, ldy, 0, dxp, s.perChannel) }
-        } else {
-            let nb = chunkImages(os)
-            let col = workspace.col.ensure(K * nb * os.plane)
-            var n0 = 0
-            while n0 < s.n {
-                let cnt = min(nb, s.n - n0), cols = cnt * os.plane
-                im2col(x, s, os, n0, cnt, col)
-                Float._gemm(false, true, outChannels, K, cols, 1, dy + n0 * os.plane, ldy, UnsafePointer(col), cols, 1, weight.grad, K)
-                if needsInputGradient {
-                    Float._gemm(true, false, K, cols, outChannels, 1, w, K, dy + n0 * os.plane, ldy, 0, col, cols)
-                    col2im(UnsafePointer(col), s, os, n0, cnt, dxp)
+        let nb = chunkImages(os), wcount = outChannels * K
+        if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
+        for g in workspace.grads { g.ensure(wcount).update(repeating: 0, count: wcount) }
+        let need = needsInputGradient
+        forEachChunk(os) { wk, n0, cnt in
+            let cols = cnt * os.plane, dW = self.workspace.grads[wk].pointer
+            let dyc = dy + n0 * os.plane
+            if self.isPointwise {
+                Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 1, dW, K)
+                if need { Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, dxp + n0 * s.plane, s.perChannel) }
+            } else {
+                let col = self.workspace.cols[wk].pointer
+                self.im2col(x, s, os, n0, cnt, col, parallel: false)
+                Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 1, dW, K)
+                if need {
+                    Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, col, cols)
+                    self.col2im(UnsafePointer(col), s, os, n0, cnt, dxp, parallel: false)
                 }
-                n0 += cnt
             }
         }
+        let gw = weight.grad
+        for g in workspace.grads { let p = g.pointer; for i in 0..<wcount { gw[i] += p[i] } }
         if let b = bias {
             for c in 0..<outChannels { var acc: Float = 0; let row = dy + c * ldy; for i in 0..<ldy { acc += row[i] }; b.grad[c] += acc }
         }
@@ -170,10 +212,10 @@ public final class Conv2d: Layer {
     }
 
     /// `col[(ci·k + ki)·k + kj, (n − n0)·Ho·Wo + ho·Wo + wo] = x[ci, n, ho·s − p + ki, wo·s − p + kj]` (0 outside).
-    func im2col(_ x: UnsafePointer<Float>, _ s: Shape, _ os: Shape, _ n0: Int, _ cnt: Int, _ col: UnsafeMutablePointer<Float>) {
+    func im2col(_ x: UnsafePointer<Float>, _ s: Shape, _ os: Shape, _ n0: Int, _ cnt: Int, _ col: UnsafeMutablePointer<Float>, parallel: Bool = true) {
         let k = kernel, st = stride, p = padding
         let H = s.h, W = s.w, Ho = os.h, Wo = os.w, plane = Ho * Wo, cols = cnt * plane
-        parallelRanges(kdim, costPerItem: cols) { rows in
+        parallelRanges(kdim, costPerItem: parallel ? cols : 0) { rows in
             for r in rows {
                 let ci = r / (k * k), ki = (r / k) % k, kj = r % k
                 let (wlo, whi) = validRange(kj, size: W, outSize: Wo)
@@ -201,10 +243,10 @@ public final class Conv2d: Layer {
 
     /// The adjoint of `im2col`: `dx[ci, n, hi, wi] = Σ col[...]` over the kernel
     /// positions that read it. Overwrites the chunk's images of `dx`.
-    func col2im(_ col: UnsafePointer<Float>, _ s: Shape, _ os: Shape, _ n0: Int, _ cnt: Int, _ dx: UnsafeMutablePointer<Float>) {
+    func col2im(_ col: UnsafePointer<Float>, _ s: Shape, _ os: Shape, _ n0: Int, _ cnt: Int, _ dx: UnsafeMutablePointer<Float>, parallel: Bool = true) {
         let k = kernel, st = stride, p = padding
         let H = s.h, W = s.w, Ho = os.h, Wo = os.w, plane = Ho * Wo, cols = cnt * plane
-        parallelRanges(inChannels, costPerItem: k * k * cols) { chans in
+        parallelRanges(inChannels, costPerItem: parallel ? k * k * cols : 0) { chans in
             for ci in chans {
                 let base = dx + (ci * s.n + n0) * H * W
                 base.update(repeating: 0, count: cnt * H * W)

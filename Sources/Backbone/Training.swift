@@ -173,6 +173,10 @@ public final class Trainer {
 
     /// Trains epoch `epoch` (0-based). Deterministic in (seed, epoch, weights, velocity).
     public func trainEpoch(_ epoch: Int, progress: ((StepProgress) -> Void)? = nil) -> EpochStats {
+        withSingleThreadedBLAS { trainEpochBody(epoch, progress: progress) }
+    }
+
+    func trainEpochBody(_ epoch: Int, progress: ((StepProgress) -> Void)?) -> EpochStats {
         let order = order(epoch: epoch)
         let steps = stepsPerEpoch, bs = config.batchSize
         let totalSteps = steps * config.epochs
@@ -211,6 +215,11 @@ public final class Trainer {
 /// logits (`N × C`). Batch norm uses its running statistics.
 public func extractFeatures(network: Network, data: ImageSet, normalization: Normalization, batchSize: Int = 256,
                             progress: ((Int) -> Void)? = nil) -> (features: [Float], logits: [Float]) {
+    withSingleThreadedBLAS { extractFeaturesBody(network: network, data: data, normalization: normalization, batchSize: batchSize, progress: progress) }
+}
+
+func extractFeaturesBody(network: Network, data: ImageSet, normalization: Normalization, batchSize: Int,
+                         progress: ((Int) -> Void)?) -> (features: [Float], logits: [Float]) {
     let flat: Bool
     if case .mlp = network.architecture { flat = true } else { flat = false }
     let builder = BatchBuilder(normalization: normalization, augmentation: nil, flatten: flat)
