@@ -337,17 +337,21 @@ public final class BatchNorm2d: Layer {
                         parallelRanges(channels, costPerItem: m) { r in
                             for c in r {
                                 let xc = x + c * m
-                                var sum = 0.0
-                                for i in 0..<m { sum += Double(xc[i]) }
-                                let mean = sum / Double(m)
-                                var ss = 0.0
-                                for i in 0..<m { let d = Double(xc[i]) - mean; ss += d * d }
+                                let mean = vsum(xc, m) / Double(m)
+                                // Centred second pass (no cancellation); the centre is the
+                                // Float mean, and the remaining offset is corrected exactly.
+                                let mf0 = Float(mean), off = mean - Double(mf0)
+                                let ss = max(0, vsumSquares(xc, m, centre: mf0) - Double(m) * off * off)
                                 let varB = ss / Double(m)
                                 let istd = Float(1 / (varB + Double(eps)).squareRoot())
                                 inv[c] = istd
                                 let mf = Float(mean), gc = g[c], bc = b[c]
                                 let xhc = xh + c * m, yc = y + c * m
-                                for i in 0..<m { let v = (xc[i] - mf) * istd; xhc[i] = v; yc[i] = v * gc + bc }
+                                let mv = SIMD8<Float>(repeating: mf), iv = SIMD8<Float>(repeating: istd)
+                                let gv = SIMD8<Float>(repeating: gc), bv = SIMD8<Float>(repeating: bc)
+                                var i = 0
+                                while i + 8 <= m { let v = (load8(xc + i) - mv) * iv; store8(v, xhc + i); store8(v * gv + bv, yc + i); i += 8 }
+                                while i < m { let v = (xc[i] - mf) * istd; xhc[i] = v; yc[i] = v * gc + bc; i += 1 }
                                 rm[c] = (1 - mom) * rm[c] + mom * mf
                                 rv[c] = (1 - mom) * rv[c] + mom * Float(ss / Double(m - 1))
                             }
@@ -384,14 +388,16 @@ public final class BatchNorm2d: Layer {
                 parallelRanges(channels, costPerItem: m) { r in
                     for c in r {
                         let dyc = dy + c * m, xhc = xh + c * m
-                        var sdy = 0.0, sdyx = 0.0
-                        for i in 0..<m { sdy += Double(dyc[i]); sdyx += Double(dyc[i]) * Double(xhc[i]) }
+                        let sdy = vsum(dyc, m), sdyx = vdot(dyc, xhc, m)
                         gg[c] += Float(sdyx); bg[c] += Float(sdy)
                         if need {
                             let k = g[c] * inv[c]
                             let a = Float(sdy / Double(m)), bb = Float(sdyx / Double(m))
                             let dxc = dxp + c * m
-                            for i in 0..<m { dxc[i] = k * (dyc[i] - a - xhc[i] * bb) }
+                            let kv = SIMD8<Float>(repeating: k), av = SIMD8<Float>(repeating: a), bbv = SIMD8<Float>(repeating: bb)
+                            var i = 0
+                            while i + 8 <= m { store8(kv * (load8(dyc + i) - av - load8(xhc + i) * bbv), dxc + i); i += 8 }
+                            while i < m { dxc[i] = k * (dyc[i] - a - xhc[i] * bb); i += 1 }
                         }
                     }
                 }
@@ -433,7 +439,14 @@ public final class ReLU: Layer {
     }
     public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let d = dx.ensure(count), y = UnsafePointer(out.pointer)
-        parallelRanges(count) { r in for i in r { d[i] = y[i] > 0 ? dy[i] : 0 } }
+        parallelRanges(count) { r in
+            var i = r.lowerBound
+            let zero = SIMD8<Float>(repeating: 0)
+            while i + 8 <= r.upperBound {
+                store8(load8(dy + i).replacing(with: zero, where: load8(y + i) .<= zero), d + i); i += 8
+            }
+            while i < r.upperBound { d[i] = y[i] > 0 ? dy[i] : 0; i += 1 }
+        }
         return d
     }
 }
