@@ -230,7 +230,8 @@ public final class Conv2d: Layer {
                         let srow = src + (ho * st - p + ki) * W
                         for wo in 0..<wlo { d[wo] = 0 }
                         if st == 1 {
-                            (d + wlo).update(from: srow + (wlo - p + kj), count: whi - wlo)
+                            let src1 = srow + (kj - p)
+                            for wo in wlo..<whi { d[wo] = src1[wo] }
                         } else {
                             for wo in wlo..<whi { d[wo] = srow[wo * st - p + kj] }
                         }

@@ -176,6 +176,7 @@ struct Pretrain: ParsableCommand {
                                   epoch + 1, stats.meanLoss, stats.trainAccuracy, stats.learningRate, stats.tau, stats.seconds, stats.imagesPerSecond)
                 if let a = row["eval_accuracy"] as? Double { line += String(format: " eval_acc %.4f", a) }
                 print(line)
+                fflush(stdout)
             }
         }
         if json {
