@@ -9,12 +9,7 @@ import Foundation
 /// - Throws: `FeatureIOError(.writeFailed)` if the folder is missing or the rename fails,
 ///   or whatever `body` throws.
 public func writeAtomically(to path: String, _ body: (_ temporaryPath: String) throws -> Void) throws {
-    let url = URL(fileURLWithPath: path)
-    let folder = url.deletingLastPathComponent().path
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
-        throw FeatureIOError(.writeFailed, file: path, problem: "folder \(folder) does not exist")
-    }
+    try checkFolderExists(for: path)
     let tmp = temporaryPath(for: path)
     do {
         try body(tmp)
@@ -44,4 +39,13 @@ public func writeAtomically(contents: String, to path: String) throws {
 /// The temporary name `writeAtomically` uses for `path`: `<path>.tmp-<pid>`.
 public func temporaryPath(for path: String) -> String {
     "\(path).tmp-\(getpid())"
+}
+
+/// Throws `FeatureIOError(.writeFailed)` if the folder that would hold `path` is missing.
+func checkFolderExists(for path: String) throws {
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+        throw FeatureIOError(.writeFailed, file: path, problem: "folder \(folder) does not exist")
+    }
 }

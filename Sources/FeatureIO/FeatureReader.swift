@@ -18,6 +18,10 @@ final class FeatureFileReader {
     let classNames: [String]?
     let attributes: [String: String]
 
+    /// Most classes a file may declare (2^24): beyond that the labels are surely raw ids,
+    /// and per-class arrays would not fit in memory.
+    static let maxClasses = 1 << 24
+
     /// - Parameter numClasses: C required by the caller (e.g. a classifier's), or nil.
     /// - Complexity: reads the labels (N integers), not the features.
     init(path: String, keys: DatasetKeys, numClasses requested: Int?) throws {
@@ -66,7 +70,9 @@ final class FeatureFileReader {
             switch v {
             case .int(let i) where i > 0: attrClasses = Int(i)
             case .string(let s) where Int(s).map { $0 > 0 } == true: attrClasses = Int(s)
-            case .double(let d) where d > 0 && d == d.rounded() && d < 1e9: attrClasses = Int(d)
+            case .double, .float:
+                guard let d = v.number, d > 0, d == d.rounded(), d < 1e9 else { fallthrough }
+                attrClasses = Int(d)
             default:
                 throw FeatureIOError(.invalidAttribute, file: path,
                                      problem: "attribute num_classes = \(v.text) is not a positive integer")
@@ -129,6 +135,10 @@ final class FeatureFileReader {
             c = Int(max(0, min(maxLabel, Int64(Int32.max) - 1))) + 1
             source = "largest label + 1"
         }
+        guard c <= FeatureFileReader.maxClasses else {
+            throw FeatureIOError(.labelOutOfRange, file: path, dataset: l.name,
+                                 problem: "\(c) classes (\(source)) is more than \(FeatureFileReader.maxClasses); labels must be class indices 0..<C, so map raw ids to indices first (docs/FORMAT.md)")
+        }
         if let n = names, n.count != c {
             throw FeatureIOError(.classCountMismatch, file: path, dataset: H5File.normalize(keys.classNames),
                                  problem: "\(n.count) class names, but \(c) classes (\(source))")
@@ -159,7 +169,9 @@ final class FeatureFileReader {
     /// files, a whole number of chunks.
     func blockRows(targetBytes: Int = 16 << 20) -> Int {
         var rows = max(1, targetBytes / max(1, dim * 4))
-        if let c = features.chunkRows, c > 0 {
+        // Whole chunks, unless a chunk is too large to be worth aligning to (the 64 MiB
+        // chunk cache then bounds memory, at the price of re-reading chunks).
+        if let c = features.chunkRows, c > 0, c * dim * 4 <= 64 << 20 {
             rows = max(c, rows / c * c)
         }
         return min(rows, count)
@@ -176,7 +188,7 @@ final class FeatureFileReader {
         switch features.elementType {
         case .float(bits: 32):
             try features.read(rows: rows, into: out)
-        case .float(bits: 16):
+        case .float(bits: 16) where features.isHalf:
             if halfScratch.count < n { halfScratch = [UInt16](repeating: 0, count: n) }
             try halfScratch.withUnsafeMutableBufferPointer { h in
                 try features.readHalfBits(rows: rows, into: h)

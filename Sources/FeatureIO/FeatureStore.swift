@@ -24,11 +24,11 @@ public enum FeatureStore {
     /// - Complexity: O(N·D) time; memory N·D floats plus one block of conversion scratch.
     public static func readFeatures(path: String, keys: DatasetKeys = .init(), numClasses: Int? = nil) throws -> FeatureSet {
         let r = try FeatureFileReader(path: path, keys: keys, numClasses: numClasses)
-        var x = [Float](repeating: 0, count: r.count * r.dim)
         var half: [UInt16] = [], dbl: [Double] = []
         var scan = ValueScan()
         let block = r.blockRows()
-        try x.withUnsafeMutableBufferPointer { all in
+        // Every element is written by a block read before use (no zero fill of N·D).
+        let x = try [Float](unsafeUninitializedCapacity: r.count * r.dim) { all, initialized in
             var start = 0
             while start < r.count {
                 let rows = start..<min(r.count, start + block)
@@ -36,6 +36,7 @@ public enum FeatureStore {
                 try r.readRows(rows, into: out, halfScratch: &half, doubleScratch: &dbl)
                 scan.add(UnsafeBufferPointer(out), rows: rows.count, dim: r.dim, firstRow: start)
                 start = rows.upperBound
+                initialized = start * r.dim
             }
         }
         if let e = scan.error(file: path, dataset: r.features.name) { throw e }
@@ -74,27 +75,28 @@ public enum FeatureStore {
     /// Reads a 1-D per-row dataset (`is_generated`, sample weights, ...): unsigned 8-bit
     /// integers as `.uint8`, other integers as `.int64`, floats as `.float32`.
     public static func readColumn(path: String, key: String) throws -> ColumnData {
-        let f = try H5File.open(path)
-        let d = try f.dataset(key)
-        guard d.shape.count == 1 else {
-            throw FeatureIOError(.wrongShape, file: path, dataset: d.name, problem: "expected 1-D, found \(d.shape.count)-D shape \(d.shape)")
-        }
-        let n = d.shape[0]
-        switch d.elementType {
-        case .integer(bits: 8, signed: false):
-            var v = [UInt8](repeating: 0, count: n)
-            try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
-            return .uint8(v)
-        case .integer:
-            var v = [Int64](repeating: 0, count: n)
-            try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
-            return .int64(v)
-        case .float:
-            var v = [Double](repeating: 0, count: n)
-            try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
-            return .float32(v.map { Float($0) })
-        default:
-            throw FeatureIOError(.wrongType, file: path, dataset: d.name, problem: "expected numbers, found \(d.elementType)")
+        try H5File.withFile(path) { f in
+            let d = try f.dataset(key)
+            guard d.shape.count == 1 else {
+                throw FeatureIOError(.wrongShape, file: path, dataset: d.name, problem: "expected 1-D, found \(d.shape.count)-D shape \(d.shape)")
+            }
+            let n = d.shape[0]
+            switch d.elementType {
+            case .integer(bits: 8, signed: false):
+                var v = [UInt8](repeating: 0, count: n)
+                try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
+                return .uint8(v)
+            case .integer:
+                var v = [Int64](repeating: 0, count: n)
+                try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
+                return .int64(v)
+            case .float:
+                var v = [Double](repeating: 0, count: n)
+                try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
+                return .float32(v.map { Float($0) })
+            default:
+                throw FeatureIOError(.wrongType, file: path, dataset: d.name, problem: "expected numbers, found \(d.elementType)")
+            }
         }
     }
 
@@ -125,26 +127,27 @@ public enum FeatureStore {
     /// - Throws: `FeatureIOError` for missing datasets, shapes that disagree (C, D), a
     ///   non-finite weight or bias, or a malformed attribute.
     public static func readClassifier(path: String) throws -> ClassifierFile {
-        let f = try H5File.open(path)
-        let (weight, c, d) = try readMatrix(f, "weight")
-        let bias = try readVector(f, "bias", expected: c, of: "weight")
-        let counts = try readIntVector(f, "class_counts", expected: c, of: "weight")
-        try checkFinite(weight, file: path, dataset: "weight", dim: d)
-        try checkFinite(bias, file: path, dataset: "bias", dim: 1)
-        let attrs = try f.rootAttributes()
-        try checkShapeAttribute(attrs, "num_classes", equals: c, file: path)
-        try checkShapeAttribute(attrs, "dim", equals: d, file: path)
-        var lambda: Float?
-        if let v = attrs["tukey_lambda"] {
-            guard case .double(let x) = v, x.isFinite else {
-                throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
+        try H5File.withFile(path) { f in
+            let (weight, c, d) = try readMatrix(f, "weight")
+            let bias = try readVector(f, "bias", expected: c, of: "weight")
+            let counts = try readIntVector(f, "class_counts", expected: c, of: "weight")
+            try checkFinite(weight, file: path, dataset: "weight", dim: d)
+            try checkFinite(bias, file: path, dataset: "bias", dim: 1)
+            let attrs = try f.rootAttributes()
+            try checkShapeAttribute(attrs, "num_classes", equals: c, file: path)
+            try checkShapeAttribute(attrs, "dim", equals: d, file: path)
+            var lambda: Float?
+            if let v = attrs["tukey_lambda"] {
+                guard let x = v.number, x.isFinite else {
+                    throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
+                }
+                lambda = Float(x)
             }
-            lambda = Float(x)
+            let names = try readNames(f, expected: c)
+            return ClassifierFile(numClasses: c, dim: d, weight: weight, bias: bias, classCounts: counts,
+                                  method: attrs["method"]?.text ?? "unknown", tukeyLambda: lambda,
+                                  configJSON: attrs["config"]?.text ?? "{}", classNames: names)
         }
-        let names = try readNames(f, expected: c)
-        return ClassifierFile(numClasses: c, dim: d, weight: weight, bias: bias, classCounts: counts,
-                              method: attrs["method"]?.text ?? "unknown", tukeyLambda: lambda,
-                              configJSON: attrs["config"]?.text ?? "{}", classNames: names)
     }
 
     // MARK: statistics files
@@ -181,34 +184,35 @@ public enum FeatureStore {
     /// Reads a statistics file; `includeCovariances: false` skips the C × D × D block.
     /// `attributes` holds the root attributes other than the ones mapped to fields.
     public static func readStatistics(path: String, includeCovariances: Bool = true) throws -> StatisticsFile {
-        let f = try H5File.open(path)
-        let (means, c, d) = try readMatrix(f, "means")
-        let counts = try readIntVector(f, "counts", expected: c, of: "means")
-        try checkFinite(means, file: path, dataset: "means", dim: d)
-        var cov: [Float]?
-        if includeCovariances, f.hasDataset("covariances") {
-            let ds = try f.dataset("covariances")
-            guard ds.shape == [c, d, d], ds.elementType.isFloat else {
-                throw FeatureIOError(.wrongShape, file: path, dataset: "covariances",
-                                     problem: "expected \(c) × \(d) × \(d) floats (from means), found \(ds.elementType) shape \(ds.shape)")
+        try H5File.withFile(path) { f in
+            let (means, c, d) = try readMatrix(f, "means")
+            let counts = try readIntVector(f, "counts", expected: c, of: "means")
+            try checkFinite(means, file: path, dataset: "means", dim: d)
+            var cov: [Float]?
+            if includeCovariances, f.hasDataset("covariances") {
+                let ds = try f.dataset("covariances")
+                guard ds.shape == [c, d, d], ds.elementType.isFloat else {
+                    throw FeatureIOError(.wrongShape, file: path, dataset: "covariances",
+                                         problem: "expected \(c) × \(d) × \(d) floats (from means), found \(ds.elementType) shape \(ds.shape)")
+                }
+                cov = try readFloats(ds, rows: c)
+                try checkFinite(cov!, file: path, dataset: "covariances", dim: d * d)
             }
-            cov = try readFloats(ds, rows: c)
-            try checkFinite(cov!, file: path, dataset: "covariances", dim: d * d)
-        }
-        let raw = try f.rootAttributes()
-        try checkShapeAttribute(raw, "num_classes", equals: c, file: path)
-        try checkShapeAttribute(raw, "dim", equals: d, file: path)
-        var lambda: Float?
-        if let v = raw["tukey_lambda"] {
-            guard case .double(let x) = v, x.isFinite else {
-                throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
+            let raw = try f.rootAttributes()
+            try checkShapeAttribute(raw, "num_classes", equals: c, file: path)
+            try checkShapeAttribute(raw, "dim", equals: d, file: path)
+            var lambda: Float?
+            if let v = raw["tukey_lambda"] {
+                guard let x = v.number, x.isFinite else {
+                    throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
+                }
+                lambda = Float(x)
             }
-            lambda = Float(x)
+            var attrs = raw.mapValues { $0.text }
+            for k in ["num_classes", "dim", "tukey_lambda", "created_by", "afg_file"] { attrs[k] = nil }
+            return StatisticsFile(numClasses: c, dim: d, means: means, counts: counts, covariances: cov,
+                                  tukeyLambda: lambda, attributes: attrs)
         }
-        var attrs = raw.mapValues { $0.text }
-        for k in ["num_classes", "dim", "tukey_lambda", "created_by", "afg_file"] { attrs[k] = nil }
-        return StatisticsFile(numClasses: c, dim: d, means: means, counts: counts, covariances: cov,
-                              tukeyLambda: lambda, attributes: attrs)
     }
 
     // MARK: compatibility
@@ -236,7 +240,7 @@ public enum FeatureStore {
 
     /// Writes attributes in name order (Swift dictionaries iterate in a per-process
     /// random order; the file must not), then `created_by`.
-    private static func writeAttributes(_ attrs: [String: H5AttributeValue], to f: H5File) throws {
+    static func writeAttributes(_ attrs: [String: H5AttributeValue], to f: H5File) throws {
         var all = attrs
         all["created_by"] = .string(createdBy)
         for k in all.keys.sorted() { try f.writeRootAttribute(k, all[k]!) }
@@ -249,7 +253,7 @@ public enum FeatureStore {
         try out.withUnsafeMutableBufferPointer { o in
             switch d.elementType {
             case .float(bits: 32): try d.read(rows: 0..<rows, into: o)
-            case .float(bits: 16):
+            case .float(bits: 16) where d.isHalf:
                 half = [UInt16](repeating: 0, count: n)
                 try half.withUnsafeMutableBufferPointer { try d.readHalfBits(rows: 0..<rows, into: $0) }
                 for i in 0..<n { o[i] = Float(Float16(bitPattern: half[i])) }

@@ -93,10 +93,24 @@ enum H5AttributeValue: Equatable {
     case string(String)
     case int(Int64)
     case double(Double)
+    /// A float32 (or smaller) attribute: shown in Float's shortest form (`0.1`, not
+    /// `0.10000000149011612`).
+    case float(Float)
     case strings([String])
     case ints([Int64])
     case doubles([Double])
+    case floats([Float])
     case unsupported(String)
+
+    /// The numeric value of a real or integer scalar.
+    var number: Double? {
+        switch self {
+        case .double(let d): return d
+        case .float(let f): return Double(f)
+        case .int(let i): return Double(i)
+        default: return nil
+        }
+    }
 
     /// The value as text: strings as they are, numbers in Swift's shortest round-trip
     /// form, arrays as `[a, b, c]`.
@@ -108,6 +122,8 @@ enum H5AttributeValue: Equatable {
         case .strings(let a): return "[" + a.joined(separator: ", ") + "]"
         case .ints(let a): return "[" + a.map(String.init).joined(separator: ", ") + "]"
         case .doubles(let a): return "[" + a.map { String($0) }.joined(separator: ", ") + "]"
+        case .float(let f): return String(f)
+        case .floats(let a): return "[" + a.map { String($0) }.joined(separator: ", ") + "]"
         case .unsupported(let t): return "<\(t)>"
         }
     }
@@ -130,7 +146,7 @@ extension Int32: H5Storable { static var h5FileType: hid_t { afg_H5T_STD_I32LE()
 extension Int64: H5Storable { static var h5FileType: hid_t { afg_H5T_STD_I64LE() } }
 extension UInt8: H5Storable { static var h5FileType: hid_t { afg_H5T_STD_U8LE() } }
 
-/// Boxes a Swift closure for the C visit callbacks (`op_data`).
+/// Collects what the C visit callbacks report (passed to them as `op_data`).
 private final class VisitBox {
     var entries: [(String, Int32)] = []
 }
@@ -158,6 +174,9 @@ final class H5File {
         guard !isDir.boolValue else {
             throw FeatureIOError(.fileMissing, file: path, problem: "is a directory, not a file")
         }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw FeatureIOError(.fileMissing, file: path, problem: "not readable (permission denied)")
+        }
         guard H5Fis_hdf5(path) > 0 else {
             throw FeatureIOError(.notHDF5, file: path, problem: "not an HDF5 file")
         }
@@ -168,6 +187,14 @@ final class H5File {
         let h = try H5Handle(id, .file, orThrow: FeatureIOError(
             .notHDF5, file: path, problem: "cannot open as HDF5 (unreadable or corrupt)"))
         return H5File(path: path, handle: h)
+    }
+
+    /// Opens `path` read-only, runs `body`, and closes the file (and, with strong close
+    /// degree, every object opened from it) when `body` returns or throws.
+    static func withFile<R>(_ path: String, _ body: (H5File) throws -> R) throws -> R {
+        let f = try open(path)
+        defer { f.handle.close() }
+        return try body(f)
     }
 
     /// Creates (truncates) a file for writing. Object modification times are not recorded,
@@ -284,6 +311,10 @@ final class H5File {
             var v = [Int64](repeating: 0, count: n)
             guard v.withUnsafeMutableBytes({ H5Aread(a.id, Int64.h5NativeType, $0.baseAddress) }) >= 0 else { throw fail }
             return scalar && n == 1 ? .int(v[0]) : .ints(v)
+        case .float(let bits) where bits <= 32:
+            var v = [Float](repeating: 0, count: n)
+            guard v.withUnsafeMutableBytes({ H5Aread(a.id, Float.h5NativeType, $0.baseAddress) }) >= 0 else { throw fail }
+            return scalar && n == 1 ? .float(v[0]) : .floats(v)
         case .float:
             var v = [Double](repeating: 0, count: n)
             guard v.withUnsafeMutableBytes({ H5Aread(a.id, Double.h5NativeType, $0.baseAddress) }) >= 0 else { throw fail }
@@ -295,10 +326,12 @@ final class H5File {
             return scalar && n == 1 ? .string(v[0]) : .strings(v)
         case .other(let desc):
             if H5Tget_class(t.id) == H5T_ENUM, H5Tget_size(t.id) == 1 {
-                // h5py stores numpy bools as a 1-byte enum FALSE/TRUE.
+                // h5py stores numpy bools as a 1-byte enum FALSE = 0 / TRUE = 1.
                 var v = [Int8](repeating: 0, count: n)
-                guard v.withUnsafeMutableBytes({ H5Aread(a.id, Int8.h5NativeType, $0.baseAddress) }) < 0 else {
-                    return scalar && n == 1 ? .string(v[0] != 0 ? "true" : "false") : .strings(v.map { $0 != 0 ? "true" : "false" })
+                let status = v.withUnsafeMutableBytes { H5Aread(a.id, Int8.h5NativeType, $0.baseAddress) }
+                if status >= 0 {
+                    let text = v.map { $0 != 0 ? "true" : "false" }
+                    return scalar && n == 1 ? .string(text[0]) : .strings(text)
                 }
             }
             return .unsupported(desc)
@@ -404,6 +437,28 @@ final class H5File {
         }
     }
 
+    /// Creates an empty dataset of `0 × rowShape` elements of `T.h5FileType` that grows
+    /// along its first dimension (`H5Dataset.append`), chunked in `chunkRows` rows.
+    func createGrowable<T: H5Storable>(_ key: String, rowShape: [Int], chunkRows: Int, compress: Bool,
+                                       of: T.Type) throws -> H5Dataset {
+        precondition(chunkRows > 0 && rowShape.allSatisfy { $0 > 0 })
+        let fail = FeatureIOError(.writeFailed, file: path, dataset: H5File.normalize(key), problem: "cannot create dataset")
+        let k = try makeParents(key, fail: fail)
+        var dims = [hsize_t(0)] + rowShape.map { hsize_t($0) }
+        var maxDims = [afg_H5S_UNLIMITED()] + rowShape.map { hsize_t($0) }
+        let space = try H5Handle(H5Screate_simple(Int32(dims.count), &dims, &maxDims), .dataspace, orThrow: fail)
+        let dcpl = try H5Handle(H5Pcreate(afg_H5P_DATASET_CREATE()), .plist, orThrow: fail)
+        H5Pset_obj_track_times(dcpl.id, false)
+        var chunk = [hsize_t(chunkRows)] + rowShape.map { hsize_t($0) }
+        guard H5Pset_chunk(dcpl.id, Int32(chunk.count), &chunk) >= 0 else { throw fail }
+        if compress {
+            guard H5Pset_shuffle(dcpl.id) >= 0, H5Pset_deflate(dcpl.id, 4) >= 0 else { throw fail }
+        }
+        let d = try H5Handle(H5Dcreate2(id, k, T.h5FileType, space.id, afg_H5P_DEFAULT(), dcpl.id, afg_H5P_DEFAULT()),
+                             .dataset, orThrow: fail)
+        return try H5Dataset(file: self, name: k, handle: d)
+    }
+
     /// Writes a 1-D dataset of variable-length UTF-8 strings (what h5py's
     /// `string_dtype()` writes).
     func writeStrings(_ key: String, _ strings: [String]) throws {
@@ -507,8 +562,14 @@ final class H5Dataset {
     /// Elements per leading-dimension row (product of the trailing dimensions).
     var rowElements: Int { shape.dropFirst().reduce(1, *) }
 
-    /// True for IEEE binary16 stored in the file (read through `readHalfBits`).
-    var isHalf: Bool { elementType == .float(bits: 16) }
+    /// True for IEEE binary16 stored in the file (read through `readHalfBits`); other
+    /// 16-bit floats (e.g. bfloat16) are read through HDF5's conversion to Double.
+    var isHalf: Bool {
+        guard elementType == .float(bits: 16) else { return false }
+        var spos = 0, epos = 0, esize = 0, mpos = 0, msize = 0
+        guard H5Tget_fields(fileType.id, &spos, &epos, &esize, &mpos, &msize) >= 0 else { return false }
+        return esize == 5 && msize == 10 && H5Tget_ebias(fileType.id) == 15
+    }
 
     /// Reads rows `rows` (leading dimension) into `buffer`, converting from the stored
     /// type to `memType` (an HDF5 conversion: integer widths and float widths).
@@ -542,6 +603,25 @@ final class H5Dataset {
         let fail = FeatureIOError(.hdf5, file: file.path, dataset: name, problem: "cannot build the float16 type")
         let half = try H5Handle(afg_H5T_IEEE_F16LE_create(), .datatype, orThrow: fail)
         try read(rows: rows, memType: half.id, into: UnsafeMutableRawPointer(buffer.baseAddress))
+    }
+
+    /// Appends `rows` rows (`values`: rows × rowElements, row-major) at the end of a
+    /// growable dataset (`H5File.createGrowable`), converting from `T`.
+    /// - Complexity: O(rows · rowElements).
+    func append<T: H5Native>(_ values: UnsafeBufferPointer<T>, rows: Int, at start: Int) throws {
+        precondition(values.count == rows * rowElements, "append: \(values.count) values for \(rows) rows")
+        if rows == 0 { return }
+        let fail = FeatureIOError(.writeFailed, file: file.path, dataset: name, problem: "cannot append rows \(start)..<\(start + rows)")
+        var newDims = [hsize_t(start + rows)] + shape.dropFirst().map { hsize_t($0) }
+        guard H5Dset_extent(handle.id, &newDims) >= 0 else { throw fail }
+        let fspace = try H5Handle(H5Dget_space(handle.id), .dataspace, orThrow: fail)
+        var offset = [hsize_t](repeating: 0, count: newDims.count)
+        offset[0] = hsize_t(start)
+        var count = newDims
+        count[0] = hsize_t(rows)
+        guard H5Sselect_hyperslab(fspace.id, H5S_SELECT_SET, &offset, nil, &count, nil) >= 0 else { throw fail }
+        let mspace = try H5Handle(H5Screate_simple(Int32(count.count), &count, nil), .dataspace, orThrow: fail)
+        guard H5Dwrite(handle.id, T.h5NativeType, mspace.id, fspace.id, afg_H5P_DEFAULT(), values.baseAddress) >= 0 else { throw fail }
     }
 
     /// Reads a whole 1-D string dataset (fixed or variable length, ASCII or UTF-8).

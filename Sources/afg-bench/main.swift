@@ -6,6 +6,7 @@ import Foundation
 let registry: [(name: String, run: () throws -> Void)] = [
     ("sgemm", benchSGEMM),
     ("backbone", benchBackbone),
+    ("featureio", benchFeatureIO),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

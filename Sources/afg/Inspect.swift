@@ -98,8 +98,9 @@ struct Inspect: ParsableCommand {
         line("features: \(s.featuresKey), \(s.count) × \(s.dim), \(s.featureType)")
         line("labels: \(s.labelsKey), \(s.labelType)")
         line("classes: \(s.numClasses) (from the \(s.numClassesSource))" + (s.emptyClasses > 0 ? ", \(s.emptyClasses) with no rows" : ""))
-        line("largest: \(name(s.largestClass)), \(s.largestCount) rows")
-        line("smallest: \(name(s.smallestClass)), \(s.smallestCount) rows")
+        func rows(_ n: Int) -> String { n == 1 ? "1 row" : "\(n) rows" }
+        line("largest: \(name(s.largestClass)), \(rows(s.largestCount))")
+        line("smallest: \(name(s.smallestClass)), \(rows(s.smallestCount))")
         line("imbalance factor: " + String(format: "%.2f", s.imbalanceFactor) + (s.emptyClasses > 0 ? " (over classes with rows)" : ""))
         line("many (n > \(s.manyThreshold)): \(s.manyClasses), medium (\(s.fewThreshold) ≤ n ≤ \(s.manyThreshold)): \(s.mediumClasses), few (n < \(s.fewThreshold)): \(s.fewClasses)")
         line("values: NaN \(s.nanCount), Inf \(s.infCount), negative \(s.negativeCount)")

@@ -141,4 +141,27 @@ final class FixtureTests: XCTestCase {
         XCTAssertTrue(e?.description.contains("features: compressed with filter") == true, e?.description ?? "")
         XCTAssertTrue(e?.description.contains("32000") == true, e?.description ?? "")
     }
+
+    /// A 16-bit float that is not IEEE binary16 (bfloat16 layout) goes through HDF5's
+    /// float conversion instead of the binary16 bit path (skipped without h5py).
+    func testBFloat16IsNotMistakenForHalf() throws {
+        try XCTSkipUnless(h5pyAvailable, "h5py not installed")
+        let dir = try temporaryFolder(self)
+        let p = dir.appendingPathComponent("bf16.h5").path
+        let r = try runPython("""
+        import sys, h5py, numpy as np
+        t = h5py.h5t.IEEE_F32LE.copy()
+        t.set_fields(15, 7, 8, 0, 7); t.set_offset(0); t.set_precision(16); t.set_size(2); t.set_ebias(127)
+        x = np.array([[1.0, -2.5], [0.15625, 3e38]], dtype=np.float32)
+        bits = (x.view(np.uint32) >> 16).astype(np.uint16)
+        with h5py.File(sys.argv[1], "w") as f:
+            ds = h5py.h5d.create(f.id, b"features", t, h5py.h5s.create_simple((2, 2)))
+            ds.write(h5py.h5s.ALL, h5py.h5s.ALL, bits, mtype=t)
+            f["labels"] = np.array([0, 1])
+        """, [p])
+        XCTAssertEqual(r.status, 0, r.err)
+        let s = try FeatureStore.readFeatures(path: p)
+        let top = Float(bitPattern: Float(3e38).bitPattern & 0xFFFF_0000)
+        XCTAssertEqual(s.features, [1, -2.5, 0.15625, top])
+    }
 }

@@ -143,6 +143,14 @@ final class ValidationTests: XCTestCase {
                        "\(ok): labels: 1 label outside 0..<2 (C from the caller), first 2 at row 2")
     }
 
+    func testRawIdsInsteadOfIndices() throws {
+        let p = try make("ids.h5", labels: [17, 503, 90_000_000, 17])
+        let e = readError(p)
+        XCTAssertEqual(e?.kind, .labelOutOfRange)
+        XCTAssertEqual(e?.description, "\(p): labels: 90000001 classes (largest label + 1) is more than 16777216; "
+                       + "labels must be class indices 0..<C, so map raw ids to indices first (docs/FORMAT.md)")
+    }
+
     func testNumClassesConflicts() throws {
         let p = try make("conflict.h5", numClasses: 3)
         let e = expectError { _ = try FeatureStore.readFeatures(path: p, numClasses: 5) }
