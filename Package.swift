@@ -22,11 +22,12 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Linalg", dependencies: ["CLAPACK"]),
         .target(name: "FeatureIO", dependencies: ["CHDF5"]),
         .target(name: "AFG", dependencies: ["Linalg"]),
         .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),
-        .target(name: "Backbone", dependencies: ["Classifier", "Linalg"]),
+        .target(name: "Backbone", dependencies: ["Classifier", "Linalg", "CZlib"]),
         .executableTarget(name: "afg", dependencies: [
             "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -38,7 +39,7 @@ let package = Package(
         .testTarget(name: "FeatureIOTests", dependencies: ["FeatureIO"]),
         .testTarget(name: "AFGTests", dependencies: ["AFG", "Linalg"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg"]),
-        // .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg"]),
+        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg", "FeatureIO"]),
         .testTarget(name: "afgTests", dependencies: ["afg", "FeatureIO"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw buffers to `concurrentPerform`, which

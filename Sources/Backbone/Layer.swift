@@ -1,0 +1,701 @@
+import Foundation
+import Linalg
+
+/// One entry of a module's state, named as in PyTorch's `state_dict`
+/// (`layer1.0.bn1.running_mean`). Reading and writing go through closures so that
+/// parameters, running statistics and the integer batch counter share one list.
+public struct StateSlot {
+    public enum Kind: Sendable { case parameter, buffer, counter }
+    public let name: String
+    public let shape: [Int]
+    public let kind: Kind
+    /// The current values (a counter as one value).
+    public let get: () -> [Double]
+    /// Replaces the values; precondition: `count == shape.product`.
+    public let set: ([Double]) -> Void
+}
+
+/// A network layer with an explicit forward and backward pass on the CPU.
+///
+/// Contract: `forward` reads `x` (shape `shape`, C × N × H × W) and returns a pointer to
+/// the layer's own output block; the layer keeps `x` for `backward`, so the caller must
+/// not overwrite it until `backward` ran. `backward(dy)` takes the gradient of the loss
+/// with respect to the last output and returns the gradient with respect to the last
+/// input (a pointer into the layer's own block), and **adds** the parameter gradients to
+/// `Parameter.grad`. When `needsInputGradient` is false (the first layer), the returned
+/// pointer's contents are unspecified and the input-gradient work is skipped.
+/// Buffers only grow: after the largest batch, no step allocates.
+public protocol Layer: AnyObject {
+    func outputShape(for input: Shape) -> Shape
+    func forward(_ x: UnsafePointer<Float>, _ shape: Shape, training: Bool) -> UnsafeMutablePointer<Float>
+    func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float>
+    var needsInputGradient: Bool { get set }
+    /// Learnable tensors, in `stateSlots` order.
+    var parameters: [Parameter] { get }
+    /// The layer's state-dict entries, names prefixed with `prefix` (`"layer1.0."`).
+    func stateSlots(prefix: String) -> [StateSlot]
+}
+
+extension Layer {
+    public var parameters: [Parameter] { [] }
+    public func stateSlots(prefix: String) -> [StateSlot] { [] }
+}
+
+func parameterSlot(_ p: Parameter, prefix: String) -> StateSlot {
+    StateSlot(name: prefix + p.name, shape: p.shape, kind: .parameter,
+              get: { p.values.map(Double.init) }, set: { p.values = $0.map(Float.init) })
+}
+
+/// Scratch memory shared by the convolutions of one network (the im2col block).
+/// Not thread-safe: one network runs one batch at a time.
+public final class Workspace {
+    /// Worker threads for the convolutions: each takes whole chunks of images with its
+    /// own im2col block and weight-gradient block, calling single-threaded `sgemm`
+    /// (`withSingleThreadedBLAS`). Results do not depend on the count except for the
+    /// summation order of weight gradients.
+    public let workers: Int
+    let cols: [FloatBuffer]
+    let grads: [FloatBuffer]
+    /// Upper bound on one worker's im2col block, in floats: the batch is processed in
+    /// chunks of images whose columns fit, so the block stays cache-friendly.
+    public var columnBudget: Int
+    public init(columnBudget: Int = 1 << 19, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.columnBudget = columnBudget
+        self.workers = max(1, workers)
+        cols = (0..<self.workers).map { _ in FloatBuffer() }
+        grads = (0..<self.workers).map { _ in FloatBuffer() }
+    }
+}
+
+/// Runs `body` with OpenBLAS on one thread (restoring the previous count after): the
+/// backbone parallelises over images itself, and OpenBLAS's own threads would compete
+/// with its workers (and spin in `sched_yield` on a loaded machine).
+public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+    let before = blasThreadCount
+    if before != 1 { setBLASThreadCount(1) }
+    defer { if before != 1 { setBLASThreadCount(before) } }
+    return try body()
+}
+
+// MARK: - Convolution
+
+/// 2-D convolution, PyTorch's `Conv2d(cin, cout, k, stride, padding, bias)` (square
+/// kernel, zero padding, no dilation or groups). Weight `[Cout, Cin, k, k]`.
+///
+/// Forward per chunk of images: im2col (`Cin·k² × n·Ho·Wo`), then one `sgemm`
+/// `W (Cout × Cin·k²) · col` written straight into the C × N × Ho × Wo output.
+/// Backward recomputes im2col (no per-layer column storage), `dW += dY·colᵀ`,
+/// `dcol = Wᵀ·dY`, then col2im. 1 × 1, stride-1, unpadded kernels skip im2col.
+/// - Complexity: `2·N·Ho·Wo·Cout·Cin·k²` flops forward, twice that backward.
+public final class Conv2d: Layer {
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+    public let weight: Parameter
+    public let bias: Parameter?
+    public var needsInputGradient = true
+    let workspace: Workspace
+    let out = FloatBuffer(), dx = FloatBuffer()
+    var input: UnsafePointer<Float>?
+    var inShape = Shape(c: 0, n: 0, h: 0, w: 0)
+
+    public init(_ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = false,
+                workspace: Workspace = Workspace()) {
+        precondition(cin > 0 && cout > 0 && kernel > 0 && stride > 0 && padding >= 0, "Conv2d: bad configuration")
+        inChannels = cin; outChannels = cout; self.kernel = kernel; self.stride = stride; self.padding = padding
+        weight = Parameter(name: "weight", shape: [cout, cin, kernel, kernel])
+        self.bias = bias ? Parameter(name: "bias", shape: [cout]) : nil
+        self.workspace = workspace
+    }
+
+    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+    public func stateSlots(prefix: String) -> [StateSlot] { parameters.map { parameterSlot($0, prefix: prefix) } }
+
+    public func outputShape(for s: Shape) -> Shape {
+        precondition(s.c == inChannels, "Conv2d: input has \(s.c) channels, expected \(inChannels)")
+        let ho = (s.h + 2 * padding - kernel) / stride + 1, wo = (s.w + 2 * padding - kernel) / stride + 1
+        precondition(ho > 0 && wo > 0, "Conv2d: input \(s) too small for kernel \(kernel)")
+        return Shape(c: outChannels, n: s.n, h: ho, w: wo)
+    }
+
+    var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+    var kdim: Int { inChannels * kernel * kernel }
+
+    /// Images per chunk: within the column budget, and at least one chunk per worker.
+    func chunkImages(_ os: Shape) -> Int {
+        let perWorker = (os.n + workspace.workers - 1) / workspace.workers
+        return max(1, min(perWorker, workspace.columnBudget / max(kdim * os.plane, 1)))
+    }
+
+    /// Runs `body(worker, firstImage, imageCount)` over the batch's chunks, chunks dealt
+    /// round-robin to the workspace's workers.
+    func forEachChunk(_ os: Shape, _ body: (Int, Int, Int) -> Void) {
+        let nb = chunkImages(os)
+        let chunks = (os.n + nb - 1) / nb
+        let workers = min(workspace.workers, chunks)
+        withoutActuallyEscaping(body) { body in
+            let run = { (w: Int) in
+                var ch = w
+                while ch < chunks { let n0 = ch * nb; body(w, n0, min(nb, os.n - n0)); ch += workers }
+            }
+            if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+        }
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        let os = outputShape(for: s)
+        input = x; inShape = s
+        let y = out.ensure(os.count)
+        let ldy = os.perChannel, K = kdim, w = UnsafePointer(weight.value)
+        let nb = chunkImages(os)
+        if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
+        forEachChunk(os) { wk, n0, cnt in
+            let cols = cnt * os.plane
+            if self.isPointwise {
+                Float._gemm(false, false, self.outChannels, cols, K, 1, w, K, x + n0 * s.plane, s.perChannel, 0, y + n0 * os.plane, ldy)
+            } else {
+                let col = self.workspace.cols[wk].pointer
+                self.im2col(x, s, os, n0, cnt, col, parallel: false)
+                Float._gemm(false, false, self.outChannels, cols, K, 1, w, K, UnsafePointer(col), cols, 0, y + n0 * os.plane, ldy)
+            }
+        }
+        if let b = bias {
+            parallelRanges(outChannels, costPerItem: ldy) { r in
+                for c in r { let bc = b.value[c], row = y + c * ldy; for i in 0..<ldy { row[i] += bc } }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
+        let s = inShape, os = outputShape(for: s)
+        let ldy = os.perChannel, K = kdim
+        let dxp = dx.ensure(s.count)
+        let w = UnsafePointer(weight.value)
+        let nb = chunkImages(os), wcount = outChannels * K
+        if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
+        for g in workspace.grads { g.ensure(wcount).update(repeating: 0, count: wcount) }
+        let need = needsInputGradient
+        forEachChunk(os) { wk, n0, cnt in
+            let cols = cnt * os.plane, dW = self.workspace.grads[wk].pointer
+            let dyc = dy + n0 * os.plane
+            if self.isPointwise {
+                Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 1, dW, K)
+                if need { Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, dxp + n0 * s.plane, s.perChannel) }
+            } else {
+                let col = self.workspace.cols[wk].pointer
+                self.im2col(x, s, os, n0, cnt, col, parallel: false)
+                Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 1, dW, K)
+                if need {
+                    Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, col, cols)
+                    self.col2im(UnsafePointer(col), s, os, n0, cnt, dxp, parallel: false)
+                }
+            }
+        }
+        let gw = weight.grad
+        for g in workspace.grads { let p = g.pointer; for i in 0..<wcount { gw[i] += p[i] } }
+        if let b = bias {
+            for c in 0..<outChannels { var acc: Float = 0; let row = dy + c * ldy; for i in 0..<ldy { acc += row[i] }; b.grad[c] += acc }
+        }
+        return dxp
+    }
+
+    /// Valid output range `lo..<hi` along one axis for kernel offset `k`: the outputs
+    /// whose input index `o·stride − padding + k` lies in `0..<size`.
+    @inline(__always)
+    func validRange(_ k: Int, size: Int, outSize: Int) -> (Int, Int) {
+        // o·s − p + k ≥ 0  ⇔  o ≥ ceil((p − k)/s);   o·s − p + k ≤ size − 1  ⇔  o ≤ floor((size − 1 + p − k)/s)
+        let a = padding - k
+        let lo = a <= 0 ? 0 : (a + stride - 1) / stride
+        let b = size - 1 + padding - k
+        let hi = b < 0 ? 0 : min(outSize, b / stride + 1)
+        return (min(lo, hi), hi)
+    }
+
+    /// `col[(ci·k + ki)·k + kj, (n − n0)·Ho·Wo + ho·Wo + wo] = x[ci, n, ho·s − p + ki, wo·s − p + kj]` (0 outside).
+    func im2col(_ x: UnsafePointer<Float>, _ s: Shape, _ os: Shape, _ n0: Int, _ cnt: Int, _ col: UnsafeMutablePointer<Float>, parallel: Bool = true) {
+        let k = kernel, st = stride, p = padding
+        let H = s.h, W = s.w, Ho = os.h, Wo = os.w, plane = Ho * Wo, cols = cnt * plane
+        parallelRanges(kdim, costPerItem: parallel ? cols : 0) { rows in
+            for r in rows {
+                let ci = r / (k * k), ki = (r / k) % k, kj = r % k
+                let (wlo, whi) = validRange(kj, size: W, outSize: Wo)
+                let (hlo, hhi) = validRange(ki, size: H, outSize: Ho)
+                let dstRow = col + r * cols
+                for n in 0..<cnt {
+                    let src = x + ((ci * s.n + n0 + n) * H) * W
+                    let dst = dstRow + n * plane
+                    for ho in 0..<Ho {
+                        let d = dst + ho * Wo
+                        if ho < hlo || ho >= hhi { d.update(repeating: 0, count: Wo); continue }
+                        let srow = src + (ho * st - p + ki) * W
+                        for wo in 0..<wlo { d[wo] = 0 }
+                        if st == 1 {
+                            let src1 = srow + (kj - p)
+                            for wo in wlo..<whi { d[wo] = src1[wo] }
+                        } else {
+                            for wo in wlo..<whi { d[wo] = srow[wo * st - p + kj] }
+                        }
+                        for wo in whi..<Wo { d[wo] = 0 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: `dx[ci, n, hi, wi] = Σ col[...]` over the kernel
+    /// positions that read it. Overwrites the chunk's images of `dx`.
+    func col2im(_ col: UnsafePointer<Float>, _ s: Shape, _ os: Shape, _ n0: Int, _ cnt: Int, _ dx: UnsafeMutablePointer<Float>, parallel: Bool = true) {
+        let k = kernel, st = stride, p = padding
+        let H = s.h, W = s.w, Ho = os.h, Wo = os.w, plane = Ho * Wo, cols = cnt * plane
+        parallelRanges(inChannels, costPerItem: parallel ? k * k * cols : 0) { chans in
+            for ci in chans {
+                let base = dx + (ci * s.n + n0) * H * W
+                base.update(repeating: 0, count: cnt * H * W)
+                for ki in 0..<k { for kj in 0..<k {
+                    let r = (ci * k + ki) * k + kj
+                    let (wlo, whi) = validRange(kj, size: W, outSize: Wo)
+                    let (hlo, hhi) = validRange(ki, size: H, outSize: Ho)
+                    let srcRow = col + r * cols
+                    for n in 0..<cnt {
+                        let dimg = base + n * H * W
+                        let src = srcRow + n * plane
+                        for ho in hlo..<hhi {
+                            let drow = dimg + (ho * st - p + ki) * W
+                            let srow = src + ho * Wo
+                            if st == 1 {
+                                let off = -p + kj
+                                for wo in wlo..<whi { drow[wo + off] += srow[wo] }
+                            } else {
+                                for wo in wlo..<whi { drow[wo * st - p + kj] += srow[wo] }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+// MARK: - Batch normalisation
+
+/// PyTorch's `BatchNorm2d` (also `BatchNorm1d` on `D × N × 1 × 1` input).
+///
+/// Training: normalise with the batch mean and the *biased* batch variance, and update
+/// `running ← (1 − momentum)·running + momentum·batch` with the *unbiased* variance
+/// for `running_var`; `num_batches_tracked` counts the updates. Inference uses the
+/// running statistics. Weight (γ) starts at 1, bias (β) at 0.
+/// - Complexity: O(C·N·H·W) per pass.
+public final class BatchNorm2d: Layer {
+    public let channels: Int
+    public let momentum: Float, eps: Float
+    public let weight: Parameter, bias: Parameter
+    public var runningMean: [Float], runningVar: [Float]
+    public var numBatchesTracked: Int64 = 0
+    public var needsInputGradient = true
+    let out = FloatBuffer(), dx = FloatBuffer(), xhat = FloatBuffer()
+    var invStd: [Float]
+    var shape = Shape(c: 0, n: 0, h: 0, w: 0)
+    var lastTraining = true
+
+    public init(_ channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
+        self.channels = channels; self.momentum = momentum; self.eps = eps
+        weight = Parameter(name: "weight", shape: [channels], initial: 1)
+        bias = Parameter(name: "bias", shape: [channels], initial: 0)
+        runningMean = [Float](repeating: 0, count: channels)
+        runningVar = [Float](repeating: 1, count: channels)
+        invStd = [Float](repeating: 1, count: channels)
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public func stateSlots(prefix: String) -> [StateSlot] {
+        [parameterSlot(weight, prefix: prefix), parameterSlot(bias, prefix: prefix),
+         StateSlot(name: prefix + "running_mean", shape: [channels], kind: .buffer,
+                   get: { self.runningMean.map(Double.init) }, set: { self.runningMean = $0.map(Float.init) }),
+         StateSlot(name: prefix + "running_var", shape: [channels], kind: .buffer,
+                   get: { self.runningVar.map(Double.init) }, set: { self.runningVar = $0.map(Float.init) }),
+         StateSlot(name: prefix + "num_batches_tracked", shape: [], kind: .counter,
+                   get: { [Double(self.numBatchesTracked)] }, set: { self.numBatchesTracked = Int64($0[0]) })]
+    }
+
+    public func outputShape(for s: Shape) -> Shape {
+        precondition(s.c == channels, "BatchNorm2d: input has \(s.c) channels, expected \(channels)")
+        return s
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        _ = outputShape(for: s)
+        shape = s; lastTraining = training
+        let m = s.perChannel
+        let y = out.ensure(s.count)
+        let g = weight.value, b = bias.value
+        if training {
+            precondition(m > 1, "BatchNorm2d: training needs more than one value per channel (got \(s))")
+            let xh = xhat.ensure(s.count)
+            let mom = momentum, eps = eps
+            runningMean.withUnsafeMutableBufferPointer { rm in
+                runningVar.withUnsafeMutableBufferPointer { rv in
+                    invStd.withUnsafeMutableBufferPointer { inv in
+                        parallelRanges(channels, costPerItem: m) { r in
+                            for c in r {
+                                let xc = x + c * m
+                                let mean = vsum(xc, m) / Double(m)
+                                // Centred second pass (no cancellation); the centre is the
+                                // Float mean, and the remaining offset is corrected exactly.
+                                let mf0 = Float(mean), off = mean - Double(mf0)
+                                let ss = max(0, vsumSquares(xc, m, centre: mf0) - Double(m) * off * off)
+                                let varB = ss / Double(m)
+                                let istd = Float(1 / (varB + Double(eps)).squareRoot())
+                                inv[c] = istd
+                                let mf = Float(mean), gc = g[c], bc = b[c]
+                                let xhc = xh + c * m, yc = y + c * m
+                                let mv = SIMD8<Float>(repeating: mf), iv = SIMD8<Float>(repeating: istd)
+                                let gv = SIMD8<Float>(repeating: gc), bv = SIMD8<Float>(repeating: bc)
+                                var i = 0
+                                while i + 8 <= m { let v = (load8(xc + i) - mv) * iv; store8(v, xhc + i); store8(v * gv + bv, yc + i); i += 8 }
+                                while i < m { let v = (xc[i] - mf) * istd; xhc[i] = v; yc[i] = v * gc + bc; i += 1 }
+                                rm[c] = (1 - mom) * rm[c] + mom * mf
+                                rv[c] = (1 - mom) * rv[c] + mom * Float(ss / Double(m - 1))
+                            }
+                        }
+                    }
+                }
+            }
+            numBatchesTracked += 1
+        } else {
+            for c in 0..<channels { invStd[c] = 1 / (runningVar[c] + eps).squareRoot() }
+            runningMean.withUnsafeBufferPointer { rm in
+                invStd.withUnsafeBufferPointer { inv in
+                    parallelRanges(channels, costPerItem: m) { r in
+                        for c in r {
+                            let scale = g[c] * inv[c], shift = b[c] - rm[c] * scale
+                            let xc = x + c * m, yc = y + c * m
+                            for i in 0..<m { yc[i] = xc[i] * scale + shift }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let s = shape, m = s.perChannel
+        let dxp = dx.ensure(s.count)
+        let g = weight.value, gg = weight.grad, bg = bias.grad
+        let need = needsInputGradient
+        if lastTraining {
+            let xh = UnsafePointer(xhat.pointer)
+            invStd.withUnsafeBufferPointer { inv in
+                parallelRanges(channels, costPerItem: m) { r in
+                    for c in r {
+                        let dyc = dy + c * m, xhc = xh + c * m
+                        let sdy = vsum(dyc, m), sdyx = vdot(dyc, xhc, m)
+                        gg[c] += Float(sdyx); bg[c] += Float(sdy)
+                        if need {
+                            let k = g[c] * inv[c]
+                            let a = Float(sdy / Double(m)), bb = Float(sdyx / Double(m))
+                            let dxc = dxp + c * m
+                            let kv = SIMD8<Float>(repeating: k), av = SIMD8<Float>(repeating: a), bbv = SIMD8<Float>(repeating: bb)
+                            var i = 0
+                            while i + 8 <= m { store8(kv * (load8(dyc + i) - av - load8(xhc + i) * bbv), dxc + i); i += 8 }
+                            while i < m { dxc[i] = k * (dyc[i] - a - xhc[i] * bb); i += 1 }
+                        }
+                    }
+                }
+            }
+        } else {
+            // Inference mode: y = γ·(x − μ_run)·invStd + β, an affine map per channel.
+            let x = UnsafePointer(out.pointer) // y; recover x̂ = (y − β)/γ only for dγ when γ ≠ 0
+            invStd.withUnsafeBufferPointer { inv in
+                for c in 0..<channels {
+                    let dyc = dy + c * m, yc = x + c * m
+                    var sdy = 0.0, sdyx = 0.0
+                    for i in 0..<m {
+                        sdy += Double(dyc[i])
+                        if g[c] != 0 { sdyx += Double(dyc[i]) * Double((yc[i] - bias.value[c]) / g[c]) }
+                    }
+                    gg[c] += Float(sdyx); bg[c] += Float(sdy)
+                    if need { let k = g[c] * inv[c]; let dxc = dxp + c * m; for i in 0..<m { dxc[i] = dyc[i] * k } }
+                }
+            }
+        }
+        return dxp
+    }
+}
+
+// MARK: - Element-wise and pooling
+
+/// `max(x, 0)`. Backward passes the gradient where the output is positive.
+public final class ReLU: Layer {
+    public var needsInputGradient = true
+    let out = FloatBuffer(), dx = FloatBuffer()
+    var count = 0
+    public init() {}
+    public func outputShape(for s: Shape) -> Shape { s }
+    public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        count = s.count
+        let y = out.ensure(count)
+        parallelRanges(count) { r in for i in r { y[i] = max(x[i], 0) } }
+        return y
+    }
+    public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let d = dx.ensure(count), y = UnsafePointer(out.pointer)
+        parallelRanges(count) { r in
+            var i = r.lowerBound
+            let zero = SIMD8<Float>(repeating: 0)
+            while i + 8 <= r.upperBound {
+                store8(load8(dy + i).replacing(with: zero, where: load8(y + i) .<= zero), d + i); i += 8
+            }
+            while i < r.upperBound { d[i] = y[i] > 0 ? dy[i] : 0; i += 1 }
+        }
+        return d
+    }
+}
+
+/// Max pooling with a square window and stride, no padding (`MaxPool2d(k, s)`); the
+/// output size is `⌊(H − k)/s⌋ + 1`. Ties go to the first maximum in row-major order.
+public final class MaxPool2d: Layer {
+    public let kernel: Int, stride: Int
+    public var needsInputGradient = true
+    let out = FloatBuffer(), dx = FloatBuffer()
+    var argmax: [Int32] = []
+    var inShape = Shape(c: 0, n: 0, h: 0, w: 0)
+    public init(kernel: Int, stride: Int? = nil) {
+        precondition(kernel > 0, "MaxPool2d: kernel must be positive")
+        self.kernel = kernel; self.stride = stride ?? kernel
+    }
+    public func outputShape(for s: Shape) -> Shape {
+        precondition(s.h >= kernel && s.w >= kernel, "MaxPool2d: input \(s) smaller than kernel \(kernel)")
+        return Shape(c: s.c, n: s.n, h: (s.h - kernel) / stride + 1, w: (s.w - kernel) / stride + 1)
+    }
+    public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        let os = outputShape(for: s)
+        inShape = s
+        let y = out.ensure(os.count)
+        if argmax.count < os.count { argmax = [Int32](repeating: 0, count: os.count) }
+        let k = kernel, st = stride
+        argmax.withUnsafeMutableBufferPointer { am in
+            parallelRanges(s.c * s.n, costPerItem: s.plane) { planes in
+                for pl in planes {
+                    let src = x + pl * s.plane, dst = y + pl * os.plane, a = am.baseAddress! + pl * os.plane
+                    for ho in 0..<os.h { for wo in 0..<os.w {
+                        var bi = ho * st * s.w + wo * st, best = src[bi]
+                        for ki in 0..<k { for kj in 0..<k {
+                            let idx = (ho * st + ki) * s.w + wo * st + kj
+                            if src[idx] > best { best = src[idx]; bi = idx }
+                        } }
+                        dst[ho * os.w + wo] = best; a[ho * os.w + wo] = Int32(bi)
+                    } }
+                }
+            }
+        }
+        return y
+    }
+    public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let s = inShape, os = outputShape(for: s)
+        let d = dx.ensure(s.count)
+        argmax.withUnsafeBufferPointer { am in
+            parallelRanges(s.c * s.n, costPerItem: s.plane) { planes in
+                for pl in planes {
+                    let dst = d + pl * s.plane, g = dy + pl * os.plane, a = am.baseAddress! + pl * os.plane
+                    dst.update(repeating: 0, count: s.plane)
+                    for i in 0..<os.plane { dst[Int(a[i])] += g[i] }
+                }
+            }
+        }
+        return d
+    }
+}
+
+/// Global average pooling: `C × N × H × W → C × N × 1 × 1` (the feature vector of the
+/// CIFAR ResNets: `F.avg_pool2d(out, out.size()[3])`).
+public final class GlobalAvgPool: Layer {
+    public var needsInputGradient = true
+    let out = FloatBuffer(), dx = FloatBuffer()
+    var inShape = Shape(c: 0, n: 0, h: 0, w: 0)
+    public init() {}
+    public func outputShape(for s: Shape) -> Shape { Shape(c: s.c, n: s.n, h: 1, w: 1) }
+    public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        inShape = s
+        let y = out.ensure(s.c * s.n), p = s.plane, inv = 1 / Float(p)
+        parallelRanges(s.c * s.n, costPerItem: p) { r in
+            for i in r { var acc: Float = 0; let src = x + i * p; for j in 0..<p { acc += src[j] }; y[i] = acc * inv }
+        }
+        return y
+    }
+    public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let s = inShape, p = s.plane, inv = 1 / Float(p)
+        let d = dx.ensure(s.count)
+        parallelRanges(s.c * s.n, costPerItem: p) { r in
+            for i in r { let g = dy[i] * inv; (d + i * p).update(repeating: g, count: p) }
+        }
+        return d
+    }
+}
+
+/// Fully connected layer on `D × N × 1 × 1` input, PyTorch's `Linear(in, out)`:
+/// `y = W·x + b`, weight `[out, in]`. Forward and backward are one `sgemm` each.
+public final class Linear: Layer {
+    public let inFeatures: Int, outFeatures: Int
+    public let weight: Parameter, bias: Parameter
+    public var needsInputGradient = true
+    let out = FloatBuffer(), dx = FloatBuffer()
+    var input: UnsafePointer<Float>?
+    var n = 0
+    public init(_ inFeatures: Int, _ outFeatures: Int) {
+        self.inFeatures = inFeatures; self.outFeatures = outFeatures
+        weight = Parameter(name: "weight", shape: [outFeatures, inFeatures])
+        bias = Parameter(name: "bias", shape: [outFeatures])
+    }
+    public var parameters: [Parameter] { [weight, bias] }
+    public func stateSlots(prefix: String) -> [StateSlot] { parameters.map { parameterSlot($0, prefix: prefix) } }
+    public func outputShape(for s: Shape) -> Shape {
+        precondition(s.c * s.h * s.w == inFeatures, "Linear: input \(s) does not have \(inFeatures) features")
+        precondition(s.h == 1 && s.w == 1, "Linear: input \(s) must be pooled to 1×1 first")
+        return Shape(c: outFeatures, n: s.n, h: 1, w: 1)
+    }
+    public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        _ = outputShape(for: s)
+        input = x; n = s.n
+        let y = out.ensure(outFeatures * n)
+        for o in 0..<outFeatures { (y + o * n).update(repeating: bias.value[o], count: n) }
+        Float._gemm(false, false, outFeatures, n, inFeatures, 1, weight.value, inFeatures, x, n, 1, y, n)
+        return y
+    }
+    public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        guard let x = input else { preconditionFailure("Linear.backward before forward") }
+        Float._gemm(false, true, outFeatures, inFeatures, n, 1, dy, n, x, n, 1, weight.grad, inFeatures)
+        for o in 0..<outFeatures { var acc: Float = 0; for i in 0..<n { acc += dy[o * n + i] }; bias.grad[o] += acc }
+        let d = dx.ensure(inFeatures * n)
+        if needsInputGradient { Float._gemm(true, false, inFeatures, n, outFeatures, 1, weight.value, inFeatures, dy, n, 0, d, n) }
+        return d
+    }
+}
+
+// MARK: - Containers
+
+/// Layers applied in order. Each entry's `name` prefixes its state-dict entries
+/// (`"layer1"` gives `layer1.0.conv1.weight` through nested containers); stateless
+/// layers use an empty name.
+public final class Sequential: Layer {
+    public let layers: [(name: String, layer: Layer)]
+    var shapes: [Shape] = []
+    public var needsInputGradient: Bool {
+        get { layers.first?.layer.needsInputGradient ?? true }
+        set { layers.first?.layer.needsInputGradient = newValue }
+    }
+    public init(_ layers: [(String, Layer)]) { self.layers = layers.map { (name: $0.0, layer: $0.1) } }
+    public var parameters: [Parameter] { layers.flatMap { $0.layer.parameters } }
+    public func stateSlots(prefix: String) -> [StateSlot] {
+        layers.flatMap { $0.layer.stateSlots(prefix: $0.name.isEmpty ? prefix : prefix + $0.name + ".") }
+    }
+    public func outputShape(for s: Shape) -> Shape { layers.reduce(s) { $1.layer.outputShape(for: $0) } }
+    public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        var p = UnsafeMutablePointer(mutating: x), sh = s
+        for (_, l) in layers { p = l.forward(p, sh, training: training); sh = l.outputShape(for: sh) }
+        return p
+    }
+    public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        var g = UnsafeMutablePointer(mutating: dy)
+        for (_, l) in layers.reversed() { g = l.backward(g) }
+        return g
+    }
+}
+
+/// The option-A shortcut of the CIFAR ResNets (He et al. 2016, §4.2): subsample by
+/// `stride` and zero-pad channels equally on both sides,
+/// `F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, planes // 4, planes // 4))`.
+public final class ShortcutA: Layer {
+    public let inChannels: Int, outChannels: Int, stride: Int
+    public var needsInputGradient = true
+    let out = FloatBuffer(), dx = FloatBuffer()
+    var inShape = Shape(c: 0, n: 0, h: 0, w: 0)
+    public init(_ cin: Int, _ cout: Int, stride: Int) {
+        precondition(cout >= cin && (cout - cin) % 2 == 0, "ShortcutA: cannot pad \(cin) channels to \(cout) evenly")
+        inChannels = cin; outChannels = cout; self.stride = stride
+    }
+    var pad: Int { (outChannels - inChannels) / 2 }
+    public func outputShape(for s: Shape) -> Shape {
+        Shape(c: outChannels, n: s.n, h: (s.h + stride - 1) / stride, w: (s.w + stride - 1) / stride)
+    }
+    public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        let os = outputShape(for: s)
+        inShape = s
+        let y = out.ensure(os.count), pc = os.perChannel
+        y.update(repeating: 0, count: pad * pc)
+        (y + (pad + inChannels) * pc).update(repeating: 0, count: (outChannels - pad - inChannels) * pc)
+        for c in 0..<inChannels { for n in 0..<s.n {
+            let src = x + (c * s.n + n) * s.plane, dst = y + ((c + pad) * s.n + n) * os.plane
+            for ho in 0..<os.h { for wo in 0..<os.w { dst[ho * os.w + wo] = src[ho * stride * s.w + wo * stride] } }
+        } }
+        return y
+    }
+    public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let s = inShape, os = outputShape(for: s)
+        let d = dx.ensure(s.count)
+        d.update(repeating: 0, count: s.count)
+        for c in 0..<inChannels { for n in 0..<s.n {
+            let dst = d + (c * s.n + n) * s.plane, src = dy + ((c + pad) * s.n + n) * os.plane
+            for ho in 0..<os.h { for wo in 0..<os.w { dst[ho * stride * s.w + wo * stride] = src[ho * os.w + wo] } }
+        } }
+        return d
+    }
+}
+
+/// The CIFAR ResNet basic block: `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`,
+/// 3 × 3 convolutions, option-A shortcut when the stride or width changes.
+public final class BasicBlock: Layer {
+    public let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU(), conv2: Conv2d, bn2: BatchNorm2d
+    public let shortcut: ShortcutA?
+    let relu2 = ReLU()
+    let sum = FloatBuffer(), dx = FloatBuffer()
+    var inShape = Shape(c: 0, n: 0, h: 0, w: 0)
+    public var needsInputGradient: Bool {
+        get { conv1.needsInputGradient }
+        set { conv1.needsInputGradient = newValue; shortcut?.needsInputGradient = newValue }
+    }
+
+    public init(_ cin: Int, _ cout: Int, stride: Int, workspace: Workspace) {
+        conv1 = Conv2d(cin, cout, kernel: 3, stride: stride, padding: 1, workspace: workspace)
+        bn1 = BatchNorm2d(cout)
+        conv2 = Conv2d(cout, cout, kernel: 3, stride: 1, padding: 1, workspace: workspace)
+        bn2 = BatchNorm2d(cout)
+        shortcut = (stride != 1 || cin != cout) ? ShortcutA(cin, cout, stride: stride) : nil
+    }
+    public var parameters: [Parameter] { conv1.parameters + bn1.parameters + conv2.parameters + bn2.parameters }
+    public func stateSlots(prefix: String) -> [StateSlot] {
+        conv1.stateSlots(prefix: prefix + "conv1.") + bn1.stateSlots(prefix: prefix + "bn1.")
+            + conv2.stateSlots(prefix: prefix + "conv2.") + bn2.stateSlots(prefix: prefix + "bn2.")
+    }
+    public func outputShape(for s: Shape) -> Shape { conv2.outputShape(for: conv1.outputShape(for: s)) }
+
+    public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        inShape = s
+        let s1 = conv1.outputShape(for: s)
+        var a = conv1.forward(x, s, training: training)
+        a = bn1.forward(a, s1, training: training)
+        a = relu1.forward(a, s1, training: training)
+        a = conv2.forward(a, s1, training: training)
+        a = bn2.forward(a, s1, training: training)
+        let sc: UnsafePointer<Float> = shortcut.map { UnsafePointer($0.forward(x, s, training: training)) } ?? x
+        let z = sum.ensure(s1.count)
+        let a2 = UnsafePointer(a)
+        parallelRanges(s1.count) { r in for i in r { z[i] = a2[i] + sc[i] } }
+        return relu2.forward(z, s1, training: training)
+    }
+
+    public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let dz = UnsafePointer(relu2.backward(dy))
+        var g = bn2.backward(dz)
+        g = conv2.backward(g)
+        g = relu1.backward(g)
+        g = bn1.backward(g)
+        let d1 = UnsafePointer(conv1.backward(g))
+        let count = inShape.count
+        let d = dx.ensure(count)
+        if !needsInputGradient { return d }
+        let d2: UnsafePointer<Float> = shortcut.map { UnsafePointer($0.backward(dz)) } ?? dz
+        parallelRanges(count) { r in for i in r { d[i] = d1[i] + d2[i] } }
+        return d
+    }
+}
