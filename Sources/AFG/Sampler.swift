@@ -167,7 +167,7 @@ extension FeatureGenerator {
                     let lo = s * m / stripes, hi = (s + 1) * m / stripes
                     for q in lo..<hi {
                         let global = rows.lowerBound + q, cls = Int(rowClass[q])
-                        var rng = Xoshiro256(seed: seed, streams: [e, UInt64(cls), UInt64(rowJ[q])])
+                        var rng = InlineXoshiro(seed: seed, streams: [e, UInt64(cls), UInt64(rowJ[q])])
                         for a in 0..<Int(partN[q]) {
                             let o = q * P + a, f = Int(partF[o]), r = ranks[f]
                             zig.fill(E + segStart[f] + Int(partPos[o]) * r, count: r, scale: partScale[o], &rng)
@@ -289,7 +289,8 @@ public struct GeneratedBatches: Sequence {
             if position >= G { return nil }
             let end = Swift.min(position + owner.batchRows, G), n = end - position
             var labels = [Int32](repeating: 0, count: n)
-            var features = [Float](repeating: 0, count: n * d)
+            // Every element is written below: skip the zero fill.
+            var features = [Float](unsafeUninitializedCapacity: n * d) { _, initialized in initialized = n * d }
             var at = position
             while at < end {
                 let bi = at / B, b0 = bi * B, b1 = Swift.min(b0 + B, G)

@@ -80,12 +80,18 @@ func benchAFGCifarShape() throws {
 
     func run(_ cfg: GeneratorConfig) throws -> (Double, Int) {
         var rows = 0
+        var tInit = Double.infinity, tGen = Double.infinity
         let t = try bestTime(repeats: 5) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
             var x = raw
             try Tukey.apply(&x, dim: D, lambda: 0.5)
             let gen = try FeatureGenerator(features: Matrix(rows: n, cols: D, data: x), labels: labels, numClasses: C, config: cfg)
+            let t1 = DispatchTime.now().uptimeNanoseconds
             rows = gen.generate(seed: 1, epoch: 0).count
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            tInit = min(tInit, Double(t1 - t0) / 1e9); tGen = min(tGen, Double(t2 - t1) / 1e9)
         }
+        print("  \(cfg.weighting): tukey + init \(fmt(tInit * 1e3)) ms, generate \(fmt(tGen * 1e3)) ms (best of 5 each)")
         return (t, rows)
     }
     let (tGlag, rows) = try run(GeneratorConfig(k: 2, alpha: 0))
@@ -99,6 +105,7 @@ func benchAFGCifarShape() throws {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try writeRaw(raw, to: dir + "/features.f32")
     try writeRaw(labels, to: dir + "/labels.i32")
+    if ProcessInfo.processInfo.environment["AFG_BENCH_NO_PEER"] != nil { print("tailcalib peer: skipped (AFG_BENCH_NO_PEER)"); return }
     guard let peer = runPeer(featuresPath: dir + "/features.f32", labelsPath: dir + "/labels.i32", n: n, d: D),
           let tPeer = peer["seconds"] as? Double else { return }
     let peerRows = peer["generated"] as? Int ?? -1
@@ -118,10 +125,13 @@ func benchAFGImageNetShape() throws {
     print("imagenetlt shape: C=\(C) D=\(D) N=\(n) counts \(counts.first!)→\(counts.last!), tail \(counts.filter { $0 < 100 }.count) classes; synthetic data \(fmt(tData, 1)) s")
 
     var gen: FeatureGenerator! = nil
+    var cfg = GeneratorConfig(k: 2, alpha: 0, targetPerClass: 1280)
+    if let b = ProcessInfo.processInfo.environment["AFG_BLOCK_ROWS"].flatMap(Int.init) { cfg.blockRows = b }
+    print("k=2, alpha 0, beta 0.6, sample mode, blockRows \(cfg.blockRows)")
     let tInit = try bestTime(repeats: 1) {
         try Tukey.apply(&x, dim: D, lambda: 0.5)
         gen = try FeatureGenerator(features: Matrix(rows: n, cols: D, data: x), labels: labels, numClasses: C,
-                                   config: GeneratorConfig(k: 2, alpha: 0.1, targetPerClass: 1280))
+                                   config: cfg)
     }
     x = []
     print("tukey + statistics + factors + support sets: \(fmt(tInit, 2)) s")
@@ -146,6 +156,10 @@ func benchAFGImageNetShape() throws {
     let tg = bestTime { BLAS.gemm(a, b, into: &cm) }
     let peak = 2 * pow(Double(m), 3) / tg / 1e9
     print("sgemm 2048³: \(fmt(peak, 1)) GFLOP/s → sampling at \(fmt(100 * flops / tStream / 1e9 / peak, 0))% of sgemm")
+
+    var zr = Xoshiro256(seed: 3)
+    let tz = bestTime { checksum += zigguratNormals(10_000_000, using: &zr)[0] }
+    print("ziggurat normals: \(fmt(tz / 1e7 * 1e9, 2)) ns each (one thread)")
 
     let tBulk = bestTime(repeats: 1) { checksum += gen.generate(seed: 1, epoch: 0).features.data[0] }
     print("bulk generate (whole epoch in memory, \(fmt(Double(rows * D * 4) / 1e9, 2)) GB): \(fmt(tBulk, 2)) s; peak RSS now \(fmt(Double(peakRSSBytes()) / 1e9, 2)) GB (checksum \(checksum))")

@@ -6,6 +6,8 @@ import Foundation
 let registry: [(name: String, run: () throws -> Void)] = [
     ("sgemm", benchSGEMM),
     ("afg", benchAFG),
+    ("afg-cifar", benchAFGCifarShape),
+    ("afg-imagenet", benchAFGImageNetShape),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
