@@ -35,11 +35,11 @@ let package = Package(
             "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO",
         ]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
-        // .testTarget(name: "FeatureIOTests", dependencies: ["FeatureIO"]),
+        .testTarget(name: "FeatureIOTests", dependencies: ["FeatureIO"]),
         .testTarget(name: "AFGTests", dependencies: ["AFG", "Linalg"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg"]),
         // .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg"]),
-        // .testTarget(name: "afgTests", dependencies: ["afg", "FeatureIO"]),
+        .testTarget(name: "afgTests", dependencies: ["afg", "FeatureIO"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw buffers to `concurrentPerform`, which
     // Swift 6's strict Sendable checking rejects without adding safety here.

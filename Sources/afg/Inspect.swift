@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import FeatureIO
+
+/// Where the datasets of a feature file live (`--features-key`, `--labels-key`,
+/// `--class-names-key`); shared by the subcommands that read feature files.
+struct DatasetKeyOptions: ParsableArguments {
+    @Option(name: .customLong("features-key"), help: "Dataset holding the N × D features (e.g. train/feats).")
+    var features = "features"
+
+    @Option(name: .customLong("labels-key"), help: "Dataset holding the N integer labels (e.g. train/targets).")
+    var labels = "labels"
+
+    @Option(name: .customLong("class-names-key"), help: "Dataset holding the C class names (optional in the file).")
+    var classNames = "class_names"
+
+    var keys: DatasetKeys { DatasetKeys(features: features, labels: labels, classNames: classNames) }
+}
+
+/// `afg inspect FILE`: what is in a feature file, read block by block (never whole).
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Summarise a feature file: shape, types, classes, head/tail shape, bad values, attributes.",
+        discussion: """
+        Reads the file in blocks of rows, so files larger than memory are fine. Fails \
+        (exit 1, one line on stderr) on anything `afg train` would reject; NaN/Inf are \
+        reported in full first, then fail. See docs/FORMAT.md for the file contract.
+        """)
+
+    @Argument(help: "The HDF5 feature file.")
+    var file: String
+
+    @OptionGroup var datasets: DatasetKeyOptions
+
+    @Option(help: "Many-shot classes have more than this many rows.")
+    var many = 100
+
+    @Option(help: "Few-shot classes have fewer than this many rows.")
+    var few = 20
+
+    @Flag(help: "List every class's count (the default lists them when there are at most 50 classes).")
+    var perClass = false
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    @Flag(help: "No progress messages on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard many >= 0, few >= 0 else { throw ValidationError("--many and --few must be non-negative") }
+        guard few <= many + 1 else {
+            throw ValidationError("--few \(few) must not exceed --many \(many) + 1 (Few: n < few, Many: n > many)")
+        }
+    }
+
+    func run() throws {
+        let s: FeatureSummary
+        do {
+            s = try summarize()
+        } catch var e as FeatureIOError where e.kind == .datasetMissing {
+            e.problem += " (choose with --features-key / --labels-key)"
+            throw e
+        }
+        print(json ? try Inspect.jsonText(s) : Inspect.text(s, listClasses: perClass || s.numClasses <= 50), terminator: "")
+        if let e = s.nonFiniteError { throw e }
+    }
+
+    /// Streams the file, reporting progress on stderr every 10% (unless `--quiet`).
+    private func summarize() throws -> FeatureSummary {
+        var lastTenth = 0
+        return try FeatureSummary.compute(path: file, keys: datasets.keys, many: many, few: few) { done, total in
+            guard !quiet, done < total else { return }
+            let tenth = done * 10 / total
+            if tenth > lastTenth {
+                lastTenth = tenth
+                FileHandle.standardError.write(Data("inspect: \(tenth * 10)% (\(done)/\(total) rows)\n".utf8))
+            }
+        }
+    }
+
+    /// The summary as sorted, pretty-printed JSON (keys as in `FeatureSummary`).
+    static func jsonText(_ s: FeatureSummary) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try enc.encode(s), as: UTF8.self) + "\n"
+    }
+
+    /// The human-readable report.
+    static func text(_ s: FeatureSummary, listClasses: Bool) -> String {
+        func name(_ c: Int) -> String {
+            s.classNames.map { "class \(c) (\($0[c]))" } ?? "class \(c)"
+        }
+        func num(_ x: Float?) -> String { x.map { String(format: "%.6g", Double($0)) } ?? "-" }
+        var out = ""
+        func line(_ t: String) { out += t + "\n" }
+        line("file: \(s.file)")
+        line("features: \(s.featuresKey), \(s.count) × \(s.dim), \(s.featureType)")
+        line("labels: \(s.labelsKey), \(s.labelType)")
+        line("classes: \(s.numClasses) (from the \(s.numClassesSource))" + (s.emptyClasses > 0 ? ", \(s.emptyClasses) with no rows" : ""))
+        func rows(_ n: Int) -> String { n == 1 ? "1 row" : "\(n) rows" }
+        line("largest: \(name(s.largestClass)), \(rows(s.largestCount))")
+        line("smallest: \(name(s.smallestClass)), \(rows(s.smallestCount))")
+        line("imbalance factor: " + String(format: "%.2f", s.imbalanceFactor) + (s.emptyClasses > 0 ? " (over classes with rows)" : ""))
+        line("many (n > \(s.manyThreshold)): \(s.manyClasses), medium (\(s.fewThreshold) ≤ n ≤ \(s.manyThreshold)): \(s.mediumClasses), few (n < \(s.fewThreshold)): \(s.fewClasses)")
+        line("values: NaN \(s.nanCount), Inf \(s.infCount), negative \(s.negativeCount)")
+        line("finite range: min \(num(s.minimum)), max \(num(s.maximum)), mean " + (s.mean.map { String(format: "%.6g", $0) } ?? "-"))
+        if s.attributes.isEmpty {
+            line("attributes: none")
+        } else {
+            line("attributes:")
+            for k in s.attributes.keys.sorted() { line("  \(k) = \(s.attributes[k]!)") }
+        }
+        if listClasses {
+            line("class counts:")
+            let width = String(s.numClasses - 1).count
+            for c in 0..<s.numClasses {
+                let idx = String(repeating: " ", count: width - String(c).count) + String(c)
+                line("  \(idx)" + (s.classNames.map { " \($0[c])" } ?? "") + ": \(s.classCounts[c])")
+            }
+        } else {
+            line("class counts: \(s.numClasses) classes (list them with --per-class or --json)")
+        }
+        return out
+    }
+}
