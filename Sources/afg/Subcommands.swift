@@ -4,5 +4,6 @@ extension AFGCommand {
     /// Every subcommand, in the order `afg --help` lists them. Each lives in its own file.
     static let allSubcommands: [ParsableCommand.Type] = [
         Inspect.self,
+        Calibrate.self,
     ]
 }
