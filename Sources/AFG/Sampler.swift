@@ -191,9 +191,13 @@ extension FeatureGenerator {
                 } else {
                     let tmp = ws.scratch(mf * d)
                     Float._gemm(false, false, mf, d, r, 1, E + segStart[f], r, pg.baseAddress!, d, 0, tmp, d)
-                    for i in 0..<mf {
-                        let dst = out + Int(list[i]) * d, src = tmp + i * d
-                        for j in 0..<d { dst[j] += src[j] }
+                    // The rows of one factor are distinct: the scatter splits over threads safely.
+                    let parts = mf * d >= 1 << 17 ? 2 : 1
+                    DispatchQueue.concurrentPerform(iterations: parts) { h in
+                        for i in (h * mf / parts)..<((h + 1) * mf / parts) {
+                            let dst = out + Int(list[i]) * d, src = tmp + i * d
+                            for j in 0..<d { dst[j] += src[j] }
+                        }
                     }
                 }
             }
