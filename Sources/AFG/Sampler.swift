@@ -278,6 +278,8 @@ public struct GeneratedBatches: Sequence {
 
     public func makeIterator() -> Iterator { Iterator(owner: self) }
 
+    /// Generates block by block on its own buffers. Copies of one iterator share those
+    /// buffers: advance one copy at a time.
     public struct Iterator: IteratorProtocol {
         let owner: GeneratedBatches
         let workspace = SamplerWorkspace()
