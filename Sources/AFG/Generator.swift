@@ -182,7 +182,13 @@ public struct FeatureGenerator: Sendable {
         do {
             let f = try BLAS.choleskyWithJitter(cov)
             // G = Lᵀ: a row vector e gives eᵀLᵀ = (L e)ᵀ.
-            return CovarianceFactor(rank: d, g: f.factor.transposed.data, jitter: f.jitter, isCholesky: true)
+            var g = [Float](repeating: 0, count: d * d)
+            f.factor.data.withUnsafeBufferPointer { pl in
+                g.withUnsafeMutableBufferPointer { pg in
+                    for i in 0..<d { for j in 0...i { pg[j * d + i] = pl[i * d + j] } }
+                }
+            }
+            return CovarianceFactor(rank: d, g: g, jitter: f.jitter, isCholesky: true)
         } catch {
             throw AFGError.factorization(classIndex: c, message: "\(error)")
         }

@@ -1,6 +1,40 @@
 import Foundation
 import Linalg
 
+/// xoshiro256** with the state of a `Linalg.Xoshiro256` (the same sequence), kept in this
+/// module so the per-variate `next()` inlines into the sampler's loops.
+struct InlineXoshiro {
+    var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+
+    @inline(__always) init(_ g: Xoshiro256) { (s0, s1, s2, s3) = g.state }
+
+    @inline(__always) init(seed: UInt64, streams: [UInt64]) { self.init(Xoshiro256(seed: seed, streams: streams)) }
+
+    @inline(__always) var generator: Xoshiro256 {
+        var g = Xoshiro256(seed: 0)
+        g.state = (s0, s1, s2, s3)
+        return g
+    }
+
+    @inline(__always) mutating func next() -> UInt64 {
+        let x = s1 &* 5
+        let result = ((x << 7) | (x >> 57)) &* 9
+        let t = s1 << 17
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = (s3 << 45) | (s3 >> 19)
+        return result
+    }
+
+    /// A uniform in (0, 1), as `Xoshiro256.nextOpenUnit`.
+    @inline(__always) mutating func nextOpenUnit() -> Double {
+        (Double(next() >> 11) + 0.5) * (1.0 / 9_007_199_254_740_992.0)
+    }
+}
+
 /// Standard normal variates by the ziggurat method (Marsaglia & Tsang 2000, in Doornik's
 /// 2005 "ZIGNOR" form: 128 blocks, independent bits for the block index and the
 /// coordinate). Exact (rejection sampling, not an approximation); about one 64-bit draw per
@@ -19,11 +53,14 @@ final class Ziggurat: @unchecked Sendable {
     let x: UnsafeMutablePointer<Double>
     /// `ratio[i] = x[i+1] / x[i]`: a point with `|u| < ratio[i]` lies inside the curve.
     let ratio: UnsafeMutablePointer<Double>
+    /// `f[i] = exp(−x[i]²/2)`, the (unnormalised) density at the block edges.
+    let f: UnsafeMutablePointer<Double>
 
     private init() {
         let c = Ziggurat.blocks
         x = .allocate(capacity: c + 1)
         ratio = .allocate(capacity: c)
+        f = .allocate(capacity: c + 1)
         var f = Foundation.exp(-0.5 * Ziggurat.r * Ziggurat.r)
         x[0] = Ziggurat.v / f
         x[1] = Ziggurat.r
@@ -33,13 +70,14 @@ final class Ziggurat: @unchecked Sendable {
             f = Foundation.exp(-0.5 * x[i] * x[i])
         }
         for i in 0..<c { ratio[i] = x[i + 1] / x[i] }
+        for i in 0...c { self.f[i] = Foundation.exp(-0.5 * x[i] * x[i]) }
     }
 
-    deinit { x.deallocate(); ratio.deallocate() }
+    deinit { x.deallocate(); ratio.deallocate(); f.deallocate() }
 
     /// One standard normal value from `rng`.
     @inline(__always)
-    func next(_ rng: inout Xoshiro256) -> Double {
+    func next(_ rng: inout InlineXoshiro) -> Double {
         while true {
             let bits = rng.next()
             let i = Int(bits & 0x7F)
@@ -52,7 +90,7 @@ final class Ziggurat: @unchecked Sendable {
 
     /// The rare path (≈1.2% of draws): the base strip's tail or a wedge test.
     @inline(never)
-    private func slow(_ i: Int, _ u: Double, _ rng: inout Xoshiro256) -> Double? {
+    private func slow(_ i: Int, _ u: Double, _ rng: inout InlineXoshiro) -> Double? {
         if i == 0 {
             // Marsaglia's tail algorithm beyond R.
             var a: Double, b: Double
@@ -62,23 +100,22 @@ final class Ziggurat: @unchecked Sendable {
             } while -2 * b < a * a
             return u < 0 ? a - Ziggurat.r : Ziggurat.r - a
         }
+        // Wedge: accept x when a uniform height between f(x[i]) and f(x[i+1]) lies under f(x).
         let xv = u * x[i]
-        let f0 = Foundation.exp(-0.5 * (x[i] * x[i] - xv * xv))
-        let f1 = Foundation.exp(-0.5 * (x[i + 1] * x[i + 1] - xv * xv))
-        if f1 + rng.nextOpenUnit() * (f0 - f1) < 1 { return xv }
+        if f[i + 1] + rng.nextOpenUnit() * (f[i] - f[i + 1]) < Foundation.exp(-0.5 * xv * xv) { return xv }
         return nil
     }
 
     /// Writes `count` values `scale·N(0,1)` to `out`. O(count).
     @inline(__always)
-    func fill(_ out: UnsafeMutablePointer<Float>, count: Int, scale: Float, _ rng: inout Xoshiro256) {
+    func fill(_ out: UnsafeMutablePointer<Float>, count: Int, scale: Float, _ rng: inout InlineXoshiro) {
         let s = Double(scale)
         for q in 0..<count { out[q] = Float(s * next(&rng)) }
     }
 
     /// Adds `count` values `scale·N(0,1)` to `out`. O(count).
     @inline(__always)
-    func add(_ out: UnsafeMutablePointer<Float>, count: Int, scale: Float, _ rng: inout Xoshiro256) {
+    func add(_ out: UnsafeMutablePointer<Float>, count: Int, scale: Float, _ rng: inout InlineXoshiro) {
         let s = Double(scale)
         for q in 0..<count { out[q] += Float(s * next(&rng)) }
     }
@@ -89,6 +126,8 @@ final class Ziggurat: @unchecked Sendable {
 public func zigguratNormals(_ n: Int, using rng: inout Xoshiro256) -> [Float] {
     var out = [Float](repeating: 0, count: n)
     if n == 0 { return out }
-    out.withUnsafeMutableBufferPointer { Ziggurat.shared.fill($0.baseAddress!, count: n, scale: 1, &rng) }
+    var fast = InlineXoshiro(rng)
+    out.withUnsafeMutableBufferPointer { Ziggurat.shared.fill($0.baseAddress!, count: n, scale: 1, &fast) }
+    rng = fast.generator
     return out
 }

@@ -167,7 +167,7 @@ extension FeatureGenerator {
                     let lo = s * m / stripes, hi = (s + 1) * m / stripes
                     for q in lo..<hi {
                         let global = rows.lowerBound + q, cls = Int(rowClass[q])
-                        var rng = Xoshiro256(seed: seed, streams: [e, UInt64(cls), UInt64(rowJ[q])])
+                        var rng = InlineXoshiro(seed: seed, streams: [e, UInt64(cls), UInt64(rowJ[q])])
                         for a in 0..<Int(partN[q]) {
                             let o = q * P + a, f = Int(partF[o]), r = ranks[f]
                             zig.fill(E + segStart[f] + Int(partPos[o]) * r, count: r, scale: partScale[o], &rng)
@@ -191,9 +191,13 @@ extension FeatureGenerator {
                 } else {
                     let tmp = ws.scratch(mf * d)
                     Float._gemm(false, false, mf, d, r, 1, E + segStart[f], r, pg.baseAddress!, d, 0, tmp, d)
-                    for i in 0..<mf {
-                        let dst = out + Int(list[i]) * d, src = tmp + i * d
-                        for j in 0..<d { dst[j] += src[j] }
+                    // The rows of one factor are distinct: the scatter splits over threads safely.
+                    let parts = mf * d >= 1 << 17 ? 2 : 1
+                    DispatchQueue.concurrentPerform(iterations: parts) { h in
+                        for i in (h * mf / parts)..<((h + 1) * mf / parts) {
+                            let dst = out + Int(list[i]) * d, src = tmp + i * d
+                            for j in 0..<d { dst[j] += src[j] }
+                        }
                     }
                 }
             }
@@ -274,6 +278,8 @@ public struct GeneratedBatches: Sequence {
 
     public func makeIterator() -> Iterator { Iterator(owner: self) }
 
+    /// Generates block by block on its own buffers. Copies of one iterator share those
+    /// buffers: advance one copy at a time.
     public struct Iterator: IteratorProtocol {
         let owner: GeneratedBatches
         let workspace = SamplerWorkspace()
@@ -289,7 +295,8 @@ public struct GeneratedBatches: Sequence {
             if position >= G { return nil }
             let end = Swift.min(position + owner.batchRows, G), n = end - position
             var labels = [Int32](repeating: 0, count: n)
-            var features = [Float](repeating: 0, count: n * d)
+            // Every element is written below: skip the zero fill.
+            var features = [Float](unsafeUninitializedCapacity: n * d) { _, initialized in initialized = n * d }
             var at = position
             while at < end {
                 let bi = at / B, b0 = bi * B, b1 = Swift.min(b0 + B, G)

@@ -23,15 +23,61 @@ public struct ClassStatistics: Equatable, Sendable {
         self.counts = counts; self.means = means; self.covariances = covariances
     }
 
-    /// Statistics of an in-memory matrix (one block through `StatisticsAccumulator`).
+    /// Statistics of an in-memory matrix, class by class in two passes (mean, then the
+    /// centred scatter by `dsyrk`), all in Double. Unlike the streaming accumulator it needs
+    /// only `n_c × D + D²` doubles of scratch beyond the `C·D²` floats of the result.
     ///
     /// - Parameters: `features` `N × D`; `labels` `N` values in `0..<numClasses`.
     /// - Throws: `AFGError` on a label out of range, a non-finite value, or a length mismatch.
-    /// - Complexity: O(N·D²) (`dsyrk`), memory `C·D²` doubles while accumulating.
-    public init(features: Matrix<Float>, labels: [Int32], numClasses: Int, covariances: Bool = true) throws {
-        var acc = StatisticsAccumulator(numClasses: numClasses, dim: features.cols, covariances: covariances)
-        try acc.add(features: features, labels: labels)
-        self = acc.finalize()
+    /// - Complexity: O(N·D²).
+    public init(features: Matrix<Float>, labels: [Int32], numClasses C: Int, covariances: Bool = true) throws {
+        guard features.rows == labels.count else { throw AFGError.shapeMismatch(features: features.rows, labels: labels.count) }
+        precondition(C > 0 && features.cols > 0, "ClassStatistics: C=\(C), D=\(features.cols)")
+        let d = features.cols, dd = d * d
+        var counts = [Int](repeating: 0, count: C)
+        for (r, l) in labels.enumerated() {
+            guard l >= 0 && Int(l) < C else { throw AFGError.labelOutOfRange(row: r, label: l, numClasses: C) }
+            counts[Int(l)] += 1
+        }
+        if let bad = features.data.firstIndex(where: { !$0.isFinite }) {
+            throw AFGError.nonFiniteFeature(row: bad / d, column: bad % d)
+        }
+        var start = [Int](repeating: 0, count: C + 1)
+        for c in 0..<C { start[c + 1] = start[c] + counts[c] }
+        var order = [Int](repeating: 0, count: labels.count)
+        var fill = start
+        for (r, l) in labels.enumerated() { order[fill[Int(l)]] = r; fill[Int(l)] += 1 }
+        var means = Matrix<Float>(rows: C, cols: d)
+        var cov: [Float] = covariances ? Array(repeating: 0, count: C * dd) : []
+        var buf = [Double](repeating: 0, count: (counts.max() ?? 0) * d)
+        var scatter = [Double](repeating: 0, count: covariances ? dd : 0)
+        var mean = [Double](repeating: 0, count: d)
+        features.data.withUnsafeBufferPointer { px in
+            for c in 0..<C where counts[c] > 0 {
+                let nc = counts[c]
+                for j in 0..<d { mean[j] = 0 }
+                for q in 0..<nc {
+                    let r = order[start[c] + q]
+                    for j in 0..<d { let v = Double(px[r * d + j]); buf[q * d + j] = v; mean[j] += v }
+                }
+                for j in 0..<d { mean[j] /= Double(nc); means.data[c * d + j] = Float(mean[j]) }
+                guard covariances && nc > 1 else { continue }
+                for q in 0..<nc { for j in 0..<d { buf[q * d + j] -= mean[j] } }
+                buf.withUnsafeBufferPointer { pb in
+                    scatter.withUnsafeMutableBufferPointer { ps in
+                        Double._syrk(true, true, d, nc, 1 / Double(nc - 1), pb.baseAddress!, d, 0, ps.baseAddress!, d)
+                    }
+                }
+                for i in 0..<d {
+                    for j in 0...i {
+                        let v = Float(scatter[i * d + j])
+                        cov[c * dd + i * d + j] = v
+                        cov[c * dd + j * d + i] = v
+                    }
+                }
+            }
+        }
+        self.init(numClasses: C, dim: d, counts: counts, means: means, covariances: covariances ? cov : nil)
     }
 
     /// `Σ_c` as a `D × D` matrix. Precondition: covariances were accumulated, `c` in range.

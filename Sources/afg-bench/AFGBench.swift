@@ -40,6 +40,22 @@ func syntheticLongTail(counts: [Int], dim d: Int, rank: Int = 8, seed: UInt64) -
     return (x, y)
 }
 
+/// CPU seconds used by this process so far (all threads). The benchmark machine is shared,
+/// so rates are also given per CPU-second, which do not depend on how much of the machine
+/// the process got.
+func cpuSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Wall and CPU seconds of one run of `body`.
+func wallAndCPU(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+    let c0 = cpuSeconds(), t0 = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, cpuSeconds() - c0)
+}
+
 private func writeRaw<T>(_ a: [T], to path: String) throws {
     let data = a.withUnsafeBufferPointer { Data(buffer: $0) }
     try data.write(to: URL(fileURLWithPath: path))
@@ -80,12 +96,19 @@ func benchAFGCifarShape() throws {
 
     func run(_ cfg: GeneratorConfig) throws -> (Double, Int) {
         var rows = 0
+        var tInit = Double.infinity, tGen = Double.infinity, cpu = Double.infinity
         let t = try bestTime(repeats: 5) {
+            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpuSeconds()
             var x = raw
             try Tukey.apply(&x, dim: D, lambda: 0.5)
             let gen = try FeatureGenerator(features: Matrix(rows: n, cols: D, data: x), labels: labels, numClasses: C, config: cfg)
+            let t1 = DispatchTime.now().uptimeNanoseconds
             rows = gen.generate(seed: 1, epoch: 0).count
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            tInit = min(tInit, Double(t1 - t0) / 1e9); tGen = min(tGen, Double(t2 - t1) / 1e9)
+            cpu = min(cpu, cpuSeconds() - c0)
         }
+        print("  \(cfg.weighting): tukey + init \(fmt(tInit * 1e3)) ms, generate \(fmt(tGen * 1e3)) ms (best of 5 each); CPU \(fmt(cpu * 1e3)) ms")
         return (t, rows)
     }
     let (tGlag, rows) = try run(GeneratorConfig(k: 2, alpha: 0))
@@ -99,10 +122,12 @@ func benchAFGCifarShape() throws {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try writeRaw(raw, to: dir + "/features.f32")
     try writeRaw(labels, to: dir + "/labels.i32")
+    if ProcessInfo.processInfo.environment["AFG_BENCH_NO_PEER"] != nil { print("tailcalib peer: skipped (AFG_BENCH_NO_PEER)"); return }
     guard let peer = runPeer(featuresPath: dir + "/features.f32", labelsPath: dir + "/labels.i32", n: n, d: D),
           let tPeer = peer["seconds"] as? Double else { return }
     let peerRows = peer["generated"] as? Int ?? -1
-    print("tailcalib \(peer["version"] ?? "?") numpy: \(fmt(tPeer * 1e3)) ms for \(peerRows) generated rows")
+    let cpuPeer = peer["cpu_seconds"] as? Double ?? .nan
+    print("tailcalib \(peer["version"] ?? "?") numpy: \(fmt(tPeer * 1e3)) ms for \(peerRows) generated rows (CPU \(fmt(cpuPeer * 1e3)) ms)")
     print("speedup vs tailcalib: \(fmt(tPeer / tTC, 0))x (tailcalib mode), \(fmt(tPeer / tGlag, 0))x (glag)")
 }
 
@@ -118,34 +143,48 @@ func benchAFGImageNetShape() throws {
     print("imagenetlt shape: C=\(C) D=\(D) N=\(n) counts \(counts.first!)→\(counts.last!), tail \(counts.filter { $0 < 100 }.count) classes; synthetic data \(fmt(tData, 1)) s")
 
     var gen: FeatureGenerator! = nil
+    var cfg = GeneratorConfig(k: 2, alpha: 0, targetPerClass: 1280)
+    if let b = ProcessInfo.processInfo.environment["AFG_BLOCK_ROWS"].flatMap(Int.init) { cfg.blockRows = b }
+    print("k=2, alpha 0, beta 0.6, sample mode, blockRows \(cfg.blockRows)")
     let tInit = try bestTime(repeats: 1) {
         try Tukey.apply(&x, dim: D, lambda: 0.5)
         gen = try FeatureGenerator(features: Matrix(rows: n, cols: D, data: x), labels: labels, numClasses: C,
-                                   config: GeneratorConfig(k: 2, alpha: 0.1, targetPerClass: 1280))
+                                   config: cfg)
     }
     x = []
     print("tukey + statistics + factors + support sets: \(fmt(tInit, 2)) s")
     let flops = gen.samplingFlops(seed: 1, epoch: 0)
     var rows = 0
     var checksum: Float = 0
-    let tStream = bestTime(repeats: 2) {
-        rows = 0
-        for b in gen.batches(seed: 1, epoch: 0, batchRows: 4096) { rows += b.count; checksum += b.features.data[0] }
+    var best = (wall: Double.infinity, cpu: Double.infinity)
+    for _ in 0..<2 {
+        let r = wallAndCPU {
+            rows = 0
+            for b in gen.batches(seed: 1, epoch: 0, batchRows: 4096) { rows += b.count; checksum += b.features.data[0] }
+        }
+        if r.wall < best.wall { best = r }
     }
     let rss = Double(peakRSSBytes()) / 1e9
-    print("streamed epoch (batches of 4096): \(rows) rows in \(fmt(tStream, 2)) s = \(fmt(Double(rows) / tStream / 1e6, 3)) M rows/s")
-    print("sampling products: \(fmt(flops / 1e12, 3)) TFLOP, effective \(fmt(flops / tStream / 1e9, 1)) GFLOP/s")
+    let gfWall = flops / best.wall / 1e9, gfCPU = flops / best.cpu / 1e9
+    print("streamed epoch (batches of 4096): \(rows) rows in \(fmt(best.wall, 2)) s wall (\(fmt(best.cpu, 2)) CPU-s) = \(fmt(Double(rows) / best.wall / 1e6, 3)) M rows/s")
+    print("sampling products: \(fmt(flops / 1e12, 3)) TFLOP, effective \(fmt(gfWall, 1)) GFLOP/s wall, \(fmt(gfCPU, 1)) GFLOP per CPU-second")
     print("peak RSS while streaming: \(fmt(rss, 2)) GB")
 
-    // This machine's sgemm rate, same process (2048³, best of 3).
+    // This machine's sgemm rate, same process (2048³, best of 3), by wall and by CPU time.
     var rng = Xoshiro256(seed: 1)
     let m = 2048
     let a = Matrix<Float>(rows: m, cols: m, data: zigguratNormals(m * m, using: &rng))
     let b = Matrix<Float>(rows: m, cols: m, data: zigguratNormals(m * m, using: &rng))
     var cm = Matrix<Float>(rows: m, cols: m)
-    let tg = bestTime { BLAS.gemm(a, b, into: &cm) }
-    let peak = 2 * pow(Double(m), 3) / tg / 1e9
-    print("sgemm 2048³: \(fmt(peak, 1)) GFLOP/s → sampling at \(fmt(100 * flops / tStream / 1e9 / peak, 0))% of sgemm")
+    var g = (wall: Double.infinity, cpu: Double.infinity)
+    for _ in 0..<3 { let r = wallAndCPU { BLAS.gemm(a, b, into: &cm) }; if r.wall < g.wall { g = r } }
+    let peak = 2 * pow(Double(m), 3) / g.wall / 1e9, peakCPU = 2 * pow(Double(m), 3) / g.cpu / 1e9
+    print("sgemm 2048³: \(fmt(peak, 1)) GFLOP/s wall, \(fmt(peakCPU, 1)) GFLOP per CPU-second (\(blasThreadCount) threads)")
+    print("sampling vs sgemm: \(fmt(100 * gfWall / peak, 0))% by wall time, \(fmt(100 * gfCPU / peakCPU, 0))% by CPU time")
+
+    var zr = Xoshiro256(seed: 3)
+    let tz = bestTime { checksum += zigguratNormals(10_000_000, using: &zr)[0] }
+    print("ziggurat normals: \(fmt(tz / 1e7 * 1e9, 2)) ns each (one thread)")
 
     let tBulk = bestTime(repeats: 1) { checksum += gen.generate(seed: 1, epoch: 0).features.data[0] }
     print("bulk generate (whole epoch in memory, \(fmt(Double(rows * D * 4) / 1e9, 2)) GB): \(fmt(tBulk, 2)) s; peak RSS now \(fmt(Double(peakRSSBytes()) / 1e9, 2)) GB (checksum \(checksum))")

@@ -8,6 +8,8 @@ let registry: [(name: String, run: () throws -> Void)] = [
     ("afg", benchAFG),
     ("backbone", benchBackbone),
     ("featureio", benchFeatureIO),
+    ("afg-cifar", benchAFGCifarShape),
+    ("afg-imagenet", benchAFGImageNetShape),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

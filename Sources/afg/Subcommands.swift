@@ -7,5 +7,6 @@ extension AFGCommand {
         MakeLT.self,
         Pretrain.self,
         Extract.self,
+        Calibrate.self,
     ]
 }

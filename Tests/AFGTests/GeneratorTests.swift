@@ -157,8 +157,16 @@ final class GeneratorTests: XCTestCase {
     /// Same seed → identical bits whatever the mini-batch size or BLAS thread count.
     func testDeterministicAcrossBatchSizesAndThreads() throws {
         let (x, y) = toyData(counts: [700, 300, 150, 90, 40, 12, 5, 2, 1], dim: 96, seed: 4, relu: true)
-        var cfg = GeneratorConfig(k: 2, alpha: 0.1, targetPerClass: 700)
-        cfg.blockRows = 1000
+        // Small blocks (many block boundaries), and the default (one block: large donor
+        // groups, whose scatter runs on two threads).
+        for blockRows in [1000, GeneratorConfig().blockRows] {
+            var cfg = GeneratorConfig(k: 2, alpha: 0.1, targetPerClass: 700)
+            cfg.blockRows = blockRows
+            try checkDeterminism(x, y, cfg)
+        }
+    }
+
+    func checkDeterminism(_ x: Matrix<Float>, _ y: [Int32], _ cfg: GeneratorConfig) throws {
         var gen = try FeatureGenerator(features: x, labels: y, numClasses: 9, config: cfg)
         gen.beta[5] = 0.9
         let whole = gen.generate(seed: 7, epoch: 2)

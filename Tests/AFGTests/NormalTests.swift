@@ -40,3 +40,16 @@ final class NormalTests: XCTestCase {
         XCTAssertNotEqual(zigguratNormals(10, using: &a), zigguratNormals(10, using: &c))
     }
 }
+
+final class InlineXoshiroTests: XCTestCase {
+    func testSameSequenceAsLinalgGenerator() {
+        var a = Xoshiro256(seed: 42, streams: [3, 1, 4])
+        var b = InlineXoshiro(seed: 42, streams: [3, 1, 4])
+        for _ in 0..<1000 { XCTAssertEqual(a.next(), b.next()) }
+        XCTAssertEqual(a, b.generator)
+        var c = Xoshiro256(seed: 1), d = Xoshiro256(seed: 1)
+        _ = zigguratNormals(10, using: &c)
+        XCTAssertNotEqual(c, d, "zigguratNormals advances the caller's generator")
+        _ = d.next()
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+import FeatureIO
+
+/// `afg calibrate` end to end: statistics against a direct computation, the balanced file's
+/// shape, flags and real rows, determinism in the seed, and one-line errors.
+final class CalibrateTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: afgBinary.path), "afg binary not built at \(afgBinary.path)")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-calibrate-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { [dir] in try? FileManager.default.removeItem(at: dir!) }
+    }
+
+    /// Non-negative long-tailed features: counts 40, 12, 5, 2 in dimension 3.
+    func writeTrain(negative: Bool = false) throws -> (path: String, set: FeatureSet) {
+        let counts = [40, 12, 5, 2], d = 3
+        var x = [Float](), y = [Int32]()
+        var state: UInt64 = 12345
+        func uniform() -> Float { state = state &* 6364136223846793005 &+ 1442695040888963407; return Float(state >> 40) / Float(1 << 24) }
+        for (c, n) in counts.enumerated() {
+            for _ in 0..<n { for j in 0..<d { x.append(Float(c + 1) * 0.5 + Float(j) * 0.1 + uniform()) }; y.append(Int32(c)) }
+        }
+        if negative { x[7 * d + 1] = -0.5 }
+        let set = FeatureSet(features: x, dim: d, labels: y, numClasses: 4, classNames: ["a", "b", "c", "d"])
+        let path = dir.appendingPathComponent("train.h5").path
+        try FeatureStore.writeFeatures(set, to: path)
+        return (path, set)
+    }
+
+    func testStatisticsAndBalancedFile() throws {
+        let (train, set) = try writeTrain()
+        let stats = dir.appendingPathComponent("stats.h5").path, bal = dir.appendingPathComponent("bal.h5").path
+        let r = try afg("calibrate", "--train", train, "--out", stats, "--generate", bal, "--per-class", "50",
+                        "--head-threshold", "10", "--seed", "3", "--json", "--quiet")
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.err, "")
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        XCTAssertEqual(summary["generated_rows"] as? Int, 200 - 59)
+        XCTAssertEqual(summary["tail_classes"] as? Int, 2)
+
+        // Statistics in the sqrt space, against a direct two-pass computation.
+        let s = try FeatureStore.readStatistics(path: stats)
+        XCTAssertEqual(s.counts, [40, 12, 5, 2])
+        XCTAssertEqual(s.tukeyLambda, 0.5)
+        let z = set.features.map { $0.squareRoot() }
+        for c in 0..<4 {
+            let rows = (0..<set.count).filter { set.labels[$0] == Int32(c) }
+            var mean = [Double](repeating: 0, count: 3)
+            for r in rows { for j in 0..<3 { mean[j] += Double(z[r * 3 + j]) / Double(rows.count) } }
+            for j in 0..<3 { XCTAssertEqual(Double(s.means[c * 3 + j]), mean[j], accuracy: 1e-5) }
+            for i in 0..<3 { for j in 0..<3 {
+                var v = 0.0
+                for r in rows { v += (Double(z[r * 3 + i]) - mean[i]) * (Double(z[r * 3 + j]) - mean[j]) }
+                v /= Double(rows.count - 1)
+                XCTAssertEqual(Double(s.covariances![c * 9 + i * 3 + j]), v, accuracy: 1e-5, "class \(c) (\(i),\(j))")
+            } }
+        }
+
+        // Balanced file: real transformed rows first, then generated ones; 50 per class.
+        let b = try FeatureStore.readFeatures(path: bal)
+        XCTAssertEqual(b.count, 200)
+        XCTAssertEqual(b.classCounts, [50, 50, 50, 50])
+        XCTAssertEqual(b.classNames, ["a", "b", "c", "d"])
+        XCTAssertEqual(Array(b.features[0..<(set.count * 3)]), z)
+        guard case .uint8(let flag) = try FeatureStore.readColumn(path: bal, key: "is_generated") else { return XCTFail("is_generated not uint8") }
+        XCTAssertEqual(flag, [UInt8](repeating: 0, count: 59) + [UInt8](repeating: 1, count: 141))
+        XCTAssertTrue(b.features.allSatisfy(\.isFinite))
+
+        // Same seed → same file content; another seed → other generated rows.
+        let bal2 = dir.appendingPathComponent("bal2.h5").path, bal3 = dir.appendingPathComponent("bal3.h5").path
+        XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--generate", bal2, "--per-class", "50",
+                               "--head-threshold", "10", "--seed", "3", "--quiet").status, 0)
+        XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--generate", bal3, "--per-class", "50",
+                               "--head-threshold", "10", "--seed", "4", "--quiet").status, 0)
+        XCTAssertEqual(try FeatureStore.readFeatures(path: bal2).features, b.features)
+        XCTAssertNotEqual(try FeatureStore.readFeatures(path: bal3).features, b.features)
+    }
+
+    func testErrorsAreOneLine() throws {
+        let (train, _) = try writeTrain(negative: true)
+        let stats = dir.appendingPathComponent("stats.h5").path
+        let r = try afg("calibrate", "--train", train, "--out", stats, "--quiet")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("1 negative feature value(s), first in row 7"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stats))
+        // With a shift the same file is accepted.
+        XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--shift", "1", "--quiet").status, 0)
+        let bad = try afg("calibrate", "--train", train, "--out", stats, "--per-class", "5")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains("--per-class needs --generate"), bad.err)
+        let missing = try afg("calibrate", "--train", dir.appendingPathComponent("nope.h5").path, "--out", stats, "--quiet")
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.err.contains("nope.h5"), missing.err)
+    }
+}
