@@ -53,7 +53,7 @@ def mean_recall(y_true, y_pred):
 
 def fit_lr(x, y, C, class_weight=None, seed=0):
     from sklearn.linear_model import LogisticRegression
-    return LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, tol=1e-6,
+    return LogisticRegression(C=C, class_weight=class_weight, max_iter=1000, tol=1e-4,
                               random_state=seed).fit(x, y)
 
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Stage two on one backbone's features: every `afg train` method, for each seed, scored
+# once on the test split. Hyper-parameters come from validation only (the methods that
+# choose something, p / τ / β / the GLAG grid, look at --val, never at the test file).
+#
+#   scripts/stage2.sh AFG RUNS_DIR BACKBONE OUT_DIR "SEEDS" ["METHODS"]
+# reads RUNS_DIR/BACKBONE-{train,val,test}.h5 and RUNS_DIR/BACKBONE-head.h5, writes
+# OUT_DIR/BACKBONE.METHOD.SEED.json (afg evaluate --json on test, plus timing).
+set -euo pipefail
+AFG=$1; RUNS=$2; BB=$3; OUT=$4; SEEDS=$5
+METHODS=${6:-"glag glag-no-adaptive glag-no-kd ce crt lws tau-norm logit-adjust balanced-softmax tailcalib"}
+# Cut points for 10 classes (issue 7): Many >= 1000, Medium 200-999, Few < 200.
+CUTS="--many 999 --few 200"
+mkdir -p "$OUT"
+for seed in $SEEDS; do
+  for m in $METHODS; do
+    extra=""
+    case $m in
+      glag-no-adaptive) method=glag; extra="--no-adaptive";;
+      glag-no-kd) method=glag; extra="--no-kd";;
+      *) method=$m;;
+    esac
+    case $method in glag|tailcalib) extra="$extra ${GLAG_FLAGS:-} --head-threshold 1000";; esac
+    clf="$OUT/$BB.$m.$seed.h5"
+    t0=$(date +%s.%N)
+    "$AFG" train --method "$method" $extra --train "$RUNS/$BB-train.h5" --val "$RUNS/$BB-val.h5" \
+      --teacher "$RUNS/$BB-head.h5" --out "$clf" --seed "$seed" $CUTS --quiet > "$OUT/$BB.$m.$seed.train.txt"
+    t1=$(date +%s.%N)
+    "$AFG" evaluate --classifier "$clf" --test "$RUNS/$BB-test.h5" $CUTS --json > "$OUT/$BB.$m.$seed.eval.json"
+    python3 - "$OUT/$BB.$m.$seed.eval.json" "$OUT/$BB.$m.$seed.json" "$BB" "$m" "$seed" "$t0" "$t1" <<'PY'
+import json, sys
+src, dst, bb, m, seed, t0, t1 = sys.argv[1:]
+d = json.load(open(src)); s = d["summary"]
+r = {"backbone": bb, "method": m, "seed": int(seed), "seconds": float(t1) - float(t0),
+     "overall": s["overall"] * 100, "many": s["many"] * 100, "medium": s["medium"] * 100,
+     "few": s["few"] * 100, "mean_recall": s["meanPerClassRecall"] * 100}
+json.dump(r, open(dst, "w")); print(json.dumps(r))
+PY
+  done
+done
