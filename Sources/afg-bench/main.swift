@@ -5,6 +5,7 @@ import Foundation
 
 let registry: [(name: String, run: () throws -> Void)] = [
     ("sgemm", benchSGEMM),
+    ("solver", benchSolver),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
