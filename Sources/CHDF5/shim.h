@@ -40,6 +40,7 @@ static inline hid_t afg_H5T_IEEE_F16LE_create(void) {
     return t;
 }
 static inline hid_t afg_H5T_IEEE_F32LE(void) { return H5T_IEEE_F32LE; }
+static inline hid_t afg_H5T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }
 static inline hid_t afg_H5T_STD_I64LE(void) { return H5T_STD_I64LE; }
 static inline hid_t afg_H5T_STD_I32LE(void) { return H5T_STD_I32LE; }
 static inline hid_t afg_H5T_STD_U8LE(void) { return H5T_STD_U8LE; }
@@ -49,6 +50,60 @@ static inline int afg_H5T_CSET_UTF8(void) { return H5T_CSET_UTF8; }
 static inline int afg_H5T_CSET_ASCII(void) { return H5T_CSET_ASCII; }
 static inline int afg_H5T_STR_NULLTERM(void) { return H5T_STR_NULLTERM; }
 static inline int afg_H5T_STR_NULLPAD(void) { return H5T_STR_NULLPAD; }
+
+static inline hid_t afg_H5P_DATASET_ACCESS(void) { return H5P_DATASET_ACCESS; }
+static inline hid_t afg_H5P_ATTRIBUTE_CREATE(void) { return H5P_ATTRIBUTE_CREATE; }
+static inline hid_t afg_H5T_NATIVE_SCHAR(void) { return H5T_NATIVE_SCHAR; }
+
+/// Callback for `afg_visit_links`: `path` relative to the start group; `kind` is
+/// 1 for a dataset, 0 for a group, 2 for anything else (named type, soft/external link).
+typedef void (*afg_visit_fn)(const char *path, int kind, void *ctx);
+typedef struct { afg_visit_fn fn; void *ctx; } afg__visit_state;
+static inline herr_t afg__visit_link(hid_t g, const char *name, const H5L_info_t *info, void *op) {
+    afg__visit_state *s = (afg__visit_state *)op;
+    int kind = 2;
+    if (info->type == H5L_TYPE_HARD) {
+        hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+        if (o >= 0) {
+            H5I_type_t t = H5Iget_type(o);
+            kind = t == H5I_DATASET ? 1 : (t == H5I_GROUP ? 0 : 2);
+            H5Oclose(o);
+        }
+    }
+    s->fn(name, kind, s->ctx);
+    return 0;
+}
+/// Recursively visit every link under `loc` in name order (H5Lvisit's signature moved
+/// between HDF5 1.10 and 1.12; the C macro picks the right one here).
+static inline herr_t afg_visit_links(hid_t loc, afg_visit_fn fn, void *ctx) {
+    afg__visit_state s = { fn, ctx };
+    return H5Lvisit(loc, H5_INDEX_NAME, H5_ITER_INC, afg__visit_link, &s);
+}
+
+/// Callback for `afg_attribute_names`.
+typedef void (*afg_name_fn)(const char *name, void *ctx);
+typedef struct { afg_name_fn fn; void *ctx; } afg__name_state;
+static inline herr_t afg__attr_name(hid_t loc, const char *name, const H5A_info_t *info, void *op) {
+    (void)loc; (void)info;
+    afg__name_state *s = (afg__name_state *)op;
+    s->fn(name, s->ctx);
+    return 0;
+}
+/// Every attribute name on object `loc`, in name order.
+static inline herr_t afg_attribute_names(hid_t loc, afg_name_fn fn, void *ctx) {
+    afg__name_state s = { fn, ctx };
+    hsize_t idx = 0;
+    return H5Aiterate2(loc, H5_INDEX_NAME, H5_ITER_INC, &idx, afg__attr_name, &s);
+}
+
+/// Free the strings HDF5 allocated when reading variable-length data.
+static inline herr_t afg_vlen_reclaim(hid_t type, hid_t space, void *buf) {
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Treclaim(type, space, H5P_DEFAULT, buf);
+#else
+    return H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
+#endif
+}
 
 /// Turn off HDF5's automatic error stack printing (errors become typed Swift errors).
 static inline void afg_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }

@@ -1,0 +1,331 @@
+/// Readers and writers for the three kinds of `afg` file (docs/FORMAT.md).
+///
+/// Every reader validates at the boundary and throws `FeatureIOError` (one line naming
+/// file, dataset and problem); every writer writes float32, chunked, optionally
+/// shuffle+gzip, with `created_by = "afg <version>"`, atomically (`writeAtomically`), and
+/// reproducibly (no object times; attributes in name order), so the same content gives
+/// the same bytes.
+public enum FeatureStore {
+    /// The `created_by` attribute written into every file.
+    public static var createdBy: String { "afg \(afgVersion)" }
+
+    // MARK: feature files
+
+    /// Reads a whole feature file into memory.
+    ///
+    /// - Parameters:
+    ///   - keys: dataset paths (defaults `features`, `labels`, `class_names`).
+    ///   - numClasses: C required by the caller (e.g. a classifier's); nil to take it from
+    ///     the file (`num_classes` attribute, else the class names, else largest label + 1).
+    /// - Returns: N × D features as Float (float16 and float64 converted), labels in 0..<C.
+    /// - Throws: `FeatureIOError` for a missing file/dataset, wrong rank or type, N
+    ///   mismatch, empty data, labels outside 0..<C, class-name count ≠ C, NaN/Inf
+    ///   (count, first row and column).
+    /// - Complexity: O(N·D) time; memory N·D floats plus one block of conversion scratch.
+    public static func readFeatures(path: String, keys: DatasetKeys = .init(), numClasses: Int? = nil) throws -> FeatureSet {
+        let r = try FeatureFileReader(path: path, keys: keys, numClasses: numClasses)
+        var x = [Float](repeating: 0, count: r.count * r.dim)
+        var half: [UInt16] = [], dbl: [Double] = []
+        var scan = ValueScan()
+        let block = r.blockRows()
+        try x.withUnsafeMutableBufferPointer { all in
+            var start = 0
+            while start < r.count {
+                let rows = start..<min(r.count, start + block)
+                let out = UnsafeMutableBufferPointer(rebasing: all[(rows.lowerBound * r.dim)..<(rows.upperBound * r.dim)])
+                try r.readRows(rows, into: out, halfScratch: &half, doubleScratch: &dbl)
+                scan.add(UnsafeBufferPointer(out), rows: rows.count, dim: r.dim, firstRow: start)
+                start = rows.upperBound
+            }
+        }
+        if let e = scan.error(file: path, dataset: r.features.name) { throw e }
+        return FeatureSet(features: x, dim: r.dim, labels: r.labels, numClasses: r.numClasses,
+                          classNames: r.classNames, attributes: r.attributes)
+    }
+
+    /// Writes a feature file atomically: `features` (N × D float32), `labels` (N int64),
+    /// `class_names` (variable-length UTF-8) if present, `extraDatasets` (1-D, N each, e.g.
+    /// `is_generated`), root attributes from `set.attributes` as strings plus
+    /// `num_classes` (int64) and `created_by`.
+    /// - Parameter compress: shuffle + gzip level 4 on every numeric dataset.
+    /// - Precondition: every extra dataset has N entries and does not reuse a standard name.
+    public static func writeFeatures(_ set: FeatureSet, to path: String, compress: Bool = false,
+                                     extraDatasets: [String: ColumnData] = [:]) throws {
+        for (k, v) in extraDatasets {
+            precondition(v.count == set.count, "writeFeatures: extra dataset \(k) has \(v.count) rows, expected \(set.count)")
+            precondition(!["features", "labels", "class_names"].contains(H5File.normalize(k)), "writeFeatures: extra dataset named \(k)")
+        }
+        try writeAtomically(to: path) { tmp in
+            let f = try H5File.create(tmp)
+            try f.writeDataset("features", shape: [set.count, set.dim], values: set.features, compress: compress)
+            try f.writeDataset("labels", shape: [set.count], values: set.labels.map { Int64($0) }, compress: compress)
+            if let names = set.classNames { try f.writeStrings("class_names", names) }
+            for k in extraDatasets.keys.sorted() {
+                try writeColumn(extraDatasets[k]!, key: k, file: f, compress: compress)
+            }
+            var attrs = set.attributes.mapValues { H5AttributeValue.string($0) }
+            attrs["num_classes"] = .int(Int64(set.numClasses))
+            attrs["afg_file"] = .string("features")
+            try writeAttributes(attrs, to: f)
+            try f.close()
+        }
+    }
+
+    /// Reads a 1-D per-row dataset (`is_generated`, sample weights, ...): unsigned 8-bit
+    /// integers as `.uint8`, other integers as `.int64`, floats as `.float32`.
+    public static func readColumn(path: String, key: String) throws -> ColumnData {
+        let f = try H5File.open(path)
+        let d = try f.dataset(key)
+        guard d.shape.count == 1 else {
+            throw FeatureIOError(.wrongShape, file: path, dataset: d.name, problem: "expected 1-D, found \(d.shape.count)-D shape \(d.shape)")
+        }
+        let n = d.shape[0]
+        switch d.elementType {
+        case .integer(bits: 8, signed: false):
+            var v = [UInt8](repeating: 0, count: n)
+            try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
+            return .uint8(v)
+        case .integer:
+            var v = [Int64](repeating: 0, count: n)
+            try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
+            return .int64(v)
+        case .float:
+            var v = [Double](repeating: 0, count: n)
+            try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
+            return .float32(v.map { Float($0) })
+        default:
+            throw FeatureIOError(.wrongType, file: path, dataset: d.name, problem: "expected numbers, found \(d.elementType)")
+        }
+    }
+
+    // MARK: classifier files
+
+    /// Writes a classifier file atomically: `weight` (C × D float32), `bias` (C float32),
+    /// `class_counts` (C int64), `class_names` if known; attributes `method`, `num_classes`,
+    /// `dim`, `tukey_lambda` (float64, absent = no transform), `config` (JSON text),
+    /// `created_by`, `afg_file = "classifier"`.
+    public static func writeClassifier(_ c: ClassifierFile, to path: String, compress: Bool = false) throws {
+        try writeAtomically(to: path) { tmp in
+            let f = try H5File.create(tmp)
+            try f.writeDataset("weight", shape: [c.numClasses, c.dim], values: c.weight, compress: compress)
+            try f.writeDataset("bias", shape: [c.numClasses], values: c.bias, compress: compress)
+            try f.writeDataset("class_counts", shape: [c.numClasses], values: c.classCounts.map { Int64($0) }, compress: compress)
+            if let names = c.classNames { try f.writeStrings("class_names", names) }
+            var attrs: [String: H5AttributeValue] = [
+                "afg_file": .string("classifier"), "method": .string(c.method),
+                "num_classes": .int(Int64(c.numClasses)), "dim": .int(Int64(c.dim)), "config": .string(c.configJSON),
+            ]
+            if let l = c.tukeyLambda { attrs["tukey_lambda"] = .double(Double(l)) }
+            try writeAttributes(attrs, to: f)
+            try f.close()
+        }
+    }
+
+    /// Reads a classifier file.
+    /// - Throws: `FeatureIOError` for missing datasets, shapes that disagree (C, D), a
+    ///   non-finite weight or bias, or a malformed attribute.
+    public static func readClassifier(path: String) throws -> ClassifierFile {
+        let f = try H5File.open(path)
+        let (weight, c, d) = try readMatrix(f, "weight")
+        let bias = try readVector(f, "bias", expected: c, of: "weight")
+        let counts = try readIntVector(f, "class_counts", expected: c, of: "weight")
+        try checkFinite(weight, file: path, dataset: "weight", dim: d)
+        try checkFinite(bias, file: path, dataset: "bias", dim: 1)
+        let attrs = try f.rootAttributes()
+        try checkShapeAttribute(attrs, "num_classes", equals: c, file: path)
+        try checkShapeAttribute(attrs, "dim", equals: d, file: path)
+        var lambda: Float?
+        if let v = attrs["tukey_lambda"] {
+            guard case .double(let x) = v, x.isFinite else {
+                throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
+            }
+            lambda = Float(x)
+        }
+        let names = try readNames(f, expected: c)
+        return ClassifierFile(numClasses: c, dim: d, weight: weight, bias: bias, classCounts: counts,
+                              method: attrs["method"]?.text ?? "unknown", tukeyLambda: lambda,
+                              configJSON: attrs["config"]?.text ?? "{}", classNames: names)
+    }
+
+    // MARK: statistics files
+
+    /// Writes a statistics file atomically: `means` (C × D float32), `counts` (C int64),
+    /// `covariances` (C × D × D float32, chunked per class) when present and within
+    /// `covarianceLimitBytes` (else omitted, with attribute `covariances_omitted` saying
+    /// why); attributes `num_classes`, `dim`, `tukey_lambda` if set, `created_by`,
+    /// `afg_file = "statistics"`, plus `s.attributes` as strings.
+    public static func writeStatistics(_ s: StatisticsFile, to path: String, compress: Bool = false,
+                                       covarianceLimitBytes: Int = 2 << 30) throws {
+        try writeAtomically(to: path) { tmp in
+            let f = try H5File.create(tmp)
+            try f.writeDataset("means", shape: [s.numClasses, s.dim], values: s.means, compress: compress)
+            try f.writeDataset("counts", shape: [s.numClasses], values: s.counts.map { Int64($0) }, compress: compress)
+            var attrs = s.attributes.mapValues { H5AttributeValue.string($0) }
+            if let cov = s.covariances {
+                let bytes = cov.count * 4
+                if bytes <= covarianceLimitBytes {
+                    try f.writeDataset("covariances", shape: [s.numClasses, s.dim, s.dim], values: cov, compress: compress)
+                } else {
+                    attrs["covariances_omitted"] = .string("C × D × D float32 = \(bytes) bytes > limit \(covarianceLimitBytes)")
+                }
+            }
+            attrs["afg_file"] = .string("statistics")
+            attrs["num_classes"] = .int(Int64(s.numClasses))
+            attrs["dim"] = .int(Int64(s.dim))
+            if let l = s.tukeyLambda { attrs["tukey_lambda"] = .double(Double(l)) }
+            try writeAttributes(attrs, to: f)
+            try f.close()
+        }
+    }
+
+    /// Reads a statistics file; `includeCovariances: false` skips the C × D × D block.
+    /// `attributes` holds the root attributes other than the ones mapped to fields.
+    public static func readStatistics(path: String, includeCovariances: Bool = true) throws -> StatisticsFile {
+        let f = try H5File.open(path)
+        let (means, c, d) = try readMatrix(f, "means")
+        let counts = try readIntVector(f, "counts", expected: c, of: "means")
+        try checkFinite(means, file: path, dataset: "means", dim: d)
+        var cov: [Float]?
+        if includeCovariances, f.hasDataset("covariances") {
+            let ds = try f.dataset("covariances")
+            guard ds.shape == [c, d, d], ds.elementType.isFloat else {
+                throw FeatureIOError(.wrongShape, file: path, dataset: "covariances",
+                                     problem: "expected \(c) × \(d) × \(d) floats (from means), found \(ds.elementType) shape \(ds.shape)")
+            }
+            cov = try readFloats(ds, rows: c)
+            try checkFinite(cov!, file: path, dataset: "covariances", dim: d * d)
+        }
+        let raw = try f.rootAttributes()
+        try checkShapeAttribute(raw, "num_classes", equals: c, file: path)
+        try checkShapeAttribute(raw, "dim", equals: d, file: path)
+        var lambda: Float?
+        if let v = raw["tukey_lambda"] {
+            guard case .double(let x) = v, x.isFinite else {
+                throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
+            }
+            lambda = Float(x)
+        }
+        var attrs = raw.mapValues { $0.text }
+        for k in ["num_classes", "dim", "tukey_lambda", "created_by", "afg_file"] { attrs[k] = nil }
+        return StatisticsFile(numClasses: c, dim: d, means: means, counts: counts, covariances: cov,
+                              tukeyLambda: lambda, attributes: attrs)
+    }
+
+    // MARK: compatibility
+
+    /// Checks that features of dimension `featureDim` (from `featurePath`) fit a
+    /// classifier or statistics file of dimension `expectedDim` (from `expectedPath`).
+    /// - Throws: `FeatureIOError(.dimensionMismatch)` naming both files and dimensions.
+    public static func checkDimension(featureDim: Int, featurePath: String, featureKey: String = "features",
+                                      expectedDim: Int, expectedPath: String, kind: FileKind) throws {
+        guard featureDim != expectedDim else { return }
+        throw FeatureIOError(.dimensionMismatch, file: featurePath, dataset: H5File.normalize(featureKey),
+                             problem: "feature dimension \(featureDim) does not match the \(kind.rawValue) \(expectedPath) (dimension \(expectedDim))")
+    }
+
+    // MARK: helpers
+
+    private static func writeColumn(_ c: ColumnData, key: String, file f: H5File, compress: Bool) throws {
+        switch c {
+        case .uint8(let v): try f.writeDataset(key, shape: [v.count], values: v, compress: compress)
+        case .int32(let v): try f.writeDataset(key, shape: [v.count], values: v, compress: compress)
+        case .int64(let v): try f.writeDataset(key, shape: [v.count], values: v, compress: compress)
+        case .float32(let v): try f.writeDataset(key, shape: [v.count], values: v, compress: compress)
+        }
+    }
+
+    /// Writes attributes in name order (Swift dictionaries iterate in a per-process
+    /// random order; the file must not), then `created_by`.
+    private static func writeAttributes(_ attrs: [String: H5AttributeValue], to f: H5File) throws {
+        var all = attrs
+        all["created_by"] = .string(createdBy)
+        for k in all.keys.sorted() { try f.writeRootAttribute(k, all[k]!) }
+    }
+
+    private static func readFloats(_ d: H5Dataset, rows: Int) throws -> [Float] {
+        var out = [Float](repeating: 0, count: d.shape.reduce(1, *))
+        var half: [UInt16] = [], dbl: [Double] = []
+        let n = out.count
+        try out.withUnsafeMutableBufferPointer { o in
+            switch d.elementType {
+            case .float(bits: 32): try d.read(rows: 0..<rows, into: o)
+            case .float(bits: 16):
+                half = [UInt16](repeating: 0, count: n)
+                try half.withUnsafeMutableBufferPointer { try d.readHalfBits(rows: 0..<rows, into: $0) }
+                for i in 0..<n { o[i] = Float(Float16(bitPattern: half[i])) }
+            default:
+                dbl = [Double](repeating: 0, count: n)
+                try dbl.withUnsafeMutableBufferPointer { try d.read(rows: 0..<rows, into: $0) }
+                for i in 0..<n { o[i] = Float(dbl[i]) }
+            }
+        }
+        return out
+    }
+
+    private static func readMatrix(_ f: H5File, _ key: String) throws -> ([Float], Int, Int) {
+        let d = try f.dataset(key)
+        guard d.shape.count == 2 else {
+            throw FeatureIOError(.wrongShape, file: f.path, dataset: d.name, problem: "expected 2-D, found \(d.shape.count)-D shape \(d.shape)")
+        }
+        guard d.elementType.isFloat else {
+            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected floats, found \(d.elementType)")
+        }
+        guard d.shape[0] > 0, d.shape[1] > 0 else {
+            throw FeatureIOError(.empty, file: f.path, dataset: d.name, problem: "empty (shape \(d.shape))")
+        }
+        return (try readFloats(d, rows: d.shape[0]), d.shape[0], d.shape[1])
+    }
+
+    private static func readVector(_ f: H5File, _ key: String, expected n: Int, of other: String) throws -> [Float] {
+        let d = try f.dataset(key)
+        guard d.shape == [n] else {
+            throw FeatureIOError(.wrongShape, file: f.path, dataset: d.name, problem: "expected shape [\(n)] (from \(other)), found \(d.shape)")
+        }
+        guard d.elementType.isFloat else {
+            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected floats, found \(d.elementType)")
+        }
+        return try readFloats(d, rows: n)
+    }
+
+    private static func readIntVector(_ f: H5File, _ key: String, expected n: Int, of other: String) throws -> [Int] {
+        let d = try f.dataset(key)
+        guard d.shape == [n] else {
+            throw FeatureIOError(.wrongShape, file: f.path, dataset: d.name, problem: "expected shape [\(n)] (from \(other)), found \(d.shape)")
+        }
+        guard d.elementType.isInteger else {
+            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected integers, found \(d.elementType)")
+        }
+        var v = [Int64](repeating: 0, count: n)
+        try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
+        if let i = v.firstIndex(where: { $0 < 0 }) {
+            throw FeatureIOError(.invalidAttribute, file: f.path, dataset: d.name, problem: "negative count \(v[i]) at class \(i)")
+        }
+        return v.map { Int($0) }
+    }
+
+    private static func readNames(_ f: H5File, expected c: Int) throws -> [String]? {
+        guard f.hasDataset("class_names") else { return nil }
+        let d = try f.dataset("class_names")
+        guard d.shape.count == 1, d.elementType.isString else {
+            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected 1-D strings, found \(d.shape.count)-D \(d.elementType)")
+        }
+        let names = try d.readStrings()
+        guard names.count == c else {
+            throw FeatureIOError(.classCountMismatch, file: f.path, dataset: d.name, problem: "\(names.count) class names, but \(c) classes")
+        }
+        return names
+    }
+
+    private static func checkShapeAttribute(_ attrs: [String: H5AttributeValue], _ name: String, equals n: Int, file: String) throws {
+        guard let v = attrs[name] else { return }
+        guard case .int(let i) = v, i == n else {
+            throw FeatureIOError(.invalidAttribute, file: file, problem: "attribute \(name) = \(v.text), but the datasets say \(n)")
+        }
+    }
+
+    private static func checkFinite(_ x: [Float], file: String, dataset: String, dim: Int) throws {
+        var scan = ValueScan()
+        x.withUnsafeBufferPointer { scan.add($0, rows: x.count / dim, dim: dim, firstRow: 0) }
+        if let e = scan.error(file: file, dataset: dataset) { throw e }
+    }
+}

@@ -1,0 +1,94 @@
+/// What `afg inspect` reports about a feature file, computed by streaming row blocks
+/// (memory O(block · D + N), never the whole feature matrix).
+public struct FeatureSummary: Codable, Equatable, Sendable {
+    public var file: String
+    public var featuresKey: String
+    public var labelsKey: String
+    /// N, D.
+    public var count: Int
+    public var dim: Int
+    /// Stored types, e.g. `float16`, `int64`.
+    public var featureType: String
+    public var labelType: String
+    /// C and where it came from (see FORMAT.md).
+    public var numClasses: Int
+    public var numClassesSource: String
+    public var classNames: [String]?
+    /// Rows per class (C entries).
+    public var classCounts: [Int]
+    public var largestClass: Int
+    public var largestCount: Int
+    public var smallestClass: Int
+    public var smallestCount: Int
+    /// Classes with no rows.
+    public var emptyClasses: Int
+    /// largest / smallest count over classes with rows.
+    public var imbalanceFactor: Double
+    /// Thresholds: Many n > manyThreshold, Few n < fewThreshold, Medium otherwise.
+    public var manyThreshold: Int
+    public var fewThreshold: Int
+    public var manyClasses: Int
+    public var mediumClasses: Int
+    public var fewClasses: Int
+    /// Feature values.
+    public var nanCount: Int
+    public var infCount: Int
+    public var negativeCount: Int
+    /// First (row, column) holding NaN or Inf, if any.
+    public var firstNonFiniteRow: Int?
+    public var firstNonFiniteColumn: Int?
+    /// Over finite values (nil if there are none).
+    public var minimum: Float?
+    public var maximum: Float?
+    public var mean: Double?
+    /// Root attributes as text.
+    public var attributes: [String: String]
+
+    /// Streams `path` once and summarises it.
+    /// - Parameters:
+    ///   - many, few: Many-shot classes have n > `many` rows, few-shot n < `few`.
+    ///   - blockRows: rows per read (nil: about 16 MiB, whole chunks).
+    ///   - progress: called after each block with (rows done, N).
+    /// - Throws: the structural `FeatureIOError`s of `FeatureStore.readFeatures`. NaN/Inf
+    ///   do not throw: they are counted (see `nonFiniteError`).
+    /// - Complexity: O(N·D) time, O(blockRows·D + N) memory.
+    public static func compute(path: String, keys: DatasetKeys = .init(), many: Int = 100, few: Int = 20,
+                               blockRows: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> FeatureSummary {
+        precondition(few <= many + 1, "few threshold \(few) above many threshold \(many)")
+        let s = try FeatureStream(path: path, keys: keys, blockRows: blockRows, checkFinite: false)
+        var scan = ValueScan()
+        try s.forEachBlock { b in
+            b.features.withUnsafeBufferPointer { scan.add($0, rows: b.rows, dim: s.dim, firstRow: b.startRow) }
+            progress?(b.startRow + b.rows, s.count)
+        }
+        var counts = [Int](repeating: 0, count: s.numClasses)
+        for l in s.labels { counts[Int(l)] += 1 }
+        let present = counts.indices.filter { counts[$0] > 0 }
+        let largest = present.max { counts[$0] < counts[$1] }!     // N > 0, so some class has rows
+        let smallest = counts.indices.min { counts[$0] < counts[$1] }!
+        let smallestPresent = present.min { counts[$0] < counts[$1] }!
+        let finite = s.count * s.dim - scan.nonFinite
+        return FeatureSummary(
+            file: path, featuresKey: H5File.normalize(keys.features), labelsKey: H5File.normalize(keys.labels),
+            count: s.count, dim: s.dim, featureType: s.featureType, labelType: s.labelType,
+            numClasses: s.numClasses, numClassesSource: s.numClassesSource, classNames: s.classNames,
+            classCounts: counts, largestClass: largest, largestCount: counts[largest],
+            smallestClass: smallest, smallestCount: counts[smallest], emptyClasses: counts.count - present.count,
+            imbalanceFactor: Double(counts[largest]) / Double(counts[smallestPresent]),
+            manyThreshold: many, fewThreshold: few,
+            manyClasses: counts.filter { $0 > many }.count,
+            mediumClasses: counts.filter { $0 <= many && $0 >= few }.count,
+            fewClasses: counts.filter { $0 < few }.count,
+            nanCount: scan.nan, infCount: scan.inf, negativeCount: scan.negative,
+            firstNonFiniteRow: scan.firstNonFinite?.row, firstNonFiniteColumn: scan.firstNonFinite?.column,
+            minimum: finite > 0 ? scan.minimum : nil, maximum: finite > 0 ? scan.maximum : nil,
+            mean: finite > 0 ? scan.sum / Double(finite) : nil,
+            attributes: s.attributes)
+    }
+
+    /// The error `FeatureStore.readFeatures` would throw for NaN/Inf, or nil.
+    public var nonFiniteError: FeatureIOError? {
+        guard let r = firstNonFiniteRow, let c = firstNonFiniteColumn else { return nil }
+        return ValueScan(nan: nanCount, inf: infCount, firstNonFinite: (r, c)).error(file: file, dataset: featuresKey)
+    }
+}
