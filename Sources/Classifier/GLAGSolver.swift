@@ -17,7 +17,7 @@ public enum TeacherKind: String, Sendable, Codable, CaseIterable {
 public enum InitKind: String, Sendable, Codable, CaseIterable { case zero, teacher }
 
 /// Settings of GLAG on the converged solver.
-public struct GLAGSolverConfig: Sendable {
+public struct GLAGSolverConfig: Sendable, Equatable, Codable {
     /// The generator (k, initial β, mean mode, weighting, head threshold, α, M).
     public var generator: GeneratorConfig
     /// Generation rounds: each draws a fresh balanced set and solves to convergence.
