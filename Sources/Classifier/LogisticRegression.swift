@@ -119,7 +119,7 @@ public struct LogisticRegression: Sendable {
     /// present, 0 for a class with no rows (it has no rows to weight). `C_present` is the
     /// number of classes present, as scikit-learn counts `np.unique(y)`. With sample
     /// weights, counts are weighted (`Σ_i sw_i / (C_present · Σ_{y_i = c} sw_i)`), as
-    /// scikit-learn ≥ 1.6 does.
+    /// scikit-learn 1.9 does (`compute_class_weight` with `sample_weight`).
     /// - Precondition: labels in `0..<numClasses`; `sampleWeights` has one entry per label.
     /// - Complexity: O(N + C).
     public static func balancedClassWeights(labels: [Int32], numClasses: Int, sampleWeights: [Double]? = nil) -> [Double] {

@@ -58,6 +58,7 @@ func benchSolver() throws {
     print("afg lbfgs: \(fmt(ours, 1)) s, \(sol.iterations) iterations, \(sol.evaluations) evaluations, stop \(sol.stopReason.rawValue)")
     print("afg lbfgs: objective \(String(format: "%.9f", check.objective)), ‖∇f‖∞ (float64 recheck) \(String(format: "%.2e", gmax))")
     print("afg lbfgs: \(fmt(flopsPerEval * Double(sol.evaluations) / ours / 1e9, 1)) GFLOP/s effective (gemm flops only)")
+    fflush(stdout)
 
     guard env["AFG_BENCH_SOLVER_SKLEARN"] != "0" else { print("scikit-learn: skipped (AFG_BENCH_SOLVER_SKLEARN=0)"); return }
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
