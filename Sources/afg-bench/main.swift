@@ -5,6 +5,7 @@ import Foundation
 
 let registry: [(name: String, run: () throws -> Void)] = [
     ("sgemm", benchSGEMM),
+    ("afg", benchAFG),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -1,0 +1,32 @@
+import Linalg
+
+/// Adaptive confidence (method.md step 9), a pure function of one epoch's measurements.
+///
+/// For every tail class `c`:
+/// - rule `.net`: `Δ_c = Δa_c + Σ_{i≠c} ū_{c,i}·Δa_i` (a gain paid for by the donors does not count);
+/// - rule `.own`: `Δ_c = Δa_c`;
+/// then `β_c ← min(1, β_c + step)` if `Δ_c > 0`, `max(0, β_c − step)` if `Δ_c < 0`, else unchanged.
+/// Head classes keep their value. A NaN `Δa` (a class absent from the validation split)
+/// leaves its own `β` unchanged and contributes nothing as a donor.
+///
+/// - Parameters: `beta`, `isTail`, `accuracyDelta` have `C` entries; `donorWeights` is
+///   `C × C` (`GeneratedSet.donorWeights` of the epoch).
+/// - Complexity: O(C²).
+public func updateBeta(_ beta: [Float], isTail: [Bool], accuracyDelta: [Double],
+                       donorWeights: Matrix<Float>, rule: BetaRule, step: Float = 0.05) -> [Float] {
+    let C = beta.count
+    precondition(isTail.count == C && accuracyDelta.count == C && donorWeights.rows == C && donorWeights.cols == C,
+                 "updateBeta: beta \(C), isTail \(isTail.count), accuracyDelta \(accuracyDelta.count), donorWeights \(donorWeights.rows)×\(donorWeights.cols)")
+    precondition(step >= 0, "updateBeta: step must be non-negative")
+    var out = beta
+    for c in 0..<C where isTail[c] && !accuracyDelta[c].isNaN {
+        var delta = accuracyDelta[c]
+        if rule == .net {
+            for i in 0..<C where i != c && !accuracyDelta[i].isNaN {
+                delta += Double(donorWeights.data[c * C + i]) * accuracyDelta[i]
+            }
+        }
+        if delta > 0 { out[c] = min(1, beta[c] + step) } else if delta < 0 { out[c] = max(0, beta[c] - step) }
+    }
+    return out
+}

@@ -1,0 +1,29 @@
+/// Errors the AFG module reports for bad *data* (they throw, never trap). Programmer
+/// errors (shapes that disagree, a class index out of range in a query) are preconditions.
+public enum AFGError: Error, Equatable, CustomStringConvertible {
+    /// `features` and `labels` disagree in length.
+    case shapeMismatch(features: Int, labels: Int)
+    /// A label outside `0..<numClasses` (row counted from 0 over everything added so far).
+    case labelOutOfRange(row: Int, label: Int32, numClasses: Int)
+    /// A NaN or infinite feature value.
+    case nonFiniteFeature(row: Int, column: Int)
+    /// A generator setting outside its domain (named in the message).
+    case invalidConfig(String)
+    /// A class covariance that could not be factored even with jitter.
+    case factorization(classIndex: Int, message: String)
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(f, l):
+            return "AFG: \(f) feature rows but \(l) labels"
+        case let .labelOutOfRange(r, l, c):
+            return "AFG: label \(l) at row \(r) is outside 0..<\(c)"
+        case let .nonFiniteFeature(r, c):
+            return "AFG: non-finite feature value at row \(r), column \(c)"
+        case let .invalidConfig(m):
+            return "AFG: invalid setting: \(m)"
+        case let .factorization(c, m):
+            return "AFG: covariance of class \(c) could not be factored: \(m)"
+        }
+    }
+}

@@ -1,0 +1,320 @@
+import Foundation
+import Linalg
+
+/// One epoch's allocation (method.md step 7): which tail sample seeds each generated row.
+struct EpochPlan: Sendable {
+    /// `C + 1` offsets: class `c`'s generated rows are `[classOffset[c], classOffset[c+1])`.
+    let classOffset: [Int]
+    /// Per generated row, the seeding tail sample (index into `seeds`), −1 for head rows.
+    let rowSeed: [Int32]
+    /// `C × C` mean support weights `ū_{c,i}`.
+    let donorWeights: Matrix<Float>
+    var totalRows: Int { classOffset.last ?? 0 }
+}
+
+/// A uniform integer in `0..<n` (Lemire's multiply-high; bias below n/2⁶⁴).
+@inline(__always)
+private func bounded(_ n: Int, _ rng: inout Xoshiro256) -> Int {
+    Int(truncatingIfNeeded: rng.next().multipliedFullWidth(by: UInt64(n)).high)
+}
+
+extension FeatureGenerator {
+    /// The allocation of epoch `epoch`: class `c` gets `M − n_c` rows; for a tail class each
+    /// sample seeds `⌊(M − n_c)/n_c⌋` rows and `(M − n_c) mod n_c` samples, chosen without
+    /// replacement from stream `[epoch, c, UInt64.max]`, seed one more. O(G + T·k).
+    func plan(seed: UInt64, epoch: Int) -> EpochPlan {
+        let C = numClasses, k = config.k
+        var offset = [Int](repeating: 0, count: C + 1)
+        for c in 0..<C { offset[c + 1] = offset[c] + generatedCount(of: c) }
+        var rowSeed = [Int32](repeating: -1, count: offset[C])
+        var donors = Matrix<Float>(rows: C, cols: C)
+        let e = UInt64(bitPattern: Int64(epoch))
+        for c in 0..<C where isTail[c] {
+            let g = generatedCount(of: c), n = counts[c]
+            if g == 0 { continue }
+            var per = [Int](repeating: g / n, count: n)
+            let extra = g % n
+            if extra > 0 {
+                var rng = Xoshiro256(seed: seed, streams: [e, UInt64(c), UInt64.max])
+                var perm = Array(0..<n)
+                for i in 0..<extra {
+                    let j = i + bounded(n - i, &rng)
+                    perm.swapAt(i, j)
+                    per[perm[i]] += 1
+                }
+            }
+            var row = offset[c]
+            var acc = [Double](repeating: 0, count: C)
+            for q in 0..<n {
+                let t = seedStart[c] + q
+                for _ in 0..<per[q] { rowSeed[row] = Int32(t); row += 1 }
+                for a in 0..<k where support[t * k + a] >= 0 {
+                    acc[Int(support[t * k + a])] += Double(per[q]) * Double(weight[t * k + a])
+                }
+            }
+            for i in 0..<C where acc[i] != 0 { donors.data[c * C + i] = Float(acc[i] / Double(g)) }
+        }
+        return EpochPlan(classOffset: offset, rowSeed: rowSeed, donorWeights: donors)
+    }
+
+    /// One generation epoch: every class filled to `M` (rows of class 0 first, then 1, …).
+    /// Deterministic in `(seed, epoch, beta, config)`; identical bits to concatenating
+    /// `batches(seed:epoch:batchRows:)` for any `batchRows`.
+    ///
+    /// - Complexity: `Σ 2·rank·D` flops per generated row (the sampling `gemm`s) plus
+    ///   `Σ rank + D` normals per row; memory `G × D` floats for the result plus one block.
+    public func generate(seed: UInt64, epoch: Int) -> GeneratedSet {
+        let p = plan(seed: seed, epoch: epoch)
+        let G = p.totalRows, d = dim
+        let ws = SamplerWorkspace()
+        var labels = [Int32](repeating: 0, count: G)
+        let features = [Float](unsafeUninitializedCapacity: G * d) { buf, initialized in
+            labels.withUnsafeMutableBufferPointer { pl in
+                var a = 0
+                while a < G {
+                    let b = min(a + config.blockRows, G)
+                    _ = sampleBlock(plan: p, seed: seed, epoch: epoch, rows: a..<b,
+                                    out: buf.baseAddress! + a * d, labels: pl.baseAddress! + a, workspace: ws)
+                    a = b
+                }
+            }
+            initialized = G * d
+        }
+        return GeneratedSet(features: Matrix(rows: G, cols: d, data: features), labels: labels, donorWeights: p.donorWeights)
+    }
+
+    /// The same rows as `generate(seed:epoch:)`, as a lazy sequence of mini-batches of
+    /// `batchRows` rows (the last one shorter). Memory: one internal block plus one batch.
+    public func batches(seed: UInt64, epoch: Int, batchRows: Int) -> GeneratedBatches {
+        precondition(batchRows > 0, "batches: batchRows must be positive")
+        return GeneratedBatches(generator: self, plan: plan(seed: seed, epoch: epoch), seed: seed, epoch: epoch, batchRows: batchRows)
+    }
+
+    /// The mean support weights `ū` (`C × C`) of epoch `epoch` without sampling. O(G + T·k).
+    public func donorWeights(seed: UInt64, epoch: Int) -> Matrix<Float> { plan(seed: seed, epoch: epoch).donorWeights }
+
+    /// Floating-point operations of the sampling products of one epoch (`Σ_rows Σ_parts
+    /// 2·rank·D`), for throughput figures. O(G·k).
+    public func samplingFlops(seed: UInt64, epoch: Int) -> Double {
+        let p = plan(seed: seed, epoch: epoch)
+        var total = 0.0
+        for c in 0..<numClasses {
+            for row in p.classOffset[c]..<p.classOffset[c + 1] {
+                forEachPart(c: c, t: Int(p.rowSeed[row])) { f, _ in total += 2 * Double(factors[f].rank) * Double(dim) }
+            }
+        }
+        return total
+    }
+
+    /// Generates global rows `rows` of the epoch into `out` (`rows.count × D`) and `labels`.
+    /// Returns the flops of its products.
+    ///
+    /// 1. Every row lists its parts `(factor f, scale)`; the rows of each factor are counted.
+    /// 2. In parallel over rows, each row's stream fills its slot of `E_f` (`m_f × rank_f`,
+    ///    the scale folded in) and writes `μ' (+ √α e_0)` to its output row.
+    /// 3. One `gemm` per factor, `E_f · G_f`, lands on the output rows: straight into
+    ///    them (`β = 1`) when they are consecutive, else through a scratch and a row scatter.
+    func sampleBlock(plan p: EpochPlan, seed: UInt64, epoch: Int, rows: Range<Int>,
+                     out: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>,
+                     workspace ws: SamplerWorkspace) -> Double {
+        let m = rows.count, d = dim, C = numClasses, P = config.k + 1
+        if m == 0 { return 0 }
+        ws.reserveRows(m, parts: P, classes: C)
+        let partF = ws.partFactor, partPos = ws.partPos, partScale = ws.partScale, partN = ws.partCount
+        let rowClass = ws.rowClass, rowJ = ws.rowIndex
+        let fCount = ws.factorCount, segStart = ws.segmentStart, rowStart = ws.rowStart
+        for f in 0..<C { fCount[f] = 0 }
+        // 1. Parts per row.
+        var c = 0
+        while p.classOffset[c + 1] <= rows.lowerBound { c += 1 }
+        for q in 0..<m {
+            let global = rows.lowerBound + q
+            while p.classOffset[c + 1] <= global { c += 1 }
+            rowClass[q] = Int32(c)
+            rowJ[q] = global - p.classOffset[c]
+            labels[q] = Int32(c)
+            var np = 0
+            forEachPart(c: c, t: Int(p.rowSeed[global])) { f, scale in
+                partF[q * P + np] = Int32(f); partScale[q * P + np] = scale
+                partPos[q * P + np] = Int32(fCount[f]); fCount[f] += 1
+                np += 1
+            }
+            partN[q] = Int32(np)
+        }
+        var eTotal = 0, rTotal = 0
+        for f in 0..<C {
+            segStart[f] = eTotal; rowStart[f] = rTotal
+            eTotal += fCount[f] * factors[f].rank; rTotal += fCount[f]
+        }
+        ws.reserveE(eTotal, rowList: rTotal)
+        let E = ws.e, rowList = ws.rowList
+        for q in 0..<m {
+            for a in 0..<Int(partN[q]) {
+                let o = q * P + a
+                rowList[rowStart[Int(partF[o])] + Int(partPos[o])] = Int32(q)
+            }
+        }
+        // 2. Normals and means, in parallel over rows (each row owns its stream and slots).
+        let ranks = ws.ranks(of: factors)
+        let e = UInt64(bitPattern: Int64(epoch))
+        let alphaScale = config.alpha.squareRoot(), hasAlpha = config.alpha > 0
+        let zig = Ziggurat.shared
+        let stripes = max(1, min(m / 32, 8 * ProcessInfo.processInfo.activeProcessorCount))
+        seeds.data.withUnsafeBufferPointer { ps in
+            means.data.withUnsafeBufferPointer { pm in
+                let sp = ps.baseAddress ?? UnsafePointer(bitPattern: 8)!, mp = pm.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: stripes) { s in
+                    let lo = s * m / stripes, hi = (s + 1) * m / stripes
+                    for q in lo..<hi {
+                        let global = rows.lowerBound + q, cls = Int(rowClass[q])
+                        var rng = Xoshiro256(seed: seed, streams: [e, UInt64(cls), UInt64(rowJ[q])])
+                        for a in 0..<Int(partN[q]) {
+                            let o = q * P + a, f = Int(partF[o]), r = ranks[f]
+                            zig.fill(E + segStart[f] + Int(partPos[o]) * r, count: r, scale: partScale[o], &rng)
+                        }
+                        let row = out + q * d
+                        writeMean(c: cls, t: Int(p.rowSeed[global]), seeds: sp, means: mp, into: row)
+                        if hasAlpha { zig.add(row, count: d, scale: alphaScale, &rng) }
+                    }
+                }
+            }
+        }
+        // 3. One product per factor.
+        var flops = 0.0
+        for f in 0..<C where fCount[f] > 0 {
+            let mf = fCount[f], r = factors[f].rank, list = rowList + rowStart[f]
+            flops += 2 * Double(mf) * Double(r) * Double(d)
+            let first = Int(list[0])
+            factors[f].g.withUnsafeBufferPointer { pg in
+                if Int(list[mf - 1]) - first == mf - 1 {
+                    Float._gemm(false, false, mf, d, r, 1, E + segStart[f], r, pg.baseAddress!, d, 1, out + first * d, d)
+                } else {
+                    let tmp = ws.scratch(mf * d)
+                    Float._gemm(false, false, mf, d, r, 1, E + segStart[f], r, pg.baseAddress!, d, 0, tmp, d)
+                    for i in 0..<mf {
+                        let dst = out + Int(list[i]) * d, src = tmp + i * d
+                        for j in 0..<d { dst[j] += src[j] }
+                    }
+                }
+            }
+        }
+        return flops
+    }
+}
+
+/// Reused buffers of the block sampler (the pointer work of one hot kernel, in one place).
+final class SamplerWorkspace {
+    private(set) var partFactor = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private(set) var partPos = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private(set) var partScale = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private(set) var partCount = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private(set) var rowClass = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private(set) var rowIndex = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    private(set) var factorCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    private(set) var segmentStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    private(set) var rowStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    private(set) var e = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private(set) var rowList = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private var tmp = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var rowCap = 0, partCap = 0, classCap = 0, eCap = 1, listCap = 1, tmpCap = 1
+    private var cachedRanks: [Int] = []
+
+    init() {}
+
+    deinit {
+        partFactor.deallocate(); partPos.deallocate(); partScale.deallocate(); partCount.deallocate()
+        rowClass.deallocate(); rowIndex.deallocate(); factorCount.deallocate(); segmentStart.deallocate()
+        rowStart.deallocate(); e.deallocate(); rowList.deallocate(); tmp.deallocate()
+    }
+
+    private func grow<T>(_ p: inout UnsafeMutablePointer<T>, _ n: Int) {
+        p.deallocate(); p = .allocate(capacity: max(n, 1))
+    }
+
+    func reserveRows(_ m: Int, parts: Int, classes: Int) {
+        if m > rowCap {
+            grow(&partCount, m); grow(&rowClass, m); grow(&rowIndex, m); rowCap = m
+        }
+        if m * parts > partCap {
+            grow(&partFactor, m * parts); grow(&partPos, m * parts); grow(&partScale, m * parts); partCap = m * parts
+        }
+        if classes > classCap {
+            grow(&factorCount, classes); grow(&segmentStart, classes); grow(&rowStart, classes); classCap = classes
+        }
+    }
+
+    func reserveE(_ n: Int, rowList rows: Int) {
+        if n > eCap { grow(&e, n); eCap = n }
+        if rows > listCap { grow(&rowList, rows); listCap = rows }
+    }
+
+    func scratch(_ n: Int) -> UnsafeMutablePointer<Float> {
+        if n > tmpCap { grow(&tmp, n); tmpCap = n }
+        return tmp
+    }
+
+    func ranks(of factors: [CovarianceFactor]) -> [Int] {
+        if cachedRanks.count != factors.count { cachedRanks = factors.map(\.rank) }
+        return cachedRanks
+    }
+}
+
+/// A lazy sequence of mini-batches of one generation epoch (see `FeatureGenerator.batches`).
+public struct GeneratedBatches: Sequence {
+    let generator: FeatureGenerator
+    let plan: EpochPlan
+    let seed: UInt64
+    let epoch: Int
+    /// Rows per batch (the last batch may be shorter).
+    public let batchRows: Int
+    /// Rows of the whole epoch.
+    public var totalRows: Int { plan.totalRows }
+    /// `C × C` mean support weights of the epoch (also carried by every batch).
+    public var donorWeights: Matrix<Float> { plan.donorWeights }
+
+    public func makeIterator() -> Iterator { Iterator(owner: self) }
+
+    public struct Iterator: IteratorProtocol {
+        let owner: GeneratedBatches
+        let workspace = SamplerWorkspace()
+        var position = 0
+        var block: [Float] = []
+        var blockLabels: [Int32] = []
+        var blockIndex = -1
+
+        init(owner: GeneratedBatches) { self.owner = owner }
+
+        public mutating func next() -> GeneratedSet? {
+            let g = owner.generator, G = owner.totalRows, d = g.dim, B = g.config.blockRows
+            if position >= G { return nil }
+            let end = Swift.min(position + owner.batchRows, G), n = end - position
+            var labels = [Int32](repeating: 0, count: n)
+            var features = [Float](repeating: 0, count: n * d)
+            var at = position
+            while at < end {
+                let bi = at / B, b0 = bi * B, b1 = Swift.min(b0 + B, G)
+                if bi != blockIndex {
+                    if block.count < (b1 - b0) * d { block = Array(repeating: 0, count: B * d); blockLabels = Array(repeating: 0, count: B) }
+                    block.withUnsafeMutableBufferPointer { pb in
+                        blockLabels.withUnsafeMutableBufferPointer { pl in
+                            _ = g.sampleBlock(plan: owner.plan, seed: owner.seed, epoch: owner.epoch, rows: b0..<b1,
+                                              out: pb.baseAddress!, labels: pl.baseAddress!, workspace: workspace)
+                        }
+                    }
+                    blockIndex = bi
+                }
+                let take = Swift.min(end, b1) - at
+                let from = at - b0, to = at - position
+                features.withUnsafeMutableBufferPointer { pf in
+                    block.withUnsafeBufferPointer { pb in
+                        (pf.baseAddress! + to * d).update(from: pb.baseAddress! + from * d, count: take * d)
+                    }
+                }
+                for i in 0..<take { labels[to + i] = blockLabels[from + i] as Int32 }
+                at += take
+            }
+            position = end
+            return GeneratedSet(features: Matrix(rows: n, cols: d, data: features), labels: labels, donorWeights: owner.plan.donorWeights)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Linalg
+
+/// A value outside the domain of Tukey's ladder of powers.
+public enum TukeyError: Error, Equatable, CustomStringConvertible {
+    /// Negative entries with a fractional `λ` (`x^λ` undefined). `firstRow` counts from 0.
+    case negativeInput(count: Int, firstRow: Int)
+    /// Zero or negative entries with `λ ≤ 0` (`log 0` and `0^λ` are infinite).
+    case nonPositiveInput(count: Int, firstRow: Int)
+    /// NaN or infinite entries.
+    case nonFiniteInput(count: Int, firstRow: Int)
+
+    public var description: String {
+        switch self {
+        case let .negativeInput(n, r):
+            return "Tukey transform: \(n) negative feature value(s), first in row \(r); a fractional lambda needs non-negative features (post-ReLU), or pass a shift"
+        case let .nonPositiveInput(n, r):
+            return "Tukey transform: \(n) zero or negative feature value(s), first in row \(r); lambda <= 0 (log or negative power) needs positive features, or pass a shift"
+        case let .nonFiniteInput(n, r):
+            return "Tukey transform: \(n) NaN or infinite feature value(s), first in row \(r)"
+        }
+    }
+}
+
+/// Tukey's ladder of powers (method.md step 1), element-wise:
+/// `z̃ = (z + shift)^λ` for `λ ≠ 0`, `z̃ = log(z + shift)` for `λ = 0` (`shift` defaults to 0).
+///
+/// Domain rule: with a fractional `λ` every `z + shift` must be `≥ 0`; with `λ ≤ 0`
+/// (log, negative powers) every `z + shift` must be `> 0`; integer `λ > 0` accepts any
+/// real. Violations throw with their count and the first offending row, and leave the
+/// input unchanged (the scan runs before any value is written).
+public enum Tukey {
+    /// Transforms `x` (`N × dim` values, row-major) in place.
+    ///
+    /// - Precondition: `dim > 0`, `x.count` a multiple of `dim`, `lambda` and `shift` finite.
+    /// - Throws: `TukeyError` (data errors), with the input untouched.
+    /// - Complexity: O(N·D), two passes.
+    public static func apply(_ x: inout [Float], dim: Int, lambda: Float, shift: Float? = nil) throws {
+        precondition(dim > 0 && x.count % dim == 0, "Tukey.apply: \(x.count) values are not rows of \(dim)")
+        precondition(lambda.isFinite, "Tukey.apply: lambda must be finite")
+        let s = shift ?? 0
+        precondition(s.isFinite, "Tukey.apply: shift must be finite")
+        let isInteger = lambda == lambda.rounded()
+        let needPositive = lambda <= 0
+        let needNonNegative = !isInteger
+        try x.withUnsafeMutableBufferPointer { p in
+            let n = p.count
+            // Scan first: report every problem of one kind with the first row it occurs in.
+            var bad = 0, firstBad = -1, nonFinite = 0, firstNonFinite = -1
+            for i in 0..<n {
+                let v = p[i] + s
+                if !v.isFinite {
+                    nonFinite += 1
+                    if firstNonFinite < 0 { firstNonFinite = i / dim }
+                } else if (needPositive && !(v > 0)) || (needNonNegative && v < 0) {
+                    bad += 1
+                    if firstBad < 0 { firstBad = i / dim }
+                }
+            }
+            if nonFinite > 0 { throw TukeyError.nonFiniteInput(count: nonFinite, firstRow: firstNonFinite) }
+            if bad > 0 {
+                throw needPositive ? TukeyError.nonPositiveInput(count: bad, firstRow: firstBad)
+                                   : TukeyError.negativeInput(count: bad, firstRow: firstBad)
+            }
+            if lambda == 1 {
+                if s != 0 { for i in 0..<n { p[i] += s } }
+            } else if lambda == 0.5 {
+                for i in 0..<n { p[i] = (p[i] + s).squareRoot() }
+            } else if lambda == 0 {
+                for i in 0..<n { p[i] = Float(Foundation.log(Double(p[i] + s))) }
+            } else if lambda == 2 {
+                for i in 0..<n { let v = p[i] + s; p[i] = v * v }
+            } else {
+                let l = Double(lambda)
+                for i in 0..<n { p[i] = Float(Foundation.pow(Double(p[i] + s), l)) }
+            }
+        }
+    }
+
+    /// Transforms the rows of `m` (`N × D`) in place. See `apply(_:dim:lambda:shift:)`.
+    public static func apply(_ m: inout Matrix<Float>, lambda: Float, shift: Float? = nil) throws {
+        if m.rows == 0 || m.cols == 0 { return }
+        try apply(&m.data, dim: m.cols, lambda: lambda, shift: shift)
+    }
+}
