@@ -61,6 +61,7 @@ public struct TrainingState: Equatable {
                        dim: model.dim, history: history, previousValPerClass: previousValPerClass,
                        arrays: names, counts: arrays.map(\.count))
         let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let json = Array((try? e.encode(h)) ?? Data())
         var out = TrainingState.magic
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
@@ -80,7 +81,9 @@ public struct TrainingState: Equatable {
         guard len <= UInt64(bytes.count - hStart) else { throw TrainError.badCheckpoint("truncated header") }
         let hEnd = hStart + Int(len)
         let h: Header
-        do { h = try JSONDecoder().decode(Header.self, from: Data(bytes[hStart..<hEnd])) } catch {
+        let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { h = try dec.decode(Header.self, from: Data(bytes[hStart..<hEnd])) } catch {
             throw TrainError.badCheckpoint("unreadable header")
         }
         guard h.arrays.count == h.counts.count, h.counts.allSatisfy({ $0 >= 0 }),

@@ -1,4 +1,3 @@
-#if AFG_GENERATOR
 import Foundation
 import Linalg
 import AFG
@@ -65,7 +64,7 @@ extension Trainer {
             // Adaptive confidence (step 9): from the second epoch on.
             var accNow: [Double]?
             if adaptive, let m = validate(engine.model) {
-                let a = m.perClassOrZero
+                let a = m.perClass.map { $0 ?? .nan }   // absent classes: NaN, ignored by updateBeta
                 if let p = previous {
                     let delta = zip(a, p).map { $0 - $1 }
                     generator.beta = updateBeta(generator.beta, isTail: generator.isTail, accuracyDelta: delta,
@@ -86,11 +85,3 @@ extension Trainer {
                            beta: generator.beta, notes: notes, classCounts: classCounts)
     }
 }
-#else
-// Temporary until the AFG generator lands on this branch (removed at the merge).
-extension Trainer {
-    func runGeneration(state: TrainingState?) throws -> TrainResult {
-        throw TrainError.generator("the AFG feature generator is not in this build")
-    }
-}
-#endif

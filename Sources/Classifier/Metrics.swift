@@ -79,7 +79,4 @@ public struct Metrics: Codable, Equatable, Sendable {
         self.init(predictions: model.predict(features), labels: labels, numClasses: model.numClasses,
                   trainCounts: trainCounts, thresholds: thresholds)
     }
-
-    /// Per-class accuracies with absent classes as 0 (for the adaptive-β deltas).
-    public var perClassOrZero: [Double] { perClass.map { $0 ?? 0 } }
 }
