@@ -54,18 +54,6 @@ public struct GLAGSolverConfig: Sendable, Equatable, Codable {
     }
 }
 
-/// Features with labels (a validation split).
-public struct LabeledFeatures: Sendable {
-    /// `N × D`, row-major (transformed like the training features).
-    public var features: Matrix<Float>
-    /// `N` labels in `0..<C`.
-    public var labels: [Int32]
-    public init(features: Matrix<Float>, labels: [Int32]) {
-        precondition(features.rows == labels.count, "LabeledFeatures: \(features.rows) rows, \(labels.count) labels")
-        self.features = features; self.labels = labels
-    }
-}
-
 /// Errors of GLAG on the converged solver (data or configuration the user gave).
 public enum GLAGSolverError: Error, Equatable, CustomStringConvertible {
     case missingStageOneTeacher
@@ -178,6 +166,11 @@ public struct GLAGSolver: Sendable {
             }
         }
 
+        if let v = validation, v.numClasses != c {
+            throw GLAGSolverError.validationShape("has \(v.numClasses) classes, training has \(c)")
+        }
+        var trainCounts = [Int](repeating: 0, count: c)
+        for l in labels where l >= 0 && Int(l) < c { trainCounts[Int(l)] += 1 }
         var generator = try FeatureGenerator(features: features, labels: labels, numClasses: c, config: config.generator)
         let isTail = generator.isTail
 
@@ -236,11 +229,10 @@ public struct GLAGSolver: Sendable {
             model = sol.model
             var recall = Double.nan, accuracy = Double.nan
             if let v = validation {
-                let pred = sol.model.predict(v.features)
-                let perClass = perClassRecall(predictions: pred, labels: v.labels, numClasses: c)
-                recall = meanRecall(perClass)
-                accuracy = Double(zip(pred, v.labels).filter { $0.0 == $0.1 }.count) / Double(max(v.labels.count, 1))
-                let acc = perClass  // NaN for a class absent from validation: updateBeta skips it
+                let m = Metrics(model: sol.model, features: v.features, labels: v.labels, trainCounts: trainCounts)
+                recall = m.meanPerClassRecall
+                accuracy = m.overall
+                let acc = m.perClass.map { $0 ?? .nan }  // NaN for a class absent from validation: updateBeta skips it
                 if config.adaptiveBeta, let prev = previousAccuracy {
                     let delta = zip(acc, prev).map { $0.0 - $0.1 }
                     generator.beta = updateBeta(generator.beta, isTail: isTail, accuracyDelta: delta,
@@ -345,10 +337,11 @@ public enum GLAGSelection {
         let balanced = try GLAGSolver.balancedRegression(features: features, labels: labels, numClasses: c,
                                                          inverseRegularization: inverseRegularization, precision: precision)
         let balancedSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var trainCounts = [Int](repeating: 0, count: c)
+        for l in labels where l >= 0 && Int(l) < c { trainCounts[Int(l)] += 1 }
         func score(_ m: LinearModel) -> (Double, Double) {
-            let pred = m.predict(validation.features)
-            let acc = Double(zip(pred, validation.labels).filter { $0.0 == $0.1 }.count) / Double(max(validation.labels.count, 1))
-            return (meanRecall(perClassRecall(predictions: pred, labels: validation.labels, numClasses: c)), acc)
+            let metrics = Metrics(model: m, features: validation.features, labels: validation.labels, trainCounts: trainCounts)
+            return (metrics.meanPerClassRecall, metrics.overall)
         }
         var entries: [Entry] = []
         var best: (index: Int, recall: Double, model: LinearModel, fit: GLAGFit?)? = nil
@@ -390,20 +383,4 @@ func softmax(_ z: Matrix<Float>, temperature: Double) -> Matrix<Float> {
         for k in 0..<c { out.data[i * c + k] /= s }
     }
     return out
-}
-
-/// Recall of each class (`C` values; NaN for a class with no rows). O(N + C).
-func perClassRecall(predictions: [Int32], labels: [Int32], numClasses: Int) -> [Double] {
-    var hit = [Int](repeating: 0, count: numClasses), total = [Int](repeating: 0, count: numClasses)
-    for (p, l) in zip(predictions, labels) {
-        total[Int(l)] += 1
-        if p == l { hit[Int(l)] += 1 }
-    }
-    return (0..<numClasses).map { total[$0] > 0 ? Double(hit[$0]) / Double(total[$0]) : .nan }
-}
-
-/// Mean over the classes that have rows.
-func meanRecall(_ perClass: [Double]) -> Double {
-    let present = perClass.filter { !$0.isNaN }
-    return present.isEmpty ? .nan : present.reduce(0, +) / Double(present.count)
 }

@@ -6,6 +6,7 @@ import Foundation
 let registry: [(name: String, run: () throws -> Void)] = [
     ("sgemm", benchSGEMM),
     ("afg", benchAFG),
+    ("train", benchTrain),
     ("solver", benchSolver),
 ]
 

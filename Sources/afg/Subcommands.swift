@@ -3,5 +3,7 @@ import ArgumentParser
 extension AFGCommand {
     /// Every subcommand, in the order `afg --help` lists them. Each lives in its own file.
     static let allSubcommands: [ParsableCommand.Type] = [
+        Train.self,
+        Evaluate.self,
     ]
 }

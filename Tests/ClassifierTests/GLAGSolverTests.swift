@@ -33,7 +33,7 @@ private struct LongTailedGaussians {
                 for j in 0..<d { x[r, j] += means[k, j] }
                 y[r] = Int32(k); r += 1
             } }
-            return LabeledFeatures(features: x, labels: y)
+            return LabeledFeatures(features: x, labels: y, numClasses: c)
         }
         train = draw(counts, &rng)
         validation = draw([Int](repeating: validationPerClass, count: c), &rng)
@@ -42,9 +42,9 @@ private struct LongTailedGaussians {
 
     /// Accuracy on the test classes with fewer than 20 training rows, and mean per-class recall.
     func evaluate(_ m: LinearModel) -> (few: Double, meanRecall: Double) {
-        let recall = perClassRecall(predictions: m.predict(test.features), labels: test.labels, numClasses: numClasses)
-        let few = (0..<numClasses).filter { trainCounts[$0] < 20 }
-        return (few.map { recall[$0] }.reduce(0, +) / Double(few.count), meanRecall(recall))
+        // Few = fewer than 20 training rows (the default thresholds).
+        let metrics = Metrics(model: m, features: test.features, labels: test.labels, trainCounts: trainCounts)
+        return (metrics.few!, metrics.meanPerClassRecall)
     }
 }
 
@@ -140,8 +140,8 @@ final class GLAGSolverTests: XCTestCase {
         XCTAssertEqual(out.entries[out.bestIndex].validationMeanRecall, bestRecall)
         XCTAssertEqual(out.bestIndex, out.entries.firstIndex { $0.validationMeanRecall == bestRecall })
         // The chosen model scores what the grid says it scores.
-        let recall = meanRecall(perClassRecall(predictions: out.model.predict(data.validation.features),
-                                               labels: data.validation.labels, numClasses: data.numClasses))
+        let recall = Metrics(model: out.model, features: data.validation.features, labels: data.validation.labels,
+                             trainCounts: data.trainCounts).meanPerClassRecall
         XCTAssertEqual(recall, bestRecall, accuracy: 1e-12)
         XCTAssertEqual(out.fit == nil, grid[out.bestIndex].config == nil)
     }
