@@ -10,6 +10,8 @@ let registry: [(name: String, run: () throws -> Void)] = [
     ("featureio", benchFeatureIO),
     ("afg-cifar", benchAFGCifarShape),
     ("afg-imagenet", benchAFGImageNetShape),
+    ("train", benchTrain),
+    ("solver", benchSolver),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

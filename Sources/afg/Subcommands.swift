@@ -8,5 +8,7 @@ extension AFGCommand {
         Pretrain.self,
         Extract.self,
         Calibrate.self,
+        Train.self,
+        Evaluate.self,
     ]
 }

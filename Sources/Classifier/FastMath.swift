@@ -1,0 +1,90 @@
+import Foundation
+
+/// Vectorised `exp` for the softmax kernels (the one hot non-BLAS loop of a training step).
+///
+/// Cephes `expf` scheme: `x = n·ln2 + r`, `|r| ≤ ln2/2`, a degree-5 minimax polynomial
+/// for `exp(r)`, and `2ⁿ` assembled in the exponent bits. Relative error about 2 ulp over
+/// `[-87, 88]`; inputs below −87.3 return about 1e-38 (not 0), above 88.7 are clamped.
+/// Deterministic: the same input gives the same bits on every call and thread.
+@usableFromInline
+enum FastExp {
+    @usableFromInline static let lo: Float = -87.33
+    @usableFromInline static let hi: Float = 88.7
+
+    @inline(__always) @usableFromInline
+    static func exp16(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
+        var x = xIn.clamped(lowerBound: SIMD16(repeating: lo), upperBound: SIMD16(repeating: hi))
+        let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+        x = x - n * 0.693359375
+        x = x + n * 2.12194440e-4
+        let z = x * x
+        var p = SIMD16<Float>(repeating: 1.9875691500e-4)
+        p = p * x + 1.3981999507e-3
+        p = p * x + 8.3334519073e-3
+        p = p * x + 4.1665795894e-2
+        p = p * x + 1.6666665459e-1
+        p = p * x + 5.0000001201e-1
+        p = p * z + x + 1
+        let ni = SIMD16<Int32>(n, rounding: .towardZero)
+        let bits = SIMD16<UInt32>(truncatingIfNeeded: (ni &+ 127) &<< 23)
+        return p * unsafeBitCast(bits, to: SIMD16<Float>.self)
+    }
+
+    @inline(__always) @usableFromInline
+    static func exp1(_ xIn: Float) -> Float {
+        var x = min(max(xIn, lo), hi)
+        let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+        x = x - n * 0.693359375
+        x = x + n * 2.12194440e-4
+        let z = x * x
+        var p: Float = 1.9875691500e-4
+        p = p * x + 1.3981999507e-3
+        p = p * x + 8.3334519073e-3
+        p = p * x + 4.1665795894e-2
+        p = p * x + 1.6666665459e-1
+        p = p * x + 5.0000001201e-1
+        p = p * z + x + 1
+        return p * Float(bitPattern: UInt32(truncatingIfNeeded: (Int32(n) &+ 127) &<< 23))
+    }
+
+    /// `out[j] = exp(scale·(a[j] (+ b[j])) − shift)` for `j < n`; returns `Σ out[j]`
+    /// (summed in a fixed order). `b` may be nil. `out` may alias `a`.
+    @inline(__always) @usableFromInline
+    static func expShifted(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, scale: Float, shift: Float,
+                           _ out: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>(repeating: 0)
+        var j = 0
+        let ra = UnsafeRawPointer(a), ro = UnsafeMutableRawPointer(out)
+        if let b = b {
+            let rb = UnsafeRawPointer(b)
+            while j + 16 <= n {
+                let v = ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                    + rb.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                let e = exp16(v * scale - shift)
+                ro.storeBytes(of: e, toByteOffset: j * 4, as: SIMD16<Float>.self)
+                acc += e; j += 16
+            }
+        } else {
+            while j + 16 <= n {
+                let v = ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                let e = exp16(v * scale - shift)
+                ro.storeBytes(of: e, toByteOffset: j * 4, as: SIMD16<Float>.self)
+                acc += e; j += 16
+            }
+        }
+        var s = acc.sum()
+        while j < n {
+            let e = exp1((a[j] + (b?[j] ?? 0)) * scale - shift)
+            out[j] = e; s += e; j += 1
+        }
+        return s
+    }
+
+    /// `max_j scale·(a[j] (+ b[j]))`.
+    @inline(__always) @usableFromInline
+    static func maxOf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, scale: Float, _ n: Int) -> Float {
+        var m = -Float.infinity
+        if let b = b { for j in 0..<n { m = max(m, (a[j] + b[j]) * scale) } } else { for j in 0..<n { m = max(m, a[j] * scale) } }
+        return m
+    }
+}

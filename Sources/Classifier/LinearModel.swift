@@ -1,0 +1,77 @@
+import Linalg
+
+/// A linear classifier `g(z) = W z + b`: the stage-two model every trainer produces.
+///
+/// `weight` is `C × D` (row `c` is class `c`'s weight vector), row-major; `bias` has `C`
+/// entries. A value type: trainers copy it in, update it, and return it.
+public struct LinearModel: Equatable, Sendable {
+    /// `C × D`, row-major.
+    public var weight: Matrix<Float>
+    /// `C` biases.
+    public var bias: [Float]
+
+    /// Wraps a weight matrix and bias. Traps when `bias.count != weight.rows` (programmer error).
+    public init(weight: Matrix<Float>, bias: [Float]) {
+        precondition(bias.count == weight.rows, "LinearModel: \(bias.count) biases for \(weight.rows) classes")
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// The zero model (every logit 0) for `numClasses` classes in `dim` dimensions.
+    public init(numClasses: Int, dim: Int) {
+        precondition(numClasses > 0 && dim >= 0, "LinearModel: bad shape \(numClasses)×\(dim)")
+        self.weight = Matrix(rows: numClasses, cols: dim)
+        self.bias = [Float](repeating: 0, count: numClasses)
+    }
+
+    /// `C`.
+    public var numClasses: Int { weight.rows }
+    /// `D`.
+    public var dim: Int { weight.cols }
+
+    /// Logits `X·Wᵀ + 1·bᵀ`.
+    /// - Shapes: `x` is `N × D`; the result is `N × C`, row-major.
+    /// - Complexity: `2·N·D·C` flops (one gemm).
+    public func logits(_ x: Matrix<Float>) -> Matrix<Float> {
+        precondition(x.cols == dim, "LinearModel.logits: features have \(x.cols) columns, model expects \(dim)")
+        var out = Matrix<Float>(rows: x.rows, cols: numClasses)
+        if x.rows == 0 { return out }
+        let c = numClasses
+        for i in 0..<x.rows { for j in 0..<c { out.data[i * c + j] = bias[j] } }
+        BLAS.gemm(x, weight, transposeB: true, beta: 1, into: &out)
+        return out
+    }
+
+    /// The arg-max class of each row (the lowest index on ties).
+    /// - Shapes: `x` is `N × D`; returns `N` labels in `0..<C`.
+    /// - Complexity: `2·N·D·C` flops. Rows are processed in blocks, so memory stays
+    ///   `O(block·C)` for any `N`.
+    public func predict(_ x: Matrix<Float>) -> [Int32] {
+        precondition(x.cols == dim, "LinearModel.predict: features have \(x.cols) columns, model expects \(dim)")
+        let n = x.rows, c = numClasses, d = dim
+        var labels = [Int32](repeating: 0, count: n)
+        let block = 4096
+        var buf = [Float](repeating: 0, count: min(n, block) * c)
+        var start = 0
+        while start < n {
+            let rows = min(block, n - start)
+            for i in 0..<rows { for j in 0..<c { buf[i * c + j] = bias[j] } }
+            if d > 0 { x.data.withUnsafeBufferPointer { px in
+                weight.data.withUnsafeBufferPointer { pw in
+                    buf.withUnsafeMutableBufferPointer { pb in
+                        Float._gemm(false, true, rows, c, d, 1, px.baseAddress! + start * d, d,
+                                    pw.baseAddress!, d, 1, pb.baseAddress!, c)
+                    }
+                }
+            } }
+            for i in 0..<rows {
+                var best = 0
+                var bestValue = buf[i * c]
+                for j in 1..<max(c, 1) where buf[i * c + j] > bestValue { best = j; bestValue = buf[i * c + j] }
+                labels[start + i] = Int32(best)
+            }
+            start += rows
+        }
+        return labels
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Linalg
+
+/// Cut points of the Many / Medium / Few report (method.md: Many `n_c > 100`,
+/// Medium `20 ≤ n_c ≤ 100`, Few `n_c < 20`), by *training* count.
+public struct ShotThresholds: Codable, Equatable, Sendable {
+    /// A class is Many when its training count is `> many`.
+    public var many: Int
+    /// A class is Few when its training count is `< few`.
+    public var few: Int
+    public init(many: Int = 100, few: Int = 20) {
+        precondition(few <= many + 1, "ShotThresholds: few (\(few)) above many (\(many))")
+        self.many = many; self.few = few
+    }
+    public enum Group: String, Codable, Sendable { case many, medium, few }
+    public func group(ofCount n: Int) -> Group { n > many ? .many : (n < few ? .few : .medium) }
+}
+
+/// Evaluation figures of a classifier on one split.
+///
+/// Group accuracies are the mean of the per-class accuracies of the group's classes that
+/// occur in the evaluated split (as in Kang et al.'s `shot_acc`); a group without such a
+/// class is nil. `meanPerClassRecall` is the same mean over all occurring classes.
+public struct Metrics: Codable, Equatable, Sendable {
+    /// Top-1 accuracy over all rows.
+    public var overall: Double
+    public var many: Double?
+    public var medium: Double?
+    public var few: Double?
+    public var meanPerClassRecall: Double
+    /// `C` per-class accuracies (recall); nil for classes absent from the split.
+    public var perClass: [Double?]
+    /// `C` rows per class in the evaluated split.
+    public var evaluatedCounts: [Int]
+    /// `C × C`, row-major: `confusion[t·C + p]` rows of true class `t` predicted `p`.
+    public var confusion: [Int]
+    public var numClasses: Int
+    public var rows: Int
+    public var thresholds: ShotThresholds
+    /// Classes per group (by training count), for the report.
+    public var groupSizes: [String: Int]
+
+    /// - Parameters:
+    ///   - predictions, labels: `N` each, in `0..<numClasses`.
+    ///   - trainCounts: `C` training rows per class (defines the groups).
+    /// - Complexity: O(N + C²) (the confusion matrix is `C²` Ints).
+    public init(predictions: [Int32], labels: [Int32], numClasses: Int, trainCounts: [Int],
+                thresholds: ShotThresholds = .init()) {
+        precondition(predictions.count == labels.count, "Metrics: \(predictions.count) predictions, \(labels.count) labels")
+        precondition(trainCounts.count == numClasses, "Metrics: \(trainCounts.count) train counts for \(numClasses) classes")
+        let c = numClasses
+        var conf = [Int](repeating: 0, count: c * c)
+        var counts = [Int](repeating: 0, count: c), correct = [Int](repeating: 0, count: c)
+        var right = 0
+        for (p, y) in zip(predictions, labels) {
+            conf[Int(y) * c + Int(p)] += 1
+            counts[Int(y)] += 1
+            if p == y { correct[Int(y)] += 1; right += 1 }
+        }
+        let per: [Double?] = (0..<c).map { counts[$0] > 0 ? Double(correct[$0]) / Double(counts[$0]) : nil }
+        func mean(_ g: ShotThresholds.Group?) -> Double? {
+            var s = 0.0, k = 0
+            for j in 0..<c { if let a = per[j], g == nil || thresholds.group(ofCount: trainCounts[j]) == g { s += a; k += 1 } }
+            return k > 0 ? s / Double(k) : nil
+        }
+        overall = labels.isEmpty ? 0 : Double(right) / Double(labels.count)
+        many = mean(.many); medium = mean(.medium); few = mean(.few)
+        meanPerClassRecall = mean(nil) ?? 0
+        perClass = per; evaluatedCounts = counts; confusion = conf
+        self.numClasses = c; rows = labels.count; self.thresholds = thresholds
+        var sizes = ["many": 0, "medium": 0, "few": 0]
+        for n in trainCounts { sizes[thresholds.group(ofCount: n).rawValue, default: 0] += 1 }
+        groupSizes = sizes
+    }
+
+    /// Evaluates `model` on `features` (`N × D`).
+    public init(model: LinearModel, features: Matrix<Float>, labels: [Int32], trainCounts: [Int],
+                thresholds: ShotThresholds = .init()) {
+        self.init(predictions: model.predict(features), labels: labels, numClasses: model.numClasses,
+                  trainCounts: trainCounts, thresholds: thresholds)
+    }
+}

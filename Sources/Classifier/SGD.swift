@@ -1,0 +1,248 @@
+import Foundation
+import Linalg
+
+/// Optimiser settings (method.md: SGD, momentum 0.9, weight decay 5e-4, cosine schedule).
+public struct SGDConfig: Codable, Equatable, Sendable {
+    /// Peak learning rate (step 0).
+    public var learningRate: Float = 0.1
+    /// The cosine schedule's floor, reached at the end of the last epoch.
+    public var minLearningRate: Float = 0
+    public var momentum: Float = 0.9
+    /// L2 weight decay, applied to `W` (not to the bias), PyTorch-style (`g + wd·W`).
+    public var weightDecay: Float = 5e-4
+    /// Rows per mini-batch (the last batch of an epoch may be smaller).
+    public var batchSize: Int = 256
+    public var epochs: Int = 40
+
+    public init(learningRate: Float = 0.1, minLearningRate: Float = 0, momentum: Float = 0.9,
+                weightDecay: Float = 5e-4, batchSize: Int = 256, epochs: Int = 40) {
+        self.learningRate = learningRate; self.minLearningRate = minLearningRate
+        self.momentum = momentum; self.weightDecay = weightDecay
+        self.batchSize = batchSize; self.epochs = epochs
+    }
+
+    /// Cosine schedule at fractional epoch `t`: `lr_min + (lr − lr_min)·(1 + cos(π t/T))/2`.
+    public func learningRate(at t: Double) -> Float {
+        let u = min(max(t / Double(max(epochs, 1)), 0), 1)
+        return minLearningRate + (learningRate - minLearningRate) * Float(0.5 * (1 + cos(Double.pi * u)))
+    }
+}
+
+/// The rows one epoch draws from: the real (transformed) rows `0..<N`, then an optional
+/// generated block `N..<N+G`.
+public struct TrainingRows {
+    /// `N × D` real features (already transformed), row-major.
+    public var real: Matrix<Float>
+    /// `N` labels in `0..<C`.
+    public var realLabels: [Int32]
+    /// `G × D` generated features, or nil.
+    public var generated: Matrix<Float>?
+    /// `G` labels of the generated rows.
+    public var generatedLabels: [Int32]
+    /// Per-real-row loss weights (`N`), nil = 1. Generated rows weigh 1.
+    public var sampleWeights: [Float]?
+    /// `N × D_t` untransformed features of the real rows, for the KD teacher; nil = no KD.
+    public var teacherFeatures: Matrix<Float>?
+    /// `C` flags: real rows of these classes get the KD term (method.md: head classes).
+    public var kdClasses: [Bool]?
+
+    public init(real: Matrix<Float>, realLabels: [Int32], generated: Matrix<Float>? = nil, generatedLabels: [Int32] = [],
+                sampleWeights: [Float]? = nil, teacherFeatures: Matrix<Float>? = nil, kdClasses: [Bool]? = nil) {
+        precondition(real.rows == realLabels.count, "TrainingRows: \(real.rows) rows, \(realLabels.count) labels")
+        precondition(generated.map { $0.rows == generatedLabels.count && $0.cols == real.cols } ?? generatedLabels.isEmpty,
+                     "TrainingRows: generated block shape mismatch")
+        precondition(sampleWeights.map { $0.count == real.rows } ?? true, "TrainingRows: sample weights count")
+        precondition(teacherFeatures.map { $0.rows == real.rows } ?? true, "TrainingRows: teacher features rows")
+        self.real = real; self.realLabels = realLabels; self.generated = generated
+        self.generatedLabels = generatedLabels; self.sampleWeights = sampleWeights
+        self.teacherFeatures = teacherFeatures; self.kdClasses = kdClasses
+    }
+
+    /// `N + G`.
+    public var count: Int { real.rows + (generated?.rows ?? 0) }
+}
+
+/// Knowledge-distillation settings: weight `β_KD(t) = schedule.value(t, T)`, temperature.
+public struct KDSettings: Codable, Equatable, Sendable {
+    public var schedule: GradualSchedule
+    public var temperature: Float
+    public init(schedule: GradualSchedule = .init(maxValue: 1, gamma: 3), temperature: Float = 2) {
+        self.schedule = schedule; self.temperature = temperature
+    }
+}
+
+/// What one epoch did.
+public struct EpochStats: Codable, Equatable, Sendable {
+    public var epoch: Int
+    /// Mean loss per row over the epoch (CE part + KD part).
+    public var loss: Double
+    public var kdLoss: Double
+    public var rows: Int
+    public var seconds: Double
+    public var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
+}
+
+/// Mini-batch SGD for a linear softmax classifier, on buffers allocated once.
+///
+/// A step on a batch `X` (`B × D`) with labels `y`:
+///
+///     G = dL/dlogits(X·Wᵀ + b)                 (B × C, loss kernel, in place)
+///     V ← μ·V + Gᵀ·X + wd·W ;  W ← W − lr·V   (one gemm with β = μ, one fused pass)
+///     v_b ← μ·v_b + Σ_rows G ;  b ← b − lr·v_b
+///
+/// - Complexity: per row `4·D·C` flops in two gemms (forward, weight gradient), plus
+///   `2·D_t·C` for rows with a KD term, plus `O(C)` for the softmax; `O(C·D)` per step for
+///   the update. Memory: `O(B·(D + C) + C·D)`, nothing allocated per batch.
+public final class SGDEngine {
+    public var model: LinearModel
+    /// The momentum buffers (`C × D` and `C`): part of the resumable state.
+    public var velocityW: [Float]
+    public var velocityB: [Float]
+    public let config: SGDConfig
+    /// The KD teacher (on untransformed features) and its settings, when used.
+    public let teacher: LinearModel?
+    public let kd: KDSettings?
+    /// Run the softmax kernel on several threads (results do not depend on it).
+    public var parallelLoss = true
+
+    private let c: Int, d: Int, dt: Int, cap: Int
+    private let x: UnsafeMutablePointer<Float>, tx: UnsafeMutablePointer<Float>
+    private let logits: UnsafeMutablePointer<Float>, tLogits: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    private let labels: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>
+    private let kdIndex: UnsafeMutablePointer<Int32>, offsets: UnsafeMutablePointer<Float>
+
+    public init(model: LinearModel, config: SGDConfig, teacher: LinearModel? = nil, kd: KDSettings? = nil) {
+        precondition(config.batchSize > 0 && config.epochs > 0, "SGDEngine: batch size and epochs must be positive")
+        if let t = teacher { precondition(t.numClasses == model.numClasses, "SGDEngine: teacher has \(t.numClasses) classes, model \(model.numClasses)") }
+        self.model = model; self.config = config; self.teacher = teacher; self.kd = kd
+        c = model.numClasses; d = model.dim; dt = teacher?.dim ?? 0; cap = config.batchSize
+        velocityW = [Float](repeating: 0, count: c * d)
+        velocityB = [Float](repeating: 0, count: c)
+        func alloc<T>(_ n: Int, _ v: T) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: max(n, 1)); p.initialize(repeating: v, count: max(n, 1)); return p
+        }
+        x = alloc(cap * d, 0); tx = alloc(cap * dt, 0)
+        logits = alloc(cap * c, 0); tLogits = alloc(cap * c, 0); scratch = alloc(cap * c, 0)
+        labels = alloc(cap, 0); weights = alloc(cap, 1); kdIndex = alloc(cap, -1); offsets = alloc(c, 0)
+    }
+
+    deinit {
+        for p in [x, tx, logits, tLogits, scratch, weights, offsets] { p.deallocate() }
+        labels.deallocate(); kdIndex.deallocate()
+    }
+
+    /// Trains one epoch over `order` (indices into `rows`: `< N` real, else generated).
+    ///
+    /// - Parameters:
+    ///   - epoch: the 0-based epoch; the fractional epoch `t = epoch + step/steps` drives the
+    ///     cosine learning rate, the GraLoss `τ(t)` and the KD weight.
+    ///   - loss: the loss family member; `classCounts` gives the prior for its offsets.
+    /// - Precondition: every index in `order` is in `0..<rows.count`; labels in `0..<C`.
+    @discardableResult
+    public func runEpoch(_ rows: TrainingRows, order: [Int], epoch: Int, loss: LossKind, classCounts: [Int]) -> EpochStats {
+        precondition(rows.real.cols == d, "SGDEngine: features have \(rows.real.cols) columns, model \(d)")
+        precondition(classCounts.count == c, "SGDEngine: \(classCounts.count) class counts for \(c) classes")
+        let start = DispatchTime.now().uptimeNanoseconds
+        let steps = (order.count + cap - 1) / cap
+        let logPrior = LossKind.offsets(tau: 1, classCounts: classCounts)
+        let n = rows.real.rows
+        let useKD = teacher != nil && kd != nil && rows.teacherFeatures != nil && rows.kdClasses != nil
+        if useKD { precondition(rows.teacherFeatures!.cols == dt, "SGDEngine: teacher features have \(rows.teacherFeatures!.cols) columns, teacher \(dt)") }
+        var ceTotal = 0.0, kdTotal = 0.0
+        let T = Double(config.epochs)
+        let empty = Matrix<Float>(rows: 0, cols: 0)
+        rows.real.data.withUnsafeBufferPointer { realP in
+        (rows.generated ?? empty).data.withUnsafeBufferPointer { genP in
+        (rows.teacherFeatures ?? empty).data.withUnsafeBufferPointer { teachP in
+        rows.realLabels.withUnsafeBufferPointer { realL in
+        rows.generatedLabels.withUnsafeBufferPointer { genL in
+            for step in 0..<steps {
+                let lo = step * cap, bsz = min(cap, order.count - lo)
+                let t = Double(epoch) + Double(step) / Double(steps)
+                let lr = config.learningRate(at: t)
+                let tau = Float(loss.tau(at: t, totalEpochs: T))
+                for j in 0..<c { offsets[j] = tau * logPrior[j] }
+                // Gather the batch.
+                var kdCount = 0
+                for r in 0..<bsz {
+                    let idx = order[lo + r]
+                    if idx < n {
+                        (x + r * d).update(from: realP.baseAddress! + idx * d, count: d)
+                        let y = realL[idx]
+                        labels[r] = y
+                        weights[r] = rows.sampleWeights?[idx] ?? 1
+                        if useKD && rows.kdClasses![Int(y)] {
+                            (tx + kdCount * dt).update(from: teachP.baseAddress! + idx * dt, count: dt)
+                            kdIndex[r] = Int32(kdCount); kdCount += 1
+                        } else { kdIndex[r] = -1 }
+                    } else {
+                        let g = idx - n
+                        (x + r * d).update(from: genP.baseAddress! + g * d, count: d)
+                        labels[r] = genL[g]; weights[r] = 1; kdIndex[r] = -1
+                    }
+                }
+                // Forward.
+                model.bias.withUnsafeBufferPointer { pb in
+                    for r in 0..<bsz { (logits + r * c).update(from: pb.baseAddress!, count: c) }
+                }
+                model.weight.data.withUnsafeBufferPointer { pw in
+                    Float._gemm(false, true, bsz, c, d, 1, x, d, pw.baseAddress!, d, 1, logits, c)
+                }
+                var kdW: Float = 0
+                if kdCount > 0, let teacher = teacher, let kd = kd {
+                    kdW = Float(kd.schedule.value(at: t, totalEpochs: T))
+                    teacher.bias.withUnsafeBufferPointer { pb in
+                        for r in 0..<kdCount { (scratch + r * c).update(from: pb.baseAddress!, count: c) }
+                    }
+                    teacher.weight.data.withUnsafeBufferPointer { pw in
+                        Float._gemm(false, true, kdCount, c, dt, 1, tx, dt, pw.baseAddress!, dt, 1, scratch, c)
+                    }
+                    // Scatter packed teacher logits to their batch rows.
+                    for r in 0..<bsz where kdIndex[r] >= 0 {
+                        (tLogits + r * c).update(from: scratch + Int(kdIndex[r]) * c, count: c)
+                    }
+                }
+                let batch = LossBatch(rows: bsz, classes: c, logits: logits, labels: labels, weights: weights,
+                                      offsets: tau == 0 ? nil : UnsafePointer(offsets),
+                                      teacherLogits: kdCount > 0 ? UnsafePointer(tLogits) : nil,
+                                      kdIndex: kdCount > 0 ? UnsafePointer(kdIndex) : nil,
+                                      kdWeight: kdW, kdTemperature: kd?.temperature ?? 1,
+                                      normaliser: Float(bsz), scratch: scratch)
+                let (ce, kdl) = LossKernel.run(batch, parallel: parallelLoss)
+                ceTotal += ce * Double(bsz); kdTotal += kdl * Double(bsz)
+                // Backward + update.
+                applyUpdate(rows: bsz, lr: lr)
+            }
+        } } } } }
+        let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let total = max(order.count, 1)
+        return EpochStats(epoch: epoch, loss: (ceTotal + kdTotal) / Double(total), kdLoss: kdTotal / Double(total),
+                          rows: order.count, seconds: secs)
+    }
+
+    /// `V ← μV + GᵀX + wd·W`, `W ← W − lr·V`; bias likewise without decay. `G` is in `logits`.
+    private func applyUpdate(rows bsz: Int, lr: Float) {
+        let mu = config.momentum, wd = config.weightDecay
+        velocityW.withUnsafeMutableBufferPointer { pv in
+            Float._gemm(true, false, c, d, bsz, 1, logits, c, x, d, mu, pv.baseAddress!, d)
+            model.weight.data.withUnsafeMutableBufferPointer { pw in
+                let v = pv.baseAddress!, w = pw.baseAddress!
+                for j in 0..<(c * d) {
+                    let vj = v[j] + wd * w[j]
+                    v[j] = vj
+                    w[j] -= lr * vj
+                }
+            }
+        }
+        velocityB.withUnsafeMutableBufferPointer { pvb in
+            model.bias.withUnsafeMutableBufferPointer { pb in
+                for j in 0..<c { pvb[j] *= mu }
+                for r in 0..<bsz {
+                    let g = logits + r * c
+                    for j in 0..<c { pvb[j] += g[j] }
+                }
+                for j in 0..<c { pb[j] -= lr * pvb[j] }
+            }
+        }
+    }
+}

@@ -1,0 +1,451 @@
+import Foundation
+import Linalg
+
+/// The stage-two methods (method.md steps 9–10 and "Baselines"), one trainer each.
+public enum Method: String, CaseIterable, Codable, Sendable {
+    /// Adaptive feature generation + KD (method.md step 10).
+    case glag
+    /// Retrain `g` with instance-balanced sampling and cross-entropy.
+    case ce
+    /// Classifier re-training with class-balanced sampling (Kang et al.).
+    case crt
+    /// Keep `g₁`, learn one scale per class with class-balanced sampling (Kang et al.).
+    case lws
+    /// `W_c / ‖W_c‖^p` on `g₁`, `p` chosen on validation (Kang et al.).
+    case tauNorm = "tau-norm"
+    /// Post-hoc `g_c − τ·log π_c` on `g₁`, `τ` chosen on validation (Menon et al.).
+    case logitAdjust = "logit-adjust"
+    /// Train `g` with the balanced softmax loss (Ren et al.).
+    case balancedSoftmax = "balanced-softmax"
+    /// TailCalib / DC generation: equal weights, no adaptation, no KD.
+    case tailcalib
+}
+
+/// The generator settings a GLAG or TailCalib run uses (mirrors AFG's `GeneratorConfig`,
+/// plus the β-update rule; Codable so the classifier file records it).
+public struct GenerationSettings: Codable, Equatable, Sendable {
+    public var k = 2
+    public var alpha: Float = 0
+    public var initialBeta: Float = 0.6
+    public var headThreshold = 100
+    /// "sample" (default) or "pull".
+    public var meanMode = "sample"
+    /// "net" (default) or "own".
+    public var betaRule = "net"
+    public var betaStep: Float = 0.05
+    /// `M`, rows per class after generation; nil = `n_max`.
+    public var targetPerClass: Int? = nil
+    public init() {}
+}
+
+/// Everything that defines a training run (recorded as JSON in the classifier file).
+public struct TrainConfig: Codable, Equatable, Sendable {
+    public var method: Method
+    public var sgd = SGDConfig()
+    public var seed: UInt64 = 0
+    /// GLAG: update `β` from validation accuracy (ablation `--no-adaptive` turns it off).
+    public var adaptive = true
+    /// GLAG: the KD term (ablation `--no-kd` turns it off).
+    public var useKD = true
+    public var kd = KDSettings()
+    public var generation = GenerationSettings()
+    /// `tau-norm`: candidate `p` values.
+    public var pGrid: [Double] = stride(from: 0.0, through: 2.0, by: 0.1).map { ($0 * 10).rounded() / 10 }
+    /// `logit-adjust`: candidate `τ` values.
+    public var tauGrid: [Double] = stride(from: 0.0, through: 3.0, by: 0.1).map { ($0 * 10).rounded() / 10 }
+    /// `lws`: learning rate of the scales (the epochs and schedule are `sgd`'s).
+    public var lwsLearningRate: Float = 0.1
+    public var thresholds = ShotThresholds()
+
+    public init(method: Method) { self.method = method }
+
+    /// Canonical JSON (sorted keys): identical configs give identical bytes.
+    public var json: String {
+        let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? e.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+/// A labelled feature matrix.
+public struct LabeledFeatures: Sendable {
+    /// `N × D`, row-major.
+    public var features: Matrix<Float>
+    /// `N` labels in `0..<numClasses`.
+    public var labels: [Int32]
+    public var numClasses: Int
+    public init(features: Matrix<Float>, labels: [Int32], numClasses: Int) {
+        precondition(features.rows == labels.count, "LabeledFeatures: \(features.rows) rows, \(labels.count) labels")
+        precondition(labels.allSatisfy { $0 >= 0 && Int($0) < numClasses }, "LabeledFeatures: labels outside 0..<\(numClasses)")
+        self.features = features; self.labels = labels; self.numClasses = numClasses
+    }
+    /// `C` rows per class. O(N).
+    public var classCounts: [Int] {
+        var c = [Int](repeating: 0, count: numClasses)
+        for y in labels { c[Int(y)] += 1 }
+        return c
+    }
+}
+
+/// The data a run trains on.
+public struct TrainInputs {
+    /// Training rows, Tukey-transformed (the space the trained classifier works in).
+    public var train: LabeledFeatures
+    /// Validation rows, transformed like `train`; used for adaptive `β`, `p`, `τ` and progress.
+    public var val: LabeledFeatures?
+    /// The stage-one classifier `g₁` on untransformed features (KD teacher, start point,
+    /// and the base of `lws` / `tau-norm` / `logit-adjust`).
+    public var teacher: LinearModel?
+    /// Untransformed training / validation features (the teacher's input); nil = the same
+    /// as `train` / `val` (no transform).
+    public var rawTrain: Matrix<Float>?
+    public var rawVal: Matrix<Float>?
+
+    public init(train: LabeledFeatures, val: LabeledFeatures? = nil, teacher: LinearModel? = nil,
+                rawTrain: Matrix<Float>? = nil, rawVal: Matrix<Float>? = nil) {
+        self.train = train; self.val = val; self.teacher = teacher; self.rawTrain = rawTrain; self.rawVal = rawVal
+    }
+}
+
+/// Which features the trained classifier expects.
+public enum InputSpace: String, Codable, Sendable {
+    /// Tukey-transformed features (record the run's λ).
+    case transformed
+    /// Untransformed features (post-hoc methods on the teacher: no λ).
+    case raw
+}
+
+/// One epoch's progress line.
+public struct EpochReport: Codable, Equatable, Sendable {
+    /// 0: the main SGD phase (or `g₁` training); 1: `lws` scale training.
+    public var phase: Int
+    public var epoch: Int
+    public var loss: Double
+    public var kdLoss: Double
+    public var rows: Int
+    public var seconds: Double
+    public var rowsPerSecond: Double
+    public var valAccuracy: Double?
+    public var valFew: Double?
+    /// Mean `β` over tail classes after this epoch's update (GLAG, TailCalib).
+    public var meanTailBeta: Double?
+}
+
+/// The outcome of a run.
+public struct TrainResult {
+    public var model: LinearModel
+    public var inputSpace: InputSpace
+    public var history: [EpochReport]
+    /// Hyper-parameters chosen on validation (`p`, `tau`), by name.
+    public var chosen: [String: Double]
+    /// Final `β` (GLAG, TailCalib).
+    public var beta: [Float]?
+    /// Things the user should know (e.g. "no validation split: β stays fixed").
+    public var notes: [String]
+    /// `C` training rows per class.
+    public var classCounts: [Int]
+}
+
+/// Data errors of a training run (one line each).
+public enum TrainError: Error, CustomStringConvertible, Equatable {
+    case dimensionMismatch(what: String, expected: Int, found: Int)
+    case classMismatch(what: String, expected: Int, found: Int)
+    case emptyTraining
+    case badCheckpoint(String)
+    case checkpointMismatch(String)
+    case generator(String)
+
+    public var description: String {
+        switch self {
+        case let .dimensionMismatch(w, e, f): return "\(w): feature dimension \(f), expected \(e)"
+        case let .classMismatch(w, e, f): return "\(w): \(f) classes, expected \(e)"
+        case .emptyTraining: return "training set has no rows"
+        case let .badCheckpoint(s): return "checkpoint: \(s)"
+        case let .checkpointMismatch(s): return "checkpoint does not match this run: \(s)"
+        case let .generator(s): return "feature generator: \(s)"
+        }
+    }
+}
+
+/// Runs one method end to end: SGD epochs with progress and checkpoints, post-hoc choices.
+///
+/// Every epoch draws its randomness from `Xoshiro256(seed:, streams: [phase, epoch])`
+/// (and the generator from `(seed, epoch)`), so the state at an epoch boundary
+/// (`TrainingState`) is all a resumed run needs to finish with the same classifier.
+public final class Trainer {
+    public let config: TrainConfig
+    public let inputs: TrainInputs
+    /// Called after every epoch (progress on stderr in the CLI).
+    public var onEpoch: ((EpochReport) -> Void)?
+    /// Called with the state every `checkpointEvery` epochs (0 = never) and at phase ends.
+    public var checkpointEvery = 0
+    public var onCheckpoint: ((TrainingState) throws -> Void)?
+    /// Test hook: stop (throwing `CancellationError`) after this many epochs of this run.
+    public var stopAfterEpochs: Int?
+
+    let classCounts: [Int]
+    var epochsThisRun = 0
+
+    /// Validates the inputs (dimensions, class counts, teacher shape).
+    /// - Throws: `TrainError` naming the mismatch.
+    public init(config: TrainConfig, inputs: TrainInputs) throws {
+        self.config = config
+        self.inputs = inputs
+        let c = inputs.train.numClasses, d = inputs.train.features.cols
+        if inputs.train.labels.isEmpty { throw TrainError.emptyTraining }
+        if let v = inputs.val {
+            if v.features.cols != d { throw TrainError.dimensionMismatch(what: "validation features", expected: d, found: v.features.cols) }
+            if v.numClasses != c { throw TrainError.classMismatch(what: "validation set", expected: c, found: v.numClasses) }
+        }
+        if let r = inputs.rawTrain, r.rows != inputs.train.features.rows {
+            throw TrainError.dimensionMismatch(what: "untransformed training rows", expected: inputs.train.features.rows, found: r.rows)
+        }
+        if let t = inputs.teacher {
+            if t.numClasses != c { throw TrainError.classMismatch(what: "teacher classifier", expected: c, found: t.numClasses) }
+            let rd = inputs.rawTrain?.cols ?? d
+            if t.dim != rd { throw TrainError.dimensionMismatch(what: "teacher classifier", expected: rd, found: t.dim) }
+        }
+        classCounts = inputs.train.classCounts
+    }
+
+    var fingerprint: String {
+        "\(config.json)|N=\(inputs.train.labels.count)|D=\(inputs.train.features.cols)|C=\(inputs.train.numClasses)|teacher=\(inputs.teacher != nil)|val=\(inputs.val?.labels.count ?? -1)"
+    }
+
+    func rng(phase: Int, epoch: Int) -> Xoshiro256 {
+        Xoshiro256(seed: config.seed, streams: [UInt64(phase), UInt64(epoch)])
+    }
+
+    /// Trains, from scratch or from `state`.
+    /// - Throws: `TrainError` (data, checkpoint mismatch), whatever `onCheckpoint` throws,
+    ///   `CancellationError` when `stopAfterEpochs` is reached.
+    public func run(resumingFrom state: TrainingState? = nil) throws -> TrainResult {
+        if let s = state, s.fingerprint != fingerprint {
+            throw TrainError.checkpointMismatch("it was written by a run with another configuration or data")
+        }
+        epochsThisRun = 0
+        switch config.method {
+        case .ce, .crt, .balancedSoftmax:
+            let (model, outcome) = try sgdPhase(state: state, sampling: config.method == .crt ? .classBalanced : .instanceBalanced,
+                                                loss: config.method == .balancedSoftmax ? .balancedSoftmax : .crossEntropy)
+            return TrainResult(model: model, inputSpace: .transformed, history: outcome.reports, chosen: [:], beta: nil,
+                               notes: [], classCounts: classCounts)
+        case .glag, .tailcalib:
+            return try runGeneration(state: state)
+        case .lws, .tauNorm, .logitAdjust:
+            return try runPostHoc(state: state)
+        }
+    }
+
+    // MARK: plain SGD phase
+
+    enum Sampling { case instanceBalanced, classBalanced }
+
+    struct PhaseOutcome { var model: LinearModel; var reports: [EpochReport] }
+
+    /// Phase 0 of ce / crt / balanced-softmax, and `g₁` training for the post-hoc methods.
+    func sgdPhase(state: TrainingState?, sampling: Sampling, loss: LossKind) throws -> (LinearModel, PhaseOutcome) {
+        let c = inputs.train.numClasses, d = inputs.train.features.cols
+        let engine = SGDEngine(model: LinearModel(numClasses: c, dim: d), config: config.sgd)
+        var reports: [EpochReport] = []
+        var start = 0
+        if let s = state, s.phase == 0 {
+            try s.restore(into: engine)
+            reports = s.history; start = s.epochsDone
+        } else if let s = state, s.phase > 0 {
+            // Phase 0 finished before the checkpoint: its model is in the state.
+            return (s.model, PhaseOutcome(model: s.model, reports: s.history))
+        }
+        let rows = TrainingRows(real: inputs.train.features, realLabels: inputs.train.labels)
+        for e in start..<config.sgd.epochs {
+            var g = rng(phase: 0, epoch: e)
+            let order = sampling == .classBalanced
+                ? Sampler.classBalanced(labels: inputs.train.labels, numClasses: c, count: inputs.train.labels.count, using: &g)
+                : Sampler.instanceBalanced(count: inputs.train.labels.count, using: &g)
+            let st = engine.runEpoch(rows, order: order, epoch: e, loss: loss, classCounts: classCounts)
+            reports.append(report(phase: 0, stats: st, model: engine.model))
+            try endOfEpoch(phase: 0, epochsDone: e + 1, total: config.sgd.epochs) {
+                TrainingState(phase: 0, epochsDone: e + 1, fingerprint: fingerprint, model: engine.model,
+                              velocityW: engine.velocityW, velocityB: engine.velocityB, history: reports)
+            }
+        }
+        return (engine.model, PhaseOutcome(model: engine.model, reports: reports))
+    }
+
+    /// Validation figures of `model` on the transformed validation split (nil without one).
+    func validate(_ model: LinearModel, raw: Bool = false) -> Metrics? {
+        guard let v = inputs.val else { return nil }
+        let x = raw ? (inputs.rawVal ?? v.features) : v.features
+        return Metrics(model: model, features: x, labels: v.labels, trainCounts: classCounts, thresholds: config.thresholds)
+    }
+
+    func report(phase: Int, stats: EpochStats, model: LinearModel, raw: Bool = false, beta: [Float]? = nil, isTail: [Bool]? = nil) -> EpochReport {
+        let m = validate(model, raw: raw)
+        var tailBeta: Double?
+        if let b = beta, let t = isTail {
+            let vals = zip(b, t).filter { $0.1 }.map { Double($0.0) }
+            tailBeta = vals.isEmpty ? nil : vals.reduce(0, +) / Double(vals.count)
+        }
+        let r = EpochReport(phase: phase, epoch: stats.epoch, loss: stats.loss, kdLoss: stats.kdLoss, rows: stats.rows,
+                            seconds: stats.seconds, rowsPerSecond: stats.rowsPerSecond,
+                            valAccuracy: m?.overall, valFew: m?.few, meanTailBeta: tailBeta)
+        onEpoch?(r)
+        return r
+    }
+
+    /// Checkpoint cadence and the test stop hook.
+    func endOfEpoch(phase: Int, epochsDone: Int, total: Int, state: () -> TrainingState) throws {
+        epochsThisRun += 1
+        let due = checkpointEvery > 0 && (epochsDone % checkpointEvery == 0 || epochsDone == total)
+        if due, let cb = onCheckpoint { try cb(state()) }
+        if let stop = stopAfterEpochs, epochsThisRun >= stop { throw CancellationError() }
+    }
+
+    // MARK: post-hoc methods on g₁
+
+    func runPostHoc(state: TrainingState?) throws -> TrainResult {
+        var notes: [String] = []
+        var g1: LinearModel
+        var space: InputSpace
+        var history: [EpochReport] = []
+        var trainX: Matrix<Float>, valX: Matrix<Float>?
+        if let t = inputs.teacher {
+            g1 = t; space = .raw
+            trainX = inputs.rawTrain ?? inputs.train.features
+            valX = inputs.val.map { inputs.rawVal ?? $0.features }
+        } else {
+            notes.append("no teacher given: g₁ is a cross-entropy classifier trained here on the transformed features")
+            let (m, out) = try sgdPhase(state: state, sampling: .instanceBalanced, loss: .crossEntropy)
+            g1 = m; history = out.reports; space = .transformed
+            trainX = inputs.train.features
+            valX = inputs.val?.features
+        }
+        var chosen: [String: Double] = [:]
+        let model: LinearModel
+        switch config.method {
+        case .lws:
+            let (m, reports) = try trainLWS(g1: g1, features: trainX, raw: space == .raw, state: state, history: history)
+            model = m; history = reports
+        case .tauNorm:
+            let (m, p) = chooseOnValidation(grid: config.pGrid, valX: valX, default: 1, notes: &notes, name: "p") { Trainer.tauNormalised(g1, p: $0) }
+            model = m; chosen["p"] = p
+        default:
+            let (m, tau) = chooseOnValidation(grid: config.tauGrid, valX: valX, default: 1, notes: &notes, name: "τ") {
+                Trainer.logitAdjusted(g1, tau: $0, classCounts: self.classCounts)
+            }
+            model = m; chosen["tau"] = tau
+        }
+        return TrainResult(model: model, inputSpace: space, history: history, chosen: chosen, beta: nil, notes: notes, classCounts: classCounts)
+    }
+
+    /// The candidate with the best validation top-1 (the first on ties); `default` without a validation split.
+    func chooseOnValidation(grid: [Double], valX: Matrix<Float>?, default d: Double, notes: inout [String], name: String,
+                            make: (Double) -> LinearModel) -> (LinearModel, Double) {
+        guard let vx = valX, let v = inputs.val, !grid.isEmpty else {
+            notes.append("no validation split: \(name) = \(d) (not chosen)")
+            return (make(d), d)
+        }
+        var best = (model: make(grid[0]), value: grid[0], acc: -1.0)
+        for g in grid {
+            let m = make(g)
+            let acc = Metrics(model: m, features: vx, labels: v.labels, trainCounts: classCounts).overall
+            if acc > best.acc { best = (m, g, acc) }
+        }
+        return (best.model, best.value)
+    }
+
+    /// τ-normalisation: row `c` of `W` (and `b_c`) divided by `‖W_c‖^p` (rows with zero norm kept).
+    public static func tauNormalised(_ m: LinearModel, p: Double) -> LinearModel {
+        var out = m
+        let d = m.dim
+        for c in 0..<m.numClasses {
+            var s = 0.0
+            for j in 0..<d { let w = Double(m.weight.data[c * d + j]); s += w * w }
+            let norm = s.squareRoot()
+            if norm == 0 { continue }
+            let f = Float(pow(norm, -p))
+            for j in 0..<d { out.weight.data[c * d + j] *= f }
+            out.bias[c] *= f
+        }
+        return out
+    }
+
+    /// Post-hoc logit adjustment: `b_c − τ·log π_c`.
+    public static func logitAdjusted(_ m: LinearModel, tau: Double, classCounts: [Int]) -> LinearModel {
+        var out = m
+        let o = LossKind.offsets(tau: tau, classCounts: classCounts)
+        for c in 0..<m.numClasses { out.bias[c] -= o[c] }
+        return out
+    }
+
+    /// Learnable weight scaling: logits `s_c·(W_c·z + b_c)` with `W`, `b` fixed; `s` trained
+    /// by SGD (momentum, cosine, no decay) with class-balanced sampling and cross-entropy.
+    /// - Complexity: per epoch `2·N·D·C` flops (forward only: `s` has `C` parameters).
+    func trainLWS(g1: LinearModel, features: Matrix<Float>, raw: Bool, state: TrainingState?,
+                  history: [EpochReport]) throws -> (LinearModel, [EpochReport]) {
+        let c = g1.numClasses, d = g1.dim, n = features.rows
+        var scales = [Float](repeating: 1, count: c), vel = [Float](repeating: 0, count: c)
+        var reports = history
+        var start = 0
+        if let s = state, s.phase == 1 {
+            guard let sc = s.scales, let sv = s.scaleVelocity, sc.count == c, sv.count == c else {
+                throw TrainError.badCheckpoint("lws scales missing")
+            }
+            scales = sc; vel = sv; reports = s.history; start = s.epochsDone
+        }
+        let cap = config.sgd.batchSize
+        var x = [Float](repeating: 0, count: cap * d), u = [Float](repeating: 0, count: cap * c)
+        var logits = [Float](repeating: 0, count: cap * c), scratch = [Float](repeating: 0, count: cap * c)
+        var labels = [Int32](repeating: 0, count: cap)
+        var grad = [Float](repeating: 0, count: c)
+        let mu = config.sgd.momentum
+        func scaled() -> LinearModel {
+            var m = g1
+            for k in 0..<c {
+                for j in 0..<d { m.weight.data[k * d + j] *= scales[k] }
+                m.bias[k] *= scales[k]
+            }
+            return m
+        }
+        let lrConfig = SGDConfig(learningRate: config.lwsLearningRate, epochs: config.sgd.epochs)
+        for e in start..<config.sgd.epochs {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            var g = rng(phase: 1, epoch: e)
+            let order = Sampler.classBalanced(labels: inputs.train.labels, numClasses: c, count: n, using: &g)
+            let steps = (n + cap - 1) / cap
+            var total = 0.0
+            for step in 0..<steps {
+                let lo = step * cap, bsz = min(cap, n - lo)
+                let lr = lrConfig.learningRate(at: Double(e) + Double(step) / Double(steps))
+                features.data.withUnsafeBufferPointer { px in
+                    for r in 0..<bsz {
+                        let i = order[lo + r]
+                        for j in 0..<d { x[r * d + j] = px[i * d + j] }
+                        labels[r] = inputs.train.labels[i]
+                    }
+                }
+                for r in 0..<bsz { for k in 0..<c { u[r * c + k] = g1.bias[k] } }
+                x.withUnsafeBufferPointer { px in g1.weight.data.withUnsafeBufferPointer { pw in u.withUnsafeMutableBufferPointer { pu in
+                    Float._gemm(false, true, bsz, c, d, 1, px.baseAddress!, d, pw.baseAddress!, d, 1, pu.baseAddress!, c)
+                } } }
+                for r in 0..<bsz { for k in 0..<c { logits[r * c + k] = u[r * c + k] * scales[k] } }
+                let (ce, _) = logits.withUnsafeMutableBufferPointer { pl in labels.withUnsafeBufferPointer { pl2 in scratch.withUnsafeMutableBufferPointer { ps in
+                    LossKernel.run(LossBatch(rows: bsz, classes: c, logits: pl.baseAddress!, labels: pl2.baseAddress!, weights: nil,
+                                             offsets: nil, teacherLogits: nil, kdIndex: nil, kdWeight: 0, kdTemperature: 1,
+                                             normaliser: Float(bsz), scratch: ps.baseAddress!))
+                } } }
+                total += ce * Double(bsz)
+                for k in 0..<c { grad[k] = 0 }
+                for r in 0..<bsz { for k in 0..<c { grad[k] += logits[r * c + k] * u[r * c + k] } }
+                for k in 0..<c { vel[k] = mu * vel[k] + grad[k]; scales[k] -= lr * vel[k] }
+            }
+            let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            let st = EpochStats(epoch: e, loss: total / Double(max(n, 1)), kdLoss: 0, rows: n, seconds: secs)
+            reports.append(report(phase: 1, stats: st, model: scaled(), raw: raw))
+            try endOfEpoch(phase: 1, epochsDone: e + 1, total: config.sgd.epochs) {
+                TrainingState(phase: 1, epochsDone: e + 1, fingerprint: fingerprint, model: g1, velocityW: [], velocityB: [],
+                              history: reports, scales: scales, scaleVelocity: vel)
+            }
+        }
+        return (scaled(), reports)
+    }
+}

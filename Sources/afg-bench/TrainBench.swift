@@ -1,0 +1,125 @@
+import Foundation
+import AFG
+import Classifier
+import Linalg
+
+/// `afg-bench train`: one stage-two training epoch on the ImageNet-LT shape.
+///
+/// C = 1000, D = 512, the Lomax profile of `afg-bench afg` (1280 → 5, N ≈ 116k real rows),
+/// every class filled to 1280 by the AFG generator: 1.28M rows per GLAG epoch. Reports
+/// - the GLAG epoch (real + generated rows shuffled, CE + KD on real head rows, teacher gemm
+///   included) and a plain CE epoch over the same 1.28M rows: rows/s and effective
+///   GFLOP/s counting `6·N·D·C` (the usual fwd + bwd convention; the engine needs only
+///   `4·N·D·C` since no input gradient exists, also printed), next to this process's
+///   sgemm 2048³ rate;
+/// - the same epoch in PyTorch CPU (`bench/torch_epoch.py`, run with `.venv-torch/bin/python`
+///   when that exists, else `python3` if it imports torch), same shape, batch and threads.
+///
+/// Environment: `AFG_BENCH_BATCH` (default 256) sets the batch size.
+func benchTrain() throws {
+    let C = 1000, D = 512, M = 1280
+    let batch = Int(ProcessInfo.processInfo.environment["AFG_BENCH_BATCH"] ?? "") ?? 256
+    let s = 999 / (pow(256, 1.0 / 3) - 1)
+    let counts = (0..<C).map { c in max(5, Int((1280 * pow(1 + Double(c) / s, -3)).rounded())) }
+    let (rawValues, labels) = syntheticLongTail(counts: counts, dim: D, seed: 1000)
+    let n = labels.count
+    let raw = Matrix(rows: n, cols: D, data: rawValues)
+    var x = raw
+    try Tukey.apply(&x, lambda: 0.5)
+    print("imagenetlt shape: C=\(C) D=\(D) real N=\(n), filled to \(M) per class, batch \(batch)")
+
+    var gen: FeatureGenerator! = nil
+    let tInit = try bestTime(repeats: 1) {
+        gen = try FeatureGenerator(features: x, labels: labels, numClasses: C, config: GeneratorConfig(k: 2, targetPerClass: M))
+    }
+    var set: GeneratedSet! = nil
+    let tGen = bestTime(repeats: 1) { set = gen.generate(seed: 1, epoch: 0) }
+    let rows = TrainingRows(real: x, realLabels: labels, generated: set.features, generatedLabels: set.labels,
+                            teacherFeatures: raw, kdClasses: gen.isTail.map { !$0 })
+    let total = rows.count
+    print("generator set-up \(fmt(tInit, 2)) s; generate \(set.count) rows \(fmt(tGen, 2)) s")
+
+    // Teacher: a stand-in stage-one classifier on the raw features (small random weights).
+    var rng = Xoshiro256(seed: 7)
+    let teacher = LinearModel(weight: Matrix(rows: C, cols: D, data: standardNormals(C * D, using: &rng).map { 0.01 * $0 }),
+                              bias: [Float](repeating: 0, count: C))
+    let kdRows = (0..<n).filter { !gen.isTail[Int(labels[$0])] }.count
+    var order = Sampler.mixed(real: n, generated: set.count, using: &rng)
+    let cfg = SGDConfig(learningRate: 0.1, batchSize: batch, epochs: 1)
+
+    let glag = SGDEngine(model: LinearModel(numClasses: C, dim: D), config: cfg, teacher: teacher, kd: KDSettings())
+    // Warm-up: a short epoch slice (allocations inside BLAS, thread start).
+    _ = glag.runEpoch(rows, order: Array(order.prefix(batch * 8)), epoch: 0, loss: .crossEntropy, classCounts: counts)
+    let stGLAG = glag.runEpoch(rows, order: order, epoch: 0, loss: .crossEntropy, classCounts: counts)
+    Sampler.shuffle(&order, using: &rng)
+    let plain = SGDEngine(model: LinearModel(numClasses: C, dim: D), config: cfg)
+    let stPlain = plain.runEpoch(TrainingRows(real: x, realLabels: labels, generated: set.features, generatedLabels: set.labels),
+                                 order: order, epoch: 0, loss: .crossEntropy, classCounts: counts)
+
+    // sgemm rate, same process.
+    let m = 2048
+    let a = Matrix<Float>(rows: m, cols: m, data: standardNormals(m * m, using: &rng))
+    let b = Matrix<Float>(rows: m, cols: m, data: standardNormals(m * m, using: &rng))
+    var cm = Matrix<Float>(rows: m, cols: m)
+    let tg = bestTime { BLAS.gemm(a, b, into: &cm) }
+    let peak = 2 * pow(Double(m), 3) / tg / 1e9
+    // The training step's own gemm shapes (forward B×C×D, weight gradient C×D×B).
+    var xb = Matrix<Float>(rows: batch, cols: D, data: standardNormals(batch * D, using: &rng))
+    var w = Matrix<Float>(rows: C, cols: D, data: standardNormals(C * D, using: &rng))
+    var lg = Matrix<Float>(rows: batch, cols: C)
+    let tStep = bestTime(repeats: 5) {
+        for _ in 0..<20 {
+            BLAS.gemm(xb, w, transposeB: true, into: &lg)
+            BLAS.gemm(lg, transposeA: true, xb, beta: 0.9, into: &w)
+        }
+    }
+    let stepRate = 20 * 4 * Double(batch * D * C) / tStep / 1e9
+    xb.data[0] += w.data[0]
+
+    let nd = Double(total) * Double(D) * Double(C)
+    func line(_ name: String, _ st: EpochStats, extraFlops: Double) {
+        let eff = 6 * nd / st.seconds / 1e9, actual = (4 * nd + extraFlops) / st.seconds / 1e9
+        print("\(name): \(st.rows) rows in \(fmt(st.seconds, 2)) s = \(fmt(st.rowsPerSecond / 1e3, 1))k rows/s; "
+              + "effective \(fmt(eff, 1)) GFLOP/s (6·N·D·C) = \(fmt(100 * eff / peak, 0))% of sgemm; "
+              + "actual \(fmt(actual, 1)) GFLOP/s = \(fmt(100 * actual / peak, 0))%")
+    }
+    print("sgemm 2048³: \(fmt(peak, 1)) GFLOP/s; the step's two gemms alone (B=\(batch)): \(fmt(stepRate, 1)) GFLOP/s")
+    line("glag epoch (CE + KD on \(kdRows) real head rows)", stGLAG, extraFlops: 2 * Double(kdRows) * Double(D) * Double(C))
+    line("ce epoch (same rows, no KD)", stPlain, extraFlops: 0)
+    print("glag epoch incl. generation: \(fmt(Double(total) / (stGLAG.seconds + tGen) / 1e3, 1))k rows/s")
+
+    // PyTorch CPU peer.
+    if let py = torchPython() {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: py.executable)
+        p.arguments = py.prefix + ["bench/torch_epoch.py", "--rows", "\(total)", "--dim", "\(D)", "--classes", "\(C)",
+                       "--batch-size", "\(batch)", "--threads", "\(blasThreadCount)"]
+        let pipe = Pipe(); p.standardOutput = pipe
+        try p.run(); p.waitUntilExit()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if p.terminationStatus == 0, let j = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any],
+           let secs = j["seconds"] as? Double {
+            let eff = 6 * nd / secs / 1e9
+            print("pytorch \(j["torch"] ?? "?") CPU (\(j["threads"] ?? "?") threads): \(total) rows in \(fmt(secs, 2)) s = "
+                  + "\(fmt(Double(total) / secs / 1e3, 1))k rows/s, effective \(fmt(eff, 1)) GFLOP/s")
+            print("speed vs pytorch: glag epoch \(fmt(secs / stGLAG.seconds, 2))x, ce epoch \(fmt(secs / stPlain.seconds, 2))x")
+        } else {
+            print("pytorch peer failed (exit \(p.terminationStatus)): \(out.prefix(200))")
+        }
+    } else {
+        print("pytorch peer: no interpreter with torch (.venv-torch/bin/python or python3); skipped")
+    }
+}
+
+/// `.venv-torch/bin/python` if present, else `python3` when it can import torch.
+func torchPython() -> (executable: String, prefix: [String])? {
+    let venv = FileManager.default.currentDirectoryPath + "/.venv-torch/bin/python"
+    if FileManager.default.isExecutableFile(atPath: venv) { return (venv, []) }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", "import torch"]
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return nil }
+    p.waitUntilExit()
+    return p.terminationStatus == 0 ? ("/usr/bin/env", ["python3"]) : nil
+}
