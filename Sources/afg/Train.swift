@@ -75,6 +75,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Resume from <out>.ckpt if it exists.") var resume = false
     @Flag(help: "No progress on stderr.") var quiet = false
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup(title: "Converged solver") var solverOptions: SolverOptions
 
     func validate() throws {
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
@@ -102,6 +103,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        if solverOptions.solver == .lbfgs { return try runSolver() }
         let lambda: Float? = noTukey ? nil : tukey
         let cfg = config
         let (trainSet, trainX) = try loadFeatures(train, lambda: lambda)
