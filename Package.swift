@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         // .testTarget(name: "FeatureIOTests", dependencies: ["FeatureIO"]),
         .testTarget(name: "AFGTests", dependencies: ["AFG", "Linalg"]),
-        .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg"]),
+        .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg", "FeatureIO"]),
         // .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg"]),
         // .testTarget(name: "afgTests", dependencies: ["afg", "FeatureIO"]),
     ],

@@ -25,9 +25,10 @@ enum FastExp {
         p = p * x + 1.6666665459e-1
         p = p * x + 5.0000001201e-1
         p = p * z + x + 1
-        let ni = SIMD16<Int32>(n, rounding: .towardZero)
-        let bits = SIMD16<UInt32>(truncatingIfNeeded: (ni &+ 127) &<< 23)
-        return p * unsafeBitCast(bits, to: SIMD16<Float>.self)
+        // 2ⁿ without a float→int conversion: n + 127 + 1.5·2²³ is exact and holds n + 127
+        // in its low mantissa bits; shifting left by 23 drops everything else.
+        let biased = unsafeBitCast(n + 12_583_039, to: SIMD16<UInt32>.self) &<< 23
+        return p * unsafeBitCast(biased, to: SIMD16<Float>.self)
     }
 
     @inline(__always) @usableFromInline
