@@ -13,7 +13,9 @@ enum FastExp {
 
     @inline(__always) @usableFromInline
     static func exp16(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
-        var x = xIn.clamped(lowerBound: SIMD16(repeating: lo), upperBound: SIMD16(repeating: hi))
+        // Clamp by compare-and-blend (the generic `clamped`/`pointwiseMin` are not inlined).
+        var x = xIn.replacing(with: lo, where: xIn .< lo)
+        x = x.replacing(with: hi, where: x .> hi)
         let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
         x = x - n * 0.693359375
         x = x + n * 2.12194440e-4
@@ -25,9 +27,10 @@ enum FastExp {
         p = p * x + 1.6666665459e-1
         p = p * x + 5.0000001201e-1
         p = p * z + x + 1
-        let ni = SIMD16<Int32>(n, rounding: .towardZero)
-        let bits = SIMD16<UInt32>(truncatingIfNeeded: (ni &+ 127) &<< 23)
-        return p * unsafeBitCast(bits, to: SIMD16<Float>.self)
+        // 2ⁿ without a float→int conversion: n + 127 + 1.5·2²³ is exact and holds n + 127
+        // in its low mantissa bits; shifting left by 23 drops everything else.
+        let biased = unsafeBitCast(n + 12_583_039, to: SIMD16<UInt32>.self) &<< 23
+        return p * unsafeBitCast(biased, to: SIMD16<Float>.self)
     }
 
     @inline(__always) @usableFromInline
@@ -80,11 +83,39 @@ enum FastExp {
         return s
     }
 
-    /// `max_j scale·(a[j] (+ b[j]))`.
+    /// `max_j scale·(a[j] (+ b[j]))` (16 lanes at a time; NaN-free input assumed).
     @inline(__always) @usableFromInline
     static func maxOf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, scale: Float, _ n: Int) -> Float {
-        var m = -Float.infinity
-        if let b = b { for j in 0..<n { m = max(m, (a[j] + b[j]) * scale) } } else { for j in 0..<n { m = max(m, a[j] * scale) } }
+        var acc = SIMD16<Float>(repeating: -.infinity)
+        var j = 0
+        let ra = UnsafeRawPointer(a)
+        if let b = b {
+            let rb = UnsafeRawPointer(b)
+            while j + 16 <= n {
+                let v = (ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                         + rb.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)) * scale
+                acc = acc.replacing(with: v, where: v .> acc); j += 16
+            }
+        } else {
+            while j + 16 <= n {
+                let v = ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self) * scale
+                acc = acc.replacing(with: v, where: v .> acc); j += 16
+            }
+        }
+        var m = acc.max()
+        while j < n { m = max(m, (a[j] + (b?[j] ?? 0)) * scale); j += 1 }
         return m
+    }
+
+    /// `a[j] *= s` for `j < n`.
+    @inline(__always) @usableFromInline
+    static func scale(_ a: UnsafeMutablePointer<Float>, by s: Float, _ n: Int) {
+        var j = 0
+        let ra = UnsafeMutableRawPointer(a)
+        while j + 16 <= n {
+            ra.storeBytes(of: ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self) * s, toByteOffset: j * 4, as: SIMD16<Float>.self)
+            j += 16
+        }
+        while j < n { a[j] *= s; j += 1 }
     }
 }

@@ -138,7 +138,7 @@ enum LossKernel {
             let s = FastExp.expShifted(z, b.offsets, scale: 1, shift: m, z, c)
             ceSum += Double(w) * (log(Double(s)) + Double(m) - Double(zy))
             let g = w * inv / s
-            for j in 0..<c { z[j] *= g }
+            FastExp.scale(z, by: g, c)
             z[y] -= w * inv
             if doKD {
                 let sc = b.scratch + i * c

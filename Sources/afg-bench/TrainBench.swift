@@ -17,6 +17,7 @@ import Linalg
 ///
 /// Environment: `AFG_BENCH_BATCH` (default 256) sets the batch size.
 func benchTrain() throws {
+    setvbuf(stdout, nil, _IOLBF, 0)   // lines appear as measured, also through a pipe
     let C = 1000, D = 512, M = 1280
     let batch = Int(ProcessInfo.processInfo.environment["AFG_BENCH_BATCH"] ?? "") ?? 256
     let s = 999 / (pow(256, 1.0 / 3) - 1)
@@ -28,9 +29,12 @@ func benchTrain() throws {
     try Tukey.apply(&x, lambda: 0.5)
     print("imagenetlt shape: C=\(C) D=\(D) real N=\(n), filled to \(M) per class, batch \(batch)")
 
+    let quick = ProcessInfo.processInfo.environment["AFG_BENCH_TRAIN_QUICK"] != nil
     var gen: FeatureGenerator! = nil
+    // AFG_BENCH_TRAIN_QUICK: 5 rows per class to fill (a small generated set), overhead check only.
     let tInit = try bestTime(repeats: 1) {
-        gen = try FeatureGenerator(features: x, labels: labels, numClasses: C, config: GeneratorConfig(k: 2, targetPerClass: M))
+        gen = try FeatureGenerator(features: x, labels: labels, numClasses: C,
+                                   config: GeneratorConfig(k: 2, headThreshold: quick ? 6 : 100, targetPerClass: M))
     }
     var set: GeneratedSet! = nil
     let tGen = bestTime(repeats: 1) { set = gen.generate(seed: 1, epoch: 0) }
@@ -47,14 +51,38 @@ func benchTrain() throws {
     var order = Sampler.mixed(real: n, generated: set.count, using: &rng)
     let cfg = SGDConfig(learningRate: 0.1, batchSize: batch, epochs: 1)
 
+    // Overhead check on a 64k-row slice, interleaved with its gemms alone (same shapes,
+    // same step count), best of 3 each: the engine's cost beyond the two gemms per step.
+    let slice = Array(order.prefix(65_536))
+    let probe = SGDEngine(model: LinearModel(numClasses: C, dim: D), config: cfg)
+    probe.parallelLoss = ProcessInfo.processInfo.environment["AFG_BENCH_SERIAL_LOSS"] == nil
+    let plainRows = TrainingRows(real: x, realLabels: labels, generated: set.features, generatedLabels: set.labels)
+    var xb = Matrix<Float>(rows: batch, cols: D, data: standardNormals(batch * D, using: &rng))
+    var w = Matrix<Float>(rows: C, cols: D, data: standardNormals(C * D, using: &rng).map { 0.01 * $0 })
+    var lg = Matrix<Float>(rows: batch, cols: C)
+    var tEngine = Double.infinity, tGemm = Double.infinity
+    for _ in 0..<3 {
+        tEngine = min(tEngine, probe.runEpoch(plainRows, order: slice, epoch: 0, loss: .crossEntropy, classCounts: counts).seconds)
+        tGemm = min(tGemm, bestTime(repeats: 1) {
+            for _ in 0..<(slice.count / batch) {
+                BLAS.gemm(xb, w, transposeB: true, into: &lg)
+                BLAS.gemm(lg, transposeA: true, xb, beta: 0.9, into: &w)
+            }
+        })
+    }
+    xb.data[0] += w.data[0]
+    let stepRate = 4 * Double(slice.count) * Double(D * C) / tGemm / 1e9
+    if quick {
+        print("the step's two gemms alone (B=\(batch)): \(fmt(stepRate, 1)) GFLOP/s")
+        print("64k-row slice: engine \(fmt(tEngine, 3)) s vs its gemms alone \(fmt(tGemm, 3)) s (overhead \(fmt(100 * (tEngine / tGemm - 1), 0))%)")
+        return
+    }
+
     let glag = SGDEngine(model: LinearModel(numClasses: C, dim: D), config: cfg, teacher: teacher, kd: KDSettings())
-    // Warm-up: a short epoch slice (allocations inside BLAS, thread start).
-    _ = glag.runEpoch(rows, order: Array(order.prefix(batch * 8)), epoch: 0, loss: .crossEntropy, classCounts: counts)
     let stGLAG = glag.runEpoch(rows, order: order, epoch: 0, loss: .crossEntropy, classCounts: counts)
     Sampler.shuffle(&order, using: &rng)
     let plain = SGDEngine(model: LinearModel(numClasses: C, dim: D), config: cfg)
-    let stPlain = plain.runEpoch(TrainingRows(real: x, realLabels: labels, generated: set.features, generatedLabels: set.labels),
-                                 order: order, epoch: 0, loss: .crossEntropy, classCounts: counts)
+    let stPlain = plain.runEpoch(plainRows, order: order, epoch: 0, loss: .crossEntropy, classCounts: counts)
 
     // sgemm rate, same process.
     let m = 2048
@@ -63,19 +91,6 @@ func benchTrain() throws {
     var cm = Matrix<Float>(rows: m, cols: m)
     let tg = bestTime { BLAS.gemm(a, b, into: &cm) }
     let peak = 2 * pow(Double(m), 3) / tg / 1e9
-    // The training step's own gemm shapes (forward B×C×D, weight gradient C×D×B).
-    var xb = Matrix<Float>(rows: batch, cols: D, data: standardNormals(batch * D, using: &rng))
-    var w = Matrix<Float>(rows: C, cols: D, data: standardNormals(C * D, using: &rng))
-    var lg = Matrix<Float>(rows: batch, cols: C)
-    let tStep = bestTime(repeats: 5) {
-        for _ in 0..<20 {
-            BLAS.gemm(xb, w, transposeB: true, into: &lg)
-            BLAS.gemm(lg, transposeA: true, xb, beta: 0.9, into: &w)
-        }
-    }
-    let stepRate = 20 * 4 * Double(batch * D * C) / tStep / 1e9
-    xb.data[0] += w.data[0]
-
     let nd = Double(total) * Double(D) * Double(C)
     func line(_ name: String, _ st: EpochStats, extraFlops: Double) {
         let eff = 6 * nd / st.seconds / 1e9, actual = (4 * nd + extraFlops) / st.seconds / 1e9
@@ -84,6 +99,7 @@ func benchTrain() throws {
               + "actual \(fmt(actual, 1)) GFLOP/s = \(fmt(100 * actual / peak, 0))%")
     }
     print("sgemm 2048³: \(fmt(peak, 1)) GFLOP/s; the step's two gemms alone (B=\(batch)): \(fmt(stepRate, 1)) GFLOP/s")
+    print("64k-row slice: engine \(fmt(tEngine, 3)) s vs its gemms alone \(fmt(tGemm, 3)) s (overhead \(fmt(100 * (tEngine / tGemm - 1), 0))%)")
     line("glag epoch (CE + KD on \(kdRows) real head rows)", stGLAG, extraFlops: 2 * Double(kdRows) * Double(D) * Double(C))
     line("ce epoch (same rows, no KD)", stPlain, extraFlops: 0)
     print("glag epoch incl. generation: \(fmt(Double(total) / (stGLAG.seconds + tGen) / 1e3, 1))k rows/s")

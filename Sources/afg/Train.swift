@@ -38,7 +38,7 @@ struct Train: ParsableCommand {
         epoch goes to stderr; the summary (or --json) to stdout.
         """)
 
-    @Option(help: "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")).") var method: Method
+    @Option(help: "Stage-two method.") var method: Method
     @Option(help: "Training feature file (HDF5).") var train: String
     @Option(help: "Validation feature file: adaptive β, choice of p / τ, progress.") var val: String?
     @Option(help: "Stage-one classifier file g₁ (KD teacher, start point, base of the post-hoc methods).") var teacher: String?
