@@ -38,11 +38,9 @@ let package = Package(
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         .testTarget(name: "FeatureIOTests", dependencies: ["FeatureIO"]),
         .testTarget(name: "AFGTests", dependencies: ["AFG", "Linalg"]),
-        .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg", "FeatureIO"]),
         .testTarget(name: "afgTests", dependencies: ["afg", "FeatureIO"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg", "FeatureIO"]),
-        // .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw buffers to `concurrentPerform`, which
     // Swift 6's strict Sendable checking rejects without adding safety here.

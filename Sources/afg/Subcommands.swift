@@ -4,11 +4,11 @@ extension AFGCommand {
     /// Every subcommand, in the order `afg --help` lists them. Each lives in its own file.
     static let allSubcommands: [ParsableCommand.Type] = [
         Inspect.self,
-        MakeLT.self,
-        Pretrain.self,
-        Extract.self,
         Calibrate.self,
         Train.self,
         Evaluate.self,
+        MakeLT.self,
+        Pretrain.self,
+        Extract.self,
     ]
 }
