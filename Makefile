@@ -9,7 +9,7 @@ TEST_FLAGS := -c release -Xswiftc -enable-testing
 AFG := .build/release/afg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build release test demo demo-full bench bench-scale results clean
+.PHONY: setup build release test demo demo-full bench results clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -33,6 +33,13 @@ test: setup
 
 demo: release
 	@bash scripts/demo.sh $(AFG)
+
+demo-full: release
+	@bash scripts/demo-full.sh $(AFG)
+
+# The Fashion-MNIST-LT protocol of docs/RESULTS.md (about an hour on this machine).
+results: release
+	AFG=$(AFG) bash scripts/results.sh
 
 bench: release
 	.build/release/afg-bench $(BENCH)

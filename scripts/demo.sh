@@ -4,7 +4,7 @@
 # fixtures/fmnist-lt/), three methods trained and scored on the official test split.
 set -euo pipefail
 AFG=${1:-.build/release/afg}
-F=fixtures/fmnist-lt
+F=${FIXTURES:-fixtures/fmnist-lt}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 CUTS="--many 999 --few 200"   # Many >= 1000, Medium 200-999, Few < 200 training images

@@ -8,7 +8,7 @@
 # OUT_DIR/BACKBONE.METHOD.SEED.json (afg evaluate --json on test, plus timing).
 set -euo pipefail
 AFG=$1; RUNS=$2; BB=$3; OUT=$4; SEEDS=$5
-METHODS=${6:-"glag glag-no-adaptive glag-no-kd ce crt lws tau-norm logit-adjust balanced-softmax tailcalib"}
+METHODS=${6:-"glag glag-no-adaptive glag-no-kd glag-lbfgs-select lr-balanced ce crt lws tau-norm logit-adjust balanced-softmax tailcalib"}
 # Cut points for 10 classes (issue 7): Many >= 1000, Medium 200-999, Few < 200.
 CUTS="--many 999 --few 200"
 mkdir -p "$OUT"
@@ -18,6 +18,9 @@ for seed in $SEEDS; do
     case $m in
       glag-no-adaptive) method=glag; extra="--no-adaptive";;
       glag-no-kd) method=glag; extra="--no-kd";;
+      glag-lbfgs-select) method=glag; extra="--solver lbfgs --select-on-val";;
+      lr-balanced) method=crt; extra="--solver lbfgs";;   # afg's class-weighted logistic regression
+      lr) method=ce; extra="--solver lbfgs";;
       *) method=$m;;
     esac
     case $method in glag|tailcalib) extra="$extra ${GLAG_FLAGS:-} --head-threshold 1000";; esac

@@ -6,12 +6,12 @@
 /// batch is im2col + one `sgemm` per chunk of images, and batch norm's per-channel
 /// reductions are contiguous. Layers own their (grow-only) buffers; the convolutions of one
 /// network share a `Workspace` whose workers split the batch's chunks, each calling
-/// single-threaded BLAS (`withSingleThreadedBLAS`, used by `Trainer` and `extractFeatures`).
+/// single-threaded BLAS (`withSingleThreadedBLAS`, used by `BackboneTrainer` and `extractFeatures`).
 ///
 /// Entry points:
 /// - `Network(_:numClasses:inputChannels:inputHeight:inputWidth:using:)`, `forward`,
 ///   `backward`, `extractFeatures`, `stateTensors()` / `loadState(_:source:)`;
-/// - `Trainer(network:data:normalization:config:)` with `TrainingConfig` and
+/// - `BackboneTrainer(network:data:normalization:config:)` with `TrainingConfig` and
 ///   `StageOneLoss` (`.ce`, `.logitAdjusted(tau:)`, `.graLoss(GradualSchedule)`),
 ///   `trainEpoch(_:)`, `checkpointTensors(epoch:)` / `restore(_:source:)`;
 /// - `extractFeatures(network:data:normalization:batchSize:)`, `accuracy(logits:labels:numClasses:)`;

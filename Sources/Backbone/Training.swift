@@ -81,7 +81,7 @@ public struct TrainingConfig: Equatable, Sendable {
 }
 
 /// Statistics of one training epoch.
-public struct EpochStats: Equatable, Sendable {
+public struct BackboneEpochStats: Equatable, Sendable {
     public var epoch: Int
     public var meanLoss: Double
     public var trainAccuracy: Double
@@ -128,7 +128,7 @@ public final class SGD {
 /// Stage-one training of a `Network` on an `ImageSet`: seeded shuffling (stream = the
 /// epoch, so a resumed run sees the same order), augmentation, the schedule-driven
 /// loss, SGD with cosine/warm-up learning rate.
-public final class Trainer {
+public final class BackboneTrainer {
     public let network: Network
     public let config: TrainingConfig
     public let data: ImageSet
@@ -143,12 +143,12 @@ public final class Trainer {
         let flat: Bool
         if case .mlp = network.architecture { flat = true } else { flat = false }
         if flat {
-            precondition(network.inputChannels == data.imageSize, "Trainer: mlp expects \(network.inputChannels) inputs, images have \(data.imageSize)")
+            precondition(network.inputChannels == data.imageSize, "BackboneTrainer: mlp expects \(network.inputChannels) inputs, images have \(data.imageSize)")
         } else {
             precondition(network.inputChannels == data.channels && network.inputHeight == data.height && network.inputWidth == data.width,
-                         "Trainer: network input \(network.inputChannels)×\(network.inputHeight)×\(network.inputWidth) vs images \(data.channels)×\(data.height)×\(data.width)")
+                         "BackboneTrainer: network input \(network.inputChannels)×\(network.inputHeight)×\(network.inputWidth) vs images \(data.channels)×\(data.height)×\(data.width)")
         }
-        precondition(network.numClasses == data.numClasses, "Trainer: network has \(network.numClasses) classes, data \(data.numClasses)")
+        precondition(network.numClasses == data.numClasses, "BackboneTrainer: network has \(network.numClasses) classes, data \(data.numClasses)")
         self.network = network; self.data = data; self.config = config
         builder = BatchBuilder(normalization: normalization, augmentation: config.augmentation, flatten: flat)
         optimizer = SGD(parameters: network.parameters, momentum: config.momentum, weightDecay: config.weightDecay)
@@ -172,11 +172,11 @@ public final class Trainer {
     }
 
     /// Trains epoch `epoch` (0-based). Deterministic in (seed, epoch, weights, velocity).
-    public func trainEpoch(_ epoch: Int, progress: ((StepProgress) -> Void)? = nil) -> EpochStats {
+    public func trainEpoch(_ epoch: Int, progress: ((StepProgress) -> Void)? = nil) -> BackboneEpochStats {
         withSingleThreadedBLAS { trainEpochBody(epoch, progress: progress) }
     }
 
-    func trainEpochBody(_ epoch: Int, progress: ((StepProgress) -> Void)?) -> EpochStats {
+    func trainEpochBody(_ epoch: Int, progress: ((StepProgress) -> Void)?) -> BackboneEpochStats {
         let order = order(epoch: epoch)
         let steps = stepsPerEpoch, bs = config.batchSize
         let totalSteps = steps * config.epochs
@@ -206,7 +206,7 @@ public final class Trainer {
             }
         }
         let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        return EpochStats(epoch: epoch, meanLoss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
+        return BackboneEpochStats(epoch: epoch, meanLoss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
                           learningRate: lr, tau: tau, seconds: secs, imagesPerSecond: Double(seen) / max(secs, 1e-9))
     }
 }
@@ -253,7 +253,7 @@ public func accuracy(logits: [Float], labels: [Int32], numClasses: Int) -> Doubl
     return Double(correct) / Double(max(labels.count, 1))
 }
 
-extension Trainer {
+extension BackboneTrainer {
     /// Everything needed to resume after `epoch` epochs: the network's state dict plus
     /// `optimizer.<name>.momentum_buffer` for every parameter and `optimizer.epoch` (I64).
     /// The model part alone is a PyTorch `state_dict`; `afg pretrain` writes it to the

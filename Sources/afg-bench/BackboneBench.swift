@@ -35,7 +35,7 @@ func benchBackbone() throws {
     let cifarLike = randomSet(resnetImages, 32, 3)
     var r1 = Xoshiro256(seed: 1)
     let resnet = Network(.resnet(depth: 32), numClasses: 10, inputChannels: 3, inputHeight: 32, inputWidth: 32, using: &r1)
-    let resnetTrainer = Trainer(network: resnet, data: cifarLike, normalization: .cifar, config: cfg)
+    let resnetTrainer = BackboneTrainer(network: resnet, data: cifarLike, normalization: .cifar, config: cfg)
     measure("resnet32-train", images: resnetImages) { _ = resnetTrainer.trainEpoch(0) }
 
     // convnet epoch on Fashion-MNIST-LT (random images of the same size when the data set is absent).
@@ -49,7 +49,7 @@ func benchBackbone() throws {
     }
     var r2 = Xoshiro256(seed: 2)
     let conv = Network(.convnet, numClasses: 10, inputChannels: 1, inputHeight: 28, inputWidth: 28, using: &r2)
-    let convTrainer = Trainer(network: conv, data: lt, normalization: .fit(lt), config: cfg)
+    let convTrainer = BackboneTrainer(network: conv, data: lt, normalization: .fit(lt), config: cfg)
     measure("convnet-train", images: lt.count) { _ = convTrainer.trainEpoch(0) }
 
     // Extraction of 10,000 images.

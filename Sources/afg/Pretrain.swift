@@ -139,7 +139,7 @@ struct Pretrain: ParsableCommand {
                           inputChannels: flat ? train.imageSize : train.channels,
                           inputHeight: flat ? 1 : train.height, inputWidth: flat ? 1 : train.width, using: &rng)
         let norm = Normalization.fit(train)
-        let trainer = Trainer(network: net, data: train, normalization: norm, config: cfg)
+        let trainer = BackboneTrainer(network: net, data: train, normalization: norm, config: cfg)
         let statePath = out + ".train-state"
         var start = 0
         if resume {

@@ -150,9 +150,9 @@ final class TrainingTests: XCTestCase {
         cfg.epochs = 3; cfg.batchSize = 32; cfg.learningRate = 0.05; cfg.warmupEpochs = 1
         cfg.augmentation = Augmentation(padding: 1, flip: true); cfg.seed = 11
         cfg.loss = .graLoss(GradualSchedule(maxValue: 1, gamma: 3))
-        func fresh() -> Trainer {
+        func fresh() -> BackboneTrainer {
             var r = Xoshiro256(seed: 5)
-            return Trainer(network: Network(.convnet, numClasses: 3, inputChannels: 1, inputHeight: 8, inputWidth: 8, using: &r),
+            return BackboneTrainer(network: Network(.convnet, numClasses: 3, inputChannels: 1, inputHeight: 8, inputWidth: 8, using: &r),
                            data: set, normalization: .fit(set), config: cfg)
         }
         let a = fresh(), b = fresh()
@@ -187,8 +187,8 @@ final class TrainingTests: XCTestCase {
         var rng = Xoshiro256(seed: 1)
         let net = Network(.convnet, numClasses: 10, inputChannels: 1, inputHeight: 28, inputWidth: 28, using: &rng)
         let norm = Normalization.fit(train)
-        let trainer = Trainer(network: net, data: train, normalization: norm, config: cfg)
-        var stats: [EpochStats] = []
+        let trainer = BackboneTrainer(network: net, data: train, normalization: norm, config: cfg)
+        var stats: [BackboneEpochStats] = []
         for e in 0..<cfg.epochs { stats.append(trainer.trainEpoch(e)) }
         XCTAssertLessThan(stats.last!.meanLoss, stats.first!.meanLoss)
         let (feats, logits) = extractFeatures(network: net, data: test, normalization: norm)
