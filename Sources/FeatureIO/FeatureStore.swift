@@ -136,13 +136,7 @@ public enum FeatureStore {
             let attrs = try f.rootAttributes()
             try checkShapeAttribute(attrs, "num_classes", equals: c, file: path)
             try checkShapeAttribute(attrs, "dim", equals: d, file: path)
-            var lambda: Float?
-            if let v = attrs["tukey_lambda"] {
-                guard let x = v.number, x.isFinite else {
-                    throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
-                }
-                lambda = Float(x)
-            }
+            let lambda = try tukeyLambda(attrs, file: path)
             let names = try readNames(f, expected: c)
             return ClassifierFile(numClasses: c, dim: d, weight: weight, bias: bias, classCounts: counts,
                                   method: attrs["method"]?.text ?? "unknown", tukeyLambda: lambda,
@@ -201,13 +195,7 @@ public enum FeatureStore {
             let raw = try f.rootAttributes()
             try checkShapeAttribute(raw, "num_classes", equals: c, file: path)
             try checkShapeAttribute(raw, "dim", equals: d, file: path)
-            var lambda: Float?
-            if let v = raw["tukey_lambda"] {
-                guard let x = v.number, x.isFinite else {
-                    throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
-                }
-                lambda = Float(x)
-            }
+            let lambda = try tukeyLambda(raw, file: path)
             var attrs = raw.mapValues { $0.text }
             for k in ["num_classes", "dim", "tukey_lambda", "created_by", "afg_file"] { attrs[k] = nil }
             return StatisticsFile(numClasses: c, dim: d, means: means, counts: counts, covariances: cov,
@@ -318,6 +306,15 @@ public enum FeatureStore {
             throw FeatureIOError(.classCountMismatch, file: f.path, dataset: d.name, problem: "\(names.count) class names, but \(c) classes")
         }
         return names
+    }
+
+    /// The optional `tukey_lambda` root attribute; throws when present but not a finite number.
+    private static func tukeyLambda(_ attrs: [String: H5AttributeValue], file: String) throws -> Float? {
+        guard let v = attrs["tukey_lambda"] else { return nil }
+        guard let x = v.number, x.isFinite else {
+            throw FeatureIOError(.invalidAttribute, file: file, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
+        }
+        return Float(x)
     }
 
     private static func checkShapeAttribute(_ attrs: [String: H5AttributeValue], _ name: String, equals n: Int, file: String) throws {
