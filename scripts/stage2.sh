@@ -4,13 +4,15 @@
 # choose something, p / τ / β / the GLAG grid, look at --val, never at the test file).
 #
 #   scripts/stage2.sh AFG RUNS_DIR BACKBONE OUT_DIR "SEEDS" ["METHODS"]
-# reads RUNS_DIR/BACKBONE-{train,val,test}.h5 and RUNS_DIR/BACKBONE-head.h5, writes
+# reads RUNS_DIR/BACKBONE-{train,val,test}.h5 and RUNS_DIR/BACKBONE-head.h5 (the stage-one
+# head, the --teacher; optional: without it no method gets a teacher), writes
 # OUT_DIR/BACKBONE.METHOD.SEED.json (afg evaluate --json on test, plus timing).
 set -euo pipefail
 AFG=$1; RUNS=$2; BB=$3; OUT=$4; SEEDS=$5
-METHODS=${6:-"glag glag-no-adaptive glag-no-kd glag-lbfgs-select lr-balanced ce crt lws tau-norm logit-adjust balanced-softmax tailcalib"}
+METHODS=${6:-"glag glag-select glag-no-adaptive glag-no-kd glag-lbfgs-select lr-balanced ce crt lws tau-norm logit-adjust balanced-softmax tailcalib"}
 # Cut points for 10 classes (issue 7): Many >= 1000, Medium 200-999, Few < 200.
-CUTS="--many 999 --few 200"
+CUTS=${CUTS:-"--many 999 --few 200"}
+TEACHER=""; [ -f "$RUNS/$BB-head.h5" ] && TEACHER="--teacher $RUNS/$BB-head.h5"
 mkdir -p "$OUT"
 for seed in $SEEDS; do
   for m in $METHODS; do
@@ -18,6 +20,7 @@ for seed in $SEEDS; do
     case $m in
       glag-no-adaptive) method=glag; extra="--no-adaptive";;
       glag-no-kd) method=glag; extra="--no-kd";;
+      glag-select) method=glag; extra="--select-on-val";;   # SGD GLAG, teacher x beta0 chosen on validation
       glag-lbfgs-select) method=glag; extra="--solver lbfgs --select-on-val";;
       lr-balanced) method=crt; extra="--solver lbfgs";;   # afg's class-weighted logistic regression
       lr) method=ce; extra="--solver lbfgs";;
@@ -27,7 +30,7 @@ for seed in $SEEDS; do
     clf="$OUT/$BB.$m.$seed.h5"
     t0=$(date +%s.%N)
     "$AFG" train --method "$method" $extra --train "$RUNS/$BB-train.h5" --val "$RUNS/$BB-val.h5" \
-      --teacher "$RUNS/$BB-head.h5" --out "$clf" --seed "$seed" $CUTS --quiet > "$OUT/$BB.$m.$seed.train.txt"
+      $TEACHER --out "$clf" --seed "$seed" $CUTS --quiet > "$OUT/$BB.$m.$seed.train.txt"
     t1=$(date +%s.%N)
     "$AFG" evaluate --classifier "$clf" --test "$RUNS/$BB-test.h5" $CUTS --json > "$OUT/$BB.$m.$seed.eval.json"
     python3 - "$OUT/$BB.$m.$seed.eval.json" "$OUT/$BB.$m.$seed.json" "$BB" "$m" "$seed" "$t0" "$t1" <<'PY'

@@ -153,6 +153,7 @@ public enum TrainError: Error, CustomStringConvertible, Equatable {
     case badCheckpoint(String)
     case checkpointMismatch(String)
     case generator(String)
+    case selectionNeedsValidation
 
     public var description: String {
         switch self {
@@ -162,6 +163,7 @@ public enum TrainError: Error, CustomStringConvertible, Equatable {
         case let .badCheckpoint(s): return "checkpoint: \(s)"
         case let .checkpointMismatch(s): return "checkpoint does not match this run: \(s)"
         case let .generator(s): return "feature generator: \(s)"
+        case .selectionNeedsValidation: return "selection on validation needs a validation split"
         }
     }
 }

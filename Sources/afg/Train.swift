@@ -131,6 +131,9 @@ struct Train: ParsableCommand {
             train: LabeledFeatures(features: trainX, labels: trainSet.labels, numClasses: c),
             val: valSet.map { LabeledFeatures(features: valX!, labels: $0.labels, numClasses: c) },
             teacher: teacherModel, rawTrain: rawTrain, rawVal: rawVal)
+        if solverOptions.selectOnVal {
+            return try runSelection(cfg, inputs: inputs, lambda: lambda, trainSet: trainSet)
+        }
         let trainer = try Trainer(config: cfg, inputs: inputs)
         let ckpt = out + ".ckpt"
         var state: TrainingState?
@@ -175,16 +178,25 @@ struct Train: ParsableCommand {
             let x = result.inputSpace == .transformed ? valX! : (rawVal ?? valX!)
             return Metrics(model: result.model, features: x, labels: v.labels, trainCounts: result.classCounts, thresholds: cfg.thresholds)
         }
+        try printSummary(result, lambda: recordedLambda, validation: valMetrics)
+    }
+
+    /// The run's summary on stdout (text, or JSON with `--json`).
+    func printSummary(_ result: TrainResult, lambda recordedLambda: Float?, validation valMetrics: Metrics?,
+                      selection: [String: Double]? = nil, chosenSetting: String? = nil) throws {
         if json {
             struct Out: Encodable {
                 var out: String, method: String, tukeyLambda: Float?, epochs: Int, chosen: [String: Double]
                 var notes: [String], validation: Summary?, history: [EpochReport]
+                var selected: String?, selectionGrid: [String: Double]?
             }
             let o = Out(out: out, method: methodName, tukeyLambda: recordedLambda, epochs: epochs, chosen: result.chosen,
-                        notes: result.notes, validation: valMetrics.map(Summary.init), history: result.history)
+                        notes: result.notes, validation: valMetrics.map(Summary.init), history: result.history,
+                        selected: chosenSetting, selectionGrid: selection)
             print(try encodeJSON(o))
         } else {
             print("wrote \(out) (method \(methodName), Tukey λ \(recordedLambda.map { "\($0)" } ?? "none"))")
+            if let s = chosenSetting { print("chosen on validation: \(s)") }
             for (k, v) in result.chosen.sorted(by: { $0.key < $1.key }) { print("chosen on validation: \(k) = \(v)") }
             if let m = valMetrics {
                 print("validation: overall \(pct(m.overall))  many \(pct(m.many))  medium \(pct(m.medium))  few \(pct(m.few))  mean recall \(pct(m.meanPerClassRecall))")
@@ -198,12 +210,14 @@ struct Train: ParsableCommand {
         return "glag" + (noAdaptive ? "-no-adaptive" : "") + (noKd ? "-no-kd" : "")
     }
 
-    func recordJSON(_ cfg: TrainConfig, result: TrainResult, lambda: Float?) -> String {
+    /// The classifier file's `config` attribute; `extra` is a JSON member appended as is.
+    func recordJSON(_ cfg: TrainConfig, result: TrainResult, lambda: Float?, extra: String? = nil) -> String {
         var s = "{\"config\":\(cfg.json),\"input_space\":\"\(result.inputSpace.rawValue)\""
         if let l = lambda { s += ",\"tukey_lambda\":\(l)" }
         let chosen = result.chosen.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
-        s += ",\"chosen\":{\(chosen)}}"
-        return s
+        s += ",\"chosen\":{\(chosen)}"
+        if let e = extra { s += "," + e }
+        return s + "}"
     }
 }
 

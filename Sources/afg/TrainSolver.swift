@@ -22,7 +22,7 @@ struct SolverOptions: ParsableArguments {
     var kdTeacher: TeacherKind = .balanced
     @Option(name: .customLong("init"), help: "lbfgs glag: start from the teacher or from zero.")
     var initialization: InitKind = .teacher
-    @Flag(help: "lbfgs glag: choose mean mode, initial β, k, KD weight and teacher on --val (prints the grid; never reads a test file).")
+    @Flag(help: "glag: choose settings on --val by mean per-class recall and print the grid (never reads a test file). sgd: KD teacher (stage-one / balanced / none) × initial β; lbfgs: mean mode, initial β, k, KD weight, teacher.")
     var selectOnVal = false
     @Option(help: "lbfgs: stop when the largest gradient entry is below this.")
     var tolerance: Double = 1e-4
@@ -30,7 +30,6 @@ struct SolverOptions: ParsableArguments {
     func validate() throws {
         if !(inverseRegularization > 0) { throw ValidationError("--C must be positive") }
         if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
-        if selectOnVal && solver != .lbfgs { throw ValidationError("--select-on-val needs --solver lbfgs") }
     }
 }
 
@@ -114,9 +113,11 @@ extension Train {
                 "{\"name\":\"\($0.name)\",\"val_mean_recall\":\($0.validationMeanRecall),\"val_overall\":\($0.validationAccuracy)}"
             }
             record = "{\"solver\":\"lbfgs\",\"select_on_val\":true,\"chosen\":\"\(best.name)\",\"chosen_config\":\(jsonString(best.summary)),\"grid\":[\(rows.joined(separator: ","))]}"
-            print("selection grid (validation mean per-class recall):")
-            for (i, e) in outcome.entries.enumerated() {
-                print("  \(i == outcome.bestIndex ? "*" : " ") \(e.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(pct(e.validationMeanRecall))   \(e.summary)")
+            if !json {
+                print("selection grid (validation mean per-class recall):")
+                for (i, e) in outcome.entries.enumerated() {
+                    print("  \(i == outcome.bestIndex ? "*" : " ") \(e.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(pct(e.validationMeanRecall))   \(e.summary)")
+                }
             }
         default:
             let fit: GLAGFit

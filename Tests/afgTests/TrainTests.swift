@@ -1,0 +1,79 @@
+import Foundation
+import XCTest
+import FeatureIO
+
+/// `afg train` end to end on the bundled Fashion-MNIST-LT fixtures: `--select-on-val`
+/// (SGD and lbfgs) prints valid JSON naming the arg-max setting, records it in the file,
+/// is byte-reproducible, and refuses contradictory flags with one line and exit 1.
+final class TrainTests: XCTestCase {
+    var dir: URL!
+    let fixtures = repoRoot.appendingPathComponent("fixtures/fmnist-lt").path
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: afgBinary.path), "afg binary not built at \(afgBinary.path)")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-train-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { [dir] in try? FileManager.default.removeItem(at: dir!) }
+    }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    func select(_ out: String, _ extra: String...) throws -> (status: Int32, out: String, err: String) {
+        let args = ["train", "--method", "glag", "--select-on-val", "--head-threshold", "1000",
+                    "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5", "--teacher", "\(fixtures)/head.h5",
+                    "--out", out, "--epochs", "2", "--seed", "5", "--many", "999", "--few", "200", "--json", "--quiet"] + extra
+        let p = Process()
+        p.executableURL = afgBinary
+        p.arguments = args
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o; p.standardError = e
+        try p.run()
+        let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    }
+
+    func testSGDSelectionPicksTheArgMaxAndIsReproducible() throws {
+        let a = path("a.h5"), b = path("b.h5")
+        let r = try select(a)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.err, "")
+        let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let grid = try XCTUnwrap(j["selectionGrid"] as? [String: Double])
+        XCTAssertEqual(Set(grid.keys), ["stage-one-b0.6", "stage-one-b1.0", "balanced-b0.6", "balanced-b1.0", "no-kd-b0.6", "no-kd-b1.0"])
+        let chosen = try XCTUnwrap(j["selected"] as? String)
+        XCTAssertEqual(grid[chosen], grid.values.max())
+        // The file's own validation score is the chosen setting's.
+        let v = try XCTUnwrap(j["validation"] as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(v["meanPerClassRecall"] as? Double), grid[chosen]!, accuracy: 1e-12)
+        let file = try FeatureStore.readClassifier(path: a)
+        XCTAssertTrue(file.configJSON.contains("\"chosen\":\"\(chosen)\""), file.configJSON)
+        XCTAssertEqual(try select(b).status, 0)
+        XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b), "same seed, same bytes")
+    }
+
+    func testLBFGSSelectionJSONIsValid() throws {
+        let r = try select(path("l.h5"), "--solver", "lbfgs", "--rounds", "1", "--tolerance", "1e-2")
+        XCTAssertEqual(r.status, 0, r.err)
+        let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
+        XCTAssertNotNil(j["chosen"] as? String)
+    }
+
+    func testContradictoryFlagsFailWithOneLine() throws {
+        for (extra, needle) in [(["--no-kd"], "drop --no-kd"), (["--checkpoint-every", "1"], "does not checkpoint")] {
+            let out = path("x.h5")
+            let r = try select(out, extra[0], extra.count > 1 ? extra[1] : "--quiet")
+            XCTAssertEqual(r.status, 1, "\(extra)")
+            XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+            XCTAssertTrue(r.err.contains(needle), r.err)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+        let r = try afg("train", "--method", "glag", "--select-on-val", "--train", "\(fixtures)/train.h5", "--out", path("y.h5"), "--quiet")
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("--select-on-val needs --val"), r.err)
+        let c = try afg("train", "--method", "crt", "--select-on-val", "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5",
+                        "--out", path("z.h5"), "--quiet")
+        XCTAssertEqual(c.status, 1)
+        XCTAssertTrue(c.err.contains("applies to --method glag"), c.err)
+    }
+}
