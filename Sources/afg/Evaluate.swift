@@ -18,6 +18,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Many: training count > this.") var many = 100
     @Option(help: "Few: training count < this.") var few = 20
     @Option(help: "Write a per-class accuracy SVG here.") var plot: String?
+    @Option(help: "Another classifier file (same classes and training counts) scored on the same test file and drawn beside the first in --plot; repeatable.")
+    var compare: [String] = []
     @Flag(help: "Print JSON (with per-class accuracy and the confusion matrix).") var json = false
 
     func validate() throws {
@@ -31,20 +33,49 @@ struct Evaluate: ParsableCommand {
         let model = LinearModel(weight: Matrix(rows: f.numClasses, cols: f.dim, data: f.weight), bias: f.bias)
         let m = Metrics(model: model, features: x, labels: set.labels, trainCounts: f.classCounts,
                         thresholds: ShotThresholds(many: many, few: few))
+        // Compared classifiers: same classes and counts; each under its own recorded λ.
+        var others: [(path: String, method: String, metrics: Metrics)] = []
+        for path in compare {
+            let g = try FeatureStore.readClassifier(path: path)
+            if g.numClasses != f.numClasses || g.dim != f.dim {
+                throw CLIError("\(path): \(g.numClasses) classes × dimension \(g.dim), \(classifier) has \(f.numClasses) × \(f.dim)")
+            }
+            if g.classCounts != f.classCounts { throw CLIError("\(path): trained on other class counts than \(classifier)") }
+            let gx = g.tukeyLambda == f.tukeyLambda ? x : try loadFeatures(test, numClasses: g.numClasses, lambda: g.tukeyLambda).x
+            let gm = LinearModel(weight: Matrix(rows: g.numClasses, cols: g.dim, data: g.weight), bias: g.bias)
+            others.append((path, g.method, Metrics(model: gm, features: gx, labels: set.labels, trainCounts: g.classCounts,
+                                                  thresholds: ShotThresholds(many: many, few: few))))
+        }
         if let p = plot {
-            let title = "\(f.method) on \((test as NSString).lastPathComponent): top-1 \(String(format: "%.2f", 100 * m.overall))%"
-            try writeAtomically(contents: PerClassPlot.svg(metrics: m, trainCounts: f.classCounts, title: title), to: p)
+            let file = (test as NSString).lastPathComponent
+            func top1(_ m: Metrics) -> String { String(format: "%.2f", 100 * m.overall) + "%" }
+            let svg: String
+            if others.isEmpty {
+                svg = PerClassPlot.svg(series: [.init(label: f.method, metrics: m)], trainCounts: f.classCounts,
+                                       classNames: set.classNames, title: "\(f.method) on \(file): top-1 \(top1(m))")
+            } else {
+                let series = [PerClassPlot.Series(label: "\(f.method): top-1 \(top1(m))", metrics: m)]
+                    + others.map { PerClassPlot.Series(label: "\($0.method): top-1 \(top1($0.metrics))", metrics: $0.metrics) }
+                svg = PerClassPlot.svg(series: series, trainCounts: f.classCounts, classNames: set.classNames,
+                                       title: "per-class accuracy on \(file)")
+            }
+            try writeAtomically(contents: svg, to: p)
         }
         if json {
             struct Out: Encodable {
                 var classifier: String, test: String, method: String, tukeyLambda: Float?
                 var summary: Summary, perClass: [Double?], trainCounts: [Int], testCounts: [Int], confusion: [[Int]]
+                var compared: [Compared]?
             }
+            struct Compared: Encodable { var classifier: String, method: String, summary: Summary, perClass: [Double?] }
             let c = m.numClasses
             let conf = (0..<c).map { Array(m.confusion[($0 * c)..<(($0 + 1) * c)]) }
             print(try encodeJSON(Out(classifier: classifier, test: test, method: f.method, tukeyLambda: f.tukeyLambda,
                                      summary: Summary(m), perClass: m.perClass, trainCounts: f.classCounts,
-                                     testCounts: m.evaluatedCounts, confusion: conf)))
+                                     testCounts: m.evaluatedCounts, confusion: conf,
+                                     compared: others.isEmpty ? nil : others.map {
+                                         Compared(classifier: $0.path, method: $0.method, summary: Summary($0.metrics), perClass: $0.metrics.perClass)
+                                     })))
         } else {
             print("classifier \(classifier) (method \(f.method), Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")) on \(test): \(m.rows) rows")
             print("overall      \(pct(m.overall))")
@@ -52,6 +83,9 @@ struct Evaluate: ParsableCommand {
             print("medium       \(pct(m.medium))  (\(m.groupSizes["medium"] ?? 0) classes)")
             print("few          \(pct(m.few))  (\(m.groupSizes["few"] ?? 0) classes, < \(few) training rows)")
             print("mean recall  \(pct(m.meanPerClassRecall))")
+            for o in others {
+                print("compare \(o.path) (method \(o.method)): overall \(pct(o.metrics.overall))  many \(pct(o.metrics.many))  medium \(pct(o.metrics.medium))  few \(pct(o.metrics.few))  mean recall \(pct(o.metrics.meanPerClassRecall))")
+            }
             if let p = plot { print("plot written to \(p)") }
         }
     }
