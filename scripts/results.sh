@@ -37,18 +37,16 @@ for loss in graloss ce la; do
     --test "$OUT/runs/$loss-test.h5" --seeds $SEEDS --methods smote-lr tailcalib-lr --json "$OUT/peers/$loss.gen.json" > /dev/null
 done
 
+# Second data set: the same stage-two commands, unchanged (no stage-one head: no teacher).
 $VENV/bin/python scripts/make_digits_lt.py "$OUT/digits-lt"
-mkdir -p "$OUT/digits"
-for seed in $SEEDS; do
-  for v in glag glag-lbfgs-select; do
-    extra=""; [ $v = glag-lbfgs-select ] && extra="--solver lbfgs --select-on-val"
-    "$AFG" train --method glag $extra --head-threshold 1000 --train "$OUT/digits-lt/train.h5" --val "$OUT/digits-lt/val.h5" \
-      --out "$OUT/digits/$v.$seed.h5" --seed $seed --quiet > /dev/null
-    "$AFG" evaluate --classifier "$OUT/digits/$v.$seed.h5" --test "$OUT/digits-lt/test.h5" --many 50 --few 10
-  done
-done | tee "$OUT/digits/results.txt"
+mkdir -p "$OUT/digits-runs" "$OUT/digits-peers"
+for s in train val test; do ln -sf "$(cd "$OUT/digits-lt" && pwd)/$s.h5" "$OUT/digits-runs/digits-$s.h5"; done
+CUTS="--many 50 --few 10" scripts/stage2.sh "$AFG" "$OUT/digits-runs" digits "$OUT/digits" "$SEEDS" \
+  "glag glag-select glag-lbfgs-select lr-balanced"
 $VENV/bin/python bench/peers.py --train "$OUT/digits-lt/train.h5" --val "$OUT/digits-lt/val.h5" \
-  --test "$OUT/digits-lt/test.h5" --seeds 0 --methods lr-balanced --many 50 --few 10 --json "$OUT/digits/lr.json"
+  --test "$OUT/digits-lt/test.h5" --seeds 0 --methods lr-balanced --many 50 --few 10 --json "$OUT/digits-peers/digits.lr.json"
 
-{ python3 scripts/summarize.py "$OUT/res"; echo; echo "## Peers"; python3 scripts/summarize.py "$OUT/peers"; } > "$OUT/tables.md"
+{ python3 scripts/summarize.py "$OUT/res"; echo; echo "## Peers"; python3 scripts/summarize.py "$OUT/peers"
+  echo; echo "## digits-LT"; python3 scripts/summarize.py "$OUT/digits"
+  echo; echo "## digits-LT peers"; python3 scripts/summarize.py "$OUT/digits-peers"; } > "$OUT/tables.md"
 echo "tables in $OUT/tables.md"
