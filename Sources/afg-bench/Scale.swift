@@ -58,8 +58,8 @@ private func envInt(_ name: String, _ fallback: Int) -> Int {
 ///   (recorded λ = 0.5, so `afg train` needs no second, untransformed copy of the rows).
 ///
 /// Features: `z = max(0, a + μ_c + s_c·(Vᵀ v + e))`, `a = 0.3`; class means `μ_c = Bᵀ u_c`
-/// in a random 64-dimensional subspace (`B` 64 × D, entries `N(0, 1/64)`, `u_c ~ N(0, I)`,
-/// so `‖μ_c‖ ≈ √D`), a per-class scale `s_c ∈ [0.5, 1]`, shared low-rank noise (`V` 16 × D,
+/// in a random 64-dimensional subspace (`B` 64 × D, entries `N(0, 0.12²/64)`, `u_c ~ N(0, I)`,
+/// so `‖μ_c‖ ≈ 0.12·√D`: neighbouring classes overlap, the task is not trivial), a per-class scale `s_c ∈ [0.5, 1]`, shared low-rank noise (`V` 16 × D,
 /// `v ~ N(0, I)`) and isotropic noise `e ~ N(0, I)`: non-negative (post-ReLU-like),
 /// with class structure a linear classifier can learn. Row `j` of class `c` draws from
 /// `Xoshiro256(seed:, streams: [c, j])`, so the file is deterministic and independent of
@@ -74,7 +74,7 @@ func benchScaleData() throws {
     let counts = scaleCounts(classes: C, total: N, maxCount: maxCount, minCount: minCount)
     let rank = 64, noiseRank = 16
     var rng = Xoshiro256(seed: seed, streams: [UInt64.max, 0])
-    let basis: [Float] = standardNormals(rank * D, using: &rng).map { $0 / Float(rank).squareRoot() }
+    let basis: [Float] = standardNormals(rank * D, using: &rng).map { $0 * 0.12 / Float(rank).squareRoot() }
     let coords: [Float] = standardNormals(C * rank, using: &rng)
     let noiseBasis: [Float] = standardNormals(noiseRank * D, using: &rng).map { $0 * 0.5 / Float(noiseRank).squareRoot() }
     var means = [Float](repeating: 0, count: C * D)
