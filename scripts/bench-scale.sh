@@ -5,7 +5,7 @@
 # peak RSS per step and checks the 12 GB target.
 #
 # Environment: SCALE_DIR (default /tmp/afg-scale), SCALE_CLASSES / SCALE_DIM / SCALE_ROWS /
-# SCALE_MAX / SCALE_MIN (default 8142 / 2048 / 437513 / 1000 / 2), EPOCH_ROWS (default
+# SCALE_MAX / SCALE_MIN (default 8142 / 2048 / 437513 / 1000 / 2), SCALE_TEST_PER_CLASS (2), EPOCH_ROWS (default
 # SCALE_ROWS), LIMIT_GB (12), SKIP_DATA=1 to reuse an existing data set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +40,11 @@ run calibrate "$AFG" calibrate --train "$SCALE_DIR/train.h5" --out "$SCALE_DIR/s
     --generate "$SCALE_DIR/balanced.h5" --per-class "$Q" --seed 0
 run train "$AFG" train --method glag --epochs 1 --epoch-rows "$EPOCH_ROWS" --train "$SCALE_DIR/train.h5" \
     --teacher "$SCALE_DIR/teacher.h5" --out "$SCALE_DIR/glag.h5" --seed 0
+if [ -f "$SCALE_DIR/test.h5" ]; then   # sanity check of what one epoch learned (untimed)
+  echo "== test split ($(( ${SCALE_TEST_PER_CLASS:-2} )) rows per class): stage-one teacher, then GLAG after one epoch"
+  "$AFG" evaluate --classifier "$SCALE_DIR/teacher.h5" --test "$SCALE_DIR/test.h5" | sed 's/^/   teacher: /'
+  "$AFG" evaluate --classifier "$SCALE_DIR/glag.h5" --test "$SCALE_DIR/test.h5" | sed 's/^/   glag:    /'
+fi
 
 echo
 echo "scale run: C = $SCALE_CLASSES, D = $SCALE_DIM, N = $SCALE_ROWS, epoch rows $EPOCH_ROWS (q = $Q), $(nproc) cores"

@@ -53,6 +53,7 @@ private func envInt(_ name: String, _ fallback: Int) -> Int {
 /// under `SCALE_DIR` (default `/tmp/afg-scale`):
 /// - `train.h5`: float32 features (`N × D`, rows grouped by class, 3.6 GB at full size),
 ///   int64 labels; counts from `scaleCounts`.
+/// - `test.h5`: `SCALE_TEST_PER_CLASS` (default 2) further rows per class, balanced.
 /// - `teacher.h5`: a stage-one head `g₁` for KD, the nearest-class-mean rule in the Tukey
 ///   (λ = 0.5) space, `W_c = m̃_c`, `b_c = −‖m̃_c‖²/2` with `m̃_c` the class mean of `√z`
 ///   (recorded λ = 0.5, so `afg train` needs no second, untransformed copy of the rows).
@@ -84,54 +85,65 @@ func benchScaleData() throws {
     let scale: [Float] = (0..<C).map { _ in 0.5 + 0.5 * Float(rng.nextOpenUnit()) }
     let offset: Float = 0.3
 
-    let path = "\(dir)/train.h5"
-    let writer = try FeatureWriter(path: path, dim: D, numClasses: C,
-                                   attributes: ["source": "afg-bench scale-data", "scale_seed": "\(seed)"])
-    // Rows grouped by class: row i of the file belongs to class `classOfRow`.
-    var start = [Int](repeating: 0, count: C + 1)
-    for c in 0..<C { start[c + 1] = start[c] + counts[c] }
     let block = 8192
     var x = [Float](repeating: 0, count: block * D)
     var labels = [Int32](repeating: 0, count: block)
     var noise = [Float](repeating: 0, count: block * noiseRank)
     var low = [Float](repeating: 0, count: block * D)
-    var sums = [Double](repeating: 0, count: C * D)     // Σ √z per class (teacher)
-    var c0 = 0
-    for r0 in stride(from: 0, to: N, by: block) {
-        let m = min(block, N - r0)
-        while start[c0 + 1] <= r0 { c0 += 1 }
-        var c = c0
-        var rowClass = [Int](repeating: 0, count: m), rowIndex = [Int](repeating: 0, count: m)
-        for q in 0..<m {
-            while start[c + 1] <= r0 + q { c += 1 }
-            rowClass[q] = c; rowIndex[q] = r0 + q - start[c]; labels[q] = Int32(c)
-        }
-        let stripes = 2 * ProcessInfo.processInfo.activeProcessorCount
-        x.withUnsafeMutableBufferPointer { px in noise.withUnsafeMutableBufferPointer { pn in
-            let px = px.baseAddress!, pn = pn.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: stripes) { s in
-                for q in (s * m / stripes)..<((s + 1) * m / stripes) {
-                    var g = Xoshiro256(seed: seed, streams: [UInt64(rowClass[q]), UInt64(rowIndex[q])])
-                    fillStandardNormal(UnsafeMutableBufferPointer(start: px + q * D, count: D), using: &g)
-                    fillStandardNormal(UnsafeMutableBufferPointer(start: pn + q * noiseRank, count: noiseRank), using: &g)
+    var sums = [Double](repeating: 0, count: C * D)     // Σ √z per class of the training rows (teacher)
+    /// Writes `rowCounts[c]` rows of each class, grouped by class; row `k` of class `c` is
+    /// draw `firstIndex[c] + k` of the class's streams (the test rows follow the training ones).
+    func writeRows(_ path: String, rowCounts: [Int], firstIndex: [Int], split: String, accumulate: Bool) throws {
+        let writer = try FeatureWriter(path: path, dim: D, numClasses: C,
+                                       attributes: ["source": "afg-bench scale-data", "scale_seed": "\(seed)", "split": split])
+        var start = [Int](repeating: 0, count: C + 1)
+        for c in 0..<C { start[c + 1] = start[c] + rowCounts[c] }
+        let total = start[C]
+        var c0 = 0
+        for r0 in stride(from: 0, to: total, by: block) {
+            let m = min(block, total - r0)
+            while start[c0 + 1] <= r0 { c0 += 1 }
+            var c = c0
+            var rowClass = [Int](repeating: 0, count: m), rowIndex = [Int](repeating: 0, count: m)
+            for q in 0..<m {
+                while start[c + 1] <= r0 + q { c += 1 }
+                rowClass[q] = c; rowIndex[q] = firstIndex[c] + r0 + q - start[c]; labels[q] = Int32(c)
+            }
+            let stripes = 2 * ProcessInfo.processInfo.activeProcessorCount
+            x.withUnsafeMutableBufferPointer { px in noise.withUnsafeMutableBufferPointer { pn in
+                let px = px.baseAddress!, pn = pn.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: stripes) { s in
+                    for q in (s * m / stripes)..<((s + 1) * m / stripes) {
+                        var g = Xoshiro256(seed: seed, streams: [UInt64(rowClass[q]), UInt64(rowIndex[q])])
+                        fillStandardNormal(UnsafeMutableBufferPointer(start: px + q * D, count: D), using: &g)
+                        fillStandardNormal(UnsafeMutableBufferPointer(start: pn + q * noiseRank, count: noiseRank), using: &g)
+                    }
+                }
+            } }
+            noise.withUnsafeBufferPointer { pn in noiseBasis.withUnsafeBufferPointer { pv in low.withUnsafeMutableBufferPointer { pl in
+                Float._gemm(false, false, m, D, noiseRank, 1, pn.baseAddress!, noiseRank, pv.baseAddress!, D, 0, pl.baseAddress!, D)
+            } } }
+            for q in 0..<m {
+                let c = rowClass[q], s = scale[c]
+                for j in 0..<D {
+                    let v = offset + means[c * D + j] + s * (x[q * D + j] + low[q * D + j])
+                    let z = max(v, 0)
+                    x[q * D + j] = z
+                    if accumulate { sums[c * D + j] += Double(z.squareRoot()) }
                 }
             }
-        } }
-        noise.withUnsafeBufferPointer { pn in noiseBasis.withUnsafeBufferPointer { pv in low.withUnsafeMutableBufferPointer { pl in
-            Float._gemm(false, false, m, D, noiseRank, 1, pn.baseAddress!, noiseRank, pv.baseAddress!, D, 0, pl.baseAddress!, D)
-        } } }
-        for q in 0..<m {
-            let c = rowClass[q], s = scale[c]
-            for j in 0..<D {
-                let v = offset + means[c * D + j] + s * (x[q * D + j] + low[q * D + j])
-                let z = max(v, 0)
-                x[q * D + j] = z
-                sums[c * D + j] += Double(z.squareRoot())
-            }
+            try writer.append(features: m == block ? x : Array(x[0..<(m * D)]), labels: m == block ? labels : Array(labels[0..<m]))
         }
-        try writer.append(features: m == block ? x : Array(x[0..<(m * D)]), labels: m == block ? labels : Array(labels[0..<m]))
+        try writer.finish()
     }
-    try writer.finish()
+    let path = "\(dir)/train.h5"
+    try writeRows(path, rowCounts: counts, firstIndex: Array(repeating: 0, count: C), split: "train", accumulate: true)
+    // A balanced test split from the same class distributions (`SCALE_TEST_PER_CLASS`, default 2 rows per class).
+    let testPerClass = envInt("SCALE_TEST_PER_CLASS", 2)
+    if testPerClass > 0 {
+        try writeRows("\(dir)/test.h5", rowCounts: Array(repeating: testPerClass, count: C), firstIndex: counts,
+                      split: "test", accumulate: false)
+    }
     let tw = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
 
     // The teacher: nearest class mean in the λ = 0.5 space.
@@ -151,6 +163,7 @@ func benchScaleData() throws {
     print("scale-data: \(path): \(N) rows, \(C) classes, D = \(D), float32 \(fmt(Double(N * D * 4) / 1e9)) GB")
     print("scale-data: counts max \(sorted.last!), min \(sorted.first!), median \(sorted[C / 2]), tail (< 100) classes \(counts.filter { $0 < 100 }.count) with \(counts.filter { $0 < 100 }.reduce(0, +)) rows")
     print("scale-data: budget N = \(N): q = \(q) per class, \(counts.filter { $0 < q }.count) classes below q, \(counts.reduce(0) { $0 + max(q - $1, 0) }) generated rows per epoch")
+    if testPerClass > 0 { print("scale-data: test \(dir)/test.h5: \(testPerClass) rows per class (\(testPerClass * C) rows)") }
     print("scale-data: teacher \(dir)/teacher.h5 (nearest class mean, Tukey 0.5)")
     print("scale-data: write \(fmt(tw, 1)) s, peak RSS \(fmt(Double(peakRSSBytes()) / 1e9)) GB")
 }
