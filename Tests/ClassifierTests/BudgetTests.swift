@@ -167,6 +167,29 @@ final class BudgetTests: XCTestCase {
         XCTAssertGreaterThan(acc.overall, bayes.overall - 0.1, "budget GLAG \(acc.overall) vs Bayes \(bayes.overall)")
     }
 
+    /// A budget run resumed from a checkpoint ends with the same classifier and β.
+    func testBudgetResume() throws {
+        let train = p.sample(counts: TrainerTests.ltCounts, seed: 45, stream: 1)
+        let val = p.sample(counts: [30, 30, 30, 30, 30], seed: 45, stream: 2)
+        let teacher = try Trainer(config: testConfig(.ce, epochs: 2), inputs: TrainInputs(train: train)).run().model
+        var cfg = testConfig(.glag, epochs: 4)
+        cfg.generation.epochRows = 600
+        let inputs = TrainInputs(train: train, val: val, teacher: teacher)
+        let full = try Trainer(config: cfg, inputs: inputs).run()
+        let t1 = try Trainer(config: cfg, inputs: inputs)
+        t1.checkpointEvery = 2
+        var saved: [UInt8] = []
+        t1.onCheckpoint = { saved = $0.encoded() }
+        t1.stopAfterEpochs = 3
+        XCTAssertThrowsError(try t1.run())
+        let state = try TrainingState(encoded: saved)
+        XCTAssertEqual(state.epochsDone, 2)
+        let resumed = try Trainer(config: cfg, inputs: inputs).run(resumingFrom: state)
+        XCTAssertEqual(resumed.model.weight.data, full.model.weight.data)
+        XCTAssertEqual(resumed.model.bias, full.model.bias)
+        XCTAssertEqual(resumed.beta, full.beta)
+    }
+
     func testBudgetRejectsConflictingSettings() {
         let train = p.sample(counts: TrainerTests.ltCounts, seed: 44, stream: 1)
         var crt = testConfig(.crt); crt.generation.epochRows = 100
