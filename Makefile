@@ -2,14 +2,14 @@
 # kind: `setup` installs what is missing (guarded by dpkg -s, so it is quick the second time).
 
 SHELL := /bin/bash
-APT_PACKAGES := pkg-config liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist
+APT_PACKAGES := pkg-config liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time
 SWIFT ?= swift
 RELEASE_FLAGS := -c release
 TEST_FLAGS := -c release -Xswiftc -enable-testing
 AFG := .build/release/afg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build release test demo demo-full bench results clean
+.PHONY: setup build release test demo demo-full bench bench-scale results clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -43,6 +43,12 @@ results: release
 
 bench: release
 	.build/release/afg-bench $(BENCH)
+
+# The scale run of docs/SCALE.md: iNaturalist-2018-shaped synthetic features (8,142 classes,
+# D = 2048, 437,513 rows, 3.6 GB under SCALE_DIR, default /tmp/afg-scale), `afg calibrate`
+# and one streamed GLAG epoch, each under /usr/bin/time -v (about 20 minutes on this machine).
+bench-scale: release
+	bash scripts/bench-scale.sh
 
 clean:
 	rm -rf .build

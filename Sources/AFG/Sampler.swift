@@ -9,7 +9,23 @@ struct EpochPlan: Sendable {
     let rowSeed: [Int32]
     /// `C × C` mean support weights `ū_{c,i}`.
     let donorWeights: Matrix<Float>
+    /// The order rows are produced in: position `i` of the epoch is plan row `order[i]`;
+    /// nil = plan order (class 0 first). See `FeatureGenerator.batches(seed:epoch:batchRows:shuffled:)`.
+    var order: [Int32]? = nil
     var totalRows: Int { classOffset.last ?? 0 }
+
+    /// The plan row at epoch position `i`.
+    @inline(__always) func planRow(_ i: Int) -> Int { order.map { Int($0[i]) } ?? i }
+
+    /// The class whose plan rows contain `row` (binary search over `classOffset`).
+    func classOf(planRow row: Int) -> Int {
+        var lo = 0, hi = classOffset.count - 1      // classOffset[lo] <= row < classOffset[hi]
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if classOffset[mid] <= row { lo = mid } else { hi = mid }
+        }
+        return lo
+    }
 }
 
 /// A uniform integer in `0..<n` (Lemire's multiply-high; bias below n/2⁶⁴).
@@ -85,9 +101,30 @@ extension FeatureGenerator {
 
     /// The same rows as `generate(seed:epoch:)`, as a lazy sequence of mini-batches of
     /// `batchRows` rows (the last one shorter). Memory: one internal block plus one batch.
-    public func batches(seed: UInt64, epoch: Int, batchRows: Int) -> GeneratedBatches {
+    ///
+    /// With `shuffled`, the epoch's rows come in a uniformly random order (a permutation
+    /// drawn from stream `[epoch, UInt64.max, UInt64.max]`), so a consumer that streams
+    /// them into SGD sees the classes mixed instead of class 0 first. Each row keeps its own
+    /// normal stream `[e, c, j]`, so the shuffled epoch holds the same draws as the plain
+    /// one (equal to rounding: the products are grouped by block differently). The output
+    /// is deterministic in `(seed, epoch, β, config)` and does not depend on `batchRows`.
+    /// Extra memory: `G` 32-bit indices.
+    public func batches(seed: UInt64, epoch: Int, batchRows: Int, shuffled: Bool = false) -> GeneratedBatches {
         precondition(batchRows > 0, "batches: batchRows must be positive")
-        return GeneratedBatches(generator: self, plan: plan(seed: seed, epoch: epoch), seed: seed, epoch: epoch, batchRows: batchRows)
+        var p = plan(seed: seed, epoch: epoch)
+        if shuffled {
+            let G = p.totalRows
+            var order = [Int32](unsafeUninitializedCapacity: G) { b, n in
+                for i in 0..<G { b[i] = Int32(i) }
+                n = G
+            }
+            var rng = Xoshiro256(seed: seed, streams: [UInt64(bitPattern: Int64(epoch)), UInt64.max, UInt64.max])
+            if G > 1 {
+                for i in stride(from: G - 1, to: 0, by: -1) { order.swapAt(i, bounded(i + 1, &rng)) }
+            }
+            p.order = order
+        }
+        return GeneratedBatches(generator: self, plan: p, seed: seed, epoch: epoch, batchRows: batchRows)
     }
 
     /// The mean support weights `ū` (`C × C`) of epoch `epoch` without sampling. O(G + T·k).
@@ -121,15 +158,20 @@ extension FeatureGenerator {
         if m == 0 { return 0 }
         ws.reserveRows(m, parts: P, classes: C)
         let partF = ws.partFactor, partPos = ws.partPos, partScale = ws.partScale, partN = ws.partCount
-        let rowClass = ws.rowClass, rowJ = ws.rowIndex
+        let rowClass = ws.rowClass, rowJ = ws.rowIndex, rowPlan = ws.rowPlan
         let fCount = ws.factorCount, segStart = ws.segmentStart, rowStart = ws.rowStart
         for f in 0..<C { fCount[f] = 0 }
         // 1. Parts per row.
         var c = 0
-        while p.classOffset[c + 1] <= rows.lowerBound { c += 1 }
+        if p.order == nil { while p.classOffset[c + 1] <= rows.lowerBound { c += 1 } }
         for q in 0..<m {
-            let global = rows.lowerBound + q
-            while p.classOffset[c + 1] <= global { c += 1 }
+            let global = p.planRow(rows.lowerBound + q)
+            if p.order == nil {
+                while p.classOffset[c + 1] <= global { c += 1 }
+            } else {
+                c = p.classOf(planRow: global)
+            }
+            rowPlan[q] = global
             rowClass[q] = Int32(c)
             rowJ[q] = global - p.classOffset[c]
             labels[q] = Int32(c)
@@ -166,7 +208,7 @@ extension FeatureGenerator {
                 DispatchQueue.concurrentPerform(iterations: stripes) { s in
                     let lo = s * m / stripes, hi = (s + 1) * m / stripes
                     for q in lo..<hi {
-                        let global = rows.lowerBound + q, cls = Int(rowClass[q])
+                        let global = rowPlan[q], cls = Int(rowClass[q])
                         var rng = InlineXoshiro(seed: seed, streams: [e, UInt64(cls), UInt64(rowJ[q])])
                         for a in 0..<Int(partN[q]) {
                             let o = q * P + a, f = Int(partF[o]), r = ranks[f]
@@ -214,6 +256,7 @@ final class SamplerWorkspace {
     private(set) var partCount = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private(set) var rowClass = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private(set) var rowIndex = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    private(set) var rowPlan = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     private(set) var factorCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     private(set) var segmentStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     private(set) var rowStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
@@ -227,7 +270,7 @@ final class SamplerWorkspace {
 
     deinit {
         partFactor.deallocate(); partPos.deallocate(); partScale.deallocate(); partCount.deallocate()
-        rowClass.deallocate(); rowIndex.deallocate(); factorCount.deallocate(); segmentStart.deallocate()
+        rowClass.deallocate(); rowIndex.deallocate(); rowPlan.deallocate(); factorCount.deallocate(); segmentStart.deallocate()
         rowStart.deallocate(); e.deallocate(); rowList.deallocate(); tmp.deallocate()
     }
 
@@ -237,7 +280,7 @@ final class SamplerWorkspace {
 
     func reserveRows(_ m: Int, parts: Int, classes: Int) {
         if m > rowCap {
-            grow(&partCount, m); grow(&rowClass, m); grow(&rowIndex, m); rowCap = m
+            grow(&partCount, m); grow(&rowClass, m); grow(&rowIndex, m); grow(&rowPlan, m); rowCap = m
         }
         if m * parts > partCap {
             grow(&partFactor, m * parts); grow(&partPos, m * parts); grow(&partScale, m * parts); partCap = m * parts

@@ -18,15 +18,19 @@ extension Trainer {
     /// GLAG (method.md steps 9–10) and TailCalib: each epoch a fresh generated set mixed
     /// with the real transformed rows; GLAG adds KD on real head rows (weight
     /// `β_KD(t) = kd_max·s_γ(t/T)`) and adapts `β` from per-class validation accuracy.
+    /// With `generation.epochRows` the epoch is the class-balanced budget of
+    /// `Sampler.budget`, its generated rows streamed (shuffled) from the generator.
     func runGeneration(state: TrainingState?) throws -> TrainResult {
         let train = inputs.train
         let c = train.numClasses, d = train.features.cols
         let isGLAG = config.method == .glag
         var notes: [String] = []
         var generator: FeatureGenerator
+        var genConfig = config.generation.generatorConfig(for: config.method)
+        let budget = config.generation.epochRows
+        if let n = budget { genConfig.targetPerClass = Sampler.budgetPerClass(epochRows: n, numClasses: c) }
         do {
-            generator = try FeatureGenerator(features: train.features, labels: train.labels, numClasses: c,
-                                             config: config.generation.generatorConfig(for: config.method))
+            generator = try FeatureGenerator(features: train.features, labels: train.labels, numClasses: c, config: genConfig)
         } catch {
             throw TrainError.generator("\(error)")
         }
@@ -53,14 +57,31 @@ extension Trainer {
         let kdClasses = generator.isTail.map { !$0 }
         let rule: BetaRule = config.generation.betaRule == "own" ? .own : .net
         for e in first..<config.sgd.epochs {
-            let gen = generator.generate(seed: config.seed, epoch: e)
-            let rows = TrainingRows(real: train.features, realLabels: train.labels, generated: gen.features,
-                                    generatedLabels: gen.labels,
-                                    teacherFeatures: useKD ? (inputs.rawTrain ?? train.features) : nil,
-                                    kdClasses: useKD ? kdClasses : nil)
-            var g = rng(phase: 0, epoch: e)
-            let order = Sampler.mixed(real: train.labels.count, generated: gen.labels.count, using: &g)
-            let st = engine.runEpoch(rows, order: order, epoch: e, loss: .crossEntropy, classCounts: classCounts)
+            let st: EpochStats, donorWeights: Matrix<Float>
+            if let n = budget {
+                var g = rng(phase: 0, epoch: e)
+                let epochPlan = Sampler.budget(labels: train.labels, numClasses: c, epochRows: n, using: &g)
+                precondition(epochPlan.generatedRows == generator.generatedRows,
+                              "budget: \(epochPlan.generatedRows) generated slots, generator makes \(generator.generatedRows)")
+                let stream = generator.batches(seed: config.seed, epoch: e, batchRows: streamBatchRows, shuffled: true)
+                var it = stream.makeIterator()
+                let rows = TrainingRows(real: train.features, realLabels: train.labels,
+                                        teacherFeatures: useKD ? (inputs.rawTrain ?? train.features) : nil,
+                                        kdClasses: useKD ? kdClasses : nil)
+                st = engine.runEpoch(rows, order: epochPlan.order, generated: &it, epoch: e, loss: .crossEntropy,
+                                     classCounts: classCounts)
+                donorWeights = stream.donorWeights
+            } else {
+                let gen = generator.generate(seed: config.seed, epoch: e)
+                let rows = TrainingRows(real: train.features, realLabels: train.labels, generated: gen.features,
+                                        generatedLabels: gen.labels,
+                                        teacherFeatures: useKD ? (inputs.rawTrain ?? train.features) : nil,
+                                        kdClasses: useKD ? kdClasses : nil)
+                var g = rng(phase: 0, epoch: e)
+                let order = Sampler.mixed(real: train.labels.count, generated: gen.labels.count, using: &g)
+                st = engine.runEpoch(rows, order: order, epoch: e, loss: .crossEntropy, classCounts: classCounts)
+                donorWeights = gen.donorWeights
+            }
             // Adaptive confidence (step 9): from the second epoch on.
             var accNow: [Double]?
             if adaptive, let m = validate(engine.model) {
@@ -68,7 +89,7 @@ extension Trainer {
                 if let p = previous {
                     let delta = zip(a, p).map { $0 - $1 }
                     generator.beta = updateBeta(generator.beta, isTail: generator.isTail, accuracyDelta: delta,
-                                                donorWeights: gen.donorWeights, rule: rule, step: config.generation.betaStep)
+                                                donorWeights: donorWeights, rule: rule, step: config.generation.betaStep)
                 }
                 accNow = a
             }

@@ -1,3 +1,4 @@
+import AFG
 import Foundation
 import Linalg
 
@@ -140,6 +141,54 @@ public final class SGDEngine {
     /// - Precondition: every index in `order` is in `0..<rows.count`; labels in `0..<C`.
     @discardableResult
     public func runEpoch(_ rows: TrainingRows, order: [Int], epoch: Int, loss: LossKind, classCounts: [Int]) -> EpochStats {
+        let empty = Matrix<Float>(rows: 0, cols: 0)
+        let d = self.d
+        return (rows.generated ?? empty).data.withUnsafeBufferPointer { genP in
+            rows.generatedLabels.withUnsafeBufferPointer { genL in
+                epochCore(rows, order: order, epoch: epoch, loss: loss, classCounts: classCounts) { g, dst in
+                    dst.update(from: genP.baseAddress! + g * d, count: d)
+                    return genL[g]
+                }
+            }
+        }
+    }
+
+    /// Trains one epoch whose generated rows are streamed: `order` entries `≥ N` are
+    /// `N + g` with `g` = 0, 1, 2, … in order of appearance (as `Sampler.budget` numbers
+    /// them), and row `g` is the `g`-th row of `generated` (pulled a batch at a time when the
+    /// order reaches it). `rows.generated` must be nil. Same arithmetic as
+    /// `runEpoch(_:order:epoch:loss:classCounts:)` on the concatenated rows, so the result
+    /// does not depend on the size of the batches the iterator yields.
+    ///
+    /// - Precondition: the stream holds at least as many rows as the order's generated
+    ///   entries, each batch `D` columns wide.
+    /// - Complexity: as the other `runEpoch`; memory one batch of the stream.
+    @discardableResult
+    public func runEpoch<S: IteratorProtocol>(_ rows: TrainingRows, order: [Int], generated source: inout S,
+                                              epoch: Int, loss: LossKind, classCounts: [Int]) -> EpochStats
+    where S.Element == GeneratedSet {
+        precondition(rows.generated == nil, "SGDEngine: a streamed epoch takes its generated rows from the stream")
+        let d = self.d
+        var batch: GeneratedSet?
+        var at = 0, expected = 0
+        return epochCore(rows, order: order, epoch: epoch, loss: loss, classCounts: classCounts) { g, dst in
+            precondition(g == expected, "SGDEngine: streamed row \(g) out of order (expected \(expected))")
+            expected += 1
+            if batch == nil || at == batch!.count {
+                batch = source.next(); at = 0
+                precondition(batch.map { $0.count > 0 && $0.features.cols == d } ?? false, "SGDEngine: generated stream ended early or has the wrong width")
+            }
+            batch!.features.data.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + at * d, count: d) }
+            let y = batch!.labels[at]
+            at += 1
+            return y
+        }
+    }
+
+    /// The epoch loop; `generatedRow(g, dst)` writes generated row `g` (`D` floats) to
+    /// `dst` and returns its label.
+    private func epochCore(_ rows: TrainingRows, order: [Int], epoch: Int, loss: LossKind, classCounts: [Int],
+                           generatedRow: (Int, UnsafeMutablePointer<Float>) -> Int32) -> EpochStats {
         precondition(rows.real.cols == d, "SGDEngine: features have \(rows.real.cols) columns, model \(d)")
         precondition(classCounts.count == c, "SGDEngine: \(classCounts.count) class counts for \(c) classes")
         let start = DispatchTime.now().uptimeNanoseconds
@@ -152,10 +201,8 @@ public final class SGDEngine {
         let T = Double(config.epochs)
         let empty = Matrix<Float>(rows: 0, cols: 0)
         rows.real.data.withUnsafeBufferPointer { realP in
-        (rows.generated ?? empty).data.withUnsafeBufferPointer { genP in
         (rows.teacherFeatures ?? empty).data.withUnsafeBufferPointer { teachP in
         rows.realLabels.withUnsafeBufferPointer { realL in
-        rows.generatedLabels.withUnsafeBufferPointer { genL in
             for step in 0..<steps {
                 let lo = step * cap, bsz = min(cap, order.count - lo)
                 let t = Double(epoch) + Double(step) / Double(steps)
@@ -176,9 +223,7 @@ public final class SGDEngine {
                             kdIndex[r] = Int32(kdCount); kdCount += 1
                         } else { kdIndex[r] = -1 }
                     } else {
-                        let g = idx - n
-                        (x + r * d).update(from: genP.baseAddress! + g * d, count: d)
-                        labels[r] = genL[g]; weights[r] = 1; kdIndex[r] = -1
+                        labels[r] = generatedRow(idx - n, x + r * d); weights[r] = 1; kdIndex[r] = -1
                     }
                 }
                 // Forward.
@@ -213,7 +258,7 @@ public final class SGDEngine {
                 // Backward + update.
                 applyUpdate(rows: bsz, lr: lr)
             }
-        } } } } }
+        } } }
         let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let total = max(order.count, 1)
         return EpochStats(epoch: epoch, loss: (ceTotal + kdTotal) / Double(total), kdLoss: kdTotal / Double(total),

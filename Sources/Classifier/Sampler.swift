@@ -36,6 +36,60 @@ public enum Sampler {
         instanceBalanced(count: real + generated, using: &rng)
     }
 
+    /// `q = ⌈epochRows / numClasses⌉`, the rows per class of a budget epoch.
+    /// - Precondition: both positive.
+    public static func budgetPerClass(epochRows: Int, numClasses: Int) -> Int {
+        precondition(epochRows > 0 && numClasses > 0, "budgetPerClass: N=\(epochRows), C=\(numClasses)")
+        return (epochRows + numClasses - 1) / numClasses
+    }
+
+    /// One epoch of the class-balanced budget (`GenerationSettings.epochRows`).
+    ///
+    /// With `q = ⌈epochRows / C⌉`: a class with `n_c ≥ q` contributes `q` of its rows,
+    /// drawn without replacement (partial Fisher–Yates over its rows in index order, class
+    /// by class, from `rng`); a class with `0 < n_c < q` contributes all its rows and
+    /// `q − n_c` generated rows; an empty class nothing. The real rows and the generated
+    /// slots are then shuffled together, and the slots are numbered in order of appearance:
+    /// entry `N + g` (`N = labels.count`) is the `g`-th row of the generated stream, so
+    /// `g` runs 0, 1, 2, … along the order and a streaming consumer never looks back.
+    ///
+    /// - Returns: the order (`Σ_c min(n_c, q) + generated` entries) and the number of
+    ///   generated slots, `Σ_{0<n_c<q} (q − n_c)` (what `FeatureGenerator` with `M = q` makes).
+    /// - Complexity: O(N + q·C) time and memory.
+    public static func budget<G: RandomNumberGenerator>(labels: [Int32], numClasses C: Int, epochRows: Int,
+                                                        using rng: inout G) -> (order: [Int], generatedRows: Int) {
+        let q = budgetPerClass(epochRows: epochRows, numClasses: C)
+        let n = labels.count
+        var counts = [Int](repeating: 0, count: C)
+        for y in labels { counts[Int(y)] += 1 }
+        var start = [Int](repeating: 0, count: C + 1)
+        for c in 0..<C { start[c + 1] = start[c] + counts[c] }
+        var members = [Int](repeating: 0, count: n)
+        var fill = start
+        for (i, y) in labels.enumerated() { members[fill[Int(y)]] = i; fill[Int(y)] += 1 }
+        var generated = 0
+        var order: [Int] = []
+        order.reserveCapacity((0..<C).reduce(0) { $0 + (counts[$1] > 0 ? max(q, counts[$1]) : 0) })
+        for c in 0..<C where counts[c] > 0 {
+            let nc = counts[c], s = start[c]
+            if nc <= q {
+                order.append(contentsOf: members[s..<(s + nc)])
+                generated += q - nc
+            } else {
+                for i in 0..<q {
+                    let j = i + Int(rng.next(upperBound: UInt64(nc - i)))
+                    members.swapAt(s + i, s + j)
+                    order.append(members[s + i])
+                }
+            }
+        }
+        order.append(contentsOf: repeatElement(-1, count: generated))
+        shuffle(&order, using: &rng)
+        var g = 0
+        for i in order.indices where order[i] < 0 { order[i] = n + g; g += 1 }
+        return (order, generated)
+    }
+
     /// In-place Fisher–Yates with `next(upperBound:)` (unbiased), so the permutation
     /// depends only on the generator's stream.
     public static func shuffle<G: RandomNumberGenerator>(_ a: inout [Int], using rng: inout G) {

@@ -35,6 +35,16 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     public var betaStep: Float = 0.05
     /// `M`, rows per class after generation; nil = `n_max`.
     public var targetPerClass: Int? = nil
+    /// The class-balanced budget (`afg train --epoch-rows N`, opt-in; nil = every class
+    /// filled to `M` each epoch, all real rows used). With `N` set, each epoch has
+    /// `q = ⌈N / C⌉` rows per class (`q·C` rows in all, `N ≤ q·C < N + C`): a class with
+    /// `n_c ≥ q` contributes `q` of its real rows drawn without replacement (seeded per
+    /// epoch), a class with `0 < n_c < q` all its real rows plus `q − n_c` generated ones
+    /// (the generator's `M` is `q`), a class without rows nothing. The rows are shuffled
+    /// and the generated ones are produced block by block while SGD consumes them, so the
+    /// epoch is never held in memory (see `Sampler.budget`, `SGDEngine.runEpoch(_:order:generated:...)`).
+    /// Excludes `targetPerClass`; GLAG and TailCalib only.
+    public var epochRows: Int? = nil
     public init() {}
 }
 
@@ -154,6 +164,7 @@ public enum TrainError: Error, CustomStringConvertible, Equatable {
     case checkpointMismatch(String)
     case generator(String)
     case selectionNeedsValidation
+    case invalidConfig(String)
 
     public var description: String {
         switch self {
@@ -164,6 +175,7 @@ public enum TrainError: Error, CustomStringConvertible, Equatable {
         case let .checkpointMismatch(s): return "checkpoint does not match this run: \(s)"
         case let .generator(s): return "feature generator: \(s)"
         case .selectionNeedsValidation: return "selection on validation needs a validation split"
+        case let .invalidConfig(s): return s
         }
     }
 }
@@ -183,6 +195,10 @@ public final class Trainer {
     public var onCheckpoint: ((TrainingState) throws -> Void)?
     /// Test hook: stop (throwing `CancellationError`) after this many epochs of this run.
     public var stopAfterEpochs: Int?
+    /// With `generation.epochRows`: generated rows pulled from the generator per request
+    /// while an epoch streams (memory `streamBatchRows × D` floats plus the generator's
+    /// block). The trained model does not depend on it.
+    public var streamBatchRows = 4096
 
     let classCounts: [Int]
     var epochsThisRun = 0
@@ -194,6 +210,15 @@ public final class Trainer {
         self.inputs = inputs
         let c = inputs.train.numClasses, d = inputs.train.features.cols
         if inputs.train.labels.isEmpty { throw TrainError.emptyTraining }
+        if let n = config.generation.epochRows {
+            if n < 1 { throw TrainError.invalidConfig("epoch rows must be at least 1 (got \(n))") }
+            if config.method != .glag && config.method != .tailcalib {
+                throw TrainError.invalidConfig("epoch rows (a class-balanced budget) applies to glag and tailcalib only, not \(config.method.rawValue)")
+            }
+            if config.generation.targetPerClass != nil {
+                throw TrainError.invalidConfig("epoch rows and target per class exclude each other (the budget sets M = ⌈N / C⌉)")
+            }
+        }
         if let v = inputs.val {
             if v.features.cols != d { throw TrainError.dimensionMismatch(what: "validation features", expected: d, found: v.features.cols) }
             if v.numClasses != c { throw TrainError.classMismatch(what: "validation set", expected: c, found: v.numClasses) }

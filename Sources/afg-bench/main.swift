@@ -12,6 +12,7 @@ let registry: [(name: String, run: () throws -> Void)] = [
     ("afg-imagenet", benchAFGImageNetShape),
     ("train", benchTrain),
     ("solver", benchSolver),
+    ("scale-data", benchScaleData),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

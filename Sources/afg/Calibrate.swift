@@ -123,18 +123,31 @@ struct Calibrate: ParsableCommand {
         if let g = generate {
             let gen = try FeatureGenerator(features: x, labels: set.labels, numClasses: set.numClasses, config: config)
             progress("generating \(gen.generatedRows) rows (every class to \(gen.targetPerClass))")
-            let made = gen.generate(seed: seed, epoch: 0)
-            var out = FeatureSet(features: set.features + made.features.data, dim: set.dim, labels: set.labels + made.labels,
-                                 numClasses: set.numClasses, classNames: set.classNames, attributes: set.attributes)
-            out.attributes["afg_generated_by"] = "afg calibrate"
-            out.attributes["afg_config"] = String(decoding: try JSONEncoder.sorted.encode(config), as: UTF8.self)
-            out.attributes["afg_seed"] = "\(seed)"
-            out.attributes["tukey_lambda"] = lambda.map { "\($0)" } ?? "none"
-            let flag = [UInt8](repeating: 0, count: set.count) + [UInt8](repeating: 1, count: made.count)
-            try FeatureStore.writeFeatures(out, to: g, compress: compress, extraDatasets: ["is_generated": .uint8(flag)])
+            // Streamed (real rows, then the generated epoch block by block): memory one block,
+            // not the N + G rows of the balanced file.
+            var attrs = set.attributes
+            attrs["afg_generated_by"] = "afg calibrate"
+            attrs["afg_config"] = String(decoding: try JSONEncoder.sorted.encode(config), as: UTF8.self)
+            attrs["afg_seed"] = "\(seed)"
+            attrs["tukey_lambda"] = lambda.map { "\($0)" } ?? "none"
+            let writer = try FeatureWriter(path: g, dim: set.dim, numClasses: set.numClasses, classNames: set.classNames,
+                                           attributes: attrs, extraColumns: ["is_generated": .uint8([])], compress: compress)
+            let block = 8192
+            for r0 in stride(from: 0, to: set.count, by: block) {
+                let r1 = min(r0 + block, set.count)
+                try writer.append(features: Array(x.data[(r0 * set.dim)..<(r1 * set.dim)]), labels: Array(set.labels[r0..<r1]),
+                                  extras: ["is_generated": .uint8([UInt8](repeating: 0, count: r1 - r0))])
+            }
+            var madeCount = 0
+            for batch in gen.batches(seed: seed, epoch: 0, batchRows: block) {
+                try writer.append(features: batch.features.data, labels: batch.labels,
+                                  extras: ["is_generated": .uint8([UInt8](repeating: 1, count: batch.count))])
+                madeCount += batch.count
+            }
+            try writer.finish()
             progress("wrote \(g)")
             summary["balanced"] = g
-            summary["generated_rows"] = made.count
+            summary["generated_rows"] = madeCount
             summary["per_class"] = gen.targetPerClass
             if !gen.emptyClasses.isEmpty { progress("warning: \(gen.emptyClasses.count) class(es) have no rows and get none") }
         }

@@ -14,9 +14,11 @@ struct CLIError: Error, CustomStringConvertible {
 extension Method: ExpressibleByArgument {}
 
 /// Loads a feature file and applies a Tukey λ (nil = none); errors name the file.
+/// The rows live in `x` only: the returned set's `features` is emptied (one copy of N × D).
 func loadFeatures(_ path: String, numClasses: Int? = nil, lambda: Float?) throws -> (set: FeatureSet, x: Matrix<Float>) {
-    let set = try FeatureStore.readFeatures(path: path, numClasses: numClasses)
+    var set = try FeatureStore.readFeatures(path: path, numClasses: numClasses)
     var m = Matrix(rows: set.count, cols: set.dim, data: set.features)
+    set.features = []   // else the in-place transform below copies the N × D buffer (copy on write)
     if let l = lambda {
         do { try Tukey.apply(&m, lambda: l) } catch { throw CLIError("\(path): dataset features: \(error)") }
     }
@@ -67,6 +69,7 @@ struct Train: ParsableCommand {
     @Option(help: "β step δ.") var betaStep: Float = 0.05
     @Option(help: "Rows per class after generation (default n_max).") var targetPerClass: Int?
     @Option(help: "lws: learning rate of the per-class scales.") var lwsLr: Float = 0.1
+    @Option(help: "GLAG/TailCalib class-balanced budget: N rows per epoch, q = ⌈N/C⌉ per class (q real rows drawn without replacement, or all real rows plus q − n_c generated ones), generated rows streamed. Default: every class filled to n_max.") var epochRows: Int?
 
     @Option(help: "Many: training count > this.") var many = 100
     @Option(help: "Few: training count < this.") var few = 20
@@ -97,7 +100,7 @@ struct Train: ParsableCommand {
         c.generation.k = k; c.generation.alpha = alpha; c.generation.initialBeta = initialBeta
         c.generation.headThreshold = headThreshold; c.generation.meanMode = meanMode; c.generation.betaRule = betaRule
         c.generation.betaStep = betaStep; c.generation.targetPerClass = targetPerClass
-        c.lwsLearningRate = lwsLr
+        c.lwsLearningRate = lwsLr; c.generation.epochRows = epochRows
         c.thresholds = ShotThresholds(many: many, few: few)
         return c
     }
