@@ -44,6 +44,7 @@ extension Train {
             throw CLIError("--solver lbfgs trains glag, crt or ce; \(method.rawValue) uses --solver sgd")
         }
         if o.selectOnVal && method != .glag { throw CLIError("--select-on-val applies to --method glag") }
+        if epochRows != nil { throw CLIError("--epoch-rows applies to --solver sgd (the lbfgs solver fits the whole generated set)") }
         let lambda: Float? = noTukey ? nil : tukey
         let (trainSet, x) = try loadFeatures(train, lambda: lambda)
         let c = trainSet.numClasses

@@ -75,5 +75,9 @@ final class TrainTests: XCTestCase {
                         "--out", path("z.h5"), "--quiet")
         XCTAssertEqual(c.status, 1)
         XCTAssertTrue(c.err.contains("applies to --method glag"), c.err)
+        let e = try afg("train", "--method", "glag", "--solver", "lbfgs", "--epoch-rows", "100", "--train", "\(fixtures)/train.h5",
+                        "--out", path("e.h5"), "--quiet")
+        XCTAssertEqual(e.status, 1)
+        XCTAssertTrue(e.err.contains("--epoch-rows applies to --solver sgd"), e.err)
     }
 }
