@@ -12,17 +12,25 @@ CUTS="--many 999 --few 200"   # Many >= 1000, Medium 200-999, Few < 200 training
 "$AFG" --version
 "$AFG" inspect "$F/train.h5" | sed -n '1,7p'
 echo
-printf '%-10s %9s %9s %9s %9s %12s %8s\n' method overall many medium few "mean recall" seconds
-for m in ce crt glag; do
-  extra=""; [ "$m" = glag ] && extra="--head-threshold 1000"
+printf '%-12s %9s %9s %9s %9s %12s %8s\n' method overall many medium few "mean recall" seconds
+# ce: plain retraining; crt: class-balanced retraining; lr-balanced: the class-weighted
+# logistic regression (scikit-learn's class_weight="balanced", converged); glag: GLAG with
+# method.md's defaults; glag-select: GLAG with its teacher and β₀ chosen on validation.
+for m in ce crt lr-balanced glag glag-select; do
+  case $m in
+    lr-balanced) args="--method crt --solver lbfgs";;
+    glag) args="--method glag --head-threshold 1000";;
+    glag-select) args="--method glag --select-on-val --head-threshold 1000";;
+    *) args="--method $m";;
+  esac
   t0=$(date +%s.%N)
-  "$AFG" train --method $m $extra --train "$F/train.h5" --val "$F/val.h5" --teacher "$F/head.h5" \
+  "$AFG" train $args --train "$F/train.h5" --val "$F/val.h5" --teacher "$F/head.h5" \
       --out "$OUT/$m.h5" --seed 0 $CUTS --quiet > /dev/null
   t1=$(date +%s.%N)
   "$AFG" evaluate --classifier "$OUT/$m.h5" --test "$F/test.h5" $CUTS > "$OUT/$m.txt"
   get() { awk -v k="$1" '$1 == k { print $2 } $1 " " $2 == k { print $3 }' "$OUT/$m.txt" | head -1; }
-  printf '%-10s %9s %9s %9s %9s %12s %8.1f\n' $m "$(get overall)" "$(get many)" "$(get medium)" \
+  printf '%-12s %9s %9s %9s %9s %12s %8.1f\n' $m "$(get overall)" "$(get many)" "$(get medium)" \
       "$(get few)" "$(get 'mean recall')" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 done
 echo
-echo "Per-class picture: $AFG evaluate --classifier CLF --test $F/test.h5 --plot per-class.svg"
+echo "Per-class picture: $AFG evaluate --classifier CLF --compare OTHER_CLF --test $F/test.h5 --plot per-class.svg"
