@@ -113,7 +113,7 @@ extension Train {
             let rows = outcome.entries.map {
                 "{\"name\":\"\($0.name)\",\"val_mean_recall\":\($0.validationMeanRecall),\"val_overall\":\($0.validationAccuracy)}"
             }
-            record = "{\"solver\":\"lbfgs\",\"select_on_val\":true,\"chosen\":\"\(best.name)\",\"chosen_config\":\(jsonString(best.summary)),\"grid\":[\(rows.joined(separator: ","))]}"
+            record = "{\"solver\":\"lbfgs\",\"config\":\(jsonString(best.summary)),\"selection\":{\"chosen\":\"\(best.name)\",\"grid\":[\(rows.joined(separator: ","))]}}"
             if !json {
                 print("selection grid (validation mean per-class recall):")
                 for (i, e) in outcome.entries.enumerated() {

@@ -47,7 +47,10 @@ final class TrainTests: XCTestCase {
         let v = try XCTUnwrap(j["validation"] as? [String: Any])
         XCTAssertEqual(try XCTUnwrap(v["meanPerClassRecall"] as? Double), grid[chosen]!, accuracy: 1e-12)
         let file = try FeatureStore.readClassifier(path: a)
-        XCTAssertTrue(file.configJSON.contains("\"chosen\":\"\(chosen)\""), file.configJSON)
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any], file.configJSON)
+        let selection = try XCTUnwrap(config["selection"] as? [String: Any])
+        XCTAssertEqual(selection["chosen"] as? String, chosen)
+        XCTAssertEqual((selection["grid"] as? [Any])?.count, 6)
         XCTAssertEqual(try select(b).status, 0)
         XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b), "same seed, same bytes")
     }
@@ -56,7 +59,13 @@ final class TrainTests: XCTestCase {
         let r = try select(path("l.h5"), "--solver", "lbfgs", "--rounds", "1", "--tolerance", "1e-2")
         XCTAssertEqual(r.status, 0, r.err)
         let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
-        XCTAssertNotNil(j["chosen"] as? String)
+        let chosen = try XCTUnwrap(j["chosen"] as? String)
+        // The file records the same choice, in the same `selection` member as the SGD grid.
+        let file = try FeatureStore.readClassifier(path: path("l.h5"))
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any])
+        let selection = try XCTUnwrap(config["selection"] as? [String: Any], file.configJSON)
+        XCTAssertEqual(selection["chosen"] as? String, chosen)
+        XCTAssertEqual((selection["grid"] as? [Any])?.count, 8)
     }
 
     func testContradictoryFlagsFailWithOneLine() throws {
