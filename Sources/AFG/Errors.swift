@@ -1,3 +1,5 @@
+import Linalg
+
 /// Errors the AFG module reports for bad *data* (they throw, never trap). Programmer
 /// errors (shapes that disagree, a class index out of range in a query) are preconditions.
 public enum AFGError: Error, Equatable, CustomStringConvertible {
@@ -26,4 +28,20 @@ public enum AFGError: Error, Equatable, CustomStringConvertible {
             return "AFG: covariance of class \(c) could not be factored: \(m)"
         }
     }
+}
+
+/// The checks every in-memory AFG entry point makes: lengths agree, labels in
+/// `0..<numClasses`, every value finite. Returns the `C` class counts. O(N·D).
+/// - Throws: `AFGError.shapeMismatch`, `.labelOutOfRange`, `.nonFiniteFeature`.
+func validatedClassCounts(features: Matrix<Float>, labels: [Int32], numClasses c: Int) throws -> [Int] {
+    guard features.rows == labels.count else { throw AFGError.shapeMismatch(features: features.rows, labels: labels.count) }
+    var counts = [Int](repeating: 0, count: c)
+    for (r, l) in labels.enumerated() {
+        guard l >= 0 && Int(l) < c else { throw AFGError.labelOutOfRange(row: r, label: l, numClasses: c) }
+        counts[Int(l)] += 1
+    }
+    if let bad = features.data.firstIndex(where: { !$0.isFinite }) {
+        throw AFGError.nonFiniteFeature(row: bad / features.cols, column: bad % features.cols)
+    }
+    return counts
 }

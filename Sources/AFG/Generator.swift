@@ -88,17 +88,9 @@ public struct FeatureGenerator: Sendable {
     public init(features: Matrix<Float>, labels: [Int32], numClasses: Int, config: GeneratorConfig = .init()) throws {
         try config.validate()
         precondition(numClasses > 0, "FeatureGenerator: numClasses must be positive")
-        guard features.rows == labels.count else { throw AFGError.shapeMismatch(features: features.rows, labels: labels.count) }
         let n = features.rows, d = features.cols, C = numClasses
         precondition(d > 0, "FeatureGenerator: features have no columns")
-        var counts = [Int](repeating: 0, count: C)
-        for (r, l) in labels.enumerated() {
-            guard l >= 0 && Int(l) < C else { throw AFGError.labelOutOfRange(row: r, label: l, numClasses: C) }
-            counts[Int(l)] += 1
-        }
-        if let bad = features.data.firstIndex(where: { !$0.isFinite }) {
-            throw AFGError.nonFiniteFeature(row: bad / d, column: bad % d)
-        }
+        let counts = try validatedClassCounts(features: features, labels: labels, numClasses: C)
         self.config = config; self.numClasses = C; self.dim = d; self.counts = counts
         rowLabels = labels
         let nmax = counts.max() ?? 0

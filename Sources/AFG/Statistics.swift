@@ -31,17 +31,9 @@ public struct ClassStatistics: Equatable, Sendable {
     /// - Throws: `AFGError` on a label out of range, a non-finite value, or a length mismatch.
     /// - Complexity: O(N·D²).
     public init(features: Matrix<Float>, labels: [Int32], numClasses C: Int, covariances: Bool = true) throws {
-        guard features.rows == labels.count else { throw AFGError.shapeMismatch(features: features.rows, labels: labels.count) }
         precondition(C > 0 && features.cols > 0, "ClassStatistics: C=\(C), D=\(features.cols)")
         let d = features.cols, dd = d * d
-        var counts = [Int](repeating: 0, count: C)
-        for (r, l) in labels.enumerated() {
-            guard l >= 0 && Int(l) < C else { throw AFGError.labelOutOfRange(row: r, label: l, numClasses: C) }
-            counts[Int(l)] += 1
-        }
-        if let bad = features.data.firstIndex(where: { !$0.isFinite }) {
-            throw AFGError.nonFiniteFeature(row: bad / d, column: bad % d)
-        }
+        let counts = try validatedClassCounts(features: features, labels: labels, numClasses: C)
         var start = [Int](repeating: 0, count: C + 1)
         for c in 0..<C { start[c + 1] = start[c] + counts[c] }
         var order = [Int](repeating: 0, count: labels.count)

@@ -28,10 +28,8 @@ extension Train {
         let result = outcome.result
         let chosen = grid[outcome.bestIndex].name
         if !quiet { for n in result.notes { stderrLine("note: \(n)") } }
-        let rows = outcome.entries.map {
-            "{\"name\":\"\($0.name)\",\"val_mean_recall\":\($0.validationMeanRecall),\"val_overall\":\($0.validationAccuracy)}"
-        }
-        let selection = "\"selection\":{\"chosen\":\"\(chosen)\",\"grid\":[\(rows.joined(separator: ","))]}"
+        let scores = outcome.entries.map { GridScore(name: $0.name, recall: $0.validationMeanRecall, overall: $0.validationAccuracy) }
+        let selection = selectionMember(chosen: chosen, scores)
         let file = ClassifierFile(numClasses: trainSet.numClasses, dim: trainSet.dim, weight: result.model.weight.data,
                                   bias: result.model.bias, classCounts: result.classCounts, method: methodName,
                                   tukeyLambda: lambda, configJSON: recordJSON(outcome.config, result: result, lambda: lambda, extra: selection),
@@ -40,14 +38,30 @@ extension Train {
         let v = inputs.val!
         let metrics = Metrics(model: result.model, features: v.features, labels: v.labels, trainCounts: result.classCounts,
                               thresholds: outcome.config.thresholds)
-        if !json {
-            print("selection grid (validation mean per-class recall):")
-            for (i, e) in outcome.entries.enumerated() {
-                print("  \(i == outcome.bestIndex ? "*" : " ") \(e.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(pct(e.validationMeanRecall))")
-            }
-        }
-        var scores: [String: Double] = [:]
-        for e in outcome.entries { scores[e.name] = e.validationMeanRecall }
-        try printSummary(result, lambda: lambda, validation: metrics, selection: scores, chosenSetting: chosen)
+        if !json { printGrid(scores, best: outcome.bestIndex, nameWidth: 16) }
+        let byName = Dictionary(uniqueKeysWithValues: scores.map { ($0.name, $0.recall) })
+        try printSummary(result, lambda: lambda, validation: metrics, selection: byName, chosenSetting: chosen)
+    }
+}
+
+/// One grid setting's validation scores (`--select-on-val`, either solver).
+struct GridScore {
+    var name: String, recall: Double, overall: Double
+    /// Printed after the score (the lbfgs grid's setting summary).
+    var detail = ""
+}
+
+/// The classifier config's `selection` member: `"selection":{"chosen":…,"grid":[…]}`.
+func selectionMember(chosen: String, _ scores: [GridScore]) -> String {
+    let rows = scores.map { "{\"name\":\"\($0.name)\",\"val_mean_recall\":\($0.recall),\"val_overall\":\($0.overall)}" }
+    return "\"selection\":{\"chosen\":\"\(chosen)\",\"grid\":[\(rows.joined(separator: ","))]}"
+}
+
+/// The grid on stdout, the chosen setting starred.
+func printGrid(_ scores: [GridScore], best: Int, nameWidth: Int) {
+    print("selection grid (validation mean per-class recall):")
+    for (i, e) in scores.enumerated() {
+        print("  \(i == best ? "*" : " ") \(e.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)) \(pct(e.recall))"
+              + (e.detail.isEmpty ? "" : "   \(e.detail)"))
     }
 }

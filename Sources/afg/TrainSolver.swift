@@ -110,16 +110,11 @@ extension Train {
             model = outcome.model
             let best = outcome.entries[outcome.bestIndex]
             chosen = best.name
-            let rows = outcome.entries.map {
-                "{\"name\":\"\($0.name)\",\"val_mean_recall\":\($0.validationMeanRecall),\"val_overall\":\($0.validationAccuracy)}"
+            let scores = outcome.entries.map {
+                GridScore(name: $0.name, recall: $0.validationMeanRecall, overall: $0.validationAccuracy, detail: $0.summary)
             }
-            record = "{\"solver\":\"lbfgs\",\"config\":\(jsonString(best.summary)),\"selection\":{\"chosen\":\"\(best.name)\",\"grid\":[\(rows.joined(separator: ","))]}}"
-            if !json {
-                print("selection grid (validation mean per-class recall):")
-                for (i, e) in outcome.entries.enumerated() {
-                    print("  \(i == outcome.bestIndex ? "*" : " ") \(e.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(pct(e.validationMeanRecall))   \(e.summary)")
-                }
-            }
+            record = "{\"solver\":\"lbfgs\",\"config\":\(jsonString(best.summary)),\(selectionMember(chosen: best.name, scores))}"
+            if !json { printGrid(scores, best: outcome.bestIndex, nameWidth: 24) }
         default:
             let fit: GLAGFit
             do {

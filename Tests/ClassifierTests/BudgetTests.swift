@@ -176,13 +176,7 @@ final class BudgetTests: XCTestCase {
         cfg.generation.epochRows = 600
         let inputs = TrainInputs(train: train, val: val, teacher: teacher)
         let full = try Trainer(config: cfg, inputs: inputs).run()
-        let t1 = try Trainer(config: cfg, inputs: inputs)
-        t1.checkpointEvery = 2
-        var saved: [UInt8] = []
-        t1.onCheckpoint = { saved = $0.encoded() }
-        t1.stopAfterEpochs = 3
-        XCTAssertThrowsError(try t1.run())
-        let state = try TrainingState(encoded: saved)
+        let state = try interruptedRun(cfg, inputs, every: 2, stopAfter: 3)
         XCTAssertEqual(state.epochsDone, 2)
         let resumed = try Trainer(config: cfg, inputs: inputs).run(resumingFrom: state)
         XCTAssertEqual(resumed.model.weight.data, full.model.weight.data)

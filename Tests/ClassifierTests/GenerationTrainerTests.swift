@@ -60,13 +60,7 @@ final class GenerationTrainerTests: XCTestCase {
         let cfg = testConfig(.glag, epochs: 6)
         let inputs = TrainInputs(train: train, val: val, teacher: teacher)
         let full = try Trainer(config: cfg, inputs: inputs).run()
-        let t1 = try Trainer(config: cfg, inputs: inputs)
-        t1.checkpointEvery = 2
-        var saved: [UInt8] = []
-        t1.onCheckpoint = { saved = $0.encoded() }
-        t1.stopAfterEpochs = 5
-        XCTAssertThrowsError(try t1.run())
-        let state = try TrainingState(encoded: saved)
+        let state = try interruptedRun(cfg, inputs, every: 2, stopAfter: 5)
         XCTAssertEqual(state.epochsDone, 4)
         XCTAssertNotNil(state.beta)
         let resumed = try Trainer(config: cfg, inputs: inputs).run(resumingFrom: state)

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 import Linalg
 @testable import Classifier
 
@@ -53,4 +54,17 @@ func testConfig(_ m: Method, epochs: Int = 20, batch: Int = 64, lr: Float = 0.05
     c.sgd.epochs = epochs; c.sgd.batchSize = batch; c.sgd.learningRate = lr
     c.seed = seed
     return c
+}
+
+/// Trains `cfg` with a checkpoint every `every` epochs and stops it (asserting the stop)
+/// after `stopAfter` epochs of the run; returns the last checkpoint written.
+func interruptedRun(_ cfg: TrainConfig, _ inputs: TrainInputs, every: Int, stopAfter: Int,
+                    file: StaticString = #filePath, line: UInt = #line) throws -> TrainingState {
+    let t = try Trainer(config: cfg, inputs: inputs)
+    t.checkpointEvery = every
+    var saved: [UInt8] = []
+    t.onCheckpoint = { saved = $0.encoded() }
+    t.stopAfterEpochs = stopAfter
+    XCTAssertThrowsError(try t.run(), file: file, line: line) { XCTAssertTrue($0 is CancellationError, file: file, line: line) }
+    return try TrainingState(encoded: saved)
 }

@@ -73,13 +73,7 @@ final class TrainerTests: XCTestCase {
         for (m, stopAt) in [(Method.crt, 3), (.lws, 2), (.lws, 7), (.tauNorm, 4)] {
             let cfg = testConfig(m, epochs: 5)
             let full = try Trainer(config: cfg, inputs: TrainInputs(train: train, val: val)).run()
-            let t1 = try Trainer(config: cfg, inputs: TrainInputs(train: train, val: val))
-            t1.checkpointEvery = 1
-            var saved: [UInt8] = []
-            t1.onCheckpoint = { saved = $0.encoded() }
-            t1.stopAfterEpochs = stopAt
-            XCTAssertThrowsError(try t1.run()) { XCTAssertTrue($0 is CancellationError) }
-            let state = try TrainingState(encoded: saved)
+            let state = try interruptedRun(cfg, TrainInputs(train: train, val: val), every: 1, stopAfter: stopAt)
             XCTAssertEqual(state.history.count, stopAt)
             let t2 = try Trainer(config: cfg, inputs: TrainInputs(train: train, val: val))
             let resumed = try t2.run(resumingFrom: state)
