@@ -1,5 +1,17 @@
 import Linalg
 
+/// How the tail classes' confidence `β` adapts between generation epochs (method.md step 9).
+public struct BetaUpdate: Equatable, Sendable, Codable {
+    public enum Settings {
+        public static let step = Setting<Float>("beta-step", "β step δ per epoch.", default: 0.05, .closed(0, 1))
+    }
+    public var rule: BetaRule = .net
+    /// `δ`: how far `β_c` moves per update.
+    public var step: Float = Settings.step.value
+
+    public init(rule: BetaRule = .net, step: Float = Settings.step.value) { self.rule = rule; self.step = step }
+}
+
 /// Adaptive confidence (method.md step 9), a pure function of one epoch's measurements.
 ///
 /// For every tail class `c`:

@@ -33,20 +33,37 @@ public enum FactorChoice: String, Sendable, CaseIterable, Codable {
     case centredData
 }
 
-/// Settings of the generator (defaults from method.md / the paper's §5.1.2).
+/// Settings of the generator: the one description of it from the command line's flags to
+/// `FeatureGenerator` (defaults from method.md / the paper's §5.1.2, declared once in
+/// `GeneratorConfig.Settings`).
 public struct GeneratorConfig: Equatable, Sendable, Codable {
+    /// The declared settings: name (the CLI flag), help, default and interval.
+    public enum Settings {
+        public static let k = Setting<Int>("k", "Support classes per tail sample.", default: 2, .atLeast(1))
+        public static let alpha = Setting<Float>("alpha", "Extra isotropic spread α added to every calibrated covariance.",
+                                                 default: 0, .atLeast(0))
+        public static let initialBeta = Setting<Float>(
+            "initial-beta", "Confidence β of tail classes (the start value when β adapts).", default: 0.6, .closed(0, 1))
+        public static let headThreshold = Setting<Int>("head-threshold", "A class is tail when n_c < this.",
+                                                       default: 100, .atLeast(0))
+        public static let targetPerClass = Setting<Int>(
+            "target-per-class", "Rows per class after generation (default: the largest class's count, n_max).",
+            default: nil, .atLeast(1))
+        public static let blockRows = Setting<Int>("block-rows", "Rows generated per internal block.", default: 8192, .atLeast(1))
+    }
+
     /// Support classes per tail sample (`k ≥ 1`).
-    public var k = 2
+    public var k = Settings.k.value
     /// Extra isotropic spread `α ≥ 0` added to every calibrated covariance.
-    public var alpha: Float = 0
+    public var alpha: Float = Settings.alpha.value
     /// Initial confidence `β_c ∈ [0, 1]` of tail classes.
-    public var initialBeta: Float = 0.6
+    public var initialBeta: Float = Settings.initialBeta.value
     /// A class is *tail* when `n_c < headThreshold`.
-    public var headThreshold = 100
+    public var headThreshold = Settings.headThreshold.value
     public var meanMode: MeanMode = .sample
     public var weighting: Weighting = .glag
     /// `M`, the count every class is filled to; nil = `n_max`.
-    public var targetPerClass: Int? = nil
+    public var targetPerClass: Int? = Settings.targetPerClass.defaultValue
     /// Covariance factor per class.
     public var factor: FactorChoice = .automatic
     /// Rows generated per internal block. Output bits depend on it (the matrix products
@@ -54,23 +71,34 @@ public struct GeneratorConfig: Equatable, Sendable, Codable {
     /// thread count. Scratch per block is at most `blockRows·D·(k + 3)` floats (normals
     /// of every part, the block, one product); 8192 measured fastest on the ImageNet-LT
     /// shape (4096 and 32768 were slower).
-    public var blockRows = 8192
+    public var blockRows = Settings.blockRows.value
 
-    public init(k: Int = 2, alpha: Float = 0, initialBeta: Float = 0.6, headThreshold: Int = 100,
-                meanMode: MeanMode = .sample, weighting: Weighting = .glag, targetPerClass: Int? = nil,
-                factor: FactorChoice = .automatic, blockRows: Int = 8192) {
+    public init(k: Int = Settings.k.value, alpha: Float = Settings.alpha.value,
+                initialBeta: Float = Settings.initialBeta.value, headThreshold: Int = Settings.headThreshold.value,
+                meanMode: MeanMode = .sample, weighting: Weighting = .glag,
+                targetPerClass: Int? = Settings.targetPerClass.defaultValue,
+                factor: FactorChoice = .automatic, blockRows: Int = Settings.blockRows.value) {
         self.k = k; self.alpha = alpha; self.initialBeta = initialBeta; self.headThreshold = headThreshold
         self.meanMode = meanMode; self.weighting = weighting; self.targetPerClass = targetPerClass
         self.factor = factor; self.blockRows = blockRows
     }
 
-    /// Throws `AFGError.invalidConfig` naming the first setting out of its domain.
+    /// Whether a class with `count` training rows is a tail class: `0 < n_c < headThreshold`
+    /// (a class without rows is neither head nor tail: it gets no rows). O(1).
+    public func isTail(count: Int) -> Bool { count > 0 && count < headThreshold }
+
+    /// Throws `SettingError` naming the first setting outside its interval.
+    public func checkSettings() throws {
+        try Settings.k.check(k)
+        try Settings.alpha.check(alpha)
+        try Settings.initialBeta.check(initialBeta)
+        try Settings.headThreshold.check(headThreshold)
+        try Settings.targetPerClass.check(targetPerClass)
+        try Settings.blockRows.check(blockRows)
+    }
+
+    /// Throws `AFGError.invalidConfig` naming the first setting outside its interval.
     public func validate() throws {
-        if k < 1 { throw AFGError.invalidConfig("k must be at least 1 (got \(k))") }
-        if !(alpha >= 0) || !alpha.isFinite { throw AFGError.invalidConfig("alpha must be finite and >= 0 (got \(alpha))") }
-        if !(initialBeta >= 0 && initialBeta <= 1) { throw AFGError.invalidConfig("initial beta must lie in [0, 1] (got \(initialBeta))") }
-        if headThreshold < 0 { throw AFGError.invalidConfig("head threshold must be >= 0 (got \(headThreshold))") }
-        if let m = targetPerClass, m < 1 { throw AFGError.invalidConfig("per-class target must be >= 1 (got \(m))") }
-        if blockRows < 1 { throw AFGError.invalidConfig("blockRows must be >= 1 (got \(blockRows))") }
+        do { try checkSettings() } catch let e as SettingError { throw AFGError.invalidConfig(e.description) }
     }
 }

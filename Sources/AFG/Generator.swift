@@ -95,7 +95,7 @@ public struct FeatureGenerator: Sendable {
         rowLabels = labels
         let nmax = counts.max() ?? 0
         targetPerClass = config.targetPerClass ?? nmax
-        let tail = counts.map { $0 > 0 && $0 < config.headThreshold }
+        let tail = counts.map { config.isTail(count: $0) }
         isTail = tail
         beta = tail.map { $0 ? config.initialBeta : 0 }
 

@@ -30,6 +30,13 @@ public enum TukeyError: Error, Equatable, CustomStringConvertible {
 /// real. Violations throw with their count and the first offending row, and leave the
 /// input unchanged (the scan runs before any value is written).
 public enum Tukey {
+    public enum Settings {
+        public static let lambda = Setting<Float>("tukey", "Tukey λ applied to every feature file (0 = log).", default: 0.5, .finite)
+        public static let shift = Setting<Float>(
+            "shift", "Add this before the Tukey transform (needed for negative features with a fractional λ).",
+            default: nil, .finite)
+    }
+
     /// Transforms `x` (`N × dim` values, row-major) in place.
     ///
     /// - Precondition: `dim > 0`, `x.count` a multiple of `dim`, `lambda` and `shift` finite.

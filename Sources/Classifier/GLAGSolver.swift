@@ -2,14 +2,15 @@ import Foundation
 import Linalg
 import AFG
 
-/// Which classifier serves as the KD teacher (and, with `init = .teacher`, the start).
+/// Which classifier serves as GLAG's KD teacher (and, with `InitKind.teacher`, its start),
+/// on either solver.
 public enum TeacherKind: String, Sendable, Codable, CaseIterable {
     /// The stage-one head on the untransformed features (method.md step 10).
     case stageOne = "stage-one"
     /// The class-weighted (`balanced`) logistic regression on the transformed features,
     /// solved first by `LogisticRegression`: a teacher not biased to the head classes.
     case balanced
-    /// No teacher: no KD, start from zero.
+    /// No teacher: no KD (on the solver also: start from zero).
     case none
 }
 
@@ -18,13 +19,21 @@ public enum InitKind: String, Sendable, Codable, CaseIterable { case zero, teach
 
 /// Settings of GLAG on the converged solver.
 public struct GLAGSolverConfig: Sendable, Equatable, Codable {
+    public enum Settings {
+        public static let rounds = Setting<Int>(
+            "rounds", "lbfgs glag: generation rounds (each a fresh generated set; warm-started solve).", default: 10, .atLeast(1))
+        public static let inverseRegularization = Setting<Double>(
+            "C", "lbfgs: inverse L2 strength, as scikit-learn's C (l2 = 1/(C·Σ weights)).", default: 1, .above(0))
+        public static let gradientTolerance = Setting<Double>(
+            "tolerance", "lbfgs: stop when the largest gradient entry is below this.", default: 1e-4, .above(0))
+    }
     /// The generator (k, initial β, mean mode, weighting, head threshold, α, M).
     public var generator: GeneratorConfig
     /// Generation rounds: each draws a fresh balanced set and solves to convergence.
-    public var rounds: Int = 10
+    public var rounds: Int = Settings.rounds.value
     /// scikit-learn-style inverse regularisation: each round uses `l2 = 1 / (C · rows)`,
     /// `rows` the real + generated rows of the round (unit weights).
-    public var inverseRegularization: Double = 1.0
+    public var inverseRegularization: Double = Settings.inverseRegularization.value
     public var teacher: TeacherKind = .balanced
     public var initialization: InitKind = .teacher
     /// KD weight schedule over rounds: round `r` (0-based) mixes its head-class real rows'
@@ -35,10 +44,9 @@ public struct GLAGSolverConfig: Sendable, Equatable, Codable {
     public var kdTemperature: Double = 2
     /// Adapt β between rounds from per-class validation accuracy (method.md step 9).
     public var adaptiveBeta: Bool = true
-    public var betaRule: BetaRule = .net
-    public var betaStep: Float = 0.05
+    public var betaUpdate = BetaUpdate()
     /// Per-round solver: `‖∇f‖∞` tolerance and iteration cap.
-    public var gradientTolerance: Double = 1e-4
+    public var gradientTolerance: Double = Settings.gradientTolerance.value
     public var maxIterations: Int = 500
     public var precision: LogisticRegression.Precision = .single
 
@@ -95,7 +103,7 @@ public struct GLAGFit: Sendable {
     public var rounds: [GLAGRound]
 }
 
-/// GLAG on the converged solver (issue 8): each round draws a fresh balanced set from the
+/// GLAG on the converged solver: each round draws a fresh balanced set from the
 /// AFG generator, appends it to the real transformed rows, and solves the multinomial
 /// logistic regression to convergence, warm-started from the previous round. Between
 /// rounds β adapts from per-class validation accuracy (`updateBeta`); KD enters as soft
@@ -142,53 +150,23 @@ public struct GLAGSolver: Sendable {
                     teacherFeatures: Matrix<Float>? = nil, balancedTeacher: LinearModel? = nil,
                     seed: UInt64, progress: ((GLAGRound) -> Void)? = nil) throws -> GLAGFit {
         let n = features.rows, d = features.cols, c = numClasses
-        if let v = validation, v.features.cols != d {
-            throw GLAGSolverError.validationShape("has \(v.features.cols) columns, training has \(d)")
+        if let v = validation {
+            if v.features.cols != d { throw GLAGSolverError.validationShape("has \(v.features.cols) columns, training has \(d)") }
+            if v.numClasses != c { throw GLAGSolverError.validationShape("has \(v.numClasses) classes, training has \(c)") }
         }
-        // Teacher.
-        var teacher: LinearModel? = nil
-        var teacherInput = features
-        switch config.teacher {
-        case .none: break
-        case .balanced:
-            teacher = try balancedTeacher ?? GLAGSolver.balancedRegression(
-                features: features, labels: labels, numClasses: c, inverseRegularization: config.inverseRegularization,
-                gradientTolerance: config.gradientTolerance, precision: config.precision)
-        case .stageOne:
-            guard let s = stageOne else { throw GLAGSolverError.missingStageOneTeacher }
-            teacher = s
-            if let tf = teacherFeatures { teacherInput = tf }
-        }
-        if let t = teacher {
-            guard t.numClasses == c else { throw GLAGSolverError.teacherShape("has \(t.numClasses) classes, data have \(c)") }
-            guard t.dim == teacherInput.cols && teacherInput.rows == n else {
-                throw GLAGSolverError.teacherShape("reads \(t.dim)-d features, got \(teacherInput.rows) × \(teacherInput.cols)")
-            }
-        }
-
-        if let v = validation, v.numClasses != c {
-            throw GLAGSolverError.validationShape("has \(v.numClasses) classes, training has \(c)")
-        }
+        let (teacher, teacherInput) = try resolveTeacher(features: features, labels: labels, numClasses: c, stageOne: stageOne,
+                                                         teacherFeatures: teacherFeatures, balancedTeacher: balancedTeacher)
         var trainCounts = [Int](repeating: 0, count: c)
         for l in labels where l >= 0 && Int(l) < c { trainCounts[Int(l)] += 1 }
         var generator = try FeatureGenerator(features: features, labels: labels, numClasses: c, config: config.generator)
         let isTail = generator.isTail
-
         // Teacher distributions on the real head-class rows (fixed over rounds).
         var kdRows: [Int] = []
         var teacherProbs = Matrix<Float>(rows: 0, cols: c)
         if let t = teacher, config.kd.maxValue > 0 {
             kdRows = (0..<n).filter { !isTail[Int(labels[$0])] }
-            if !kdRows.isEmpty {
-                var sub = Matrix<Float>(rows: kdRows.count, cols: teacherInput.cols)
-                let dt = teacherInput.cols
-                for (r, i) in kdRows.enumerated() {
-                    for j in 0..<dt { sub.data[r * dt + j] = teacherInput.data[i * dt + j] }
-                }
-                teacherProbs = softmax(t.logits(sub), temperature: config.kdTemperature)
-            }
+            if !kdRows.isEmpty { teacherProbs = softmax(t.logits(teacherInput.gatheringRows(kdRows)), temperature: config.kdTemperature) }
         }
-
         var model: LinearModel? = (config.initialization == .teacher && config.teacher == .balanced) ? teacher : nil
         // A stage-one teacher reads other features (untransformed); it seeds only when the shapes agree.
         if config.initialization == .teacher, config.teacher == .stageOne, let t = teacher, t.dim == d { model = t }
@@ -202,28 +180,10 @@ public struct GLAGSolver: Sendable {
             let gen = generator.generate(seed: seed, epoch: r)
             let g = gen.features.rows
             // Real rows first, then the generated ones.
-            var x = Matrix<Float>(rows: n + g, cols: d)
-            x.data.withUnsafeMutableBufferPointer { px in
-                features.data.withUnsafeBufferPointer { pf in
-                    px.baseAddress!.update(from: pf.baseAddress!, count: n * d)
-                }
-                gen.features.data.withUnsafeBufferPointer { pg in
-                    if g > 0 { (px.baseAddress! + n * d).update(from: pg.baseAddress!, count: g * d) }
-                }
-            }
-            let y = labels + gen.labels
-            // KD soft targets.
+            let x = features.stacked(above: gen.features)
             let w = min(max(config.kd.value(at: Double(r + 1), totalEpochs: Double(config.rounds)), 0), 1)
-            var soft: SoftTargets? = nil
-            if w > 0 && !kdRows.isEmpty {
-                var probs = Matrix<Float>(rows: kdRows.count, cols: c)
-                for (q, i) in kdRows.enumerated() {
-                    for k in 0..<c { probs.data[q * c + k] = Float(w) * teacherProbs.data[q * c + k] }
-                    probs.data[q * c + Int(labels[i])] += Float(1 - w)
-                }
-                soft = SoftTargets(rows: kdRows, probabilities: probs)
-            }
-            let sol = try solver.solve(features: x, labels: y, numClasses: c, softTargets: soft,
+            let soft = softTargets(weight: w, rows: kdRows, labels: labels, teacherProbabilities: teacherProbs, numClasses: c)
+            let sol = try solver.solve(features: x, labels: labels + gen.labels, numClasses: c, softTargets: soft,
                                        l2: LogisticRegression.l2(sklearnC: config.inverseRegularization, totalWeight: Double(n + g)),
                                        init: model)
             model = sol.model
@@ -236,7 +196,8 @@ public struct GLAGSolver: Sendable {
                 if config.adaptiveBeta, let prev = previousAccuracy {
                     let delta = zip(acc, prev).map { $0.0 - $0.1 }
                     generator.beta = updateBeta(generator.beta, isTail: isTail, accuracyDelta: delta,
-                                                donorWeights: gen.donorWeights, rule: config.betaRule, step: config.betaStep)
+                                                donorWeights: gen.donorWeights, rule: config.betaUpdate.rule,
+                                                step: config.betaUpdate.step)
                 }
                 previousAccuracy = acc
             }
@@ -249,122 +210,44 @@ public struct GLAGSolver: Sendable {
         }
         return GLAGFit(model: model!, teacher: teacher, beta: generator.beta, rounds: rounds)
     }
-}
 
-// MARK: - Selection on validation
-
-/// Selection of GLAG's settings on the validation split (issue 8): a small grid, each
-/// setting fitted on the training split and scored by validation mean per-class recall;
-/// the best one is kept (the first on ties). Only training and validation data enter.
-public enum GLAGSelection {
-    /// One setting of the grid. `config == nil` is the class-weighted regression alone
-    /// (no generation), listed so the grid shows what GLAG is measured against.
-    public struct Candidate: Sendable {
-        public var name: String
-        public var config: GLAGSolverConfig?
-        public init(name: String, config: GLAGSolverConfig?) { self.name = name; self.config = config }
-    }
-
-    /// A scored setting.
-    public struct Entry: Sendable {
-        public var name: String
-        public var summary: String
-        public var validationMeanRecall: Double
-        public var validationAccuracy: Double
-        public var seconds: Double
-    }
-
-    public struct Outcome: Sendable {
-        /// The chosen model (trained on the training split only).
-        public var model: LinearModel
-        /// Index of the chosen setting in `entries`.
-        public var bestIndex: Int
-        /// Every setting with its validation scores, in grid order.
-        public var entries: [Entry]
-        /// The chosen GLAG run (nil when the class-weighted regression won).
-        public var fit: GLAGFit?
-    }
-
-    /// The default grid around `base` (its generator, rounds, C, KD schedule shape and
-    /// solver settings are kept; the grid overrides the fields listed):
-    ///
-    /// | name | mean | β₀ | k | KD max | teacher | init |
-    /// |---|---|---|---|---|---|---|
-    /// | balanced-lr | (class-weighted regression alone) |||||
-    /// | sample-b0.2 | sample | 0.2 | 2 | 0.5 | balanced | teacher |
-    /// | sample-b0.6 | sample | 0.6 | 2 | 0.5 | balanced | teacher |
-    /// | sample-b1.0 | sample | 1.0 | 2 | 0.5 | balanced | teacher |
-    /// | sample-b0.6-nokd | sample | 0.6 | 2 | 0 | balanced | teacher |
-    /// | sample-b0.6-k3 | sample | 0.6 | 3 | 0.5 | balanced | teacher |
-    /// | sample-b0.6-noteacher | sample | 0.6 | 2 | — | none | zero |
-    /// | pull-b0.2 | pull | 0.2 | 2 | 0.5 | balanced | teacher |
-    /// | sample-b0.6-stageone (only with a stage-one head) | sample | 0.6 | 2 | 0.5 | stage-one | teacher |
-    public static func defaultGrid(base: GLAGSolverConfig = GLAGSolverConfig(), hasStageOne: Bool = false) -> [Candidate] {
-        func make(_ name: String, mean: MeanMode = .sample, beta: Float, k: Int = 2, kd: Double = 0.5,
-                  teacher: TeacherKind = .balanced, initial: InitKind = .teacher) -> Candidate {
-            var c = base
-            c.generator.meanMode = mean
-            c.generator.initialBeta = beta
-            c.generator.k = k
-            c.kd.maxValue = kd
-            c.teacher = teacher
-            c.initialization = initial
-            return Candidate(name: name, config: c)
+    /// The teacher `config.teacher` names, and the `N × D_t` rows it reads.
+    private func resolveTeacher(features: Matrix<Float>, labels: [Int32], numClasses c: Int, stageOne: LinearModel?,
+                                teacherFeatures: Matrix<Float>?, balancedTeacher: LinearModel?)
+        throws -> (LinearModel?, Matrix<Float>) {
+        var teacher: LinearModel? = nil
+        var input = features
+        switch config.teacher {
+        case .none: break
+        case .balanced:
+            teacher = try balancedTeacher ?? GLAGSolver.balancedRegression(
+                features: features, labels: labels, numClasses: c, inverseRegularization: config.inverseRegularization,
+                gradientTolerance: config.gradientTolerance, precision: config.precision)
+        case .stageOne:
+            guard let s = stageOne else { throw GLAGSolverError.missingStageOneTeacher }
+            teacher = s
+            if let tf = teacherFeatures { input = tf }
         }
-        var grid = [Candidate(name: "balanced-lr", config: nil),
-                    make("sample-b0.2", beta: 0.2),
-                    make("sample-b0.6", beta: 0.6),
-                    make("sample-b1.0", beta: 1.0),
-                    make("sample-b0.6-nokd", beta: 0.6, kd: 0),
-                    make("sample-b0.6-k3", beta: 0.6, k: 3),
-                    make("sample-b0.6-noteacher", beta: 0.6, kd: 0, teacher: .none, initial: .zero),
-                    make("pull-b0.2", mean: .pull, beta: 0.2)]
-        if hasStageOne { grid.append(make("sample-b0.6-stageone", beta: 0.6, teacher: .stageOne)) }
-        return grid
-    }
-
-    /// Fits every setting of `grid` on the training split and keeps the best by validation
-    /// mean per-class recall. The `balanced` teacher is solved once and shared.
-    /// - Complexity: one GLAG run per setting.
-    public static func select(grid: [Candidate], features: Matrix<Float>, labels: [Int32], numClasses: Int,
-                              validation: LabeledFeatures, stageOne: LinearModel? = nil,
-                              teacherFeatures: Matrix<Float>? = nil, seed: UInt64,
-                              inverseRegularization: Double = 1, precision: LogisticRegression.Precision = .single,
-                              progress: ((Entry) -> Void)? = nil) throws -> Outcome {
-        precondition(!grid.isEmpty, "GLAGSelection: empty grid")
-        let c = numClasses
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let balanced = try GLAGSolver.balancedRegression(features: features, labels: labels, numClasses: c,
-                                                         inverseRegularization: inverseRegularization, precision: precision)
-        let balancedSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        var trainCounts = [Int](repeating: 0, count: c)
-        for l in labels where l >= 0 && Int(l) < c { trainCounts[Int(l)] += 1 }
-        func score(_ m: LinearModel) -> (Double, Double) {
-            let metrics = Metrics(model: m, features: validation.features, labels: validation.labels, trainCounts: trainCounts)
-            return (metrics.meanPerClassRecall, metrics.overall)
-        }
-        var entries: [Entry] = []
-        var best: (index: Int, recall: Double, model: LinearModel, fit: GLAGFit?)? = nil
-        for (i, cand) in grid.enumerated() {
-            let s0 = DispatchTime.now().uptimeNanoseconds
-            let model: LinearModel, fit: GLAGFit?
-            if let cfg = cand.config {
-                fit = try GLAGSolver(config: cfg).fit(features: features, labels: labels, numClasses: c, validation: validation,
-                                                      stageOne: stageOne, teacherFeatures: teacherFeatures,
-                                                      balancedTeacher: cfg.teacher == .balanced ? balanced : nil, seed: seed)
-                model = fit!.model
-            } else {
-                model = balanced; fit = nil
+        if let t = teacher {
+            guard t.numClasses == c else { throw GLAGSolverError.teacherShape("has \(t.numClasses) classes, data have \(c)") }
+            guard t.dim == input.cols && input.rows == features.rows else {
+                throw GLAGSolverError.teacherShape("reads \(t.dim)-d features, got \(input.rows) × \(input.cols)")
             }
-            let (recall, acc) = score(model)
-            let seconds = cand.config == nil ? balancedSeconds : Double(DispatchTime.now().uptimeNanoseconds - s0) / 1e9
-            let e = Entry(name: cand.name, summary: cand.config?.summary ?? "class-weighted logistic regression (balanced), no generation",
-                          validationMeanRecall: recall, validationAccuracy: acc, seconds: seconds)
-            entries.append(e)
-            progress?(e)
-            if best == nil || recall > best!.recall { best = (i, recall, model, fit) }
         }
-        return Outcome(model: best!.model, bestIndex: best!.index, entries: entries, fit: best!.fit)
+        return (teacher, input)
+    }
+
+    /// KD soft targets of one round: `(1 − w)·onehot + w·p_teacher` on the `rows` (nil when
+    /// `w = 0` or there are none). `teacherProbabilities` is `rows.count × C`. O(rows·C).
+    private func softTargets(weight w: Double, rows: [Int], labels: [Int32], teacherProbabilities p: Matrix<Float>,
+                             numClasses c: Int) -> SoftTargets? {
+        guard w > 0 && !rows.isEmpty else { return nil }
+        var probs = Matrix<Float>(rows: rows.count, cols: c)
+        for (q, i) in rows.enumerated() {
+            for k in 0..<c { probs.data[q * c + k] = Float(w) * p.data[q * c + k] }
+            probs.data[q * c + Int(labels[i])] += Float(1 - w)
+        }
+        return SoftTargets(rows: rows, probabilities: probs)
     }
 }
 

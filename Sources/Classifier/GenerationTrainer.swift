@@ -2,35 +2,55 @@ import Foundation
 import Linalg
 import AFG
 
-extension GenerationSettings {
-    /// AFG's generator configuration for `method` (`tailcalib` switches the weighting).
-    func generatorConfig(for method: Method) -> GeneratorConfig {
-        var g = GeneratorConfig()
-        g.k = k; g.alpha = alpha; g.initialBeta = initialBeta; g.headThreshold = headThreshold
-        g.meanMode = meanMode == "pull" ? .pull : .sample
-        g.weighting = method == .tailcalib ? .tailcalib : .glag
-        g.targetPerClass = targetPerClass
-        return g
-    }
-}
-
 extension Trainer {
+    /// What a generation run keeps between epochs.
+    struct GenerationRun {
+        var generator: FeatureGenerator
+        let engine: SGDEngine
+        let useKD: Bool
+        let adaptive: Bool
+        var reports: [EpochReport] = []
+        var firstEpoch = 0
+        /// Per-class validation accuracy after the previous epoch (adaptive β).
+        var previous: [Double]?
+    }
+
     /// GLAG (method.md steps 9–10) and TailCalib: each epoch a fresh generated set mixed
     /// with the real transformed rows; GLAG adds KD on real head rows (weight
     /// `β_KD(t) = kd_max·s_γ(t/T)`) and adapts `β` from per-class validation accuracy.
-    /// With `generation.epochRows` the epoch is the class-balanced budget of
+    /// With `config.epochRows` the epoch is the class-balanced budget of
     /// `Sampler.budget`, its generated rows streamed (shuffled) from the generator.
     func runGeneration(state: TrainingState?) throws -> TrainResult {
+        var notes: [String] = []
+        var run = try startGeneration(notes: &notes)
+        if let s = state { try resumeGeneration(&run, from: s) }
+        let kdClasses = run.generator.isTail.map { !$0 }
+        for e in run.firstEpoch..<config.sgd.epochs {
+            let (st, donorWeights) = generationEpoch(e, run: run, kdClasses: kdClasses)
+            adaptBeta(&run, donorWeights: donorWeights)
+            run.reports.append(report(phase: 0, stats: st, model: run.engine.model, beta: run.generator.beta,
+                                      isTail: run.generator.isTail))
+            let reports = run.reports, beta = run.generator.beta, prev = run.previous, engine = run.engine
+            try endOfEpoch(phase: 0, epochsDone: e + 1, total: config.sgd.epochs) {
+                TrainingState(phase: 0, epochsDone: e + 1, fingerprint: fingerprint, model: engine.model,
+                              velocityW: engine.velocityW, velocityB: engine.velocityB, history: reports,
+                              beta: beta, previousValPerClass: prev)
+            }
+        }
+        return TrainResult(model: run.engine.model, inputSpace: .transformed, history: run.reports, chosen: [:],
+                           beta: run.generator.beta, notes: notes, classCounts: classCounts)
+    }
+
+    /// The generator, the SGD engine (`g₂` starts from `g₁` when the teacher works on
+    /// features of the same dimension) and what KD and adaptation can use.
+    private func startGeneration(notes: inout [String]) throws -> GenerationRun {
         let train = inputs.train
         let c = train.numClasses, d = train.features.cols
         let isGLAG = config.method == .glag
-        var notes: [String] = []
-        var generator: FeatureGenerator
-        var genConfig = config.generation.generatorConfig(for: config.method)
-        let budget = config.generation.epochRows
-        if let n = budget { genConfig.targetPerClass = Sampler.budgetPerClass(epochRows: n, numClasses: c) }
+        let generator: FeatureGenerator
         do {
-            generator = try FeatureGenerator(features: train.features, labels: train.labels, numClasses: c, config: genConfig)
+            generator = try FeatureGenerator(features: train.features, labels: train.labels, numClasses: c,
+                                             config: config.runGenerator(numClasses: c))
         } catch {
             throw TrainError.generator("\(error)")
         }
@@ -38,71 +58,64 @@ extension Trainer {
         if isGLAG && config.useKD && inputs.teacher == nil { notes.append("no teacher given: no KD term") }
         let adaptive = isGLAG && config.adaptive && inputs.val != nil
         if isGLAG && config.adaptive && inputs.val == nil { notes.append("no validation split: β stays fixed") }
-        // g₂ starts from g₁ when the teacher works on features of the same dimension.
         var start = LinearModel(numClasses: c, dim: d)
         if isGLAG, let t = inputs.teacher, t.dim == d { start = t }
         let engine = SGDEngine(model: start, config: config.sgd, teacher: useKD ? inputs.teacher : nil,
                                kd: useKD ? config.kd : nil)
-        var reports: [EpochReport] = []
-        var first = 0
-        var previous: [Double]?
-        if let s = state {
-            try s.restore(into: engine)
-            reports = s.history; first = s.epochsDone; previous = s.previousValPerClass
-            if let b = s.beta {
-                guard b.count == c else { throw TrainError.badCheckpoint("β has \(b.count) entries for \(c) classes") }
-                generator.beta = b
-            }
+        return GenerationRun(generator: generator, engine: engine, useKD: useKD, adaptive: adaptive)
+    }
+
+    private func resumeGeneration(_ run: inout GenerationRun, from s: TrainingState) throws {
+        try s.restore(into: run.engine)
+        run.reports = s.history; run.firstEpoch = s.epochsDone; run.previous = s.previousValPerClass
+        if let b = s.beta {
+            let c = inputs.train.numClasses
+            guard b.count == c else { throw TrainError.badCheckpoint("β has \(b.count) entries for \(c) classes") }
+            run.generator.beta = b
         }
-        let kdClasses = generator.isTail.map { !$0 }
-        let rule: BetaRule = config.generation.betaRule == "own" ? .own : .net
-        for e in first..<config.sgd.epochs {
-            let st: EpochStats, donorWeights: Matrix<Float>
-            if let n = budget {
-                var g = rng(phase: 0, epoch: e)
-                let epochPlan = Sampler.budget(labels: train.labels, numClasses: c, epochRows: n, using: &g)
-                precondition(epochPlan.generatedRows == generator.generatedRows,
-                              "budget: \(epochPlan.generatedRows) generated slots, generator makes \(generator.generatedRows)")
-                let stream = generator.batches(seed: config.seed, epoch: e, batchRows: streamBatchRows, shuffled: true)
-                var it = stream.makeIterator()
-                let rows = TrainingRows(real: train.features, realLabels: train.labels,
-                                        teacherFeatures: useKD ? (inputs.rawTrain ?? train.features) : nil,
-                                        kdClasses: useKD ? kdClasses : nil)
-                st = engine.runEpoch(rows, order: epochPlan.order, generated: &it, epoch: e, loss: .crossEntropy,
-                                     classCounts: classCounts)
-                donorWeights = stream.donorWeights
-            } else {
-                let gen = generator.generate(seed: config.seed, epoch: e)
-                let rows = TrainingRows(real: train.features, realLabels: train.labels, generated: gen.features,
-                                        generatedLabels: gen.labels,
-                                        teacherFeatures: useKD ? (inputs.rawTrain ?? train.features) : nil,
-                                        kdClasses: useKD ? kdClasses : nil)
-                var g = rng(phase: 0, epoch: e)
-                let order = Sampler.mixed(real: train.labels.count, generated: gen.labels.count, using: &g)
-                st = engine.runEpoch(rows, order: order, epoch: e, loss: .crossEntropy, classCounts: classCounts)
-                donorWeights = gen.donorWeights
-            }
-            // Adaptive confidence (step 9): from the second epoch on.
-            var accNow: [Double]?
-            if adaptive, let m = validate(engine.model) {
-                let a = m.perClass.map { $0 ?? .nan }   // absent classes: NaN, ignored by updateBeta
-                if let p = previous {
-                    let delta = zip(a, p).map { $0 - $1 }
-                    generator.beta = updateBeta(generator.beta, isTail: generator.isTail, accuracyDelta: delta,
-                                                donorWeights: donorWeights, rule: rule, step: config.generation.betaStep)
-                }
-                accNow = a
-            }
-            previous = accNow ?? previous
-            reports.append(report(phase: 0, stats: st, model: engine.model, beta: generator.beta, isTail: generator.isTail))
-            let beta = generator.beta, prev = previous
-            try endOfEpoch(phase: 0, epochsDone: e + 1, total: config.sgd.epochs) {
-                TrainingState(phase: 0, epochsDone: e + 1, fingerprint: fingerprint, model: engine.model,
-                              velocityW: engine.velocityW, velocityB: engine.velocityB, history: reports,
-                              beta: beta, previousValPerClass: prev)
-            }
+    }
+
+    /// One epoch: the budget's streamed rows, or every class filled to `M` in memory.
+    /// Returns the epoch's statistics and its donor weights (`C × C`).
+    private func generationEpoch(_ e: Int, run: GenerationRun, kdClasses: [Bool]) -> (EpochStats, Matrix<Float>) {
+        let train = inputs.train
+        let teacherFeatures = run.useKD ? (inputs.rawTrain ?? train.features) : nil
+        let kd = run.useKD ? kdClasses : nil
+        if let n = config.epochRows {
+            var g = rng(phase: 0, epoch: e)
+            let plan = Sampler.budget(labels: train.labels, numClasses: train.numClasses, epochRows: n, using: &g)
+            precondition(plan.generatedRows == run.generator.generatedRows,
+                         "budget: \(plan.generatedRows) generated slots, generator makes \(run.generator.generatedRows)")
+            let stream = run.generator.batches(seed: config.seed, epoch: e, batchRows: streamBatchRows, shuffled: true)
+            var it = stream.makeIterator()
+            let rows = TrainingRows(real: train.features, realLabels: train.labels, teacherFeatures: teacherFeatures,
+                                    kdClasses: kd)
+            let st = run.engine.runEpoch(rows, order: plan.order, generated: &it, epoch: e, loss: .crossEntropy,
+                                         classCounts: classCounts)
+            return (st, stream.donorWeights)
         }
-        return TrainResult(model: engine.model, inputSpace: .transformed, history: reports, chosen: [:],
-                           beta: generator.beta, notes: notes, classCounts: classCounts)
+        let gen = run.generator.generate(seed: config.seed, epoch: e)
+        let rows = TrainingRows(real: train.features, realLabels: train.labels, generated: gen.features,
+                                generatedLabels: gen.labels, teacherFeatures: teacherFeatures, kdClasses: kd)
+        var g = rng(phase: 0, epoch: e)
+        let order = Sampler.mixed(real: train.labels.count, generated: gen.labels.count, using: &g)
+        let st = run.engine.runEpoch(rows, order: order, epoch: e, loss: .crossEntropy, classCounts: classCounts)
+        return (st, gen.donorWeights)
+    }
+
+    /// Adaptive confidence (step 9), from the second epoch on.
+    private func adaptBeta(_ run: inout GenerationRun, donorWeights: Matrix<Float>) {
+        var accNow: [Double]?
+        if run.adaptive, let m = validate(run.engine.model) {
+            let a = m.perClass.map { $0 ?? .nan }   // absent classes: NaN, ignored by updateBeta
+            if let p = run.previous {
+                let delta = zip(a, p).map { $0 - $1 }
+                run.generator.beta = updateBeta(run.generator.beta, isTail: run.generator.isTail, accuracyDelta: delta,
+                                                donorWeights: donorWeights, rule: config.betaUpdate.rule,
+                                                step: config.betaUpdate.step)
+            }
+            accNow = a
+        }
+        run.previous = accNow ?? run.previous
     }
 }

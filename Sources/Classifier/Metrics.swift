@@ -1,16 +1,30 @@
 import Foundation
 import Linalg
+import AFG
 
 /// Cut points of the Many / Medium / Few report (method.md: Many `n_c > 100`,
 /// Medium `20 ≤ n_c ≤ 100`, Few `n_c < 20`), by *training* count.
 public struct ShotThresholds: Codable, Equatable, Sendable {
+    public enum Settings {
+        public static let many = Setting<Int>("many", "Many: training count > this.", default: 100, .atLeast(0))
+        public static let few = Setting<Int>("few", "Few: training count < this.", default: 20, .atLeast(0))
+    }
     /// A class is Many when its training count is `> many`.
     public var many: Int
     /// A class is Few when its training count is `< few`.
     public var few: Int
-    public init(many: Int = 100, few: Int = 20) {
+    public init(many: Int = Settings.many.value, few: Int = Settings.few.value) {
         precondition(few <= many + 1, "ShotThresholds: few (\(few)) above many (\(many))")
         self.many = many; self.few = few
+    }
+    /// Throws `SettingError` for a threshold outside its interval, or when `few > many + 1`
+    /// (a class would be both Many and Few).
+    public static func check(many: Int, few: Int) throws {
+        try Settings.many.check(many)
+        try Settings.few.check(few)
+        if few > many + 1 {
+            throw SettingError(name: "few", value: "\(few)", interval: "≤ many + 1 = \(many + 1) (Few: n < few, Many: n > many)")
+        }
     }
     public enum Group: String, Codable, Sendable { case many, medium, few }
     public func group(ofCount n: Int) -> Group { n > many ? .many : (n < few ? .few : .medium) }

@@ -4,22 +4,39 @@ import Linalg
 
 /// Optimiser settings (method.md: SGD, momentum 0.9, weight decay 5e-4, cosine schedule).
 public struct SGDConfig: Codable, Equatable, Sendable {
+    public enum Settings {
+        public static let learningRate = Setting<Float>("lr", "Peak learning rate (cosine schedule to 0).", default: 0.1, .above(0))
+        public static let momentum = Setting<Float>("momentum", "SGD momentum.", default: 0.9, .closedOpen(0, 1))
+        public static let weightDecay = Setting<Float>("weight-decay", "Weight decay on W.", default: 5e-4, .atLeast(0))
+        public static let batchSize = Setting<Int>("batch-size", "Rows per mini-batch.", default: 256, .atLeast(1))
+        public static let epochs = Setting<Int>("epochs", "Epochs (GLAG: generation epochs).", default: 40, .atLeast(1))
+    }
     /// Peak learning rate (step 0).
-    public var learningRate: Float = 0.1
+    public var learningRate: Float = Settings.learningRate.value
     /// The cosine schedule's floor, reached at the end of the last epoch.
     public var minLearningRate: Float = 0
-    public var momentum: Float = 0.9
+    public var momentum: Float = Settings.momentum.value
     /// L2 weight decay, applied to `W` (not to the bias), PyTorch-style (`g + wd·W`).
-    public var weightDecay: Float = 5e-4
+    public var weightDecay: Float = Settings.weightDecay.value
     /// Rows per mini-batch (the last batch of an epoch may be smaller).
-    public var batchSize: Int = 256
-    public var epochs: Int = 40
+    public var batchSize: Int = Settings.batchSize.value
+    public var epochs: Int = Settings.epochs.value
 
-    public init(learningRate: Float = 0.1, minLearningRate: Float = 0, momentum: Float = 0.9,
-                weightDecay: Float = 5e-4, batchSize: Int = 256, epochs: Int = 40) {
+    public init(learningRate: Float = Settings.learningRate.value, minLearningRate: Float = 0,
+                momentum: Float = Settings.momentum.value, weightDecay: Float = Settings.weightDecay.value,
+                batchSize: Int = Settings.batchSize.value, epochs: Int = Settings.epochs.value) {
         self.learningRate = learningRate; self.minLearningRate = minLearningRate
         self.momentum = momentum; self.weightDecay = weightDecay
         self.batchSize = batchSize; self.epochs = epochs
+    }
+
+    /// Throws `SettingError` naming the first setting outside its interval.
+    public func checkSettings() throws {
+        try Settings.learningRate.check(learningRate)
+        try Settings.momentum.check(momentum)
+        try Settings.weightDecay.check(weightDecay)
+        try Settings.batchSize.check(batchSize)
+        try Settings.epochs.check(epochs)
     }
 
     /// Cosine schedule at fractional epoch `t`: `lr_min + (lr − lr_min)·(1 + cos(π t/T))/2`.
@@ -65,10 +82,24 @@ public struct TrainingRows {
 
 /// Knowledge-distillation settings: weight `β_KD(t) = schedule.value(t, T)`, temperature.
 public struct KDSettings: Codable, Equatable, Sendable {
+    public enum Settings {
+        public static let maxWeight = Setting<Double>("kd-max", "KD weight at the end of training (kd_max).", default: 1, .atLeast(0))
+        public static let temperature = Setting<Float>("kd-temperature", "KD temperature.", default: 2, .above(0))
+        public static let gamma = Setting<Double>("kd-gamma", "Curvature γ of the KD schedule (shared GraLoss shape).",
+                                                  default: 3, .closed(-50, 50))
+    }
     public var schedule: GradualSchedule
     public var temperature: Float
-    public init(schedule: GradualSchedule = .init(maxValue: 1, gamma: 3), temperature: Float = 2) {
+    public init(schedule: GradualSchedule = .init(maxValue: Settings.maxWeight.value, gamma: Settings.gamma.value),
+                temperature: Float = Settings.temperature.value) {
         self.schedule = schedule; self.temperature = temperature
+    }
+
+    /// Throws `SettingError` naming the first setting outside its interval.
+    public func checkSettings() throws {
+        try Settings.maxWeight.check(schedule.maxValue)
+        try Settings.gamma.check(schedule.gamma)
+        try Settings.temperature.check(temperature)
     }
 }
 

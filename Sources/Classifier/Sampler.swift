@@ -43,7 +43,7 @@ public enum Sampler {
         return (epochRows + numClasses - 1) / numClasses
     }
 
-    /// One epoch of the class-balanced budget (`GenerationSettings.epochRows`).
+    /// One epoch of the class-balanced budget (`TrainConfig.epochRows`).
     ///
     /// With `q = ⌈epochRows / C⌉`: a class with `n_c ≥ q` contributes `q` of its rows,
     /// drawn without replacement (partial Fisher–Yates over its rows in index order, class

@@ -1,5 +1,6 @@
 import Foundation
 import Linalg
+import AFG
 
 /// The stage-two methods (method.md steps 9–10 and "Baselines"), one trainer each.
 public enum Method: String, CaseIterable, Codable, Sendable {
@@ -21,35 +22,17 @@ public enum Method: String, CaseIterable, Codable, Sendable {
     case tailcalib
 }
 
-/// The generator settings a GLAG or TailCalib run uses (mirrors AFG's `GeneratorConfig`,
-/// plus the β-update rule; Codable so the classifier file records it).
-public struct GenerationSettings: Codable, Equatable, Sendable {
-    public var k = 2
-    public var alpha: Float = 0
-    public var initialBeta: Float = 0.6
-    public var headThreshold = 100
-    /// "sample" (default) or "pull".
-    public var meanMode = "sample"
-    /// "net" (default) or "own".
-    public var betaRule = "net"
-    public var betaStep: Float = 0.05
-    /// `M`, rows per class after generation; nil = `n_max`.
-    public var targetPerClass: Int? = nil
-    /// The class-balanced budget (`afg train --epoch-rows N`, opt-in; nil = every class
-    /// filled to `M` each epoch, all real rows used). With `N` set, each epoch has
-    /// `q = ⌈N / C⌉` rows per class (`q·C` rows in all, `N ≤ q·C < N + C`): a class with
-    /// `n_c ≥ q` contributes `q` of its real rows drawn without replacement (seeded per
-    /// epoch), a class with `0 < n_c < q` all its real rows plus `q − n_c` generated ones
-    /// (the generator's `M` is `q`), a class without rows nothing. The rows are shuffled
-    /// and the generated ones are produced block by block while SGD consumes them, so the
-    /// epoch is never held in memory (see `Sampler.budget`, `SGDEngine.runEpoch(_:order:generated:...)`).
-    /// Excludes `targetPerClass`; GLAG and TailCalib only.
-    public var epochRows: Int? = nil
-    public init() {}
-}
-
 /// Everything that defines a training run (recorded as JSON in the classifier file).
-public struct TrainConfig: Codable, Equatable, Sendable {
+public struct TrainConfig: Encodable, Equatable, Sendable {
+    public enum Settings {
+        public static let lwsLearningRate = Setting<Float>("lws-lr", "lws: learning rate of the per-class scales.",
+                                                           default: 0.1, .above(0))
+        public static let epochRows = Setting<Int>(
+            "epoch-rows",
+            "GLAG/TailCalib class-balanced budget: N rows per epoch, q = ⌈N/C⌉ per class (q real rows drawn without replacement, or all real rows plus q − n_c generated ones), generated rows streamed. Default: every class filled to n_max.",
+            default: nil, .atLeast(1))
+    }
+
     public var method: Method
     public var sgd = SGDConfig()
     public var seed: UInt64 = 0
@@ -58,16 +41,87 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// GLAG: the KD term (ablation `--no-kd` turns it off).
     public var useKD = true
     public var kd = KDSettings()
-    public var generation = GenerationSettings()
+    /// The generator of a GLAG or TailCalib run. Its `weighting` follows the method
+    /// (`runGenerator`), so it is not part of the record.
+    public var generator = GeneratorConfig()
+    /// GLAG's adaptive confidence.
+    public var betaUpdate = BetaUpdate()
+    /// The class-balanced budget (`afg train --epoch-rows N`, opt-in; nil = every class
+    /// filled to `M` each epoch, all real rows used). With `N` set, each epoch has
+    /// `q = ⌈N / C⌉` rows per class (`q·C` rows in all, `N ≤ q·C < N + C`): a class with
+    /// `n_c ≥ q` contributes `q` of its real rows drawn without replacement (seeded per
+    /// epoch), a class with `0 < n_c < q` all its real rows plus `q − n_c` generated ones
+    /// (the generator's `M` is `q`), a class without rows nothing. The rows are shuffled
+    /// and the generated ones are produced block by block while SGD consumes them, so the
+    /// epoch is never held in memory (see `Sampler.budget`, `SGDEngine.runEpoch(_:order:generated:...)`).
+    /// Excludes `generator.targetPerClass`; GLAG and TailCalib only.
+    public var epochRows: Int? = Settings.epochRows.defaultValue
     /// `tau-norm`: candidate `p` values.
     public var pGrid: [Double] = stride(from: 0.0, through: 2.0, by: 0.1).map { ($0 * 10).rounded() / 10 }
     /// `logit-adjust`: candidate `τ` values.
     public var tauGrid: [Double] = stride(from: 0.0, through: 3.0, by: 0.1).map { ($0 * 10).rounded() / 10 }
     /// `lws`: learning rate of the scales (the epochs and schedule are `sgd`'s).
-    public var lwsLearningRate: Float = 0.1
+    public var lwsLearningRate: Float = Settings.lwsLearningRate.value
     public var thresholds = ShotThresholds()
 
     public init(method: Method) { self.method = method }
+
+    /// The generator the run uses: `generator` with TailCalib's weighting for `.tailcalib`
+    /// and, with `epochRows`, the budget's per-class target `⌈N / C⌉`.
+    public func runGenerator(numClasses: Int) -> GeneratorConfig {
+        var g = generator
+        g.weighting = method == .tailcalib ? .tailcalib : .glag
+        if let n = epochRows { g.targetPerClass = Sampler.budgetPerClass(epochRows: n, numClasses: numClasses) }
+        return g
+    }
+
+    /// Throws `SettingError` naming the first setting outside its interval, or
+    /// `TrainError.invalidConfig` for settings that exclude each other.
+    public func checkSettings() throws {
+        try sgd.checkSettings()
+        try kd.checkSettings()
+        try generator.checkSettings()
+        try BetaUpdate.Settings.step.check(betaUpdate.step)
+        try Settings.lwsLearningRate.check(lwsLearningRate)
+        try Settings.epochRows.check(epochRows)
+        if epochRows != nil {
+            if method != .glag && method != .tailcalib {
+                throw TrainError.invalidConfig("epoch rows (a class-balanced budget) applies to glag and tailcalib only, not \(method.rawValue)")
+            }
+            if generator.targetPerClass != nil {
+                throw TrainError.invalidConfig("epoch rows and target per class exclude each other (the budget sets M = ⌈N / C⌉)")
+            }
+        }
+    }
+
+    /// The record's member names (the classifier file's `config`, docs/FORMAT.md).
+    private enum CodingKeys: String, CodingKey {
+        case method, sgd, seed, adaptive, useKD, kd, generation, pGrid, tauGrid, lwsLearningRate, thresholds
+    }
+    private enum GenerationKeys: String, CodingKey {
+        case k, alpha, initialBeta, headThreshold, meanMode, betaRule, betaStep, targetPerClass, epochRows, factor, blockRows
+    }
+
+    /// The record: the generator and β update as one `generation` member (k, alpha,
+    /// initialBeta, headThreshold, meanMode, betaRule, betaStep, targetPerClass, epochRows;
+    /// factor and blockRows only when not the defaults).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(method, forKey: .method); try c.encode(sgd, forKey: .sgd); try c.encode(seed, forKey: .seed)
+        try c.encode(adaptive, forKey: .adaptive); try c.encode(useKD, forKey: .useKD); try c.encode(kd, forKey: .kd)
+        try c.encode(pGrid, forKey: .pGrid); try c.encode(tauGrid, forKey: .tauGrid)
+        try c.encode(lwsLearningRate, forKey: .lwsLearningRate); try c.encode(thresholds, forKey: .thresholds)
+        var g = c.nestedContainer(keyedBy: GenerationKeys.self, forKey: .generation)
+        let d = GeneratorConfig()
+        try g.encode(generator.k, forKey: .k); try g.encode(generator.alpha, forKey: .alpha)
+        try g.encode(generator.initialBeta, forKey: .initialBeta); try g.encode(generator.headThreshold, forKey: .headThreshold)
+        try g.encode(generator.meanMode, forKey: .meanMode)
+        try g.encode(betaUpdate.rule, forKey: .betaRule); try g.encode(betaUpdate.step, forKey: .betaStep)
+        try g.encodeIfPresent(generator.targetPerClass, forKey: .targetPerClass)
+        try g.encodeIfPresent(epochRows, forKey: .epochRows)
+        if generator.factor != d.factor { try g.encode(generator.factor, forKey: .factor) }
+        if generator.blockRows != d.blockRows { try g.encode(generator.blockRows, forKey: .blockRows) }
+    }
 
     /// Canonical JSON (sorted keys): identical configs give identical bytes.
     public var json: String {
@@ -195,7 +249,7 @@ public final class Trainer {
     public var onCheckpoint: ((TrainingState) throws -> Void)?
     /// Test hook: stop (throwing `CancellationError`) after this many epochs of this run.
     public var stopAfterEpochs: Int?
-    /// With `generation.epochRows`: generated rows pulled from the generator per request
+    /// With `config.epochRows`: generated rows pulled from the generator per request
     /// while an epoch streams (memory `streamBatchRows × D` floats plus the generator's
     /// block). The trained model does not depend on it.
     public var streamBatchRows = 4096
@@ -210,15 +264,7 @@ public final class Trainer {
         self.inputs = inputs
         let c = inputs.train.numClasses, d = inputs.train.features.cols
         if inputs.train.labels.isEmpty { throw TrainError.emptyTraining }
-        if let n = config.generation.epochRows {
-            if n < 1 { throw TrainError.invalidConfig("epoch rows must be at least 1 (got \(n))") }
-            if config.method != .glag && config.method != .tailcalib {
-                throw TrainError.invalidConfig("epoch rows (a class-balanced budget) applies to glag and tailcalib only, not \(config.method.rawValue)")
-            }
-            if config.generation.targetPerClass != nil {
-                throw TrainError.invalidConfig("epoch rows and target per class exclude each other (the budget sets M = ⌈N / C⌉)")
-            }
-        }
+        do { try config.checkSettings() } catch let e as SettingError { throw TrainError.invalidConfig(e.description) }
         if let v = inputs.val {
             if v.features.cols != d { throw TrainError.dimensionMismatch(what: "validation features", expected: d, found: v.features.cols) }
             if v.numClasses != c { throw TrainError.classMismatch(what: "validation set", expected: c, found: v.numClasses) }

@@ -15,36 +15,31 @@ struct Evaluate: ParsableCommand {
 
     @Option(help: "Classifier file written by `afg train`.") var classifier: String
     @Option(help: "Feature file to evaluate on.") var test: String
-    @Option(help: "Many: training count > this.") var many = 100
-    @Option(help: "Few: training count < this.") var few = 20
+    @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions
+    @OptionGroup(title: "Shot groups") var shots: ShotOptions
     @Option(help: "Write a per-class accuracy SVG here.") var plot: String?
     @Option(help: "Another classifier file (same classes and training counts) scored on the same test file and drawn beside the first in --plot; repeatable.")
     var compare: [String] = []
     @Flag(help: "Print JSON (with per-class accuracy and the confusion matrix).") var json = false
 
-    func validate() throws {
-        if few > many + 1 { throw ValidationError("--few must not exceed --many") }
-    }
-
     func run() throws {
-        let f = try FeatureStore.readClassifier(path: classifier)
-        let (set, x) = try loadFeatures(test, numClasses: f.numClasses, lambda: f.tukeyLambda)
+        let (f, model) = try loadClassifier(classifier)
+        let (set, x) = try loadFeatures(test, keys: datasets.keys, numClasses: f.numClasses, lambda: f.tukeyLambda)
         if set.dim != f.dim { throw CLIError("\(test): feature dimension \(set.dim), classifier \(classifier) expects \(f.dim)") }
-        let model = LinearModel(weight: Matrix(rows: f.numClasses, cols: f.dim, data: f.weight), bias: f.bias)
         let m = Metrics(model: model, features: x, labels: set.labels, trainCounts: f.classCounts,
-                        thresholds: ShotThresholds(many: many, few: few))
+                        thresholds: shots.thresholds)
         // Compared classifiers: same classes and counts; each under its own recorded λ.
         var others: [(path: String, method: String, metrics: Metrics)] = []
         for path in compare {
-            let g = try FeatureStore.readClassifier(path: path)
+            let (g, gm) = try loadClassifier(path)
             if g.numClasses != f.numClasses || g.dim != f.dim {
                 throw CLIError("\(path): \(g.numClasses) classes × dimension \(g.dim), \(classifier) has \(f.numClasses) × \(f.dim)")
             }
             if g.classCounts != f.classCounts { throw CLIError("\(path): trained on other class counts than \(classifier)") }
-            let gx = g.tukeyLambda == f.tukeyLambda ? x : try loadFeatures(test, numClasses: g.numClasses, lambda: g.tukeyLambda).x
-            let gm = LinearModel(weight: Matrix(rows: g.numClasses, cols: g.dim, data: g.weight), bias: g.bias)
+            let gx = g.tukeyLambda == f.tukeyLambda ? x
+                : try loadFeatures(test, keys: datasets.keys, numClasses: g.numClasses, lambda: g.tukeyLambda).x
             others.append((path, g.method, Metrics(model: gm, features: gx, labels: set.labels, trainCounts: g.classCounts,
-                                                  thresholds: ShotThresholds(many: many, few: few))))
+                                                  thresholds: shots.thresholds)))
         }
         if let p = plot {
             let file = (test as NSString).lastPathComponent
@@ -79,9 +74,9 @@ struct Evaluate: ParsableCommand {
         } else {
             print("classifier \(classifier) (method \(f.method), Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")) on \(test): \(m.rows) rows")
             print("overall      \(pct(m.overall))")
-            print("many         \(pct(m.many))  (\(m.groupSizes["many"] ?? 0) classes, > \(many) training rows)")
+            print("many         \(pct(m.many))  (\(m.groupSizes["many"] ?? 0) classes, > \(shots.many) training rows)")
             print("medium       \(pct(m.medium))  (\(m.groupSizes["medium"] ?? 0) classes)")
-            print("few          \(pct(m.few))  (\(m.groupSizes["few"] ?? 0) classes, < \(few) training rows)")
+            print("few          \(pct(m.few))  (\(m.groupSizes["few"] ?? 0) classes, < \(shots.few) training rows)")
             print("mean recall  \(pct(m.meanPerClassRecall))")
             for o in others {
                 print("compare \(o.path) (method \(o.method)): overall \(pct(o.metrics.overall))  many \(pct(o.metrics.many))  medium \(pct(o.metrics.medium))  few \(pct(o.metrics.few))  mean recall \(pct(o.metrics.meanPerClassRecall))")

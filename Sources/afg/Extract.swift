@@ -27,27 +27,26 @@ struct Extract: ParsableCommand {
     @Option(help: "Per-channel std, comma-separated (default: the checkpoint's).") var std: String?
     @Option(help: "Images per forward pass.") var batchSize = 256
     @Flag(help: "Compress the feature file (shuffle + gzip).") var compress = false
-    @Flag(help: "No progress on stderr.") var quiet = false
-    @Flag(help: "Print a JSON summary.") var json = false
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws {
-        if let a = arch, Architecture(name: a) == nil { throw ValidationError("--arch: unknown '\(a)'") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-        if (mean == nil) != (std == nil) { throw ValidationError("give --mean and --std together") }
+        if let a = arch, Architecture(name: a) == nil { throw CLIError("--arch: unknown '\(a)'") }
+        guard batchSize > 0 else { throw CLIError("--batch-size must be positive") }
+        if (mean == nil) != (std == nil) { throw CLIError("give --mean and --std together") }
     }
 
     func run() throws {
         let ck = try SafeTensorsFile.read(path: checkpoint)
         guard let archName = arch ?? ck.metadata["afg_arch"], let architecture = Architecture(name: archName) else {
-            throw ValidationError("\(checkpoint): no afg_arch metadata; pass --arch")
+            throw CLIError("\(checkpoint): no afg_arch metadata; pass --arch")
         }
         guard let lw = ck.tensors["linear.weight"] ?? ck.tensors["module.linear.weight"], lw.shape.count == 2 else {
-            throw ValidationError("\(checkpoint): no 2-D linear.weight tensor (the classifier head)")
+            throw CLIError("\(checkpoint): no 2-D linear.weight tensor (the classifier head)")
         }
         let numClasses = lw.shape[0]
         let images = try loadImages(data, split: split)
         if images.numClasses > numClasses {
-            throw ValidationError("\(data): labels reach \(images.numClasses - 1) but the checkpoint's head has \(numClasses) classes")
+            throw CLIError("\(data): labels reach \(images.numClasses - 1) but the checkpoint's head has \(numClasses) classes")
         }
         let norm: Normalization
         if let m = mean, let s = std {
@@ -55,10 +54,10 @@ struct Extract: ParsableCommand {
         } else if let m = ck.metadata["afg_mean"], let s = ck.metadata["afg_std"] {
             norm = Normalization(mean: try parseFloats(m, name: "afg_mean"), std: try parseFloats(s, name: "afg_std"))
         } else {
-            throw ValidationError("\(checkpoint): no normalisation metadata; pass --mean and --std (CIFAR: 0.4914,0.4822,0.4465 / 0.2023,0.1994,0.2010)")
+            throw CLIError("\(checkpoint): no normalisation metadata; pass --mean and --std (CIFAR: 0.4914,0.4822,0.4465 / 0.2023,0.1994,0.2010)")
         }
         guard norm.mean.count == images.channels, norm.std.allSatisfy({ $0 > 0 }) else {
-            throw ValidationError("normalisation has \(norm.mean.count) channels, the images \(images.channels)")
+            throw CLIError("normalisation has \(norm.mean.count) channels, the images \(images.channels)")
         }
         var rng = Xoshiro256(seed: 0)
         let flat: Bool
@@ -68,7 +67,7 @@ struct Extract: ParsableCommand {
                           inputHeight: flat ? 1 : images.height, inputWidth: flat ? 1 : images.width, using: &rng)
         try net.loadState(ck.tensors, source: checkpoint)
 
-        var progress = ProgressLine(quiet: quiet)
+        var progress = ProgressLine(quiet: output.quiet)
         let t0 = Date()
         let (feats, logits) = extractFeatures(network: net, data: images, normalization: norm, batchSize: batchSize) { done in
             let secs = Date().timeIntervalSince(t0)
@@ -92,15 +91,22 @@ struct Extract: ParsableCommand {
                 let parsed = c.split(separator: ",").compactMap { Int($0) }
                 if parsed.count == numClasses { counts = parsed }
             }
-            let config = jsonText(["checkpoint": checkpoint, "arch": architecture.description, "loss": ck.metadata["afg_loss"] ?? "unknown",
-                                   "epoch": ck.metadata["afg_epoch"] ?? "unknown"])
+            let config = try encodeJSON(["checkpoint": checkpoint, "arch": architecture.description,
+                                         "loss": ck.metadata["afg_loss"] ?? "unknown", "epoch": ck.metadata["afg_epoch"] ?? "unknown"],
+                                        pretty: false)
             try FeatureStore.writeClassifier(ClassifierFile(numClasses: numClasses, dim: net.featureDim, weight: net.head.weight.values,
                                                             bias: net.head.bias.values, classCounts: counts, method: "stage-one",
                                                             tukeyLambda: nil, configJSON: config, classNames: names), to: h)
         }
-        if json {
-            print(jsonText(["features": out, "head": head ?? NSNull(), "count": images.count, "dim": net.featureDim,
-                            "num_classes": numClasses, "head_accuracy": acc, "seconds": seconds]))
+        if output.json {
+            struct Report: Encodable {
+                var features: String, head: String?, count: Int, dim: Int, numClasses: Int, headAccuracy: Double, seconds: Double
+                enum CodingKeys: String, CodingKey {
+                    case features, head, count, dim, seconds, numClasses = "num_classes", headAccuracy = "head_accuracy"
+                }
+            }
+            print(try encodeJSON(Report(features: out, head: head, count: images.count, dim: net.featureDim,
+                                        numClasses: numClasses, headAccuracy: acc, seconds: seconds)))
         } else {
             print("extracted \(images.count) × \(net.featureDim) features to \(out)\(head.map { ", head to \($0)" } ?? "")")
             print(String(format: "head accuracy %.4f (%.1fs, %.0f img/s)", acc, seconds, Double(images.count) / max(seconds, 1e-9)))

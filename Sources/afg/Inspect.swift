@@ -2,21 +2,6 @@ import ArgumentParser
 import Foundation
 import FeatureIO
 
-/// Where the datasets of a feature file live (`--features-key`, `--labels-key`,
-/// `--class-names-key`); shared by the subcommands that read feature files.
-struct DatasetKeyOptions: ParsableArguments {
-    @Option(name: .customLong("features-key"), help: "Dataset holding the N × D features (e.g. train/feats).")
-    var features = "features"
-
-    @Option(name: .customLong("labels-key"), help: "Dataset holding the N integer labels (e.g. train/targets).")
-    var labels = "labels"
-
-    @Option(name: .customLong("class-names-key"), help: "Dataset holding the C class names (optional in the file).")
-    var classNames = "class_names"
-
-    var keys: DatasetKeys { DatasetKeys(features: features, labels: labels, classNames: classNames) }
-}
-
 /// `afg inspect FILE`: what is in a feature file, read block by block (never whole).
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,29 +15,13 @@ struct Inspect: ParsableCommand {
     @Argument(help: "The HDF5 feature file.")
     var file: String
 
-    @OptionGroup var datasets: DatasetKeyOptions
-
-    @Option(help: "Many-shot classes have more than this many rows.")
-    var many = 100
-
-    @Option(help: "Few-shot classes have fewer than this many rows.")
-    var few = 20
+    @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions
+    @OptionGroup(title: "Shot groups") var shots: ShotOptions
 
     @Flag(help: "List every class's count (the default lists them when there are at most 50 classes).")
     var perClass = false
 
-    @Flag(help: "Print the summary as JSON.")
-    var json = false
-
-    @Flag(help: "No progress messages on stderr.")
-    var quiet = false
-
-    func validate() throws {
-        guard many >= 0, few >= 0 else { throw ValidationError("--many and --few must be non-negative") }
-        guard few <= many + 1 else {
-            throw ValidationError("--few \(few) must not exceed --many \(many) + 1 (Few: n < few, Many: n > many)")
-        }
-    }
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func run() throws {
         let s: FeatureSummary
@@ -62,28 +31,21 @@ struct Inspect: ParsableCommand {
             e.problem += " (choose with --features-key / --labels-key)"
             throw e
         }
-        print(json ? try Inspect.jsonText(s) : Inspect.text(s, listClasses: perClass || s.numClasses <= 50), terminator: "")
+        print(output.json ? try encodeJSON(s) + "\n" : Inspect.text(s, listClasses: perClass || s.numClasses <= 50), terminator: "")
         if let e = s.nonFiniteError { throw e }
     }
 
     /// Streams the file, reporting progress on stderr every 10% (unless `--quiet`).
     private func summarize() throws -> FeatureSummary {
         var lastTenth = 0
-        return try FeatureSummary.compute(path: file, keys: datasets.keys, many: many, few: few) { done, total in
-            guard !quiet, done < total else { return }
+        return try FeatureSummary.compute(path: file, keys: datasets.keys, many: shots.many, few: shots.few) { done, total in
+            guard !output.quiet, done < total else { return }
             let tenth = done * 10 / total
             if tenth > lastTenth {
                 lastTenth = tenth
-                FileHandle.standardError.write(Data("inspect: \(tenth * 10)% (\(done)/\(total) rows)\n".utf8))
+                Console.stderr("inspect: \(tenth * 10)% (\(done)/\(total) rows)")
             }
         }
-    }
-
-    /// The summary as sorted, pretty-printed JSON (keys as in `FeatureSummary`).
-    static func jsonText(_ s: FeatureSummary) throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(s), as: UTF8.self) + "\n"
     }
 
     /// The human-readable report.

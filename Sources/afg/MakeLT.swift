@@ -21,16 +21,17 @@ struct MakeLT: ParsableCommand {
     @Option(help: "Images of class 0 (default: smallest class size − val-per-class).") var nMax: Int?
     @Option(help: "Seed of the per-class selection.") var seed: UInt64 = 0
     @Option(help: "Output folder (created if missing).") var outDir: String
-    @Flag(help: "Print a JSON summary.") var json = false
-    @Flag(help: "No progress on stderr.") var quiet = false
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws {
-        guard imbalance >= 1 else { throw ValidationError("--imbalance must be at least 1") }
-        guard valPerClass >= 0 else { throw ValidationError("--val-per-class must be non-negative") }
-        if let n = nMax, n <= 0 { throw ValidationError("--n-max must be positive") }
+        guard imbalance >= 1 else { throw CLIError("--imbalance must be at least 1") }
+        guard valPerClass >= 0 else { throw CLIError("--val-per-class must be non-negative") }
+        if let n = nMax, n <= 0 { throw CLIError("--n-max must be positive") }
     }
 
     func run() throws {
+        let console = output.console
+        console.line("make-lt: reading \(data)")
         let full = try loadImages(data, split: "train")
         let (train, val, counts) = try full.longTailSplit(imbalance: imbalance, valPerClass: valPerClass, seed: seed, nMax: nMax)
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
@@ -39,6 +40,7 @@ struct MakeLT: ParsableCommand {
             ImageFile(height: s.height, width: s.width, channels: s.channels, pixels: s.pixels, labels: s.labels,
                       numClasses: s.numClasses, classNames: s.classNames, attributes: attrs.merging(["split": split]) { $1 })
         }
+        console.line("make-lt: writing \(outDir)")
         try FeatureStore.writeImages(file(train, split: "train"), to: outDir + "/train.h5")
         if valPerClass > 0 { try FeatureStore.writeImages(file(val, split: "val"), to: outDir + "/val.h5") }
         var isDir: ObjCBool = false
@@ -48,11 +50,16 @@ struct MakeLT: ParsableCommand {
             try FeatureStore.writeImages(file(test, split: "test"), to: outDir + "/test.h5")
             testCount = test.count
         }
-        if json {
-            print(jsonText(["train": train.count, "val": val.count, "test": testCount ?? NSNull(), "counts": counts,
-                            "imbalance": Double(counts.max()!) / Double(max(counts.min()!, 1)), "out_dir": outDir]))
+        let imbalance = Double(counts.max()!) / Double(max(counts.min()!, 1))
+        if output.json {
+            struct Report: Encodable {
+                var train: Int, val: Int, test: Int?, counts: [Int], imbalance: Double, outDir: String
+                enum CodingKeys: String, CodingKey { case train, val, test, counts, imbalance, outDir = "out_dir" }
+            }
+            print(try encodeJSON(Report(train: train.count, val: val.count, test: testCount, counts: counts,
+                                        imbalance: imbalance, outDir: outDir)))
         } else {
-            print("train \(train.count) images, per class \(counts.map(String.init).joined(separator: " ")) (IF \(String(format: "%.1f", Double(counts.max()!) / Double(max(counts.min()!, 1)))))")
+            print("train \(train.count) images, per class \(counts.map(String.init).joined(separator: " ")) (IF \(String(format: "%.1f", imbalance)))")
             print("val \(val.count) images (\(valPerClass) per class)\(testCount.map { ", test \($0) images" } ?? "") in \(outDir)")
         }
     }

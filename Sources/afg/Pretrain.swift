@@ -7,52 +7,6 @@ import Foundation
 
 // MARK: - Shared by pretrain / extract / make-lt
 
-/// Loads images from an HDF5 image file (`*.h5`, `*.hdf5`) or a folder of IDX / CIFAR
-/// binary files (`split` picks train or test there).
-func loadImages(_ path: String, split: String) throws -> ImageSet {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-        throw ValidationError("\(path): no such file or folder")
-    }
-    if isDir.boolValue {
-        guard split == "train" || split == "test" else { throw ValidationError("--split must be train or test for a folder, got \(split)") }
-        return try ImageSet.loadFolder(path, train: split == "train")
-    }
-    let f = try FeatureStore.readImages(path: path)
-    return ImageSet(height: f.height, width: f.width, channels: f.channels, pixels: f.pixels, labels: f.labels,
-                    numClasses: f.numClasses, classNames: f.classNames)
-}
-
-/// Progress on stderr (one line, rewritten), silenced by `--quiet`.
-struct ProgressLine {
-    var quiet: Bool
-    var lastDraw = 0.0
-    mutating func draw(_ text: String, force: Bool = false) {
-        if quiet { return }
-        let now = Date().timeIntervalSince1970
-        if !force && now - lastDraw < 0.2 { return }
-        lastDraw = now
-        FileHandle.standardError.write("\r\u{1B}[K\(text)".data(using: .utf8)!)
-    }
-    mutating func finish() { if !quiet { FileHandle.standardError.write("\n".data(using: .utf8)!) } }
-    static func bar(_ done: Int, _ total: Int, width: Int = 24) -> String {
-        let k = total > 0 ? min(width, done * width / total) : width
-        return "[" + String(repeating: "#", count: k) + String(repeating: ".", count: width - k) + "]"
-    }
-}
-
-func jsonText(_ object: Any) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// Comma-separated floats (`0.49,0.48,0.45`).
-func parseFloats(_ s: String, name: String) throws -> [Float] {
-    let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-    guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(name): expected comma-separated numbers, got '\(s)'") }
-    return v.map { $0! }
-}
-
 /// Checkpoint metadata keys written by `afg pretrain` and read by `afg extract`.
 enum CheckpointMeta {
     static func make(network: Network, normalization: Normalization, epoch: Int, config: TrainingConfig,
@@ -66,7 +20,7 @@ enum CheckpointMeta {
             "afg_seed": String(config.seed), "afg_class_counts": classCounts.map(String.init).joined(separator: ","),
             "created_by": FeatureStore.createdBy,
         ]
-        if let n = classNames { m["afg_class_names"] = jsonText(n) }
+        if let n = classNames { m["afg_class_names"] = (try? encodeJSON(n, pretty: false)) ?? "[]" }
         return m
     }
 }
@@ -102,14 +56,14 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and augmentation.") var seed: UInt64 = 0
     @Option(help: "Output checkpoint (.safetensors).") var out: String
     @Flag(help: "Continue from OUT.train-state.") var resume = false
-    @Flag(help: "No progress on stderr.") var quiet = false
-    @Flag(help: "Print one JSON object with the per-epoch results instead of text.") var json = false
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws {
-        guard Architecture(name: arch) != nil else { throw ValidationError("--arch: unknown '\(arch)' (resnet20/32/44/56, convnet, mlp)") }
-        guard ["ce", "la", "graloss"].contains(loss) else { throw ValidationError("--loss must be ce, la or graloss") }
-        guard epochs > 0, batchSize >= 2, lr > 0, warmup >= 0, weightDecay >= 0, momentum >= 0 && momentum < 1 else {
-            throw ValidationError("need epochs > 0, batch size ≥ 2, lr > 0, warmup ≥ 0, weight decay ≥ 0, 0 ≤ momentum < 1")
+        guard Architecture(name: arch) != nil else { throw CLIError("--arch: unknown '\(arch)' (resnet20/32/44/56, convnet, mlp)") }
+        guard ["ce", "la", "graloss"].contains(loss) else { throw CLIError("--loss must be ce, la or graloss") }
+        guard epochs > 0, batchSize >= 2, lr > 0, lr.isFinite, warmup >= 0, warmup.isFinite, weightDecay >= 0, weightDecay.isFinite,
+              momentum >= 0 && momentum < 1, tau.isFinite, tauMax.isFinite, gamma.isFinite else {
+            throw CLIError("need epochs > 0, batch size ≥ 2, finite lr > 0, warmup ≥ 0, weight decay ≥ 0, 0 ≤ momentum < 1, finite τ, τ_max, γ")
         }
     }
 
@@ -118,7 +72,7 @@ struct Pretrain: ParsableCommand {
         let train = try loadImages(data, split: split)
         let evalSet = try evalData.map { try loadImages($0, split: "test") }
         if let e = evalSet, e.numClasses > train.numClasses || e.imageSize != train.imageSize {
-            throw ValidationError("\(evalData!): \(e.numClasses) classes of \(e.height)×\(e.width)×\(e.channels) images do not match the training data")
+            throw CLIError("\(evalData!): \(e.numClasses) classes of \(e.height)×\(e.width)×\(e.channels) images do not match the training data")
         }
         let colour32 = train.channels == 3 && train.height == 32 && train.width == 32
         var cfg = TrainingConfig()
@@ -145,43 +99,60 @@ struct Pretrain: ParsableCommand {
         if resume {
             let st = try SafeTensorsFile.read(path: statePath)
             if let a = st.metadata["afg_arch"], a != architecture.description {
-                throw ValidationError("\(statePath): trained as \(a), not \(architecture)")
+                throw CLIError("\(statePath): trained as \(a), not \(architecture)")
             }
             start = try trainer.restore(st.tensors, source: statePath)
-            if !quiet { FileHandle.standardError.write("resuming after epoch \(start) from \(statePath)\n".data(using: .utf8)!) }
+            output.console.line("resuming after epoch \(start) from \(statePath)")
         }
-        var progress = ProgressLine(quiet: quiet)
-        var rows: [[String: Any]] = []
+        var progress = ProgressLine(quiet: output.quiet)
+        var rows: [EpochRow] = []
         let counts = train.classCounts
-        if !json && !quiet {
-            FileHandle.standardError.write("pretrain \(architecture) on \(train.count) images (\(train.numClasses) classes, max/min \(counts.max()!)/\(max(counts.min()!, 1))), loss \(cfg.loss.description), \(trainer.stepsPerEpoch) steps/epoch\n".data(using: .utf8)!)
+        if !output.json {
+            output.console.line("pretrain \(architecture) on \(train.count) images (\(train.numClasses) classes, max/min \(counts.max()!)/\(max(counts.min()!, 1))), loss \(cfg.loss.description), \(trainer.stepsPerEpoch) steps/epoch")
         }
         for epoch in start..<epochs {
             let stats = trainer.trainEpoch(epoch) { p in
                 progress.draw("epoch \(p.epoch + 1)/\(epochs) \(ProgressLine.bar(p.step, p.steps)) \(p.step)/\(p.steps) loss \(String(format: "%.4f", p.loss)) \(String(format: "%.0f", Double(p.images) / max(p.seconds, 1e-9))) img/s")
             }
             progress.finish()
-            var row: [String: Any] = ["epoch": epoch + 1, "loss": stats.meanLoss, "train_accuracy": stats.trainAccuracy,
-                                      "lr": stats.learningRate, "tau": stats.tau, "seconds": stats.seconds, "images_per_second": stats.imagesPerSecond]
+            var row = EpochRow(epoch: epoch + 1, loss: stats.meanLoss, trainAccuracy: stats.trainAccuracy,
+                               lr: stats.learningRate, tau: stats.tau, seconds: stats.seconds,
+                               imagesPerSecond: stats.imagesPerSecond)
             if let e = evalSet {
                 let (_, logits) = extractFeatures(network: net, data: e, normalization: norm)
-                row["eval_accuracy"] = accuracy(logits: logits, labels: e.labels, numClasses: net.numClasses)
+                row.evalAccuracy = accuracy(logits: logits, labels: e.labels, numClasses: net.numClasses)
             }
             let meta = CheckpointMeta.make(network: net, normalization: norm, epoch: epoch + 1, config: cfg, classCounts: counts, classNames: train.classNames)
             try SafeTensorsFile(tensors: net.stateTensors(), metadata: meta).write(path: out)
             try SafeTensorsFile(tensors: trainer.checkpointTensors(epoch: epoch + 1), metadata: meta).write(path: statePath)
             rows.append(row)
-            if !json {
+            if !output.json {
                 var line = String(format: "epoch %d loss %.4f train_acc %.4f lr %.5f tau %.3f %.1fs %.0f img/s",
                                   epoch + 1, stats.meanLoss, stats.trainAccuracy, stats.learningRate, stats.tau, stats.seconds, stats.imagesPerSecond)
-                if let a = row["eval_accuracy"] as? Double { line += String(format: " eval_acc %.4f", a) }
+                if let a = row.evalAccuracy { line += String(format: " eval_acc %.4f", a) }
                 print(line)
                 fflush(stdout)
             }
         }
-        if json {
-            print(jsonText(["arch": architecture.description, "checkpoint": out, "images": train.count, "num_classes": train.numClasses,
-                            "loss": cfg.loss.description, "epochs": rows]))
+        if output.json {
+            print(try encodeJSON(Report(arch: architecture.description, checkpoint: out, images: train.count,
+                                        numClasses: train.numClasses, loss: cfg.loss.description, epochs: rows)))
         }
+    }
+
+    /// One epoch of `--json`'s `epochs`.
+    struct EpochRow: Encodable {
+        var epoch: Int, loss: Double, trainAccuracy: Double, lr: Double, tau: Double, seconds: Double, imagesPerSecond: Double
+        var evalAccuracy: Double?
+        enum CodingKeys: String, CodingKey {
+            case epoch, loss, lr, tau, seconds
+            case trainAccuracy = "train_accuracy", imagesPerSecond = "images_per_second", evalAccuracy = "eval_accuracy"
+        }
+    }
+
+    /// What `--json` prints at the end.
+    struct Report: Encodable {
+        var arch: String, checkpoint: String, images: Int, numClasses: Int, loss: String, epochs: [EpochRow]
+        enum CodingKeys: String, CodingKey { case arch, checkpoint, images, loss, epochs, numClasses = "num_classes" }
     }
 }

@@ -1,0 +1,90 @@
+import AFG
+import ArgumentParser
+import Backbone
+import Classifier
+import FeatureIO
+import Foundation
+import Linalg
+
+/// Loads a feature file and applies a Tukey λ (nil = none); errors name the file.
+/// The rows live in `x` only: the returned set's `features` is emptied (one copy of N × D).
+func loadFeatures(_ path: String, keys: DatasetKeys = .init(), numClasses: Int? = nil,
+                  lambda: Float?) throws -> (set: FeatureSet, x: Matrix<Float>) {
+    var set = try FeatureStore.readFeatures(path: path, keys: keys, numClasses: numClasses)
+    var m = Matrix(rows: set.count, cols: set.dim, data: set.features)
+    set.features = []   // else the in-place transform below copies the N × D buffer (copy on write)
+    if let l = lambda {
+        do { try Tukey.apply(&m, lambda: l) } catch { throw CLIError("\(path): dataset \(keys.features): \(error)") }
+    }
+    return (set, m)
+}
+
+/// A classifier file and its linear model.
+func loadClassifier(_ path: String) throws -> (file: ClassifierFile, model: LinearModel) {
+    let f = try FeatureStore.readClassifier(path: path)
+    return (f, LinearModel(weight: Matrix(rows: f.numClasses, cols: f.dim, data: f.weight), bias: f.bias))
+}
+
+/// What `afg train` reads: the training file, the optional validation file and stage-one
+/// head, each checked against the training file, Tukey-transformed with `lambda`; the
+/// head's input is the features under the head's own recorded λ.
+struct TrainData {
+    var trainSet: FeatureSet
+    var inputs: TrainInputs
+    /// The λ the head was trained under (nil: none, or no head).
+    var teacherLambda: Float?
+
+    static func load(train: String, val: String?, teacher: String?, keys: DatasetKeys, lambda: Float?) throws -> TrainData {
+        let (trainSet, trainX) = try loadFeatures(train, keys: keys, lambda: lambda)
+        let c = trainSet.numClasses
+        var valSet: FeatureSet?, valX: Matrix<Float>?
+        if let v = val {
+            (valSet, valX) = try loadFeatures(v, keys: keys, numClasses: c, lambda: lambda)
+            if valSet!.dim != trainSet.dim {
+                throw CLIError("\(v): feature dimension \(valSet!.dim), training file \(train) has \(trainSet.dim)")
+            }
+        }
+        var head: LinearModel?, rawTrain: Matrix<Float>?, rawVal: Matrix<Float>?, teacherLambda: Float?
+        if let t = teacher {
+            let (f, model) = try loadClassifier(t)
+            if f.numClasses != c { throw CLIError("\(t): \(f.numClasses) classes, training file \(train) has \(c)") }
+            if f.dim != trainSet.dim { throw CLIError("\(t): dimension \(f.dim), training file \(train) has \(trainSet.dim)") }
+            head = model
+            teacherLambda = f.tukeyLambda
+            if f.tukeyLambda != lambda {
+                rawTrain = try loadFeatures(train, keys: keys, lambda: f.tukeyLambda).x
+                if let v = val { rawVal = try loadFeatures(v, keys: keys, numClasses: c, lambda: f.tukeyLambda).x }
+            }
+        }
+        let inputs = TrainInputs(
+            train: LabeledFeatures(features: trainX, labels: trainSet.labels, numClasses: c),
+            val: valSet.map { LabeledFeatures(features: valX!, labels: $0.labels, numClasses: c) },
+            teacher: head, rawTrain: rawTrain, rawVal: rawVal)
+        return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda)
+    }
+}
+
+/// Loads images from an HDF5 image file (`*.h5`, `*.hdf5`) or a folder of IDX / CIFAR
+/// binary files (`split` picks train or test there).
+func loadImages(_ path: String, split: String) throws -> ImageSet {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        throw CLIError("\(path): no such file or folder")
+    }
+    if isDir.boolValue {
+        guard split == "train" || split == "test" else { throw CLIError("--split must be train or test for a folder, got \(split)") }
+        return try ImageSet.loadFolder(path, train: split == "train")
+    }
+    let f = try FeatureStore.readImages(path: path)
+    return ImageSet(height: f.height, width: f.width, channels: f.channels, pixels: f.pixels, labels: f.labels,
+                    numClasses: f.numClasses, classNames: f.classNames)
+}
+
+/// Comma-separated floats (`0.49,0.48,0.45`).
+func parseFloats(_ s: String, name: String) throws -> [Float] {
+    let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+    guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+        throw CLIError("\(name): expected comma-separated finite numbers, got '\(s)'")
+    }
+    return v.map { $0! }
+}

