@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench-scale`: the scale run of issue 7 (docs/SCALE.md). iNaturalist-2018-shaped
+# `make bench-scale`: the scale run (docs/SCALE.md). iNaturalist-2018-shaped
 # synthetic features, then `afg calibrate` and one GLAG epoch with a class-balanced budget
 # of N rows, streamed. Each step runs under /usr/bin/time -v; the table gives wall time and
 # peak RSS per step and checks the 12 GB target.
@@ -37,7 +37,7 @@ if [ "${SKIP_DATA:-0}" != 1 ] || [ ! -f "$SCALE_DIR/train.h5" ]; then
   run data "$BENCH" scale-data
 fi
 run calibrate "$AFG" calibrate --train "$SCALE_DIR/train.h5" --out "$SCALE_DIR/stats.h5" --no-covariances \
-    --generate "$SCALE_DIR/balanced.h5" --per-class "$Q" --seed 0
+    --generate "$SCALE_DIR/balanced.h5" --target-per-class "$Q" --seed 0
 run train "$AFG" train --method glag --epochs 1 --epoch-rows "$EPOCH_ROWS" --train "$SCALE_DIR/train.h5" \
     --teacher "$SCALE_DIR/teacher.h5" --out "$SCALE_DIR/glag.h5" --seed 0
 if [ -f "$SCALE_DIR/test.h5" ]; then   # sanity check of what one epoch learned (untimed)

@@ -10,7 +10,7 @@
 set -euo pipefail
 AFG=$1; RUNS=$2; BB=$3; OUT=$4; SEEDS=$5
 METHODS=${6:-"glag glag-select glag-no-adaptive glag-no-kd glag-lbfgs-select lr-balanced ce crt lws tau-norm logit-adjust balanced-softmax tailcalib"}
-# Cut points for 10 classes (issue 7): Many >= 1000, Medium 200-999, Few < 200.
+# Cut points for 10 classes: Many >= 1000, Medium 200-999, Few < 200.
 CUTS=${CUTS:-"--many 999 --few 200"}
 TEACHER=""; [ -f "$RUNS/$BB-head.h5" ] && TEACHER="--teacher $RUNS/$BB-head.h5"
 mkdir -p "$OUT"

@@ -89,11 +89,8 @@ public struct GeneratorConfig: Equatable, Sendable, Codable {
 
     /// Throws `SettingError` naming the first setting outside its interval.
     public func checkSettings() throws {
-        try Settings.k.check(k)
-        try Settings.alpha.check(alpha)
-        try Settings.initialBeta.check(initialBeta)
-        try Settings.headThreshold.check(headThreshold)
-        try Settings.targetPerClass.check(targetPerClass)
+        try Settings.k.check(k); try Settings.alpha.check(alpha); try Settings.initialBeta.check(initialBeta)
+        try Settings.headThreshold.check(headThreshold); try Settings.targetPerClass.check(targetPerClass)
         try Settings.blockRows.check(blockRows)
     }
 

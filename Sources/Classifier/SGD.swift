@@ -32,11 +32,8 @@ public struct SGDConfig: Codable, Equatable, Sendable {
 
     /// Throws `SettingError` naming the first setting outside its interval.
     public func checkSettings() throws {
-        try Settings.learningRate.check(learningRate)
-        try Settings.momentum.check(momentum)
-        try Settings.weightDecay.check(weightDecay)
-        try Settings.batchSize.check(batchSize)
-        try Settings.epochs.check(epochs)
+        try Settings.learningRate.check(learningRate); try Settings.momentum.check(momentum)
+        try Settings.weightDecay.check(weightDecay); try Settings.batchSize.check(batchSize); try Settings.epochs.check(epochs)
     }
 
     /// Cosine schedule at fractional epoch `t`: `lr_min + (lr − lr_min)·(1 + cos(π t/T))/2`.

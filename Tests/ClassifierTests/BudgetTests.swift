@@ -3,7 +3,7 @@ import AFG
 import Linalg
 @testable import Classifier
 
-/// The class-balanced budget (`GenerationSettings.epochRows`, `afg train --epoch-rows`):
+/// The class-balanced budget (`TrainConfig.epochRows`, `afg train --epoch-rows`):
 /// the sampler, the shuffled generated stream, and the streamed SGD epoch.
 final class BudgetTests: XCTestCase {
     let p = TrainerTests.problem
@@ -143,7 +143,7 @@ final class BudgetTests: XCTestCase {
         let val = p.sample(counts: [30, 30, 30, 30, 30], seed: 43, stream: 2)
         let teacher = try Trainer(config: testConfig(.ce, epochs: 3), inputs: TrainInputs(train: train)).run().model
         var cfg = testConfig(.glag, epochs: 4)
-        cfg.generation.epochRows = 999    // q = 200: classes 2, 3, 4 below q
+        cfg.epochRows = 999    // q = 200: classes 2, 3, 4 below q
         func run(_ rows: Int, _ c: TrainConfig = cfg) throws -> TrainResult {
             let t = try Trainer(config: c, inputs: TrainInputs(train: train, val: val, teacher: teacher))
             t.streamBatchRows = rows
@@ -173,7 +173,7 @@ final class BudgetTests: XCTestCase {
         let val = p.sample(counts: [30, 30, 30, 30, 30], seed: 45, stream: 2)
         let teacher = try Trainer(config: testConfig(.ce, epochs: 2), inputs: TrainInputs(train: train)).run().model
         var cfg = testConfig(.glag, epochs: 4)
-        cfg.generation.epochRows = 600
+        cfg.epochRows = 600
         let inputs = TrainInputs(train: train, val: val, teacher: teacher)
         let full = try Trainer(config: cfg, inputs: inputs).run()
         let state = try interruptedRun(cfg, inputs, every: 2, stopAfter: 3)
@@ -186,15 +186,15 @@ final class BudgetTests: XCTestCase {
 
     func testBudgetRejectsConflictingSettings() {
         let train = p.sample(counts: TrainerTests.ltCounts, seed: 44, stream: 1)
-        var crt = testConfig(.crt); crt.generation.epochRows = 100
+        var crt = testConfig(.crt); crt.epochRows = 100
         XCTAssertThrowsError(try Trainer(config: crt, inputs: TrainInputs(train: train)))
-        var both = testConfig(.glag); both.generation.epochRows = 100; both.generation.targetPerClass = 50
+        var both = testConfig(.glag); both.epochRows = 100; both.generator.targetPerClass = 50
         XCTAssertThrowsError(try Trainer(config: both, inputs: TrainInputs(train: train)))
-        var zero = testConfig(.tailcalib); zero.generation.epochRows = 0
+        var zero = testConfig(.tailcalib); zero.epochRows = 0
         XCTAssertThrowsError(try Trainer(config: zero, inputs: TrainInputs(train: train))) { e in
-            XCTAssertEqual("\(e)", "epoch rows must be at least 1 (got 0)")
+            XCTAssertEqual("\(e)", "epoch-rows must be ≥ 1 (got 0)")
         }
-        var ok = testConfig(.tailcalib); ok.generation.epochRows = 100
+        var ok = testConfig(.tailcalib); ok.epochRows = 100
         XCTAssertNoThrow(try Trainer(config: ok, inputs: TrainInputs(train: train)))
         // nil is the default and leaves the recorded configuration as before.
         XCTAssertFalse(testConfig(.glag).json.contains("epochRows"))

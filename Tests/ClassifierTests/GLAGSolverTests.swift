@@ -132,17 +132,17 @@ final class GLAGSolverTests: XCTestCase {
         let data = LongTailedGaussians(seed: 24)
         var base = config(rounds: 2)
         base.gradientTolerance = 1e-4
-        let grid = Array(GLAGSelection.defaultGrid(base: base).prefix(4))
-        let out = try GLAGSelection.select(grid: grid, features: data.train.features, labels: data.train.labels,
+        let grid = Array(GLAGSelection.solverGrid(base: base).prefix(4))
+        let out = try GLAGSelection.selectSolver(grid: grid, features: data.train.features, labels: data.train.labels,
                                            numClasses: data.numClasses, validation: data.validation, seed: 3)
         XCTAssertEqual(out.entries.map(\.name), grid.map(\.name))
         let bestRecall = out.entries.map(\.validationMeanRecall).max()!
         XCTAssertEqual(out.entries[out.bestIndex].validationMeanRecall, bestRecall)
         XCTAssertEqual(out.bestIndex, out.entries.firstIndex { $0.validationMeanRecall == bestRecall })
         // The chosen model scores what the grid says it scores.
-        let recall = Metrics(model: out.model, features: data.validation.features, labels: data.validation.labels,
+        let recall = Metrics(model: out.run.0, features: data.validation.features, labels: data.validation.labels,
                              trainCounts: data.trainCounts).meanPerClassRecall
         XCTAssertEqual(recall, bestRecall, accuracy: 1e-12)
-        XCTAssertEqual(out.fit == nil, grid[out.bestIndex].config == nil)
+        XCTAssertEqual(out.run.1 == nil, grid[out.bestIndex].config == nil)
     }
 }

@@ -33,7 +33,7 @@ final class CalibrateTests: XCTestCase {
     func testStatisticsAndBalancedFile() throws {
         let (train, set) = try writeTrain()
         let stats = dir.appendingPathComponent("stats.h5").path, bal = dir.appendingPathComponent("bal.h5").path
-        let r = try afg("calibrate", "--train", train, "--out", stats, "--generate", bal, "--per-class", "50",
+        let r = try afg("calibrate", "--train", train, "--out", stats, "--generate", bal, "--target-per-class", "50",
                         "--head-threshold", "10", "--seed", "3", "--json", "--quiet")
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertEqual(r.err, "")
@@ -71,12 +71,47 @@ final class CalibrateTests: XCTestCase {
 
         // Same seed → same file content; another seed → other generated rows.
         let bal2 = dir.appendingPathComponent("bal2.h5").path, bal3 = dir.appendingPathComponent("bal3.h5").path
-        XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--generate", bal2, "--per-class", "50",
+        XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--generate", bal2, "--target-per-class", "50",
                                "--head-threshold", "10", "--seed", "3", "--quiet").status, 0)
-        XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--generate", bal3, "--per-class", "50",
+        XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--generate", bal3, "--target-per-class", "50",
                                "--head-threshold", "10", "--seed", "4", "--quiet").status, 0)
         XCTAssertEqual(try FeatureStore.readFeatures(path: bal2).features, b.features)
         XCTAssertNotEqual(try FeatureStore.readFeatures(path: bal3).features, b.features)
+    }
+
+    /// The spellings of the release before (`--beta`, `--per-class`) still work, with a
+    /// warning, and give the same file as the new ones (`--initial-beta`, `--target-per-class`).
+    func testOldSpellingsWorkWithAWarning() throws {
+        let (train, _) = try writeTrain()
+        let stats = dir.appendingPathComponent("stats.h5").path
+        let old = dir.appendingPathComponent("old.h5").path, new = dir.appendingPathComponent("new.h5").path
+        let o = try afg("calibrate", "--train", train, "--out", stats, "--generate", old, "--per-class", "30", "--beta", "0.8",
+                        "--head-threshold", "10", "--quiet")
+        XCTAssertEqual(o.status, 0, o.err)
+        XCTAssertTrue(o.err.contains("warning: --per-class is deprecated"), o.err)
+        XCTAssertTrue(o.err.contains("warning: --beta is deprecated"), o.err)
+        let n = try afg("calibrate", "--train", train, "--out", stats, "--generate", new, "--target-per-class", "30",
+                        "--initial-beta", "0.8", "--head-threshold", "10", "--quiet")
+        XCTAssertEqual(n.status, 0, n.err)
+        XCTAssertEqual(n.err, "")
+        XCTAssertEqual(try FeatureStore.readFeatures(path: old).features, try FeatureStore.readFeatures(path: new).features)
+        XCTAssertEqual(try FeatureStore.readFeatures(path: old).count, 40 + 3 * 30)
+    }
+
+    /// Every option outside its interval fails in `validate()`, before any file is read:
+    /// one line naming the flag, exit 1, even when the training file does not exist.
+    func testOptionsOutsideTheirIntervalFailBeforeReading() throws {
+        let missing = dir.appendingPathComponent("missing.h5").path, stats = dir.appendingPathComponent("s.h5").path
+        for (flag, value, needle) in [("--k", "0", "--k must be ≥ 1 (got 0)"), ("--alpha", "nan", "--alpha must be ≥ 0.0 (got nan)"),
+                                      ("--initial-beta", "1.5", "--initial-beta must be in [0.0, 1.0] (got 1.5)"),
+                                      ("--head-threshold", "-1", "--head-threshold must be ≥ 0 (got -1)"),
+                                      ("--tukey", "inf", "--tukey must be finite (got inf)"),
+                                      ("--shift", "nan", "--shift must be finite (got nan)")] {
+            let r = try afg("calibrate", "--train", missing, "--out", stats, "\(flag)=\(value)")
+            XCTAssertEqual(r.status, 1, "\(flag) \(value)")
+            XCTAssertEqual(r.err, "Error: \(needle)\n")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stats))
     }
 
     func testErrorsAreOneLine() throws {
@@ -88,9 +123,9 @@ final class CalibrateTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: stats))
         // With a shift the same file is accepted.
         XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--shift", "1", "--quiet").status, 0)
-        let bad = try afg("calibrate", "--train", train, "--out", stats, "--per-class", "5")
-        XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.err.contains("--per-class needs --generate"), bad.err)
+        let bad = try afg("calibrate", "--train", train, "--out", stats, "--target-per-class", "5")
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual(bad.err, "Error: --target-per-class needs --generate\n")
         let missing = try afg("calibrate", "--train", dir.appendingPathComponent("nope.h5").path, "--out", stats, "--quiet")
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.err.contains("nope.h5"), missing.err)

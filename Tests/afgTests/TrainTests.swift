@@ -22,15 +22,7 @@ final class TrainTests: XCTestCase {
         let args = ["train", "--method", "glag", "--select-on-val", "--head-threshold", "1000",
                     "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5", "--teacher", "\(fixtures)/head.h5",
                     "--out", out, "--epochs", "2", "--seed", "5", "--many", "999", "--few", "200", "--json", "--quiet"] + extra
-        let p = Process()
-        p.executableURL = afgBinary
-        p.arguments = args
-        let o = Pipe(), e = Pipe()
-        p.standardOutput = o; p.standardError = e
-        try p.run()
-        let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+        return try afgArgs(args)
     }
 
     func testSGDSelectionPicksTheArgMaxAndIsReproducible() throws {
@@ -59,7 +51,7 @@ final class TrainTests: XCTestCase {
         let r = try select(path("l.h5"), "--solver", "lbfgs", "--rounds", "1", "--tolerance", "1e-2")
         XCTAssertEqual(r.status, 0, r.err)
         let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
-        let chosen = try XCTUnwrap(j["chosen"] as? String)
+        let chosen = try XCTUnwrap(j["selected"] as? String)
         // The file records the same choice, in the same `selection` member as the SGD grid.
         let file = try FeatureStore.readClassifier(path: path("l.h5"))
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any])
@@ -88,5 +80,34 @@ final class TrainTests: XCTestCase {
                         "--out", path("e.h5"), "--quiet")
         XCTAssertEqual(e.status, 1)
         XCTAssertTrue(e.err.contains("--epoch-rows applies to --solver sgd"), e.err)
+    }
+
+    /// Every numeric option of `afg train` outside its interval (NaN and ±∞ included) fails
+    /// in `validate()` with one line naming the flag, before any file is read.
+    func testOptionsOutsideTheirIntervalFailBeforeReading() throws {
+        let missing = path("missing.h5")
+        for (flag, value) in [("--lr", "inf"), ("--lr", "0"), ("--momentum", "nan"), ("--momentum", "1"), ("--weight-decay", "-1"),
+                              ("--batch-size", "0"), ("--epochs", "0"), ("--kd-max", "nan"), ("--kd-max", "-1"),
+                              ("--kd-temperature", "0"), ("--kd-gamma", "nan"), ("--beta-step", "-1"), ("--beta-step", "nan"),
+                              ("--lws-lr", "nan"), ("--tolerance", "nan"), ("--C", "0"), ("--rounds", "0"), ("--tukey", "nan"),
+                              ("--k", "0"), ("--target-per-class", "0"), ("--epoch-rows", "0"), ("--many", "-1")] {
+            let r = try afg("train", "--method", "glag", "--train", missing, "--out", path("o.h5"), "\(flag)=\(value)")
+            XCTAssertEqual(r.status, 1, "\(flag) \(value): \(r.err)")
+            XCTAssertTrue(r.err.hasPrefix("Error: \(flag) must be "), "\(flag) \(value): \(r.err)")
+            XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+        }
+    }
+
+    /// Old and new flag spellings of the generator give the same classifier file.
+    func testHiddenAliasesGiveTheSameFile() throws {
+        let common = ["train", "--method", "glag", "--train", "\(fixtures)/train.h5", "--epochs", "1", "--head-threshold", "1000",
+                      "--quiet"]
+        let a = path("a.h5"), b = path("b.h5")
+        let old = try afgArgs(common + ["--out", a, "--beta", "0.9", "--per-class", "3000"])
+        XCTAssertEqual(old.status, 0, old.err)
+        XCTAssertTrue(old.err.contains("deprecated"), old.err)
+        let new = try afgArgs(common + ["--out", b, "--initial-beta", "0.9", "--target-per-class", "3000"])
+        XCTAssertEqual(new.status, 0, new.err)
+        XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b))
     }
 }

