@@ -34,8 +34,7 @@ struct Calibrate: ParsableCommand {
     func validate() throws {
         try checkingSettings { try Tukey.Settings.shift.check(shift) }
         if generator.targetPerClass != nil && generate == nil { throw CLIError("--target-per-class needs --generate") }
-        if let g = generate, g == out || g == train { throw CLIError("--generate must name a new file, not --out or --train") }
-        if out == train { throw CLIError("--out must not overwrite --train") }
+        try checkFiles(inputs: [("--train", train)], outputs: [("--out", out)] + (generate.map { [("--generate", $0)] } ?? []))
     }
 
     var config: GeneratorConfig { var c = generator.config; c.weighting = weighting; return c }

@@ -22,6 +22,11 @@ struct Evaluate: ParsableCommand {
     var compare: [String] = []
     @Flag(help: "Print JSON (with per-class accuracy and the confusion matrix).") var json = false
 
+    func validate() throws {
+        try checkFiles(inputs: [("--classifier", classifier), ("--test", test)] + compare.map { ("--compare", $0) },
+                       outputs: plot.map { [("--plot", $0)] } ?? [])
+    }
+
     func run() throws {
         let (f, model) = try loadClassifier(classifier)
         let (set, x) = try loadFeatures(test, keys: datasets.keys, numClasses: f.numClasses, lambda: f.tukeyLambda)

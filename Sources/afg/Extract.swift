@@ -33,6 +33,8 @@ struct Extract: ParsableCommand {
         if let a = arch, Architecture(name: a) == nil { throw CLIError("--arch: unknown '\(a)'") }
         guard batchSize > 0 else { throw CLIError("--batch-size must be positive") }
         if (mean == nil) != (std == nil) { throw CLIError("give --mean and --std together") }
+        try checkFiles(inputs: [("--checkpoint", checkpoint)], folders: [("--data", data)],
+                       outputs: [("--out", out)] + (head.map { [("--head", $0)] } ?? []))
     }
 
     func run() throws {

@@ -23,6 +23,8 @@ struct Inspect: ParsableCommand {
 
     @OptionGroup(title: "Output") var output: OutputOptions
 
+    func validate() throws { try checkFiles(inputs: [("FILE", file)], outputs: []) }
+
     func run() throws {
         let s: FeatureSummary
         do {

@@ -24,9 +24,11 @@ struct MakeLT: ParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws {
-        guard imbalance >= 1 else { throw CLIError("--imbalance must be at least 1") }
+        guard imbalance >= 1, imbalance.isFinite else { throw CLIError("--imbalance must be at least 1") }
         guard valPerClass >= 0 else { throw CLIError("--val-per-class must be non-negative") }
         if let n = nMax, n <= 0 { throw CLIError("--n-max must be positive") }
+        try checkFiles(inputs: [], folders: [("--data", data)],
+                       outputs: ["train.h5", "val.h5", "test.h5"].map { ("--out-dir", outDir + "/" + $0) })
     }
 
     func run() throws {

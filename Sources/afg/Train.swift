@@ -101,6 +101,8 @@ struct Train: ParsableCommand {
         do { try config.checkSettings() } catch let e as SettingError { throw CLIError(e) } catch let e as TrainError {
             throw CLIError("\(e)")
         }
+        let inputs = [("--train", train)] + (val.map { [("--val", $0)] } ?? []) + (teacher.map { [("--teacher", $0)] } ?? [])
+        try checkFiles(inputs: inputs, outputs: [("--out", out), ("--out (checkpoint)", out + ".ckpt")])
         if checkpoints.checkpointEvery < 0 { throw CLIError("--checkpoint-every must be ≥ 0 (got \(checkpoints.checkpointEvery))") }
         let o = solverOptions
         if o.solver == .lbfgs {
