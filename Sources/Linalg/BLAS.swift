@@ -159,21 +159,4 @@ public enum BLAS {
         }
         throw LinalgError.jitterExhausted(minor: lastMinor, maxJitter: Double(jitter / 10))
     }
-
-    /// Eigen-decomposition of a symmetric matrix (lower triangle read): eigenvalues
-    /// ascending, and the eigenvectors as the *columns* of the returned matrix.
-    /// - Complexity: O(n³).
-    public static func symmetricEigen<T>(_ a: Matrix<T>) throws -> (values: [T], vectors: Matrix<T>) {
-        precondition(a.rows == a.cols, "syevd: not square")
-        let n = a.rows
-        var v = a
-        var w = [T](repeating: 0, count: n)
-        if n == 0 { return (w, v) }
-        let info = v.data.withUnsafeMutableBufferPointer { pv in
-            w.withUnsafeMutableBufferPointer { T._syevd(n, pv.baseAddress!, n, $0.baseAddress!) }
-        }
-        if info < 0 { throw LinalgError.illegalArgument(routine: "syevd", position: -info) }
-        if info > 0 { throw LinalgError.noConvergence(routine: "syevd", info: info) }
-        return (w, v)
-    }
 }

@@ -22,9 +22,6 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable where Self.RawSignific
     static func _dot(_ n: Int, _ x: UnsafePointer<Self>, _ y: UnsafePointer<Self>) -> Self
     /// Returns LAPACK's `info`.
     static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int) -> Int
-    /// Symmetric eigen-decomposition (values ascending, vectors in rows of `a` on exit
-    /// for row-major storage). Returns LAPACK's `info`.
-    static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int, _ w: UnsafeMutablePointer<Self>) -> Int
 }
 
 @inline(__always) private func tr(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
@@ -65,9 +62,6 @@ extension Float: BLASScalar {
     public static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int) -> Int {
         Int(LAPACKE_spotrf(LAPACK_ROW_MAJOR, lower ? 76 /* L */ : 85 /* U */, i32(n), a, i32(lda)))
     }
-    public static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int, _ w: UnsafeMutablePointer<Float>) -> Int {
-        Int(LAPACKE_ssyevd(LAPACK_ROW_MAJOR, 86 /* V */, 76 /* L */, i32(n), a, i32(lda), w))
-    }
 }
 
 extension Double: BLASScalar {
@@ -102,9 +96,6 @@ extension Double: BLASScalar {
     }
     public static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int) -> Int {
         Int(LAPACKE_dpotrf(LAPACK_ROW_MAJOR, lower ? 76 : 85, i32(n), a, i32(lda)))
-    }
-    public static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int, _ w: UnsafeMutablePointer<Double>) -> Int {
-        Int(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 86, 76, i32(n), a, i32(lda), w))
     }
 }
 
