@@ -1,7 +1,8 @@
 import CLAPACK
 
-// The one door to CBLAS / LAPACKE. Every BLAS and LAPACK call in the project goes
-// through this file; LAPACK status codes become `LinalgError`s here.
+// The one door to CBLAS / LAPACKE: the `BLASScalar` protocol and its `Float` / `Double`
+// conformances. Every BLAS and LAPACK call in the project goes through this file; the
+// wrappers in LAPACK.swift turn LAPACK status codes into `LinalgError`s.
 
 /// A floating-point type with BLAS/LAPACK kernels (`Float` → s*, `Double` → d*).
 public protocol BLASScalar: BinaryFloatingPoint, Sendable where Self.RawSignificand: FixedWidthInteger {
