@@ -1,7 +1,7 @@
 #ifndef AFG_CLAPACK_SHIM_H
 #define AFG_CLAPACK_SHIM_H
 // CBLAS and LAPACKE from OpenBLAS / Debian's liblapacke-dev. No stable Swift API:
-// only the Linalg module imports this, through Sources/Linalg/LAPACK.swift.
+// only the Linalg module imports this, through Sources/Linalg/BLASScalar.swift.
 #include <cblas.h>
 #include <lapacke.h>
 

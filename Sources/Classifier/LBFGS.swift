@@ -103,7 +103,6 @@ public struct LBFGS: Sendable {
                          preconditioner: ((inout [Double]) -> Void)? = nil,
                          progress: ((Iteration) -> Void)? = nil) -> Result {
         let n = x0.count
-        let m = options.memory
         var x = x0
         var g = [Double](repeating: 0, count: n)
         var f = evaluate(x, &g)
@@ -115,14 +114,7 @@ public struct LBFGS: Sendable {
         }
         precondition(f.isFinite, "LBFGS: objective not finite at the starting point")
 
-        // Ring buffers of correction pairs.
-        var sPairs = [[Double]](repeating: [], count: m)
-        var yPairs = [[Double]](repeating: [], count: m)
-        var rho = [Double](repeating: 0, count: m)
-        var alphaBuf = [Double](repeating: 0, count: m)
-        var stored = 0, newest = -1
-        var gamma = 1.0
-
+        var pairs = CorrectionPairs(memory: options.memory)
         var d = [Double](repeating: 0, count: n)
         var xTrial = x, gTrial = g
         var iteration = 0
@@ -130,6 +122,71 @@ public struct LBFGS: Sendable {
 
         while iteration < options.maxIterations {
             // Direction d = −H·g by the two-loop recursion.
+            pairs.direction(g, into: &d, preconditioner: preconditioner)
+            var dphi0 = dot(g, d)
+            if !(dphi0 < 0) {
+                // Not a descent direction (lost curvature information): restart from −P⁻¹g.
+                pairs.forget()
+                d = g
+                preconditioner?(&d)
+                scale(&d, -1)
+                dphi0 = dot(g, d)
+                if !(dphi0 < 0) { stop = .lineSearchFailed; break }
+            }
+            // First step: unit step in the quasi-Newton metric, or a step of length 1/‖d‖ at the start.
+            let alpha0 = pairs.stored == 0 ? min(1.0, 1.0 / max(norm2(d), 1e-300)) : 1.0
+
+            let ls = lineSearch(x: x, f0: f, dphi0: dphi0, d: d, alpha0: alpha0,
+                                xTrial: &xTrial, gTrial: &gTrial, evaluate: evaluate)
+            evaluations += ls.evaluations
+            guard ls.accepted else { stop = .lineSearchFailed; break }
+            let fOld = f
+            pairs.add(x: x, xNew: xTrial, g: g, gNew: gTrial, preconditioner: preconditioner)
+            swap(&x, &xTrial); swap(&g, &gTrial)
+            f = ls.f
+            iteration += 1
+            gmax = maxAbs(g)
+            progress?(Iteration(iteration: iteration, objective: f, gradientMaxNorm: gmax,
+                                evaluations: evaluations, step: ls.alpha))
+            if gmax <= options.gradientTolerance { stop = .gradientTolerance; break }
+            if (fOld - f) / max(abs(fOld), abs(f), 1) <= options.relativeDecreaseTolerance {
+                stop = .relativeDecrease; break
+            }
+        }
+        if iteration >= options.maxIterations && stop == .maxIterations { stop = .maxIterations }
+        return Result(x: x, objective: f, gradient: g, gradientMaxNorm: gmax, iterations: iteration,
+                      evaluations: evaluations, stopReason: stop)
+    }
+
+    // MARK: Correction pairs
+
+    /// The L-BFGS memory: the last `m` correction pairs `s = x_{k+1} − x_k`,
+    /// `y = ∇f_{k+1} − ∇f_k` in ring buffers, with `ρ = 1/sᵀy`, and the scale `γ` of `H₀`
+    /// from the newest pair. Memory `2·m·n` doubles.
+    private struct CorrectionPairs {
+        let m: Int
+        var sPairs: [[Double]]
+        var yPairs: [[Double]]
+        var rho: [Double]
+        var alphaBuf: [Double]
+        /// Pairs held (≤ m); the newest is in slot `newest` (−1 when none).
+        var stored = 0, newest = -1
+        var gamma = 1.0
+
+        init(memory m: Int) {
+            self.m = m
+            sPairs = [[Double]](repeating: [], count: m)
+            yPairs = [[Double]](repeating: [], count: m)
+            rho = [Double](repeating: 0, count: m)
+            alphaBuf = [Double](repeating: 0, count: m)
+        }
+
+        /// Drops every pair (the next direction is `−P⁻¹g`).
+        mutating func forget() { stored = 0; newest = -1 }
+
+        /// `d ← −H·g` by the two-loop recursion (N&W Alg. 7.4), `H₀ = γ·P⁻¹`
+        /// (`P⁻¹g` alone while no pair is stored). O(m·n) plus one preconditioner call.
+        mutating func direction(_ g: [Double], into d: inout [Double], preconditioner: ((inout [Double]) -> Void)?) {
             d = g
             if stored > 0 {
                 for j in 0..<stored {
@@ -149,24 +206,14 @@ public struct LBFGS: Sendable {
                 }
             }
             scale(&d, -1)
-            var dphi0 = dot(g, d)
-            if !(dphi0 < 0) {
-                // Not a descent direction (lost curvature information): restart from −P⁻¹g.
-                stored = 0; newest = -1
-                d = g
-                preconditioner?(&d)
-                scale(&d, -1)
-                dphi0 = dot(g, d)
-                if !(dphi0 < 0) { stop = .lineSearchFailed; break }
-            }
-            // First step: unit step in the quasi-Newton metric, or a step of length 1/‖d‖ at the start.
-            let alpha0 = stored == 0 ? min(1.0, 1.0 / max(norm2(d), 1e-300)) : 1.0
+        }
 
-            let ls = lineSearch(x: x, f0: f, dphi0: dphi0, d: d, alpha0: alpha0,
-                                xTrial: &xTrial, gTrial: &gTrial, evaluate: evaluate)
-            evaluations += ls.evaluations
-            guard ls.accepted else { stop = .lineSearchFailed; break }
-            let fOld = f
+        /// Writes `s = xNew − x`, `y = gNew − g` into the oldest slot and keeps the pair
+        /// (updating `ρ` and `γ = sᵀy / yᵀP⁻¹y`) when its curvature `sᵀy` is positive enough;
+        /// else the slot is reused next time. O(n) plus one preconditioner call.
+        mutating func add(x: [Double], xNew: [Double], g: [Double], gNew: [Double],
+                          preconditioner: ((inout [Double]) -> Void)?) {
+            let n = x.count
             // s = xTrial − x, y = gTrial − g; reuse the oldest slot.
             let slot = (newest + 1) % m
             if sPairs[slot].count != n {
@@ -174,13 +221,9 @@ public struct LBFGS: Sendable {
                 yPairs[slot] = [Double](repeating: 0, count: n)
             }
             for i in 0..<n {
-                sPairs[slot][i] = xTrial[i] - x[i]
-                yPairs[slot][i] = gTrial[i] - g[i]
+                sPairs[slot][i] = xNew[i] - x[i]
+                yPairs[slot][i] = gNew[i] - g[i]
             }
-            swap(&x, &xTrial); swap(&g, &gTrial)
-            f = ls.f
-            iteration += 1
-            gmax = maxAbs(g)
             let sy = dot(sPairs[slot], yPairs[slot])
             if sy > 1e-10 * norm2(sPairs[slot]) * norm2(yPairs[slot]) && sy > 0 {
                 rho[slot] = 1 / sy
@@ -194,16 +237,7 @@ public struct LBFGS: Sendable {
                     gamma = sy / dot(yPairs[slot], yPairs[slot])
                 }
             }
-            progress?(Iteration(iteration: iteration, objective: f, gradientMaxNorm: gmax,
-                                evaluations: evaluations, step: ls.alpha))
-            if gmax <= options.gradientTolerance { stop = .gradientTolerance; break }
-            if (fOld - f) / max(abs(fOld), abs(f), 1) <= options.relativeDecreaseTolerance {
-                stop = .relativeDecrease; break
-            }
         }
-        if iteration >= options.maxIterations && stop == .maxIterations { stop = .maxIterations }
-        return Result(x: x, objective: f, gradient: g, gradientMaxNorm: gmax, iterations: iteration,
-                      evaluations: evaluations, stopReason: stop)
     }
 
     // MARK: Line search

@@ -31,7 +31,29 @@ final class FeatureFileReader {
         let f = try file.dataset(keys.features)
         let l = try file.dataset(keys.labels)
         features = f
+        try FeatureFileReader.checkShapes(features: f, labels: l, path: path)
+        count = f.shape[0]
+        dim = f.shape[1]
+        labelType = l.elementType.description
 
+        // Root attributes as text; num_classes parsed.
+        let raw = try file.rootAttributes()
+        attributes = raw.mapValues { $0.text }
+        let attrClasses = try FeatureFileReader.numClassesAttribute(raw, path: path)
+        let names = try FeatureFileReader.readClassNames(file: file, keys: keys, path: path)
+        classNames = names
+        let scan = try FeatureFileReader.readLabels(l, count: count)
+        let (c, source) = try FeatureFileReader.classCount(requested: requested, attribute: attrClasses, names: names,
+                                                           maxLabel: scan.maxLabel, labelsName: l.name, path: path, keys: keys)
+        try FeatureFileReader.checkLabelRange(scan, numClasses: c, source: source, labelsName: l.name, path: path)
+        labels = scan.values
+        numClasses = c
+        numClassesSource = source
+    }
+
+    /// Features 2-D float, labels 1-D integer, one label per row, `N > 0` and `D > 0`.
+    /// - Throws: `FeatureIOError` naming the dataset at fault.
+    private static func checkShapes(features f: H5Dataset, labels l: H5Dataset, path: String) throws {
         guard f.shape.count == 2 else {
             throw FeatureIOError(.wrongShape, file: path, dataset: f.name,
                                  problem: "expected 2-D (N × D), found \(f.shape.count)-D shape \(f.shape)")
@@ -48,9 +70,7 @@ final class FeatureFileReader {
             throw FeatureIOError(.wrongType, file: path, dataset: l.name,
                                  problem: "expected an integer type, found \(l.elementType)")
         }
-        count = f.shape[0]
-        dim = f.shape[1]
-        labelType = l.elementType.description
+        let count = f.shape[0], dim = f.shape[1]
         guard l.shape[0] == count else {
             throw FeatureIOError(.countMismatch, file: path, dataset: l.name,
                                  problem: "\(l.shape[0]) labels, but \(f.name) has \(count) rows")
@@ -61,10 +81,12 @@ final class FeatureFileReader {
         guard dim > 0 else {
             throw FeatureIOError(.empty, file: path, dataset: f.name, problem: "empty feature vectors (D = 0)")
         }
+    }
 
-        // Root attributes as text; num_classes parsed.
-        let raw = try file.rootAttributes()
-        attributes = raw.mapValues { $0.text }
+    /// The root attribute `num_classes` as a positive integer (an integer, a numeric string,
+    /// or an integral float), or nil when absent.
+    /// - Throws: `FeatureIOError.invalidAttribute` for any other value.
+    private static func numClassesAttribute(_ raw: [String: H5AttributeValue], path: String) throws -> Int? {
         var attrClasses: Int?
         if let v = raw["num_classes"] {
             switch v {
@@ -78,8 +100,11 @@ final class FeatureFileReader {
                                      problem: "attribute num_classes = \(v.text) is not a positive integer")
             }
         }
+        return attrClasses
+    }
 
-        // Class names (optional).
+    /// Class names (optional): a 1-D string dataset, or nil when the file has none.
+    private static func readClassNames(file: H5File, keys: DatasetKeys, path: String) throws -> [String]? {
         var names: [String]?
         if file.hasDataset(keys.classNames) {
             let n = try file.dataset(keys.classNames)
@@ -89,9 +114,22 @@ final class FeatureFileReader {
             }
             names = try n.readStrings()
         }
-        classNames = names
+        return names
+    }
 
-        // Labels: read in blocks as Int64, keep Int32 (out-of-range values are rejected below).
+    /// The labels as read, before the class count is known.
+    private struct LabelScan {
+        /// N labels; -1 marks a raw value that is negative or does not fit Int32.
+        var values: [Int32]
+        /// The largest raw value (-1 when none).
+        var maxLabel: Int64
+        /// The first raw value marked -1 in `values`.
+        var firstBad: (row: Int, value: Int64)?
+    }
+
+    /// Labels: read in blocks as Int64, keep Int32 (out-of-range values are rejected later,
+    /// by `checkLabelRange`). O(N), blocks of 2^20 labels.
+    private static func readLabels(_ l: H5Dataset, count: Int) throws -> LabelScan {
         var values = [Int32](repeating: 0, count: count)
         var maxLabel: Int64 = -1
         var firstBad: (row: Int, value: Int64)?
@@ -113,8 +151,13 @@ final class FeatureFileReader {
             }
             start = rows.upperBound
         }
+        return LabelScan(values: values, maxLabel: maxLabel, firstBad: firstBad)
+    }
 
-        // C: caller > num_classes attribute > number of class names > largest label + 1.
+    /// C and where it came from: caller > num_classes attribute > number of class names >
+    /// largest label + 1; then checked against `maxClasses` and the class names.
+    private static func classCount(requested: Int?, attribute attrClasses: Int?, names: [String]?, maxLabel: Int64,
+                                   labelsName: String, path: String, keys: DatasetKeys) throws -> (Int, String) {
         let c: Int
         let source: String
         if let r = requested {
@@ -136,30 +179,34 @@ final class FeatureFileReader {
             source = "largest label + 1"
         }
         guard c <= FeatureFileReader.maxClasses else {
-            throw FeatureIOError(.labelOutOfRange, file: path, dataset: l.name,
+            throw FeatureIOError(.labelOutOfRange, file: path, dataset: labelsName,
                                  problem: "\(c) classes (\(source)) is more than \(FeatureFileReader.maxClasses); labels must be class indices 0..<C, so map raw ids to indices first (docs/FORMAT.md)")
         }
         if let n = names, n.count != c {
             throw FeatureIOError(.classCountMismatch, file: path, dataset: H5File.normalize(keys.classNames),
                                  problem: "\(n.count) class names, but \(c) classes (\(source))")
         }
+        return (c, source)
+    }
+
+    /// Every label in `0..<numClasses`, else an error counting those outside and naming
+    /// the first. O(N) when some label may be out of range, O(1) otherwise.
+    private static func checkLabelRange(_ scan: LabelScan, numClasses c: Int, source: String,
+                                        labelsName: String, path: String) throws {
         // Sentinel -1 marks raw values that do not fit Int32 (or are negative); their
         // first occurrence is `firstBad`.
         var outside = 0
-        var first = firstBad
-        if maxLabel >= Int64(c) || firstBad != nil {
-            for (i, v) in values.enumerated() where v < 0 || Int(v) >= c {
+        var first = scan.firstBad
+        if scan.maxLabel >= Int64(c) || scan.firstBad != nil {
+            for (i, v) in scan.values.enumerated() where v < 0 || Int(v) >= c {
                 outside += 1
                 if v >= 0, first == nil || i < first!.row { first = (i, Int64(v)) }
             }
         }
         if outside > 0, let f = first {
-            throw FeatureIOError(.labelOutOfRange, file: path, dataset: l.name,
+            throw FeatureIOError(.labelOutOfRange, file: path, dataset: labelsName,
                                  problem: "\(outside) label\(outside == 1 ? "" : "s") outside 0..<\(c) (C from the \(source)), first \(f.value) at row \(f.row)")
         }
-        labels = values
-        numClasses = c
-        numClassesSource = source
     }
 
     /// The stored feature type (`float16`, `float32`, `float64`).

@@ -1,114 +1,60 @@
-import CLAPACK
+// LAPACK factorizations of `Matrix` values. The kernels are reached through
+// `BLASScalar` (BLASScalar.swift, the one door to LAPACKE); LAPACK's `info` status codes
+// become `LinalgError`s here.
 
-// The one door to CBLAS / LAPACKE. Every BLAS and LAPACK call in the project goes
-// through this file; LAPACK status codes become `LinalgError`s here.
+extension BLAS {
+    /// Cholesky factor of a symmetric positive definite matrix: returns `L` (lower, the
+    /// strict upper triangle zeroed) with `L·Lᵀ = A`, or `U = Lᵀ` when `lower` is false.
+    ///
+    /// Only the `lower` (upper) triangle of `a` is read.
+    /// - Throws: `LinalgError.notPositiveDefinite` with the failing minor.
+    /// - Complexity: `n³/3` flops.
+    public static func potrf<T>(_ a: Matrix<T>, lower: Bool = true) throws -> Matrix<T> {
+        precondition(a.rows == a.cols, "potrf: not square \(a.rows)×\(a.cols)")
+        var f = a
+        let n = a.rows
+        if n == 0 { return f }
+        let info = f.data.withUnsafeMutableBufferPointer { T._potrf(lower, n, $0.baseAddress!, n) }
+        if info < 0 { throw LinalgError.illegalArgument(routine: "potrf", position: -info) }
+        if info > 0 { throw LinalgError.notPositiveDefinite(routine: "potrf", minor: info) }
+        for i in 0..<n { for j in 0..<n where lower ? j > i : j < i { f.data[i * n + j] = 0 } }
+        return f
+    }
 
-/// A floating-point type with BLAS/LAPACK kernels (`Float` → s*, `Double` → d*).
-public protocol BLASScalar: BinaryFloatingPoint, Sendable where Self.RawSignificand: FixedWidthInteger {
-    static func _gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Self,
-                      _ a: UnsafePointer<Self>, _ lda: Int, _ b: UnsafePointer<Self>, _ ldb: Int,
-                      _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int)
-    static func _syrk(_ lower: Bool, _ trans: Bool, _ n: Int, _ k: Int, _ alpha: Self,
-                      _ a: UnsafePointer<Self>, _ lda: Int, _ beta: Self,
-                      _ c: UnsafeMutablePointer<Self>, _ ldc: Int)
-    static func _gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Self, _ a: UnsafePointer<Self>,
-                      _ lda: Int, _ x: UnsafePointer<Self>, _ incx: Int, _ beta: Self,
-                      _ y: UnsafeMutablePointer<Self>, _ incy: Int)
-    static func _trmm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Self,
-                      _ a: UnsafePointer<Self>, _ lda: Int, _ b: UnsafeMutablePointer<Self>, _ ldb: Int)
-    static func _trsm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Self,
-                      _ a: UnsafePointer<Self>, _ lda: Int, _ b: UnsafeMutablePointer<Self>, _ ldb: Int)
-    static func _axpy(_ n: Int, _ alpha: Self, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>)
-    static func _dot(_ n: Int, _ x: UnsafePointer<Self>, _ y: UnsafePointer<Self>) -> Self
-    /// Returns LAPACK's `info`.
-    static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int) -> Int
-    /// Symmetric eigen-decomposition (values ascending, vectors in rows of `a` on exit
-    /// for row-major storage). Returns LAPACK's `info`.
-    static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int, _ w: UnsafeMutablePointer<Self>) -> Int
-}
+    /// The result of `choleskyWithJitter`: the factor and the jitter that made it work.
+    public struct JitteredCholesky<T: BLASScalar> {
+        /// Lower triangular `L` with `L·Lᵀ = A + jitter·I`.
+        public var factor: Matrix<T>
+        /// The diagonal jitter added (0 when `A` was positive definite as given).
+        public var jitter: T
+    }
 
-@inline(__always) private func tr(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
-@inline(__always) private func uplo(_ lower: Bool) -> CBLAS_UPLO { lower ? CblasLower : CblasUpper }
-@inline(__always) private func side(_ left: Bool) -> CBLAS_SIDE { left ? CblasLeft : CblasRight }
-@inline(__always) private func i32(_ x: Int) -> Int32 { Int32(truncatingIfNeeded: x) }
-
-extension Float: BLASScalar {
-    public static func _gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                             _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb), beta, c, i32(ldc))
-    }
-    public static func _syrk(_ lower: Bool, _ trans: Bool, _ n: Int, _ k: Int, _ alpha: Float,
-                             _ a: UnsafePointer<Float>, _ lda: Int, _ beta: Float,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_ssyrk(CblasRowMajor, uplo(lower), tr(trans), i32(n), i32(k), alpha, a, i32(lda), beta, c, i32(ldc))
-    }
-    public static func _gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Float, _ a: UnsafePointer<Float>,
-                             _ lda: Int, _ x: UnsafePointer<Float>, _ incx: Int, _ beta: Float,
-                             _ y: UnsafeMutablePointer<Float>, _ incy: Int) {
-        cblas_sgemv(CblasRowMajor, tr(trans), i32(m), i32(n), alpha, a, i32(lda), x, i32(incx), beta, y, i32(incy))
-    }
-    public static func _trmm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Float,
-                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafeMutablePointer<Float>, _ ldb: Int) {
-        cblas_strmm(CblasRowMajor, side(left), uplo(lower), tr(trans), CblasNonUnit, i32(m), i32(n), alpha, a, i32(lda), b, i32(ldb))
-    }
-    public static func _trsm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Float,
-                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafeMutablePointer<Float>, _ ldb: Int) {
-        cblas_strsm(CblasRowMajor, side(left), uplo(lower), tr(trans), CblasNonUnit, i32(m), i32(n), alpha, a, i32(lda), b, i32(ldb))
-    }
-    public static func _axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        cblas_saxpy(i32(n), alpha, x, 1, y, 1)
-    }
-    public static func _dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(i32(n), x, 1, y, 1)
-    }
-    public static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int) -> Int {
-        Int(LAPACKE_spotrf(LAPACK_ROW_MAJOR, lower ? 76 /* L */ : 85 /* U */, i32(n), a, i32(lda)))
-    }
-    public static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int, _ w: UnsafeMutablePointer<Float>) -> Int {
-        Int(LAPACKE_ssyevd(LAPACK_ROW_MAJOR, 86 /* V */, 76 /* L */, i32(n), a, i32(lda), w))
+    /// Cholesky with jitter and retry, for covariances that are only semi-definite
+    /// (every class with `n_c ≤ D`). Tries `A` as is, then `A + ε·I` with
+    /// `ε = initialJitter · mean(diag A)` growing ×10 per retry, up to `maxRetries`.
+    ///
+    /// - Throws: `LinalgError.jitterExhausted` when every retry fails (a matrix with NaN).
+    /// - Complexity: `n³/3` flops per attempt.
+    public static func choleskyWithJitter<T>(_ a: Matrix<T>, initialJitter: T = 1e-6, maxRetries: Int = 8) throws -> JitteredCholesky<T> {
+        precondition(a.rows == a.cols, "cholesky: not square")
+        let n = a.rows
+        var meanDiag: T = 0
+        for i in 0..<n { meanDiag += a.data[i * n + i] }
+        meanDiag = n > 0 ? meanDiag / T(n) : 0
+        // A zero matrix (one-sample class) still gets a usable absolute jitter.
+        let scale: T = meanDiag > 0 && meanDiag.isFinite ? meanDiag : 1
+        var jitter: T = 0
+        var lastMinor = 0
+        for attempt in 0...maxRetries {
+            var b = a
+            if jitter > 0 { for i in 0..<n { b.data[i * n + i] += jitter } }
+            do {
+                return JitteredCholesky(factor: try potrf(b), jitter: jitter)
+            } catch LinalgError.notPositiveDefinite(_, let minor) {
+                lastMinor = minor
+            }
+            jitter = attempt == 0 ? initialJitter * scale : jitter * 10
+        }
+        throw LinalgError.jitterExhausted(minor: lastMinor, maxJitter: Double(jitter / 10))
     }
 }
-
-extension Double: BLASScalar {
-    public static func _gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
-                             _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
-                             _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-        cblas_dgemm(CblasRowMajor, tr(ta), tr(tb), i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb), beta, c, i32(ldc))
-    }
-    public static func _syrk(_ lower: Bool, _ trans: Bool, _ n: Int, _ k: Int, _ alpha: Double,
-                             _ a: UnsafePointer<Double>, _ lda: Int, _ beta: Double,
-                             _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-        cblas_dsyrk(CblasRowMajor, uplo(lower), tr(trans), i32(n), i32(k), alpha, a, i32(lda), beta, c, i32(ldc))
-    }
-    public static func _gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Double, _ a: UnsafePointer<Double>,
-                             _ lda: Int, _ x: UnsafePointer<Double>, _ incx: Int, _ beta: Double,
-                             _ y: UnsafeMutablePointer<Double>, _ incy: Int) {
-        cblas_dgemv(CblasRowMajor, tr(trans), i32(m), i32(n), alpha, a, i32(lda), x, i32(incx), beta, y, i32(incy))
-    }
-    public static func _trmm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Double,
-                             _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafeMutablePointer<Double>, _ ldb: Int) {
-        cblas_dtrmm(CblasRowMajor, side(left), uplo(lower), tr(trans), CblasNonUnit, i32(m), i32(n), alpha, a, i32(lda), b, i32(ldb))
-    }
-    public static func _trsm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Double,
-                             _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafeMutablePointer<Double>, _ ldb: Int) {
-        cblas_dtrsm(CblasRowMajor, side(left), uplo(lower), tr(trans), CblasNonUnit, i32(m), i32(n), alpha, a, i32(lda), b, i32(ldb))
-    }
-    public static func _axpy(_ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>) {
-        cblas_daxpy(i32(n), alpha, x, 1, y, 1)
-    }
-    public static func _dot(_ n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
-        cblas_ddot(i32(n), x, 1, y, 1)
-    }
-    public static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int) -> Int {
-        Int(LAPACKE_dpotrf(LAPACK_ROW_MAJOR, lower ? 76 : 85, i32(n), a, i32(lda)))
-    }
-    public static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int, _ w: UnsafeMutablePointer<Double>) -> Int {
-        Int(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 86, 76, i32(n), a, i32(lda), w))
-    }
-}
-
-/// Threads OpenBLAS runs its kernels on.
-public var blasThreadCount: Int { Int(openblas_get_num_threads()) }
-/// Sets the OpenBLAS thread count (benchmarks and thread-invariance tests use it).
-public func setBLASThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }

@@ -1,7 +1,8 @@
 /// A dense, row-major matrix: element `(i, j)` is `data[i * cols + j]`.
 ///
 /// A small value type (copy on write through its array). Heavy work goes through the
-/// BLAS/LAPACK wrappers below; element access is for tests and set-up code.
+/// BLAS/LAPACK wrappers (BLAS.swift, LAPACK.swift); element access is for tests and
+/// set-up code.
 public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     public let rows: Int
     public let cols: Int
@@ -49,6 +50,48 @@ extension Matrix {
     public func converted<T: BLASScalar>(to: T.Type = T.self) -> Matrix<T> {
         Matrix<T>(rows: rows, cols: cols, data: data.map { T($0) })
     }
+
+    /// The rows `indices[0], indices[1], …` of this matrix, in that order, as a new matrix.
+    ///
+    /// Row `r` of the result is row `indices[r]` of `self`; an index may repeat.
+    /// - Shapes: `self` is `N × D` (row-major); the result is `indices.count × D`.
+    /// - Precondition: every index lies in `0..<N`. An index out of range is a
+    ///   programmer error and traps (`gatheringRows: row 7 outside 0..<5`).
+    /// - Complexity: O(indices.count · D): one bulk copy of `D` values per row.
+    public func gatheringRows(_ indices: some Collection<Int>) -> Matrix {
+        let n = indices.count, d = cols, rowCount = rows
+        for i in indices { precondition(i >= 0 && i < rowCount, "gatheringRows: row \(i) outside 0..<\(rowCount)") }
+        if n == 0 || d == 0 { return Matrix(rows: n, cols: d) }
+        let out = [Scalar](unsafeUninitializedCapacity: n * d) { dst, initialized in
+            data.withUnsafeBufferPointer { src in
+                for (r, i) in indices.enumerated() {
+                    (dst.baseAddress! + r * d).initialize(from: src.baseAddress! + i * d, count: d)
+                }
+            }
+            initialized = n * d
+        }
+        return Matrix(rows: n, cols: d, data: out)
+    }
+
+    /// The vertical join `[top; bottom]`: the rows of `top`, then the rows of `bottom`.
+    ///
+    /// - Shapes: `top` is `M × D`, `bottom` is `N × D` (row-major); the result is `(M + N) × D`.
+    /// - Precondition: equal column counts. A mismatch is a programmer error and traps.
+    /// - Complexity: O((M + N) · D): two bulk copies.
+    public static func verticalJoin(_ top: Matrix, _ bottom: Matrix) -> Matrix {
+        precondition(top.cols == bottom.cols, "verticalJoin: \(top.rows)×\(top.cols) above \(bottom.rows)×\(bottom.cols)")
+        let a = top.data.count, b = bottom.data.count
+        let out = [Scalar](unsafeUninitializedCapacity: a + b) { dst, initialized in
+            top.data.withUnsafeBufferPointer { src in
+                if a > 0 { dst.baseAddress!.initialize(from: src.baseAddress!, count: a) }
+            }
+            bottom.data.withUnsafeBufferPointer { src in
+                if b > 0 { (dst.baseAddress! + a).initialize(from: src.baseAddress!, count: b) }
+            }
+            initialized = a + b
+        }
+        return Matrix(rows: top.rows + bottom.rows, cols: top.cols, data: out)
+    }
 }
 
 /// Errors the linear-algebra layer reports (data errors: they throw, never trap).
@@ -59,15 +102,12 @@ public enum LinalgError: Error, Equatable, CustomStringConvertible {
     case jitterExhausted(minor: Int, maxJitter: Double)
     /// LAPACK reported an illegal argument (a bug in the caller).
     case illegalArgument(routine: String, position: Int)
-    /// An eigen-solver did not converge.
-    case noConvergence(routine: String, info: Int)
 
     public var description: String {
         switch self {
         case let .notPositiveDefinite(r, m): return "LAPACK \(r): not positive definite at minor \(m)"
         case let .jitterExhausted(m, j): return "LAPACK potrf: not positive definite at minor \(m) even with diagonal jitter \(j)"
         case let .illegalArgument(r, p): return "LAPACK \(r): illegal value in argument \(p)"
-        case let .noConvergence(r, i): return "LAPACK \(r): failed to converge (info \(i))"
         }
     }
 }

@@ -154,14 +154,27 @@ extension FeatureGenerator {
     func sampleBlock(plan p: EpochPlan, seed: UInt64, epoch: Int, rows: Range<Int>,
                      out: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>,
                      workspace ws: SamplerWorkspace) -> Double {
-        let m = rows.count, d = dim, C = numClasses, P = config.k + 1
+        let m = rows.count
         if m == 0 { return 0 }
-        ws.reserveRows(m, parts: P, classes: C)
+        ws.reserveRows(m, parts: config.k + 1, classes: numClasses)
+        // 1. Parts per row.
+        listParts(plan: p, rows: rows, labels: labels, workspace: ws)
+        // 2. Normals and means, in parallel over rows (each row owns its stream and slots).
+        drawNormalsAndMeans(plan: p, seed: seed, epoch: epoch, rows: m, out: out, workspace: ws)
+        // 3. One product per factor.
+        return multiplyFactors(rows: m, out: out, workspace: ws)
+    }
+
+    /// Step 1 of `sampleBlock`: each row's class, label and parts `(factor f, scale)`, the
+    /// rows of each factor counted, and the layout of `E` (`segmentStart`) and of the
+    /// per-factor row lists (`rowStart`, `rowList`) in `ws`. O(rows·(k+1) + C).
+    private func listParts(plan p: EpochPlan, rows: Range<Int>, labels: UnsafeMutablePointer<Int32>,
+                           workspace ws: SamplerWorkspace) {
+        let m = rows.count, C = numClasses, P = config.k + 1
         let partF = ws.partFactor, partPos = ws.partPos, partScale = ws.partScale, partN = ws.partCount
         let rowClass = ws.rowClass, rowJ = ws.rowIndex, rowPlan = ws.rowPlan
         let fCount = ws.factorCount, segStart = ws.segmentStart, rowStart = ws.rowStart
         for f in 0..<C { fCount[f] = 0 }
-        // 1. Parts per row.
         var c = 0
         if p.order == nil { while p.classOffset[c + 1] <= rows.lowerBound { c += 1 } }
         for q in 0..<m {
@@ -189,14 +202,24 @@ extension FeatureGenerator {
             eTotal += fCount[f] * factors[f].rank; rTotal += fCount[f]
         }
         ws.reserveE(eTotal, rowList: rTotal)
-        let E = ws.e, rowList = ws.rowList
+        let rowList = ws.rowList
         for q in 0..<m {
             for a in 0..<Int(partN[q]) {
                 let o = q * P + a
                 rowList[rowStart[Int(partF[o])] + Int(partPos[o])] = Int32(q)
             }
         }
-        // 2. Normals and means, in parallel over rows (each row owns its stream and slots).
+    }
+
+    /// Step 2 of `sampleBlock`: in parallel over row stripes, row `q`'s stream
+    /// `[epoch, c, j]` fills its slots of `E` (the scale folded in) and writes
+    /// `μ' (+ √α e_0)` to output row `q`. O(rows·(Σ rank + D)) normals.
+    private func drawNormalsAndMeans(plan p: EpochPlan, seed: UInt64, epoch: Int, rows m: Int,
+                                     out: UnsafeMutablePointer<Float>, workspace ws: SamplerWorkspace) {
+        let d = dim, P = config.k + 1
+        let partF = ws.partFactor, partPos = ws.partPos, partScale = ws.partScale, partN = ws.partCount
+        let rowClass = ws.rowClass, rowJ = ws.rowIndex, rowPlan = ws.rowPlan
+        let segStart = ws.segmentStart, E = ws.e
         let ranks = ws.ranks(of: factors)
         let e = UInt64(bitPattern: Int64(epoch))
         let alphaScale = config.alpha.squareRoot(), hasAlpha = config.alpha > 0
@@ -221,7 +244,16 @@ extension FeatureGenerator {
                 }
             }
         }
-        // 3. One product per factor.
+    }
+
+    /// Step 3 of `sampleBlock`: one `gemm` per factor, `E_f · G_f` (`m_f × rank_f` by
+    /// `rank_f × D`), added to the factor's output rows: straight into them (`β = 1`) when
+    /// they are consecutive, else through a scratch and a row scatter. Returns the flops,
+    /// `Σ_f 2·m_f·rank_f·D`.
+    private func multiplyFactors(rows m: Int, out: UnsafeMutablePointer<Float>, workspace ws: SamplerWorkspace) -> Double {
+        let d = dim, C = numClasses
+        let fCount = ws.factorCount, segStart = ws.segmentStart, rowStart = ws.rowStart
+        let E = ws.e, rowList = ws.rowList
         var flops = 0.0
         for f in 0..<C where fCount[f] > 0 {
             let mf = fCount[f], r = factors[f].rank, list = rowList + rowStart[f]
