@@ -180,7 +180,7 @@ public struct GLAGSolver: Sendable {
             let gen = generator.generate(seed: seed, epoch: r)
             let g = gen.features.rows
             // Real rows first, then the generated ones.
-            let x = features.stacked(above: gen.features)
+            let x = Matrix.verticalJoin(features, gen.features)
             let w = min(max(config.kd.value(at: Double(r + 1), totalEpochs: Double(config.rounds)), 0), 1)
             let soft = softTargets(weight: w, rows: kdRows, labels: labels, teacherProbabilities: teacherProbs, numClasses: c)
             let sol = try solver.solve(features: x, labels: labels + gen.labels, numClasses: c, softTargets: soft,
