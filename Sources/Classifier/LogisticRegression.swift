@@ -203,13 +203,28 @@ public struct LogisticRegression: Sendable {
                 }
             }
             let r = solver.minimize(x0: x0, evaluate: { o.evaluate($0, &$1) }, preconditioner: pre, progress: progress)
-            return Solution(model: problem.unpack(r.x), objective: r.objective, gradientMaxNorm: r.gradientMaxNorm,
+            return Solution(model: problem.unpack(LogisticRegression.zeroMeanBias(r.x, classes: problem.numClasses)), objective: r.objective, gradientMaxNorm: r.gradientMaxNorm,
                             iterations: r.iterations, evaluations: r.evaluations, stopReason: r.stopReason)
         }
         switch precision {
         case .single: return go(Objective<Float>(problem, blockRows: blockRows))
         case .double: return go(Objective<Double>(problem, blockRows: blockRows))
         }
+    }
+
+    /// The softmax is unchanged by a constant added to every bias and the bias carries no
+    /// penalty, so the solution's biases are fixed up to that constant: round-off (the
+    /// thread count, the BLAS kernel) can move it. The returned biases sum to zero, as
+    /// scikit-learn's do. `theta` is `C × (D+1)` (the bias last in each row). O(C).
+    static func zeroMeanBias(_ theta: [Double], classes c: Int) -> [Double] {
+        guard c > 0 else { return theta }
+        let d1 = theta.count / c
+        var x = theta
+        var mean = 0.0
+        for k in 0..<c { mean += x[k * d1 + d1 - 1] }
+        mean /= Double(c)
+        for k in 0..<c { x[k * d1 + d1 - 1] -= mean }
+        return x
     }
 
     /// The objective and its gradient at `model` (for tests and diagnostics).
@@ -430,39 +445,8 @@ final class Objective<T: SoftmaxScalar> {
                 if d > 0 { T._gemm(false, true, rows, c, d, 1, xb, d, pw.baseAddress!, d, 1, z, c) }
                 DispatchQueue.concurrentPerform(iterations: chunks) { ch in
                     let lo = ch * Objective.chunkRows, hi = min(rows, lo + Objective.chunkRows)
-                    var loss = 0.0
-                    let bias = pcb.baseAddress! + ch * c
-                    for k in 0..<c { bias[k] = 0 }
-                    for i in lo..<hi {
-                        let gi = start + i
-                        let row = z + i * c
-                        var m = row[0]
-                        for k in 1..<max(c, 1) where row[k] > m { m = row[k] }
-                        // loss = lse − tᵀz = log Σ exp(z_k − m) − tᵀ(z − m), with Σ t = 1.
-                        let si = Int(psi[gi])
-                        let y = Int(py[gi])
-                        var tz = 0.0
-                        if si < 0 {
-                            tz = Double(row[y] - m)
-                        } else {
-                            let t = pst.baseAddress! + si * c
-                            for k in 0..<c where t[k] != 0 { tz += Double(t[k]) * Double(row[k] - m) }
-                        }
-                        let s = T._expShiftedInPlace(row, c, shift: m)
-                        let a = pa[gi]
-                        loss += Double(a) * (Foundation.log(Double(s)) - tz)
-                        // Residual a·(p − t), p = exp(z − m)/s.
-                        let scale = a / s
-                        if si < 0 {
-                            for k in 0..<c { row[k] *= scale }
-                            row[y] -= a
-                        } else {
-                            let t = pst.baseAddress! + si * c
-                            for k in 0..<c { row[k] = row[k] * scale - a * T(t[k]) }
-                        }
-                        for k in 0..<c { bias[k] += Double(row[k]) }
-                    }
-                    pcl[ch] = loss
+                    pcl[ch] = Objective.residuals(rows: lo..<hi, start: start, classes: c, logits: z, labels: py,
+                                                  softIndex: psi, soft: pst, rowWeight: pa, bias: pcb.baseAddress! + ch * c)
                 }
                 if d > 0 { T._gemm(true, false, c, d, rows, 1, z, c, xb, d, 0, pg.baseAddress!, d) }
             } } } } } } } } } } }
@@ -483,6 +467,47 @@ final class Objective<T: SoftmaxScalar> {
             }
         }
         return f + 0.5 * p.l2 * pen
+    }
+
+    /// One chunk of the residual pass: turns the logits of `rows` (block-relative; global
+    /// row = `start + i`) into the residuals `a·(p − t)` in place, adds them to `bias`
+    /// (`C` sums) and returns the chunk's weighted loss `Σ a·(lse − tᵀz)`. O(rows·C).
+    static func residuals(rows: Range<Int>, start: Int, classes c: Int, logits z: UnsafeMutablePointer<T>,
+                          labels py: UnsafeBufferPointer<Int32>, softIndex psi: UnsafeBufferPointer<Int32>,
+                          soft pst: UnsafeBufferPointer<Float>, rowWeight pa: UnsafeBufferPointer<T>,
+                          bias: UnsafeMutablePointer<Double>) -> Double {
+        var loss = 0.0
+        for k in 0..<c { bias[k] = 0 }
+        for i in rows {
+            let gi = start + i
+            let row = z + i * c
+            var m = row[0]
+            for k in 1..<max(c, 1) where row[k] > m { m = row[k] }
+            // loss = lse − tᵀz = log Σ exp(z_k − m) − tᵀ(z − m), with Σ t = 1.
+            let si = Int(psi[gi])
+            let y = Int(py[gi])
+            var tz = 0.0
+            if si < 0 {
+                tz = Double(row[y] - m)
+            } else {
+                let t = pst.baseAddress! + si * c
+                for k in 0..<c where t[k] != 0 { tz += Double(t[k]) * Double(row[k] - m) }
+            }
+            let s = T._expShiftedInPlace(row, c, shift: m)
+            let a = pa[gi]
+            loss += Double(a) * (Foundation.log(Double(s)) - tz)
+            // Residual a·(p − t), p = exp(z − m)/s.
+            let scale = a / s
+            if si < 0 {
+                for k in 0..<c { row[k] *= scale }
+                row[y] -= a
+            } else {
+                let t = pst.baseAddress! + si * c
+                for k in 0..<c { row[k] = row[k] * scale - a * T(t[k]) }
+            }
+            for k in 0..<c { bias[k] += Double(row[k]) }
+        }
+        return loss
     }
 
     /// Lower Cholesky factor of `P = M/C + l2·I_W + ε·I`, `M = Σ_i (s_i/S) x̃_i x̃_iᵀ`

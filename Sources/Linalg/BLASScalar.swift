@@ -1,4 +1,6 @@
 import CLAPACK
+import Dispatch
+import Foundation
 
 // The one door to CBLAS / LAPACKE: the `BLASScalar` protocol and its `Float` / `Double`
 // conformances. Every BLAS and LAPACK call in the project goes through this file; the
@@ -34,34 +36,44 @@ extension Float: BLASScalar {
     public static func _gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                              _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                              _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb), beta, c, i32(ldc))
+        gemmBlocks(ta, tb, m, n, k, lda, ldb, ldc) { r, q, ao, bo, co in
+            cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), i32(r), i32(q), i32(k), alpha, a + ao, i32(lda), b + bo, i32(ldb),
+                        beta, c + co, i32(ldc))
+        }
     }
     public static func _syrk(_ lower: Bool, _ trans: Bool, _ n: Int, _ k: Int, _ alpha: Float,
                              _ a: UnsafePointer<Float>, _ lda: Int, _ beta: Float,
                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        _ = blasSetup
         cblas_ssyrk(CblasRowMajor, uplo(lower), tr(trans), i32(n), i32(k), alpha, a, i32(lda), beta, c, i32(ldc))
     }
     public static func _gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Float, _ a: UnsafePointer<Float>,
                              _ lda: Int, _ x: UnsafePointer<Float>, _ incx: Int, _ beta: Float,
                              _ y: UnsafeMutablePointer<Float>, _ incy: Int) {
+        _ = blasSetup
         cblas_sgemv(CblasRowMajor, tr(trans), i32(m), i32(n), alpha, a, i32(lda), x, i32(incx), beta, y, i32(incy))
     }
     public static func _trmm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Float,
                              _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafeMutablePointer<Float>, _ ldb: Int) {
+        _ = blasSetup
         cblas_strmm(CblasRowMajor, side(left), uplo(lower), tr(trans), CblasNonUnit, i32(m), i32(n), alpha, a, i32(lda), b, i32(ldb))
     }
     public static func _trsm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Float,
                              _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafeMutablePointer<Float>, _ ldb: Int) {
+        _ = blasSetup
         cblas_strsm(CblasRowMajor, side(left), uplo(lower), tr(trans), CblasNonUnit, i32(m), i32(n), alpha, a, i32(lda), b, i32(ldb))
     }
     public static func _axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        _ = blasSetup
         cblas_saxpy(i32(n), alpha, x, 1, y, 1)
     }
     public static func _dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(i32(n), x, 1, y, 1)
+        _ = blasSetup
+        return cblas_sdot(i32(n), x, 1, y, 1)
     }
     public static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int) -> Int {
-        Int(LAPACKE_spotrf(LAPACK_ROW_MAJOR, lower ? 76 /* L */ : 85 /* U */, i32(n), a, i32(lda)))
+        _ = blasSetup
+        return Int(LAPACKE_spotrf(LAPACK_ROW_MAJOR, lower ? 76 /* L */ : 85 /* U */, i32(n), a, i32(lda)))
     }
 }
 
@@ -69,38 +81,89 @@ extension Double: BLASScalar {
     public static func _gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Double,
                              _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int,
                              _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-        cblas_dgemm(CblasRowMajor, tr(ta), tr(tb), i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb), beta, c, i32(ldc))
+        gemmBlocks(ta, tb, m, n, k, lda, ldb, ldc) { r, q, ao, bo, co in
+            cblas_dgemm(CblasRowMajor, tr(ta), tr(tb), i32(r), i32(q), i32(k), alpha, a + ao, i32(lda), b + bo, i32(ldb),
+                        beta, c + co, i32(ldc))
+        }
     }
     public static func _syrk(_ lower: Bool, _ trans: Bool, _ n: Int, _ k: Int, _ alpha: Double,
                              _ a: UnsafePointer<Double>, _ lda: Int, _ beta: Double,
                              _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
+        _ = blasSetup
         cblas_dsyrk(CblasRowMajor, uplo(lower), tr(trans), i32(n), i32(k), alpha, a, i32(lda), beta, c, i32(ldc))
     }
     public static func _gemv(_ trans: Bool, _ m: Int, _ n: Int, _ alpha: Double, _ a: UnsafePointer<Double>,
                              _ lda: Int, _ x: UnsafePointer<Double>, _ incx: Int, _ beta: Double,
                              _ y: UnsafeMutablePointer<Double>, _ incy: Int) {
+        _ = blasSetup
         cblas_dgemv(CblasRowMajor, tr(trans), i32(m), i32(n), alpha, a, i32(lda), x, i32(incx), beta, y, i32(incy))
     }
     public static func _trmm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Double,
                              _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafeMutablePointer<Double>, _ ldb: Int) {
+        _ = blasSetup
         cblas_dtrmm(CblasRowMajor, side(left), uplo(lower), tr(trans), CblasNonUnit, i32(m), i32(n), alpha, a, i32(lda), b, i32(ldb))
     }
     public static func _trsm(_ left: Bool, _ lower: Bool, _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Double,
                              _ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafeMutablePointer<Double>, _ ldb: Int) {
+        _ = blasSetup
         cblas_dtrsm(CblasRowMajor, side(left), uplo(lower), tr(trans), CblasNonUnit, i32(m), i32(n), alpha, a, i32(lda), b, i32(ldb))
     }
     public static func _axpy(_ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>) {
+        _ = blasSetup
         cblas_daxpy(i32(n), alpha, x, 1, y, 1)
     }
     public static func _dot(_ n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
-        cblas_ddot(i32(n), x, 1, y, 1)
+        _ = blasSetup
+        return cblas_ddot(i32(n), x, 1, y, 1)
     }
     public static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int) -> Int {
-        Int(LAPACKE_dpotrf(LAPACK_ROW_MAJOR, lower ? 76 : 85, i32(n), a, i32(lda)))
+        _ = blasSetup
+        return Int(LAPACKE_dpotrf(LAPACK_ROW_MAJOR, lower ? 76 : 85, i32(n), a, i32(lda)))
     }
 }
 
-/// Threads OpenBLAS runs its kernels on.
-public var blasThreadCount: Int { Int(openblas_get_num_threads()) }
-/// Sets the OpenBLAS thread count (benchmarks and thread-invariance tests use it).
-public func setBLASThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+// MARK: - Threads
+
+/// OpenBLAS itself runs on one thread: its multi-threaded kernels give other bits than the
+/// single-threaded ones on some processors (seen on AMD Zen with OpenBLAS 0.3.21), so a
+/// result would depend on the machine's thread count. `_gemm` parallelises instead over
+/// blocks of the output fixed by the shape alone (`gemmBlocks`), each a single-threaded
+/// OpenBLAS call: the same bits for any thread count.
+private let blasSetup: Void = { openblas_set_num_threads(1) }()
+
+/// The threads `_gemm` spreads its blocks over (default: the active processors).
+nonisolated(unsafe) private var gemmThreads = ProcessInfo.processInfo.activeProcessorCount
+
+/// Threads the matrix products run on.
+public var blasThreadCount: Int { gemmThreads }
+/// Sets the threads the matrix products run on (benchmarks and thread-invariance tests
+/// use it); results do not depend on it.
+public func setBLASThreadCount(_ n: Int) { _ = blasSetup; gemmThreads = max(1, n) }
+
+/// Runs a row-major `C (m × n) = op(A) · op(B)` as blocks of rows (or, for a short and
+/// wide `C`, of columns) whose boundaries depend on `m`, `n`, `k` only, in parallel when
+/// there are several threads. `body(rows, cols, aOffset, bOffset, cOffset)` runs one block.
+/// Products under 2²¹ multiply-adds are one block.
+@inline(__always)
+func gemmBlocks(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ ldc: Int,
+                _ body: (Int, Int, Int, Int, Int) -> Void) {
+    _ = blasSetup
+    let work = m * n * k
+    let splitRows = m >= n
+    let extent = splitRows ? m : n
+    guard work >= 1 << 21, extent >= 128 else { body(m, n, 0, 0, 0); return }
+    let blocks = min(16, extent / 64)
+    func run(_ i: Int) {
+        let lo = i * extent / blocks, hi = (i + 1) * extent / blocks
+        if splitRows {
+            body(hi - lo, n, ta ? lo : lo * lda, 0, lo * ldc)
+        } else {
+            body(m, hi - lo, 0, tb ? lo * ldb : lo, lo)
+        }
+    }
+    if gemmThreads == 1 {
+        for i in 0..<blocks { run(i) }
+    } else {
+        DispatchQueue.concurrentPerform(iterations: blocks) { run($0) }
+    }
+}

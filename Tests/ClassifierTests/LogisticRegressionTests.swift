@@ -86,9 +86,16 @@ final class LogisticRegressionTests: XCTestCase {
                 XCTAssertLessThanOrEqual(rel, 1e-6, "\(fx.name) \(precision): objective \(sol.objective) vs sklearn \(fx.objective)")
                 XCTAssertTrue(sol.converged || sol.stopReason == .relativeDecrease || sol.stopReason == .lineSearchFailed,
                               "\(fx.name) \(precision): stopped by \(sol.stopReason)")
+                // Predictions agree, except where scikit-learn's own logits are a near-tie between
+                // its class and ours (1e-3 apart): there round-off in the last bits decides.
                 let pred = sol.model.predict(xte)
-                let mismatches = zip(pred, fx.test_predictions).filter { Int($0.0) != $0.1 }.count
-                XCTAssertEqual(mismatches, 0, "\(fx.name) \(precision): \(mismatches) of \(pred.count) test predictions differ")
+                let skLogits = skModel.logits(xte)
+                var mismatches = 0
+                for (i, (ours, theirs)) in zip(pred, fx.test_predictions).enumerated() where Int(ours) != theirs {
+                    let gap = skLogits.data[i * c + theirs] - skLogits.data[i * c + Int(ours)]
+                    if gap > 1e-3 { mismatches += 1 }
+                }
+                XCTAssertEqual(mismatches, 0, "\(fx.name) \(precision): \(mismatches) of \(pred.count) test predictions differ beyond a near-tie")
                 // Coefficients agree too (scikit-learn's intercepts sum to 0; ours start at 0 and stay there).
                 var maxDiff = 0.0, maxCoef = 0.0
                 for i in 0..<(c * d) {

@@ -366,13 +366,14 @@ def summarize(out_dir, md=None):
         info = data[name][seeds[0]]["_info"]
         lines.append(f"\n### {name}  (C={info['C']}, D={info['D']}, Tukey {info['tukey']}, seeds {seeds}; "
                      f"Few = bottom third, train count <= {info['few_max_count']}; Many >= {info['many_min_count']})\n")
-        lines.append("| method | overall | Many | Medium | Few | Δ overall vs a_raw | Δ Few vs a_raw | W/T/L | C |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
+        lines.append("| method | seeds | overall | Many | Medium | Few | Δ overall vs a_raw | Δ Few vs a_raw | W/T/L | C | s/seed |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for m in meth_all:
-            rows = [data[name][s].get(m) for s in seeds]
-            if any(r is None for r in rows):
+            ss = [s for s in seeds if m in data[name][s] and "a_raw" in data[name][s]]
+            if not ss:
                 continue
-            base = [data[name][s].get("a_raw") for s in seeds]
+            rows = [data[name][s][m] for s in ss]
+            base = [data[name][s]["a_raw"] for s in ss]
             f = lambda g: np.array([r[g] for r in rows])
             cell = lambda a: f"{a.mean():.2f} ± {a.std():.2f}"
             d_o = d_f = None; wtl = ""
@@ -384,18 +385,20 @@ def summarize(out_dir, md=None):
                 if m != "a_raw":
                     wins[m][0] += w; wins[m][1] += tt; wins[m][2] += l
                     gains[m]["overall"].append(d_o.mean()); gains[m]["few"].append(d_f.mean())
+                    gains[m].setdefault("sets", []).append(f"{name}" + ("" if len(ss) == len(seeds) else f"({len(ss)})"))
                     worst[m] = min(worst[m], d_o.mean())
             Cs = ",".join(f"{r.get('C', float('nan')):.3g}" for r in rows)
-            lines.append(f"| {m} | {cell(f('overall'))} | {cell(f('many'))} | {cell(f('medium'))} | {cell(f('few'))} | "
-                         f"{'' if d_o is None else f'{d_o.mean():+.2f}'} | {'' if d_f is None else f'{d_f.mean():+.2f}'} | {wtl} | {Cs} |")
+            secs = np.mean([r.get("seconds", np.nan) for r in rows])
+            lines.append(f"| {m} | {len(ss)} | {cell(f('overall'))} | {cell(f('many'))} | {cell(f('medium'))} | {cell(f('few'))} | "
+                         f"{'' if d_o is None else f'{d_o.mean():+.2f}'} | {'' if d_f is None else f'{d_f.mean():+.2f}'} | {wtl} | {Cs} | {secs:.0f} |")
     lines.append("\n### Across sets (mean over sets of the per-set mean paired difference vs a_raw)\n")
-    lines.append("| method | sets | mean Δ overall | mean Δ Few | worst set Δ overall | W/T/L (set×seed) |")
-    lines.append("|---|---|---|---|---|---|")
+    lines.append("| method | sets | mean Δ overall | mean Δ Few | worst set Δ overall | W/T/L (set×seed) | sets (seeds if < 3) |")
+    lines.append("|---|---|---|---|---|---|---|")
     for m in meth_all:
         if m == "a_raw" or not gains[m]["overall"]:
             continue
         lines.append(f"| {m} | {len(gains[m]['overall'])} | {np.mean(gains[m]['overall']):+.2f} | "
-                     f"{np.mean(gains[m]['few']):+.2f} | {worst[m]:+.2f} | {wins[m][0]}/{wins[m][1]}/{wins[m][2]} |")
+                     f"{np.mean(gains[m]['few']):+.2f} | {worst[m]:+.2f} | {wins[m][0]}/{wins[m][1]}/{wins[m][2]} | {', '.join(gains[m]['sets'])} |")
     text = "\n".join(lines)
     print(text)
     if md:
