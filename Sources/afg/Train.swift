@@ -5,69 +5,6 @@ import FeatureIO
 import Foundation
 import Linalg
 
-/// `--epochs`, `--lr`, … : the SGD path's optimiser (and `lws`'s scales, the budget).
-struct SGDOptions: ParsableArguments {
-    typealias S = SGDConfig.Settings
-    @Option(name: .setting(S.epochs), help: .init(S.epochs)) var epochs = S.epochs.value
-    @Option(name: .setting(S.learningRate), help: .init(S.learningRate)) var lr = S.learningRate.value
-    @Option(name: .setting(S.batchSize), help: .init(S.batchSize)) var batchSize = S.batchSize.value
-    @Option(name: .setting(S.momentum), help: .init(S.momentum)) var momentum = S.momentum.value
-    @Option(name: .setting(S.weightDecay), help: .init(S.weightDecay)) var weightDecay = S.weightDecay.value
-    @Option(name: .setting(TrainConfig.Settings.lwsLearningRate), help: .init(TrainConfig.Settings.lwsLearningRate))
-    var lwsLr = TrainConfig.Settings.lwsLearningRate.value
-    @Option(name: .setting(TrainConfig.Settings.epochRows), help: .init(TrainConfig.Settings.epochRows)) var epochRows: Int?
-
-    var config: SGDConfig {
-        SGDConfig(learningRate: lr, momentum: momentum, weightDecay: weightDecay, batchSize: batchSize, epochs: epochs)
-    }
-}
-
-/// GLAG's ablations, KD term and adaptive confidence.
-struct GLAGOptions: ParsableArguments {
-    typealias K = KDSettings.Settings
-    @Flag(help: "GLAG ablation: keep β fixed.") var noAdaptive = false
-    @Flag(help: "GLAG ablation: no KD term.") var noKd = false
-    @Option(name: .setting(K.maxWeight), help: .init(K.maxWeight)) var kdMax = K.maxWeight.value
-    @Option(name: .setting(K.temperature), help: .init(K.temperature)) var kdTemperature = K.temperature.value
-    @Option(name: .setting(K.gamma), help: .init(K.gamma)) var kdGamma = K.gamma.value
-    @Option(help: "β update rule: net or own.") var betaRule = BetaUpdate().rule
-    @Option(name: .setting(BetaUpdate.Settings.step), help: .init(BetaUpdate.Settings.step))
-    var betaStep = BetaUpdate.Settings.step.value
-
-    var kd: KDSettings { KDSettings(schedule: GradualSchedule(maxValue: kdMax, gamma: kdGamma), temperature: kdTemperature) }
-}
-
-/// `--solver lbfgs` and its settings; `--select-on-val` (either solver).
-struct SolverOptions: ParsableArguments {
-    typealias S = GLAGSolverConfig.Settings
-    enum Solver: String, ExpressibleByArgument, CaseIterable { case sgd, lbfgs }
-    @Option(help: "Solver: sgd (mini-batch; streams) or lbfgs (converged full-batch logistic regression; methods glag, crt, ce).")
-    var solver: Solver = .sgd
-    @Option(name: .setting(S.inverseRegularization), help: .init(S.inverseRegularization))
-    var inverseRegularization = S.inverseRegularization.value
-    @Option(name: .setting(S.rounds), help: .init(S.rounds)) var rounds = S.rounds.value
-    @Option(help: "lbfgs glag: KD teacher: balanced (class-weighted regression), stage-one (--teacher), none.")
-    var kdTeacher = GLAGSolverConfig().teacher
-    @Option(name: .customLong("init"), help: "lbfgs glag: start from the teacher or from zero.")
-    var initialization = GLAGSolverConfig().initialization
-    @Flag(help: "glag: choose settings on --val by mean per-class recall and print the grid (never reads a test file). sgd: KD teacher (stage-one / balanced / none) × initial β; lbfgs: mean mode, initial β, k, KD weight, teacher.")
-    var selectOnVal = false
-    @Option(name: .setting(S.gradientTolerance), help: .init(S.gradientTolerance)) var tolerance = S.gradientTolerance.value
-
-    func validate() throws {
-        try checkingSettings {
-            try S.inverseRegularization.check(inverseRegularization); try S.rounds.check(rounds)
-            try S.gradientTolerance.check(tolerance)
-        }
-    }
-}
-
-/// `--checkpoint-every`, `--resume` (the SGD path).
-struct CheckpointOptions: ParsableArguments {
-    @Option(help: "Write a checkpoint (<out>.ckpt) every N epochs (0 = never). Must be ≥ 0.") var checkpointEvery = 0
-    @Flag(help: "Resume from <out>.ckpt if it exists.") var resume = false
-}
-
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the stage-two linear classifier (GLAG or a baseline) on feature files.",
