@@ -9,6 +9,8 @@ public enum TukeyError: Error, Equatable, CustomStringConvertible {
     case nonPositiveInput(count: Int, firstRow: Int)
     /// NaN or infinite entries.
     case nonFiniteInput(count: Int, firstRow: Int)
+    /// A NaN or infinite `λ` or shift.
+    case nonFiniteParameter(String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,8 @@ public enum TukeyError: Error, Equatable, CustomStringConvertible {
             return "Tukey transform: \(n) negative feature value(s), first in row \(r); a fractional lambda needs non-negative features (post-ReLU), or pass a shift"
         case let .nonPositiveInput(n, r):
             return "Tukey transform: \(n) zero or negative feature value(s), first in row \(r); lambda <= 0 (log or negative power) needs positive features, or pass a shift"
+        case let .nonFiniteParameter(what):
+            return "Tukey: \(what) must be finite"
         case let .nonFiniteInput(n, r):
             return "Tukey transform: \(n) NaN or infinite feature value(s), first in row \(r)"
         }
@@ -39,14 +43,14 @@ public enum Tukey {
 
     /// Transforms `x` (`N × dim` values, row-major) in place.
     ///
-    /// - Precondition: `dim > 0`, `x.count` a multiple of `dim`, `lambda` and `shift` finite.
+    /// - Precondition: `dim > 0`, `x.count` a multiple of `dim` (programmer errors).
     /// - Throws: `TukeyError` (data errors), with the input untouched.
     /// - Complexity: O(N·D), two passes.
     public static func apply(_ x: inout [Float], dim: Int, lambda: Float, shift: Float? = nil) throws {
         precondition(dim > 0 && x.count % dim == 0, "Tukey.apply: \(x.count) values are not rows of \(dim)")
-        precondition(lambda.isFinite, "Tukey.apply: lambda must be finite")
+        guard lambda.isFinite else { throw TukeyError.nonFiniteParameter("λ (\(lambda))") }
         let s = shift ?? 0
-        precondition(s.isFinite, "Tukey.apply: shift must be finite")
+        guard s.isFinite else { throw TukeyError.nonFiniteParameter("the shift (\(s))") }
         let isInteger = lambda == lambda.rounded()
         let needPositive = lambda <= 0
         let needNonNegative = !isInteger

@@ -35,6 +35,7 @@ enum FastExp {
 
     @inline(__always) @usableFromInline
     static func exp1(_ xIn: Float) -> Float {
+        if xIn.isNaN { return xIn }   // NaN in, NaN out (the trainer reports divergence); no trap below
         var x = min(max(xIn, lo), hi)
         let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
         x = x - n * 0.693359375

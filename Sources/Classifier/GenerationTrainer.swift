@@ -28,7 +28,7 @@ extension Trainer {
         for e in run.firstEpoch..<config.sgd.epochs {
             let (st, donorWeights) = generationEpoch(e, run: run, kdClasses: kdClasses)
             adaptBeta(&run, donorWeights: donorWeights)
-            run.reports.append(report(phase: 0, stats: st, model: run.engine.model, beta: run.generator.beta,
+            run.reports.append(try report(phase: 0, stats: st, model: run.engine.model, beta: run.generator.beta,
                                       isTail: run.generator.isTail))
             let reports = run.reports, beta = run.generator.beta, prev = run.previous, engine = run.engine
             try endOfEpoch(phase: 0, epochsDone: e + 1, total: config.sgd.epochs) {

@@ -219,6 +219,8 @@ public enum TrainError: Error, CustomStringConvertible, Equatable {
     case generator(String)
     case selectionNeedsValidation
     case invalidConfig(String)
+    /// A non-finite loss or weight after an epoch (1-based).
+    case diverged(epoch: Int, loss: Double, learningRate: Float)
 
     public var description: String {
         switch self {
@@ -230,6 +232,8 @@ public enum TrainError: Error, CustomStringConvertible, Equatable {
         case let .generator(s): return "feature generator: \(s)"
         case .selectionNeedsValidation: return "selection on validation needs a validation split"
         case let .invalidConfig(s): return s
+        case let .diverged(e, loss, lr):
+            return "training diverged in epoch \(e) (loss \(loss)): the weights are no longer finite; try a lower --lr than \(lr) (or check the features' scale)"
         }
     }
 }
@@ -335,7 +339,7 @@ public final class Trainer {
                 ? Sampler.classBalanced(labels: inputs.train.labels, numClasses: c, count: inputs.train.labels.count, using: &g)
                 : Sampler.instanceBalanced(count: inputs.train.labels.count, using: &g)
             let st = engine.runEpoch(rows, order: order, epoch: e, loss: loss, classCounts: classCounts)
-            reports.append(report(phase: 0, stats: st, model: engine.model))
+            reports.append(try report(phase: 0, stats: st, model: engine.model))
             try endOfEpoch(phase: 0, epochsDone: e + 1, total: config.sgd.epochs) {
                 TrainingState(phase: 0, epochsDone: e + 1, fingerprint: fingerprint, model: engine.model,
                               velocityW: engine.velocityW, velocityB: engine.velocityB, history: reports)
@@ -351,7 +355,13 @@ public final class Trainer {
         return Metrics(model: model, features: x, labels: v.labels, trainCounts: classCounts, thresholds: config.thresholds)
     }
 
-    func report(phase: Int, stats: EpochStats, model: LinearModel, raw: Bool = false, beta: [Float]? = nil, isTail: [Bool]? = nil) -> EpochReport {
+    /// The epoch's progress report (sent to `onEpoch`).
+    /// - Throws: `TrainError.diverged` when the epoch's loss or the model is not finite.
+    func report(phase: Int, stats: EpochStats, model: LinearModel, raw: Bool = false, beta: [Float]? = nil,
+                isTail: [Bool]? = nil) throws -> EpochReport {
+        if !stats.loss.isFinite || !model.weight.data.allSatisfy(\.isFinite) || !model.bias.allSatisfy(\.isFinite) {
+            throw TrainError.diverged(epoch: stats.epoch + 1, loss: stats.loss, learningRate: phase == 1 ? config.lwsLearningRate : config.sgd.learningRate)
+        }
         let m = validate(model, raw: raw)
         var tailBeta: Double?
         if let b = beta, let t = isTail {
@@ -513,7 +523,7 @@ public final class Trainer {
             }
             let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             let st = EpochStats(epoch: e, loss: total / Double(max(n, 1)), kdLoss: 0, rows: n, seconds: secs)
-            reports.append(report(phase: 1, stats: st, model: scaled(), raw: raw))
+            reports.append(try report(phase: 1, stats: st, model: scaled(), raw: raw))
             try endOfEpoch(phase: 1, epochsDone: e + 1, total: config.sgd.epochs) {
                 TrainingState(phase: 1, epochsDone: e + 1, fingerprint: fingerprint, model: g1, velocityW: [], velocityB: [],
                               history: reports, scales: scales, scaleVelocity: vel)

@@ -9,8 +9,11 @@ import Foundation
 // values must be used from one thread at a time.
 
 /// Silence HDF5's own error printing once, before the first call (failures become
-/// `FeatureIOError`s instead of a stack dump on stderr).
+/// `FeatureIOError`s instead of a stack dump on stderr). HDF5's exit-time clean-up is
+/// turned off: after a close that failed (a full disk) it would flush the half-closed
+/// file again and crash; every file we open is closed by its owner before exit.
 private let h5Setup: Void = {
+    _ = H5dont_atexit()
     _ = H5open()
     afg_h5_silence_errors()
 }()

@@ -30,6 +30,7 @@ struct Calibrate: ParsableCommand {
     @Flag(help: "Omit the C × D × D covariances from the statistics file (means and counts only).") var noCovariances = false
     @Flag(help: "Compress the output datasets (shuffle + gzip).") var compress = false
     @OptionGroup(title: "Output") var output: OutputOptions
+    @OptionGroup(title: "Memory") var memory: MemoryOptions
 
     func validate() throws {
         try checkingSettings { try Tukey.Settings.shift.check(shift) }
@@ -51,7 +52,24 @@ struct Calibrate: ParsableCommand {
         }
     }
 
+    /// Refuses, before the rows are read, a run whose planned allocations exceed the budget.
+    func checkMemory() throws {
+        let shape = try DeclaredShape.of(train, keys: datasets.keys)
+        let n = Double(shape.rows), d = Double(shape.dim), c = Double(shape.classes)
+        var parts: [(String, Double)] = [("features", 4 * n * d), ("class-by-class matrices", 4 * c * c * 2)]
+        if !noCovariances { parts.append(("C × D × D covariances", 12 * c * d * d)) }
+        if generate != nil {
+            let g = shape.generatedRows(target: generator.targetPerClass)
+            parts.append(("covariance factors", 4 * shape.factorFloats))
+            parts.append(("the generation plan", 16 * g + 4 * 8192 * d * Double(generator.k + 3)))
+        }
+        let total = parts.reduce(0) { $0 + $1.1 }
+        let largest = parts.max { $0.1 < $1.1 }!
+        try memory.check(total, "largest part: \(largest.0), \(MemoryBudget.format(largest.1))")
+    }
+
     func run() throws {
+        try checkMemory()
         let console = output.console
         console.line("calibrate: reading \(train)")
         var set = try FeatureStore.readFeatures(path: train, keys: datasets.keys)
@@ -66,15 +84,22 @@ struct Calibrate: ParsableCommand {
         let stats = try ClassStatistics(features: x, labels: set.labels, numClasses: set.numClasses, covariances: !noCovariances)
         var attrs: [String: String] = ["source": train, "head_threshold": "\(config.headThreshold)"]
         if let s = shift { attrs["tukey_shift"] = "\(s)" }
+        // The statistics and the balanced file belong together: both are written, then
+        // both renamed into place (`OutputSet`), or neither.
+        let outputs = OutputSet()
         try FeatureStore.writeStatistics(StatisticsFile(numClasses: stats.numClasses, dim: stats.dim, means: stats.means.data,
                                                         counts: stats.counts, covariances: stats.covariances,
                                                         tukeyLambda: lambda, attributes: attrs),
-                                         to: out, compress: compress)
-        console.line("calibrate: wrote \(out)")
+                                         to: try outputs.temporary(for: out), compress: compress)
         var report = Report(train: train, statistics: out, rows: set.count, classes: set.numClasses, dim: set.dim,
                             tailClasses: stats.counts.filter { config.isTail(count: $0) }.count,
                             emptyClasses: stats.counts.filter { $0 == 0 }.count, tukeyLambda: lambda)
-        if let g = generate { try writeBalanced(to: g, set: set, x: x, report: &report, console: console) }
+        if let g = generate {
+            try writeBalanced(to: try outputs.temporary(for: g), set: set, x: x, report: &report, console: console)
+            report.balanced = g
+        }
+        try outputs.commit()
+        console.line("calibrate: wrote \(out)" + (generate.map { " and \($0)" } ?? ""))
         if output.json {
             print(try encodeJSON(report))
         } else {
@@ -108,8 +133,7 @@ struct Calibrate: ParsableCommand {
             made += batch.count
         }
         try writer.finish()
-        console.line("calibrate: wrote \(g)")
-        report.balanced = g; report.generatedRows = made; report.perClass = gen.targetPerClass
+        report.generatedRows = made; report.perClass = gen.targetPerClass
         if !gen.emptyClasses.isEmpty { console.line("calibrate: warning: \(gen.emptyClasses.count) class(es) have no rows and get none") }
     }
 }

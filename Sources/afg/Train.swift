@@ -31,6 +31,7 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Shot groups") var shots: ShotOptions
     @OptionGroup(title: "Checkpoints") var checkpoints: CheckpointOptions
     @OptionGroup(title: "Output") var output: OutputOptions
+    @OptionGroup(title: "Memory") var memory: MemoryOptions
 
     /// Every check that needs no file: settings in their intervals, then the options that
     /// exclude or need each other.
@@ -79,10 +80,14 @@ struct Train: ParsableCommand {
 
     /// load → fit → write → report, for every method and solver.
     func run() throws {
+        try checkMemory()
         let data = try TrainData.load(train: train, val: val, teacher: teacher, keys: datasets.keys, lambda: tukey.lambda)
         let t0 = Date()
         var outcome = try fit(data)
         outcome.seconds = Date().timeIntervalSince(t0)
+        guard outcome.model.weight.data.allSatisfy(\.isFinite), outcome.model.bias.allSatisfy(\.isFinite) else {
+            throw CLIError("\(train): the fitted classifier is not finite (the solve diverged); check the features' scale or lower --C")
+        }
         let set = data.trainSet
         try FeatureStore.writeClassifier(
             ClassifierFile(numClasses: set.numClasses, dim: set.dim, weight: outcome.model.weight.data,
@@ -94,6 +99,28 @@ struct Train: ParsableCommand {
                     trainCounts: outcome.classCounts, thresholds: shots.thresholds)
         }
         try report(outcome, validation: validation)
+    }
+
+    /// Refuses, before the rows are read, a run whose planned allocations exceed the budget:
+    /// features (twice with a teacher on another λ), the generated rows and their plan,
+    /// covariance factors, the lbfgs join, the mini-batch buffers and the `C × C` donor weights.
+    func checkMemory() throws {
+        let shape = try DeclaredShape.of(train, keys: datasets.keys)
+        let n = Double(shape.rows), d = Double(shape.dim), c = Double(shape.classes)
+        var parts: [(String, Double)] = [("features", 4 * n * d * (teacher == nil ? 1 : 2)),
+                                         ("class-by-class matrices", 4 * c * c * 2),
+                                         ("mini-batch buffers", 4 * Double(sgd.batchSize) * (d + 3 * c) * 2)]
+        if let v = val { let s = try DeclaredShape.of(v, keys: datasets.keys); parts.append(("validation rows", 4 * Double(s.rows) * d * 2)) }
+        if method == .glag || method == .tailcalib {
+            let target = sgd.epochRows.map { ($0 + shape.classes - 1) / max(shape.classes, 1) } ?? generator.targetPerClass
+            let g = shape.generatedRows(target: target)
+            parts.append(("covariance factors", 4 * shape.factorFloats))
+            parts.append(("generated rows", solverOptions.solver == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
+                                            : sgd.epochRows == nil ? 4 * g * d + 16 * g : 16 * g))
+        }
+        let total = parts.reduce(0) { $0 + $1.1 }
+        let largest = parts.max { $0.1 < $1.1 }!
+        try memory.check(total, "largest part: \(largest.0), \(MemoryBudget.format(largest.1))")
     }
 
     /// The method with its ablations, e.g. `glag-no-kd`.

@@ -81,8 +81,10 @@ extension Train {
         trainer.onCheckpoint = { s in
             let bytes = Data(s.encoded())
             try writeAtomically(to: ckpt) { tmp in
-                guard FileManager.default.createFile(atPath: tmp, contents: bytes) else {
-                    throw CLIError("\(ckpt): cannot write the checkpoint")
+                // A plain write: Foundation's atomic write would leave its own hidden
+                // temporary file behind when killed.
+                do { try bytes.write(to: URL(fileURLWithPath: tmp)) } catch {
+                    throw CLIError("\(ckpt): cannot write the checkpoint (disk full?)")
                 }
             }
         }
