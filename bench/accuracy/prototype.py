@@ -392,7 +392,7 @@ def summarize(out_dir, md=None):
             lines.append(f"| {m} | {len(ss)} | {cell(f('overall'))} | {cell(f('many'))} | {cell(f('medium'))} | {cell(f('few'))} | "
                          f"{'' if d_o is None else f'{d_o.mean():+.2f}'} | {'' if d_f is None else f'{d_f.mean():+.2f}'} | {wtl} | {Cs} | {secs:.0f} |")
     lines.append("\n### Across sets (mean over sets of the per-set mean paired difference vs a_raw)\n")
-    lines.append("| method | sets | mean Δ overall | mean Δ Few | worst set Δ overall | W/T/L (set×seed) | sets (seeds if < 3) |")
+    lines.append("| method | sets | mean Δ overall | mean Δ Few | worst set Δ overall | W/T/L (set×seed) | sets (seeds, when fewer than the set has) |")
     lines.append("|---|---|---|---|---|---|---|")
     for m in meth_all:
         if m == "a_raw" or not gains[m]["overall"]:
