@@ -22,9 +22,20 @@ public struct FeatureIOError: Error, CustomStringConvertible, Equatable, Sendabl
 
     public init(_ kind: Kind, file: String, dataset: String? = nil, problem: String) {
         self.kind = kind
-        self.file = file
+        self.file = FeatureIOError.userPath(file)
         self.dataset = dataset
         self.problem = problem
+    }
+
+    /// The file the user named for a temporary one (`out.h5.tmp-42` → `out.h5`): an error
+    /// while writing names the output, not our temporary.
+    static func userPath(_ path: String) -> String {
+        var p = path
+        while let r = p.range(of: ".tmp-", options: .backwards), !p[r.upperBound...].isEmpty,
+              p[r.upperBound...].allSatisfy({ $0.isASCII && $0.isNumber }) {
+            p = String(p[..<r.lowerBound])
+        }
+        return p
     }
 
     public var description: String {

@@ -270,3 +270,27 @@ final class LogisticRegressionTests: XCTestCase {
         XCTAssertThrowsError(try lr.fit(features: p.x, labels: p.y, numClasses: 5, l2: 0.1, init: p.model))
     }
 }
+
+/// The converged regression gives the same predictions for any thread count, and weights
+/// within 1e-6 (the products are thread-invariant; the bias gauge is fixed).
+final class ThreadCountTests: XCTestCase {
+    func testSameSolutionForOneAndTwoThreads() throws {
+        let (_, xtr, ytr, xte, _, _) = try SklearnLRFixture.load()
+        let before = blasThreadCount
+        defer { setBLASThreadCount(before) }
+        var models: [LinearModel] = []
+        for threads in [1, 2] {
+            setBLASThreadCount(threads)
+            let cw = LogisticRegression.balancedClassWeights(labels: ytr, numClasses: 10)
+            let total = zip(0..<ytr.count, ytr).reduce(0.0) { acc, e in acc + cw[Int(e.1)] }
+            models.append(try LogisticRegression(gradientTolerance: 1e-5).fit(
+                features: xtr, labels: ytr, numClasses: 10, classWeights: cw,
+                l2: LogisticRegression.l2(sklearnC: 1, totalWeight: total)))
+        }
+        XCTAssertEqual(models[0].predict(xte), models[1].predict(xte))
+        let dw = zip(models[0].weight.data, models[1].weight.data).map { abs($0 - $1) }.max()!
+        let db = zip(models[0].bias, models[1].bias).map { abs($0 - $1) }.max()!
+        XCTAssertLessThanOrEqual(dw, 1e-6); XCTAssertLessThanOrEqual(db, 1e-6)
+        XCTAssertEqual(models[0].bias.reduce(0, +), 0, accuracy: 1e-5, "the biases sum to zero")
+    }
+}

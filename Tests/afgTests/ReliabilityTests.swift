@@ -1,0 +1,155 @@
+import Foundation
+import XCTest
+import FeatureIO
+
+/// The refusals of issue-style hostile use, end to end: outputs that would overwrite an
+/// input or are not regular files, FIFOs as inputs (no hang), a full disk (no crash, no
+/// leftover), a killed run's temporaries, calibrate's pair, divergence and the memory plan.
+/// Each case: one line on stderr, exit 1, and no output file.
+final class ReliabilityTests: XCTestCase {
+    var dir: URL!
+    let fixtures = repoRoot.appendingPathComponent("fixtures/fmnist-lt").path
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: afgBinary.path), "afg binary not built at \(afgBinary.path)")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-rel-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { [dir] in try? FileManager.default.removeItem(at: dir!) }
+    }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// A copy of a fixture in the test folder (so a bug cannot damage the committed file).
+    func copy(_ name: String) throws -> String {
+        let to = path(name)
+        try FileManager.default.copyItem(atPath: "\(fixtures)/\(name)", toPath: to)
+        return to
+    }
+
+    func assertRefused(_ r: (status: Int32, out: String, err: String), _ needle: String,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.status, 1, r.err, file: file, line: line)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err, file: file, line: line)
+        XCTAssertTrue(r.err.contains(needle), r.err, file: file, line: line)
+    }
+
+    func testOutputsNeverOverwriteInputs() throws {
+        let train = try copy("train.h5"), val = try copy("val.h5"), head = try copy("head.h5"), test = try copy("test.h5")
+        let before = try Data(contentsOf: URL(fileURLWithPath: train))
+        for (flag, target) in [("--train", train), ("--val", val), ("--teacher", head)] {
+            let r = try afg("train", "--method", "crt", "--epochs", "1", "--train", train, "--val", val, "--teacher", head,
+                            "--out", target, "--quiet")
+            assertRefused(r, "is the same file as \(flag)")
+        }
+        // Another spelling of the same file, and a link to its folder.
+        let sub = path("sub")
+        try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: path("link"), withDestinationPath: sub)
+        assertRefused(try afg("calibrate", "--train", train, "--out", "\(sub)/s.h5", "--generate", "\(sub)/./s.h5"),
+                      "two outputs cannot share a file")
+        assertRefused(try afg("calibrate", "--train", train, "--out", "\(sub)/s.h5", "--generate", path("link") + "/s.h5"),
+                      "two outputs cannot share a file")
+        assertRefused(try afg("calibrate", "--train", train, "--out", dir.path + "/sub/../train.h5"), "is the same file as --train")
+        // evaluate --plot over its inputs.
+        let clf = path("c.h5")
+        XCTAssertEqual(try afg("train", "--method", "crt", "--epochs", "1", "--train", train, "--out", clf, "--quiet").status, 0)
+        assertRefused(try afg("evaluate", "--classifier", clf, "--test", test, "--plot", test), "is the same file as --test")
+        assertRefused(try afg("evaluate", "--classifier", clf, "--test", test, "--plot", clf), "is the same file as --classifier")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: train)), before)
+    }
+
+    func testOutputsMustBeRegularFiles() throws {
+        let fifo = path("fifo"), link = path("link.h5")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path("elsewhere.h5"))
+        for (out, needle) in [(fifo, "is a FIFO"), (link, "is a symbolic link"), ("/dev/full", "is a character device"),
+                              (dir.path, "is a folder")] {
+            assertRefused(try afg("train", "--method", "crt", "--train", "\(fixtures)/train.h5", "--out", out, "--quiet"), needle)
+        }
+        var st = stat()
+        XCTAssertEqual(lstat("/dev/full", &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFCHR, "the device node is untouched")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("elsewhere.h5")))
+    }
+
+    func testFIFOInputIsRefusedNotWaitedOn() throws {
+        let fifo = path("in.h5")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        assertRefused(try afg("inspect", fifo), "is a FIFO, not a regular file")
+        assertRefused(try afg("train", "--method", "crt", "--train", fifo, "--out", path("o.h5")), "--train \(fifo): is a FIFO")
+        assertRefused(try afg("calibrate", "--train", fifo, "--out", path("o.h5")), "is a FIFO")
+        assertRefused(try afg("evaluate", "--classifier", "\(fixtures)/head.h5", "--test", fifo), "is a FIFO")
+    }
+
+    /// A full disk (here: a file-size limit, so no mount is needed): one line, exit 1, no
+    /// crash, no temporary left, the earlier file untouched. Calibrate's two files: neither.
+    func testFullDiskIsAOneLineRefusal() throws {
+        let out = path("x.h5")
+        XCTAssertEqual(try afg("train", "--method", "crt", "--epochs", "1", "--train", "\(fixtures)/train.h5", "--out", out,
+                               "--quiet").status, 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out))
+        func limited(_ kb: Int, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+            try shell("ulimit -f \(kb); trap '' XFSZ; exec '\(afgBinary.path)' " + args.map { "'\($0)'" }.joined(separator: " "))
+        }
+        let r = try limited(8, ["train", "--method", "crt", "--epochs", "2", "--train", "\(fixtures)/train.h5", "--out", out, "--quiet"])
+        assertRefused(r, "\(out): closing the file failed (disk full?)")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), before)
+        let s = path("s.h5"), b = path("b.h5")
+        let c = try limited(2000, ["calibrate", "--train", "\(fixtures)/train.h5", "--out", s, "--generate", b, "--quiet"])
+        XCTAssertEqual(c.status, 1, c.err)
+        XCTAssertTrue(c.err.contains(b), c.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: s), "the statistics file alone would not belong to any balanced file")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: b))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["x.h5"])
+    }
+
+    func testStaleTemporariesOfDeadRunsAreRemoved() throws {
+        let dead = path("old.h5.tmp-99999999"), live = path("old.h5.tmp-\(getpid())"), other = path("notes.tmp-x")
+        for p in [dead, live, other] { XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: Data([1]))) }
+        XCTAssertEqual(try afg("train", "--method", "crt", "--epochs", "1", "--train", "\(fixtures)/train.h5", "--out",
+                               path("new.h5"), "--quiet").status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: other))
+    }
+
+    func testDivergenceStopsWithOneLine() throws {
+        let out = path("d.h5")
+        let r = try afg("train", "--method", "crt", "--epochs", "2", "--lr", "1e30", "--train", "\(fixtures)/train.h5",
+                        "--out", out, "--quiet")
+        assertRefused(r, "training diverged in epoch 1")
+        XCTAssertTrue(r.err.contains("lower --lr"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
+    func testPlansThatDoNotFitAreRefusedBeforeReading() throws {
+        let out = path("m.h5")
+        for extra in [["--batch-size", "1000000000000"], ["--method", "glag", "--target-per-class", "1000000000000"],
+                      ["--method", "glag", "--epoch-rows", "1000000000000"], ["--max-memory", "1M"]] {
+            let r = try afgArgs(["train", "--method", "crt", "--train", "\(fixtures)/train.h5", "--out", out, "--quiet"] + extra)
+            assertRefused(r, "this run needs about")
+        }
+        let c = try afg("calibrate", "--train", "\(fixtures)/train.h5", "--out", out, "--generate", path("g.h5"),
+                        "--target-per-class", "1000000000000")
+        assertRefused(c, "this run needs about")
+        // A label of 16,777,215 without num_classes: C × C class matrices of 1 PB.
+        let big = path("big.h5")
+        try FeatureStore.writeFeatures(FeatureSet(features: [0.5, 0.25, 1, 2], dim: 2, labels: [0, 16_777_215],
+                                                  numClasses: 16_777_216), to: big)
+        assertRefused(try afg("calibrate", "--train", big, "--out", out), "class-by-class matrices")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+}
+
+/// Runs `script` with /bin/sh; returns exit status, stdout and stderr.
+func shell(_ script: String) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", script]
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out; p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
