@@ -49,15 +49,18 @@ func parameterSlot(_ p: Parameter, prefix: String) -> StateSlot {
 /// Scratch memory shared by the convolutions of one network (the im2col block).
 /// Not thread-safe: one network runs one batch at a time.
 public final class Workspace {
-    /// Worker threads for the convolutions: each takes whole chunks of images with its
-    /// own im2col block and weight-gradient block, calling single-threaded `sgemm`
-    /// (`withSingleThreadedBLAS`). Results do not depend on the count except for the
-    /// summation order of weight gradients.
+    /// Worker threads for the convolutions: each takes chunks (ranges of output rows for
+    /// stride-1 same convolutions, whole images otherwise) with its own im2col block,
+    /// calling single-threaded `sgemm` (`withSingleThreadedBLAS`). Results do not depend
+    /// on the schedule; the count and `columnBudget` fix the chunks, and with them the
+    /// summation order of the weight gradients.
     public let workers: Int
     let cols: [FloatBuffer]
     let grads: [FloatBuffer]
+    /// One weight-gradient slot per row range of a same convolution's backward pass.
+    let chunkGrads = FloatBuffer()
     /// Upper bound on one worker's im2col block, in floats: the batch is processed in
-    /// chunks of images whose columns fit, so the block stays cache-friendly.
+    /// chunks (row ranges or images) whose columns fit, so the block stays cache-friendly.
     public var columnBudget: Int
     public init(columnBudget: Int = 1 << 19, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.columnBudget = columnBudget
@@ -65,6 +68,14 @@ public final class Workspace {
         cols = (0..<self.workers).map { _ in FloatBuffer() }
         grads = (0..<self.workers).map { _ in FloatBuffer() }
     }
+}
+
+/// The next chunk index for workers that share a loop (`Conv2d.forEachRowRange`).
+final class ChunkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    /// Returns the current index and advances it.
+    func take() -> Int { lock.lock(); defer { lock.unlock() }; let v = value; value += 1; return v }
 }
 
 /// Runs `body` with OpenBLAS on one thread (restoring the previous count after): the
@@ -154,17 +165,27 @@ public final class Conv2d: Layer {
         return max(1, min(perWorker, workspace.columnBudget / max(rowsK * os.w, 1)))
     }
 
-    /// Runs `body(worker, q0, q1)` over ranges of `rows` output rows out of `total`,
-    /// dealt round-robin to the workspace's workers.
-    func forEachRowRange(total: Int, rows: Int, _ body: (Int, Int, Int) -> Void) {
+    /// Runs `body(worker, chunk, q0, q1)` over the `⌈total / rows⌉` ranges of `rows`
+    /// output rows out of `total`. Workers take the next range when they finish one, so
+    /// a core slowed by other load does not hold the others back; `body` must write only
+    /// its range's outputs (or its `chunk`'s slot), which keeps results independent of
+    /// the schedule.
+    func forEachRowRange(total: Int, rows: Int, _ body: (Int, Int, Int, Int) -> Void) {
         let chunks = (total + rows - 1) / rows
         let workers = min(workspace.workers, chunks)
+        if workers == 1 {
+            for ch in 0..<chunks { body(0, ch, ch * rows, min(total, ch * rows + rows)) }
+            return
+        }
+        let next = ChunkCounter()
         withoutActuallyEscaping(body) { body in
-            let run = { (w: Int) in
-                var ch = w
-                while ch < chunks { let q0 = ch * rows; body(w, q0, min(total, q0 + rows)); ch += workers }
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                while true {
+                    let ch = next.take()
+                    if ch >= chunks { break }
+                    body(w, ch, ch * rows, min(total, ch * rows + rows))
+                }
             }
-            if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
         }
     }
 
@@ -185,7 +206,7 @@ public final class Conv2d: Layer {
             let rows = chunkRows(os, rowsK: K), W = os.w
             for b in workspace.cols { b.ensure(K * rows * W) }
             let cols = SameColumns(channels: inChannels, batch: s.n, height: s.h, width: s.w, kernel: kernel)
-            forEachRowRange(total: os.n * os.h, rows: rows) { wk, q0, q1 in
+            forEachRowRange(total: os.n * os.h, rows: rows) { wk, _, q0, q1 in
                 let col = self.workspace.cols[wk].pointer
                 cols.gather(x, rows: q0, q1, into: col)
                 Float._gemm(false, false, self.outChannels, (q1 - q0) * W, K, 1, w, K, UnsafePointer(col), (q1 - q0) * W,
@@ -218,7 +239,6 @@ public final class Conv2d: Layer {
         let w = UnsafePointer(weight.value)
         let wcount = outChannels * K
         let need = needsInputGradient
-        for g in workspace.grads { g.ensure(wcount).update(repeating: 0, count: wcount) }
         if isSame {
             // dX is the same convolution of dY with the flipped, transposed kernel
             // W′ (Cin × Cout·k²): one well-shaped GEMM per range, no col2im.
@@ -228,16 +248,29 @@ public final class Conv2d: Layer {
             let wt = UnsafePointer(need ? flippedWeight() : weight.value)
             let xcols = SameColumns(channels: inChannels, batch: s.n, height: s.h, width: s.w, kernel: kernel)
             let dycols = SameColumns(channels: outChannels, batch: os.n, height: os.h, width: os.w, kernel: kernel)
-            forEachRowRange(total: os.n * os.h, rows: rows) { wk, q0, q1 in
-                let col = self.workspace.cols[wk].pointer, dW = self.workspace.grads[wk].pointer, cols = (q1 - q0) * W
+            // Each range's dW goes to its own slot; the slots are summed in range order below.
+            let chunks = (os.n * os.h + rows - 1) / rows
+            let slots = workspace.chunkGrads.ensure(chunks * wcount)
+            forEachRowRange(total: os.n * os.h, rows: rows) { wk, ch, q0, q1 in
+                let col = self.workspace.cols[wk].pointer, dW = slots + ch * wcount, cols = (q1 - q0) * W
                 xcols.gather(x, rows: q0, q1, into: col)
-                Float._gemm(false, true, self.outChannels, K, cols, 1, dy + q0 * W, ldy, UnsafePointer(col), cols, 1, dW, K)
+                Float._gemm(false, true, self.outChannels, K, cols, 1, dy + q0 * W, ldy, UnsafePointer(col), cols, 0, dW, K)
                 if need {
                     dycols.gather(dy, rows: q0, q1, into: col)
                     Float._gemm(false, false, self.inChannels, cols, KT, 1, wt, KT, UnsafePointer(col), cols, 0, dxp + q0 * W, s.perChannel)
                 }
             }
+            let gw = weight.grad
+            parallelRanges(wcount, costPerItem: chunks) { r in
+                for ch in 0..<chunks {
+                    let src = UnsafePointer(slots + ch * wcount)
+                    var i = r.lowerBound
+                    while i + 8 <= r.upperBound { store8(load8(gw + i) + load8(src + i), gw + i); i += 8 }
+                    while i < r.upperBound { gw[i] += src[i]; i += 1 }
+                }
+            }
         } else {
+            for g in workspace.grads { g.ensure(wcount).update(repeating: 0, count: wcount) }
             let nb = chunkImages(os)
             if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
             forEachChunk(os) { wk, n0, cnt in
@@ -256,9 +289,9 @@ public final class Conv2d: Layer {
                     }
                 }
             }
+            let gw = weight.grad
+            for g in workspace.grads { let p = g.pointer; for i in 0..<wcount { gw[i] += p[i] } }
         }
-        let gw = weight.grad
-        for g in workspace.grads { let p = g.pointer; for i in 0..<wcount { gw[i] += p[i] } }
         if let b = bias {
             for c in 0..<outChannels { var acc: Float = 0; let row = dy + c * ldy; for i in 0..<ldy { acc += row[i] }; b.grad[c] += acc }
         }

@@ -53,15 +53,16 @@ struct SameColumns {
                         let s = x + (c &* batch &+ n) &* plane + (ki &- p) &* W + off
                         let a = v0 &* W &+ wlo, b = (v1 &- 1) &* W &+ whi
                         (d + a).update(from: s + a, count: b &- a)
-                        if off != 0 {
-                            // The run wrapped across row ends: zero the columns that lie in the padding.
-                            for h in v0..<v1 {
-                                let r = d + h &* W
-                                var w = 0
-                                while w < wlo { r[w] = 0; w &+= 1 }
-                                w = whi
-                                while w < W { r[w] = 0; w &+= 1 }
-                            }
+                        // The run wrapped across row ends: zero the columns that lie in the
+                        // padding, one strided pass per column (a loop along a row would
+                        // become a `memset` call per row).
+                        var w = 0
+                        while w < W {
+                            if w == wlo { w = whi; continue }
+                            var j = v0 &* W &+ w
+                            let end = v1 &* W
+                            while j < end { d[j] = 0; j &+= W }
+                            w &+= 1
                         }
                     }
                 }

@@ -35,7 +35,10 @@ func benchBackbone() throws {
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
+    // AFG_BENCH_TASKS=resnet32-train,convnet-extract runs only those (both sides).
+    let only = ProcessInfo.processInfo.environment["AFG_BENCH_TASKS"].map { Set($0.split(separator: ",").map(String.init)) }
     func measure(_ name: String, images: Int, _ body: () -> Void) {
+        if let only, !only.contains(name) { return }
         var t = Double.infinity, cpu = Double.infinity
         for _ in 0..<max(1, repeats) {
             let c0 = cpuSeconds()
