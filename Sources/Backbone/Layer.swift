@@ -49,15 +49,18 @@ func parameterSlot(_ p: Parameter, prefix: String) -> StateSlot {
 /// Scratch memory shared by the convolutions of one network (the im2col block).
 /// Not thread-safe: one network runs one batch at a time.
 public final class Workspace {
-    /// Worker threads for the convolutions: each takes whole chunks of images with its
-    /// own im2col block and weight-gradient block, calling single-threaded `sgemm`
-    /// (`withSingleThreadedBLAS`). Results do not depend on the count except for the
-    /// summation order of weight gradients.
+    /// Worker threads for the convolutions: each takes chunks (ranges of output rows for
+    /// stride-1 same convolutions, whole images otherwise) with its own im2col block,
+    /// calling single-threaded `sgemm` (`withSingleThreadedBLAS`). Results do not depend
+    /// on the schedule; the count and `columnBudget` fix the chunks, and with them the
+    /// summation order of the weight gradients.
     public let workers: Int
     let cols: [FloatBuffer]
     let grads: [FloatBuffer]
+    /// One weight-gradient slot per row range of a same convolution's backward pass.
+    let chunkGrads = FloatBuffer()
     /// Upper bound on one worker's im2col block, in floats: the batch is processed in
-    /// chunks of images whose columns fit, so the block stays cache-friendly.
+    /// chunks (row ranges or images) whose columns fit, so the block stays cache-friendly.
     public var columnBudget: Int
     public init(columnBudget: Int = 1 << 19, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.columnBudget = columnBudget
@@ -65,6 +68,14 @@ public final class Workspace {
         cols = (0..<self.workers).map { _ in FloatBuffer() }
         grads = (0..<self.workers).map { _ in FloatBuffer() }
     }
+}
+
+/// The next chunk index for workers that share a loop (`Conv2d.forEachRowRange`).
+final class ChunkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    /// Returns the current index and advances it.
+    func take() -> Int { lock.lock(); defer { lock.unlock() }; let v = value; value += 1; return v }
 }
 
 /// Runs `body` with OpenBLAS on one thread (restoring the previous count after): the
@@ -84,8 +95,11 @@ public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
 ///
 /// Forward per chunk of images: im2col (`Cin·k² × n·Ho·Wo`), then one `sgemm`
 /// `W (Cout × Cin·k²) · col` written straight into the C × N × Ho × Wo output.
-/// Backward recomputes im2col (no per-layer column storage), `dW += dY·colᵀ`,
-/// `dcol = Wᵀ·dY`, then col2im. 1 × 1, stride-1, unpadded kernels skip im2col.
+/// Backward recomputes im2col (no per-layer column storage), `dW += dY·colᵀ`, then
+/// for stride-1 "same" kernels `dX = W′ (Cin × Cout·k²) · im2col(dY)` with the flipped
+/// kernel `W′` (the transposed convolution is itself a same convolution), otherwise
+/// `dcol = Wᵀ·dY` then col2im. 1 × 1, stride-1, unpadded kernels skip im2col.
+/// Stride-1 same kernels build their columns with `SameColumns` (shifted plane copies).
 /// - Complexity: `2·N·Ho·Wo·Cout·Cin·k²` flops forward, twice that backward.
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -93,7 +107,7 @@ public final class Conv2d: Layer {
     public let bias: Parameter?
     public var needsInputGradient = true
     let workspace: Workspace
-    let out = FloatBuffer(), dx = FloatBuffer()
+    let out = FloatBuffer(), dx = FloatBuffer(), flipped = FloatBuffer()
     var input: UnsafePointer<Float>?
     var inShape = Shape(c: 0, n: 0, h: 0, w: 0)
 
@@ -117,6 +131,9 @@ public final class Conv2d: Layer {
     }
 
     var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+    /// Stride 1, odd kernel, `padding = k/2`: the output has the input's size and im2col
+    /// is a shifted copy of each plane (`SameColumns`).
+    var isSame: Bool { stride == 1 && kernel > 1 && kernel % 2 == 1 && 2 * padding == kernel - 1 }
     var kdim: Int { inChannels * kernel * kernel }
 
     /// Images per chunk: within the column budget, and at least one chunk per worker.
@@ -140,11 +157,64 @@ public final class Conv2d: Layer {
         }
     }
 
+    /// Output rows (`q = n·H + h`) per chunk of a same convolution: the column block of
+    /// `rowsK` rows stays within the budget, and there is at least one chunk per worker.
+    func chunkRows(_ os: Shape, rowsK: Int) -> Int {
+        let total = os.n * os.h
+        let perWorker = (total + workspace.workers - 1) / workspace.workers
+        return max(1, min(perWorker, workspace.columnBudget / max(rowsK * os.w, 1)))
+    }
+
+    /// Runs `body(worker, chunk, q0, q1)` over the `⌈total / rows⌉` ranges of `rows`
+    /// output rows out of `total`. Workers take the next range when they finish one, so
+    /// a core slowed by other load does not hold the others back; `body` must write only
+    /// its range's outputs (or its `chunk`'s slot), which keeps results independent of
+    /// the schedule.
+    func forEachRowRange(total: Int, rows: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        let chunks = (total + rows - 1) / rows
+        let workers = min(workspace.workers, chunks)
+        if workers == 1 {
+            for ch in 0..<chunks { body(0, ch, ch * rows, min(total, ch * rows + rows)) }
+            return
+        }
+        let next = ChunkCounter()
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                while true {
+                    let ch = next.take()
+                    if ch >= chunks { break }
+                    body(w, ch, ch * rows, min(total, ch * rows + rows))
+                }
+            }
+        }
+    }
+
+    func addBias(_ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        if let b = bias {
+            parallelRanges(outChannels, costPerItem: ldy) { r in
+                for c in r { let bc = b.value[c], row = y + c * ldy; for i in 0..<ldy { row[i] += bc } }
+            }
+        }
+    }
+
     public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
         let os = outputShape(for: s)
         input = x; inShape = s
         let y = out.ensure(os.count)
         let ldy = os.perChannel, K = kdim, w = UnsafePointer(weight.value)
+        if isSame {
+            let rows = chunkRows(os, rowsK: K), W = os.w
+            for b in workspace.cols { b.ensure(K * rows * W) }
+            let cols = SameColumns(channels: inChannels, batch: s.n, height: s.h, width: s.w, kernel: kernel)
+            forEachRowRange(total: os.n * os.h, rows: rows) { wk, _, q0, q1 in
+                let col = self.workspace.cols[wk].pointer
+                cols.gather(x, rows: q0, q1, into: col)
+                Float._gemm(false, false, self.outChannels, (q1 - q0) * W, K, 1, w, K, UnsafePointer(col), (q1 - q0) * W,
+                            0, y + q0 * W, ldy)
+            }
+            addBias(y, ldy)
+            return y
+        }
         let nb = chunkImages(os)
         if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
         forEachChunk(os) { wk, n0, cnt in
@@ -157,11 +227,7 @@ public final class Conv2d: Layer {
                 Float._gemm(false, false, self.outChannels, cols, K, 1, w, K, UnsafePointer(col), cols, 0, y + n0 * os.plane, ldy)
             }
         }
-        if let b = bias {
-            parallelRanges(outChannels, costPerItem: ldy) { r in
-                for c in r { let bc = b.value[c], row = y + c * ldy; for i in 0..<ldy { row[i] += bc } }
-            }
-        }
+        addBias(y, ldy)
         return y
     }
 
@@ -171,32 +237,76 @@ public final class Conv2d: Layer {
         let ldy = os.perChannel, K = kdim
         let dxp = dx.ensure(s.count)
         let w = UnsafePointer(weight.value)
-        let nb = chunkImages(os), wcount = outChannels * K
-        if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
-        for g in workspace.grads { g.ensure(wcount).update(repeating: 0, count: wcount) }
+        let wcount = outChannels * K
         let need = needsInputGradient
-        forEachChunk(os) { wk, n0, cnt in
-            let cols = cnt * os.plane, dW = self.workspace.grads[wk].pointer
-            let dyc = dy + n0 * os.plane
-            if self.isPointwise {
-                Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 1, dW, K)
-                if need { Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, dxp + n0 * s.plane, s.perChannel) }
-            } else {
-                let col = self.workspace.cols[wk].pointer
-                self.im2col(x, s, os, n0, cnt, col, parallel: false)
-                Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 1, dW, K)
+        if isSame {
+            // dX is the same convolution of dY with the flipped, transposed kernel
+            // W′ (Cin × Cout·k²): one well-shaped GEMM per range, no col2im.
+            let KT = outChannels * kernel * kernel, W = os.w
+            let rows = chunkRows(os, rowsK: need ? max(K, KT) : K)
+            for b in workspace.cols { b.ensure((need ? max(K, KT) : K) * rows * W) }
+            let wt = UnsafePointer(need ? flippedWeight() : weight.value)
+            let xcols = SameColumns(channels: inChannels, batch: s.n, height: s.h, width: s.w, kernel: kernel)
+            let dycols = SameColumns(channels: outChannels, batch: os.n, height: os.h, width: os.w, kernel: kernel)
+            // Each range's dW goes to its own slot; the slots are summed in range order below.
+            let chunks = (os.n * os.h + rows - 1) / rows
+            let slots = workspace.chunkGrads.ensure(chunks * wcount)
+            forEachRowRange(total: os.n * os.h, rows: rows) { wk, ch, q0, q1 in
+                let col = self.workspace.cols[wk].pointer, dW = slots + ch * wcount, cols = (q1 - q0) * W
+                xcols.gather(x, rows: q0, q1, into: col)
+                Float._gemm(false, true, self.outChannels, K, cols, 1, dy + q0 * W, ldy, UnsafePointer(col), cols, 0, dW, K)
                 if need {
-                    Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, col, cols)
-                    self.col2im(UnsafePointer(col), s, os, n0, cnt, dxp, parallel: false)
+                    dycols.gather(dy, rows: q0, q1, into: col)
+                    Float._gemm(false, false, self.inChannels, cols, KT, 1, wt, KT, UnsafePointer(col), cols, 0, dxp + q0 * W, s.perChannel)
                 }
             }
+            let gw = weight.grad
+            parallelRanges(wcount, costPerItem: chunks) { r in
+                for ch in 0..<chunks {
+                    let src = UnsafePointer(slots + ch * wcount)
+                    var i = r.lowerBound
+                    while i + 8 <= r.upperBound { store8(load8(gw + i) + load8(src + i), gw + i); i += 8 }
+                    while i < r.upperBound { gw[i] += src[i]; i += 1 }
+                }
+            }
+        } else {
+            for g in workspace.grads { g.ensure(wcount).update(repeating: 0, count: wcount) }
+            let nb = chunkImages(os)
+            if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
+            forEachChunk(os) { wk, n0, cnt in
+                let cols = cnt * os.plane, dW = self.workspace.grads[wk].pointer
+                let dyc = dy + n0 * os.plane
+                if self.isPointwise {
+                    Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 1, dW, K)
+                    if need { Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, dxp + n0 * s.plane, s.perChannel) }
+                } else {
+                    let col = self.workspace.cols[wk].pointer
+                    self.im2col(x, s, os, n0, cnt, col, parallel: false)
+                    Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 1, dW, K)
+                    if need {
+                        Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, col, cols)
+                        self.col2im(UnsafePointer(col), s, os, n0, cnt, dxp, parallel: false)
+                    }
+                }
+            }
+            let gw = weight.grad
+            for g in workspace.grads { let p = g.pointer; for i in 0..<wcount { gw[i] += p[i] } }
         }
-        let gw = weight.grad
-        for g in workspace.grads { let p = g.pointer; for i in 0..<wcount { gw[i] += p[i] } }
         if let b = bias {
             for c in 0..<outChannels { var acc: Float = 0; let row = dy + c * ldy; for i in 0..<ldy { acc += row[i] }; b.grad[c] += acc }
         }
         return dxp
+    }
+
+    /// `W′[ci, (co·k + a)·k + b] = W[co, ci, k−1−a, k−1−b]` (`Cin × Cout·k²`, row-major):
+    /// the kernel of the same convolution that maps `dY` to `dX`. O(Cout·Cin·k²).
+    func flippedWeight() -> UnsafeMutablePointer<Float> {
+        let k = kernel, kk = k * k, ci = inChannels, co = outChannels
+        let f = flipped.ensure(ci * co * kk), w = weight.value
+        for o in 0..<co { for i in 0..<ci { for a in 0..<k { for b in 0..<k {
+            f[i * co * kk + (o * k + a) * k + b] = w[((o * ci + i) * k + (k - 1 - a)) * k + (k - 1 - b)]
+        } } } }
+        return f
     }
 
     /// Valid output range `lo..<hi` along one axis for kernel offset `k`: the outputs

@@ -10,11 +10,15 @@ import Linalg
 ///   gives any epoch length),
 /// - one training epoch of `convnet` on the Fashion-MNIST-LT training set
 ///   (IF 100, 20 validation images per class held out: 14,837 images),
-/// - feature extraction for 10,000 images with each network.
+/// - feature extraction for 10,000 images with each network (`AFG_BENCH_EXTRACT_IMAGES`).
+///
+/// Each line also gives the process CPU time; under `taskset -c 0` both sides run one
+/// thread, and the CPU-time ratio compares the kernels even on a loaded machine.
 func benchBackbone() throws {
     let threads = ProcessInfo.processInfo.activeProcessorCount
     let resnetImages = Int(ProcessInfo.processInfo.environment["AFG_BENCH_RESNET_IMAGES"] ?? "") ?? 2560
     let repeats = Int(ProcessInfo.processInfo.environment["AFG_BENCH_REPEATS"] ?? "") ?? 1
+    let extractImages = Int(ProcessInfo.processInfo.environment["AFG_BENCH_EXTRACT_IMAGES"] ?? "") ?? 10_000
     var rng = Xoshiro256(seed: 7)
     func randomSet(_ n: Int, _ h: Int, _ c: Int) -> ImageSet {
         ImageSet(height: h, width: h, channels: c, pixels: (0..<(n * h * h * c)).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
@@ -23,11 +27,26 @@ func benchBackbone() throws {
     var cfg = TrainingConfig()
     cfg.epochs = 1; cfg.batchSize = 128; cfg.learningRate = 0.01; cfg.warmupEpochs = 0; cfg.loss = .ce
 
-    var rows: [(String, Int, Double)] = []
+    // Wall time and process CPU time (all threads), each the best of `repeats`: on a loaded
+    // machine the CPU time is the steadier figure for single-threaded comparisons.
+    var rows: [(String, Int, Double, Double)] = []
+    func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    // AFG_BENCH_TASKS=resnet32-train,convnet-extract runs only those (both sides).
+    let only = ProcessInfo.processInfo.environment["AFG_BENCH_TASKS"].map { Set($0.split(separator: ",").map(String.init)) }
     func measure(_ name: String, images: Int, _ body: () -> Void) {
-        let t = bestTime(repeats: repeats, body)
-        rows.append((name, images, t))
-        print("\(name): \(fmt(t, 2)) s for \(images) images, \(fmt(Double(images) / t, 0)) img/s")
+        if let only, !only.contains(name) { return }
+        var t = Double.infinity, cpu = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            let c0 = cpuSeconds()
+            t = min(t, bestTime(repeats: 1, body))
+            cpu = min(cpu, cpuSeconds() - c0)
+        }
+        rows.append((name, images, t, cpu))
+        print("\(name): \(fmt(t, 2)) s for \(images) images, \(fmt(Double(images) / t, 0)) img/s (CPU \(fmt(cpu, 2)) s)")
         fflush(stdout)
     }
 
@@ -35,6 +54,7 @@ func benchBackbone() throws {
     let cifarLike = randomSet(resnetImages, 32, 3)
     var r1 = Xoshiro256(seed: 1)
     let resnet = Network(.resnet(depth: 32), numClasses: 10, inputChannels: 3, inputHeight: 32, inputWidth: 32, using: &r1)
+    if let b = Int(ProcessInfo.processInfo.environment["AFG_BENCH_COLUMN_BUDGET"] ?? "") { resnet.workspace.columnBudget = b }
     let resnetTrainer = BackboneTrainer(network: resnet, data: cifarLike, normalization: .cifar, config: cfg)
     measure("resnet32-train", images: resnetImages) { _ = resnetTrainer.trainEpoch(0) }
 
@@ -49,13 +69,14 @@ func benchBackbone() throws {
     }
     var r2 = Xoshiro256(seed: 2)
     let conv = Network(.convnet, numClasses: 10, inputChannels: 1, inputHeight: 28, inputWidth: 28, using: &r2)
+    if let b = Int(ProcessInfo.processInfo.environment["AFG_BENCH_COLUMN_BUDGET"] ?? "") { conv.workspace.columnBudget = b }
     let convTrainer = BackboneTrainer(network: conv, data: lt, normalization: .fit(lt), config: cfg)
     measure("convnet-train", images: lt.count) { _ = convTrainer.trainEpoch(0) }
 
-    // Extraction of 10,000 images.
-    let ext32 = randomSet(10_000, 32, 3), ext28 = randomSet(10_000, 28, 1)
-    measure("resnet32-extract", images: 10_000) { _ = extractFeatures(network: resnet, data: ext32, normalization: .cifar, batchSize: 128) }
-    measure("convnet-extract", images: 10_000) { _ = extractFeatures(network: conv, data: ext28, normalization: .fit(ext28), batchSize: 128) }
+    // Extraction (10,000 images by default).
+    let ext32 = randomSet(extractImages, 32, 3), ext28 = randomSet(extractImages, 28, 1)
+    measure("resnet32-extract", images: extractImages) { _ = extractFeatures(network: resnet, data: ext32, normalization: .cifar, batchSize: 128) }
+    measure("convnet-extract", images: extractImages) { _ = extractFeatures(network: conv, data: ext28, normalization: .fit(ext28), batchSize: 128) }
     print("backbone peak RSS: \(fmt(Double(peakRSSBytes()) / 1_048_576, 0)) MiB, \(threads) worker threads")
 
     // PyTorch, same run.
@@ -65,7 +86,7 @@ func benchBackbone() throws {
         print("pytorch: skipped (no \(python) with torch; see bench/torch_backbone.py)")
         return
     }
-    for (name, images, ours) in rows {
+    for (name, images, ours, ourCPU) in rows {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
         p.arguments = ["bench/torch_backbone.py", name, "--images", String(images), "--batch", "128", "--threads", String(threads),
@@ -80,7 +101,8 @@ func benchBackbone() throws {
             print("pytorch \(name): failed (exit \(p.terminationStatus))")
             continue
         }
-        print("pytorch \(name): \(fmt(secs, 2)) s, \(fmt(Double(images) / secs, 0)) img/s; afg/pytorch time ratio \(fmt(ours / secs, 2))")
+        let cpu = (obj["cpu_seconds"] as? Double).map { "; CPU \(fmt($0, 2)) s, afg/pytorch CPU ratio \(fmt(ourCPU / $0, 2))" } ?? ""
+        print("pytorch \(name): \(fmt(secs, 2)) s, \(fmt(Double(images) / secs, 0)) img/s; afg/pytorch time ratio \(fmt(ours / secs, 2))\(cpu)")
         fflush(stdout)
     }
 }
