@@ -73,7 +73,8 @@ struct Calibrate: ParsableCommand {
         let console = output.console
         console.line("calibrate: reading \(train)")
         var set = try FeatureStore.readFeatures(path: train, keys: datasets.keys)
-        let lambda = tukey.lambda
+        let (lambda, note) = tukey.lambda(minimum: (set.features.min() ?? 0) + (shift ?? 0))
+        if let n = note { console.line("calibrate: note: \(n)") }
         if let l = lambda {
             do { try Tukey.apply(&set.features, dim: set.dim, lambda: l, shift: shift) } catch {
                 throw CLIError("\(train): \(error)")
@@ -95,7 +96,7 @@ struct Calibrate: ParsableCommand {
                             tailClasses: stats.counts.filter { config.isTail(count: $0) }.count,
                             emptyClasses: stats.counts.filter { $0 == 0 }.count, tukeyLambda: lambda)
         if let g = generate {
-            try writeBalanced(to: try outputs.temporary(for: g), set: set, x: x, report: &report, console: console)
+            try writeBalanced(to: try outputs.temporary(for: g), set: set, x: x, lambda: lambda, report: &report, console: console)
             report.balanced = g
         }
         try outputs.commit()
@@ -110,14 +111,15 @@ struct Calibrate: ParsableCommand {
 
     /// The balanced file, streamed (real rows, then the generated epoch block by block):
     /// memory one block, not the N + G rows of the file.
-    private func writeBalanced(to g: String, set: FeatureSet, x: Matrix<Float>, report: inout Report, console: Console) throws {
+    private func writeBalanced(to g: String, set: FeatureSet, x: Matrix<Float>, lambda: Float?, report: inout Report,
+                               console: Console) throws {
         let gen = try FeatureGenerator(features: x, labels: set.labels, numClasses: set.numClasses, config: config)
         console.line("calibrate: generating \(gen.generatedRows) rows (every class to \(gen.targetPerClass))")
         var attrs = set.attributes
         attrs["afg_generated_by"] = "afg calibrate"
         attrs["afg_config"] = try encodeJSON(config, pretty: false)
         attrs["afg_seed"] = "\(seed)"
-        attrs["tukey_lambda"] = tukey.lambda.map { "\($0)" } ?? "none"
+        attrs["tukey_lambda"] = lambda.map { "\($0)" } ?? "none"
         let writer = try FeatureWriter(path: g, dim: set.dim, numClasses: set.numClasses, classNames: set.classNames,
                                        attributes: attrs, extraColumns: ["is_generated": .uint8([])], compress: compress)
         let block = 8192

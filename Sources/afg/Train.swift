@@ -9,7 +9,8 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the stage-two linear classifier (GLAG or a baseline) on feature files.",
         discussion: """
-        Features are Tukey-transformed with --tukey (default 0.5) before training; the \
+        Features are Tukey-transformed with --tukey (default auto: 0.5 for non-negative \
+        features, none for signed ones) before training; the \
         classifier file records λ so `afg evaluate` applies the same transform. Methods \
         lws, tau-norm and logit-adjust post-process the --teacher (on its own input \
         space) or, without one, a cross-entropy classifier trained here. Progress per \
@@ -81,9 +82,11 @@ struct Train: ParsableCommand {
     /// load → fit → write → report, for every method and solver.
     func run() throws {
         try checkMemory()
-        let data = try TrainData.load(train: train, val: val, teacher: teacher, keys: datasets.keys, lambda: tukey.lambda)
+        let data = try TrainData.load(train: train, val: val, teacher: teacher, keys: datasets.keys, tukey: tukey)
         let t0 = Date()
+        if let n = data.tukeyNote { output.console.line("note: \(n)") }
         var outcome = try fit(data)
+        if let n = data.tukeyNote { outcome.notes.insert(n, at: 0) }
         outcome.seconds = Date().timeIntervalSince(t0)
         guard outcome.model.weight.data.allSatisfy(\.isFinite), outcome.model.bias.allSatisfy(\.isFinite) else {
             throw CLIError("\(train): the fitted classifier is not finite (the solve diverged); check the features' scale or lower --C")

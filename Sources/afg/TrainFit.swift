@@ -93,7 +93,7 @@ extension Train {
         do { result = try trainer.run(resumingFrom: state) } catch let e as TrainError { throw CLIError("\(e)") }
         for n in result.notes { console.line("note: \(n)") }
         if FileManager.default.fileExists(atPath: ckpt) { try? FileManager.default.removeItem(atPath: ckpt) }
-        let lambda = result.inputSpace == .transformed ? tukey.lambda : data.teacherLambda
+        let lambda = result.inputSpace == .transformed ? data.lambda : data.teacherLambda
         return TrainOutcome(model: result.model, classCounts: result.classCounts, method: methodName, lambda: lambda,
                             record: ClassifierRecord.sgd(cfg, result: result, lambda: lambda),
                             validationFeatures: result.inputSpace == .raw ? data.inputs.rawVal : nil,
@@ -114,7 +114,7 @@ extension Train {
         for n in result.notes { console.line("note: \(n)") }
         let scores = outcome.entries.map { GridScore($0, detail: false) }
         let chosen = grid[outcome.bestIndex].name
-        let lambda = tukey.lambda
+        let lambda = data.lambda
         let record = ClassifierRecord.sgd(cfg, result: result, lambda: lambda,
                                           extra: ClassifierRecord.selection(chosen: chosen, scores))
         return TrainOutcome(model: result.model, classCounts: result.classCounts, method: methodName, lambda: lambda,

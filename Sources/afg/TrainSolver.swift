@@ -45,7 +45,7 @@ extension Train {
             model = try solver.fit(features: x.features, labels: labels, numClasses: c, classWeights: weights,
                                    l2: LogisticRegression.l2(sklearnC: o.inverseRegularization, totalWeight: total))
         } catch { throw CLIError("\(train): \(error)") }
-        return TrainOutcome(model: model, classCounts: x.classCounts, method: solverMethodName, lambda: tukey.lambda,
+        return TrainOutcome(model: model, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
                             record: ClassifierRecord.regression(C: o.inverseRegularization, balanced: method == .crt))
     }
 
@@ -61,7 +61,7 @@ extension Train {
                     console.line("round \(r.round + 1)/\(base.rounds)  objective \(String(format: "%.5f", r.objective))  \(r.iterations) it  val \(pct(r.validationAccuracy))  recall \(pct(r.validationMeanRecall))  mean tail β \(String(format: "%.3f", r.meanTailBeta))")
                 })
         } catch { throw CLIError("\(train): \(error)") }
-        return TrainOutcome(model: fit.model, classCounts: x.classCounts, method: solverMethodName, lambda: tukey.lambda,
+        return TrainOutcome(model: fit.model, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
                             record: ClassifierRecord.solver(summary: base.summary))
     }
 
@@ -82,7 +82,7 @@ extension Train {
         let scores = outcome.entries.map { GridScore($0, detail: true) }
         let record = ClassifierRecord.solver(summary: best.summary,
                                              selection: ClassifierRecord.selection(chosen: best.name, scores))
-        return TrainOutcome(model: outcome.run.0, classCounts: x.classCounts, method: solverMethodName, lambda: tukey.lambda,
+        return TrainOutcome(model: outcome.run.0, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
                             record: record, selected: best.name, grid: scores)
     }
 }

@@ -106,6 +106,7 @@ final class CalibrateTests: XCTestCase {
                                       ("--initial-beta", "1.5", "--initial-beta must be in [0.0, 1.0] (got 1.5)"),
                                       ("--head-threshold", "-1", "--head-threshold must be ≥ 0 (got -1)"),
                                       ("--tukey", "inf", "--tukey must be finite (got inf)"),
+                                      ("--tukey", "sqrt", "--tukey must be auto or a number (got sqrt)"),
                                       ("--shift", "nan", "--shift must be finite (got nan)")] {
             let r = try afg("calibrate", "--train", missing, "--out", stats, "\(flag)=\(value)")
             XCTAssertEqual(r.status, 1, "\(flag) \(value)")
@@ -117,12 +118,19 @@ final class CalibrateTests: XCTestCase {
     func testErrorsAreOneLine() throws {
         let (train, _) = try writeTrain(negative: true)
         let stats = dir.appendingPathComponent("stats.h5").path
-        let r = try afg("calibrate", "--train", train, "--out", stats, "--quiet")
+        let r = try afg("calibrate", "--train", train, "--out", stats, "--tukey", "0.5", "--quiet")
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("1 negative feature value(s), first in row 7"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: stats))
+        // --tukey auto (the default) leaves signed features untransformed, and says so.
+        let auto = try afg("calibrate", "--train", train, "--out", stats, "--json")
+        XCTAssertEqual(auto.status, 0, auto.err)
+        XCTAssertTrue(auto.err.contains("--tukey auto: no transform"), auto.err)
+        XCTAssertNil(try FeatureStore.readStatistics(path: stats).tukeyLambda)
+        try FileManager.default.removeItem(atPath: stats)
         // With a shift the same file is accepted.
-        XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--shift", "1", "--quiet").status, 0)
+        XCTAssertEqual(try afg("calibrate", "--train", train, "--out", stats, "--shift", "1", "--tukey", "0.5", "--quiet").status, 0)
+        XCTAssertEqual(try FeatureStore.readStatistics(path: stats).tukeyLambda, 0.5)
         let bad = try afg("calibrate", "--train", train, "--out", stats, "--target-per-class", "5")
         XCTAssertEqual(bad.status, 1)
         XCTAssertEqual(bad.err, "Error: --target-per-class needs --generate\n")

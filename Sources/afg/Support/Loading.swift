@@ -33,9 +33,17 @@ struct TrainData {
     var inputs: TrainInputs
     /// The λ the head was trained under (nil: none, or no head).
     var teacherLambda: Float?
+    /// The λ applied to the training and validation rows (nil: none), and what
+    /// `--tukey auto` decided.
+    var lambda: Float?
+    var tukeyNote: String?
 
-    static func load(train: String, val: String?, teacher: String?, keys: DatasetKeys, lambda: Float?) throws -> TrainData {
-        let (trainSet, trainX) = try loadFeatures(train, keys: keys, lambda: lambda)
+    static func load(train: String, val: String?, teacher: String?, keys: DatasetKeys, tukey: TukeyOptions) throws -> TrainData {
+        var (trainSet, trainX) = try loadFeatures(train, keys: keys, lambda: nil)
+        let (lambda, note) = tukey.lambda(minimum: trainX.data.min() ?? 0)
+        if let l = lambda {
+            do { try Tukey.apply(&trainX, lambda: l) } catch { throw CLIError("\(train): dataset \(keys.features): \(error)") }
+        }
         let c = trainSet.numClasses
         var valSet: FeatureSet?, valX: Matrix<Float>?
         if let v = val {
@@ -60,7 +68,7 @@ struct TrainData {
             train: LabeledFeatures(features: trainX, labels: trainSet.labels, numClasses: c),
             val: valSet.map { LabeledFeatures(features: valX!, labels: $0.labels, numClasses: c) },
             teacher: head, rawTrain: rawTrain, rawVal: rawVal)
-        return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda)
+        return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda, lambda: lambda, tukeyNote: note)
     }
 }
 

@@ -47,14 +47,29 @@ struct ShotOptions: ParsableArguments {
     var thresholds: ShotThresholds { ShotThresholds(many: many, few: few) }
 }
 
-/// `--tukey`, `--no-tukey`.
+/// `--tukey auto|λ`, `--no-tukey`. `auto` (the default) is 0.5 when every training
+/// feature is ≥ 0 (pooled post-ReLU features) and no transform otherwise (signed
+/// embeddings, where a fractional power is undefined).
 struct TukeyOptions: ParsableArguments {
-    @Option(name: .setting(Tukey.Settings.lambda), help: .init(Tukey.Settings.lambda)) var tukey = Tukey.Settings.lambda.value
+    @Option(name: .setting(Tukey.Settings.lambda),
+            help: "Tukey λ applied to every feature file (0 = log), or auto: \(Tukey.Settings.lambda.value) when every training feature is ≥ 0, else none. A number must be finite.")
+    var tukey = "auto"
     @Flag(help: "No Tukey transform.") var noTukey = false
 
-    func validate() throws { try checkingSettings { try Tukey.Settings.lambda.check(tukey) } }
-    /// The λ to apply (nil: none).
-    var lambda: Float? { noTukey ? nil : tukey }
+    func validate() throws {
+        if tukey == "auto" { return }
+        guard let v = Float(tukey) else { throw CLIError("--tukey must be auto or a number (got \(tukey))") }
+        try checkingSettings { try Tukey.Settings.lambda.check(v) }
+    }
+
+    /// The λ to apply to features whose smallest value is `minimum` (nil: none), and what
+    /// `auto` decided, for the run's notes.
+    func lambda(minimum: Float) -> (lambda: Float?, note: String?) {
+        if noTukey { return (nil, nil) }
+        guard tukey == "auto" else { return (Float(tukey)!, nil) }
+        if minimum >= 0 { return (Tukey.Settings.lambda.value, "--tukey auto: λ = \(Tukey.Settings.lambda.value) (every training feature is ≥ 0)") }
+        return (nil, "--tukey auto: no transform (the training features have negative values, minimum \(minimum))")
+    }
 }
 
 /// The generator's settings (`afg calibrate`, and `afg train` for glag / tailcalib).
