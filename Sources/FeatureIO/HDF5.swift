@@ -540,15 +540,21 @@ final class H5Dataset {
         let s = try H5Handle(H5Dget_space(handle.id), .dataspace, orThrow: fail)
         let rank = Int(H5Sget_simple_extent_ndims(s.id))
         guard rank >= 0 else { throw fail }
-        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
-        guard H5Sget_simple_extent_dims(s.id, &dims, nil) >= 0, dims.allSatisfy({ $0 <= hsize_t(Int.max) }) else { throw fail }
+        var dims = [hsize_t](repeating: 0, count: max(rank, 1)), maxDims = dims
+        guard H5Sget_simple_extent_dims(s.id, &dims, &maxDims) >= 0, dims.allSatisfy({ $0 <= hsize_t(Int.max) }) else { throw fail }
         shape = rank == 0 ? [] : dims.prefix(rank).map { Int($0) }
         fileType = try H5Handle(H5Dget_type(handle.id), .datatype, orThrow: fail)
         elementType = H5ElementType(type: fileType.id)
         let dcpl = try H5Handle(H5Dget_create_plist(handle.id), .plist, orThrow: fail)
         if H5Pget_layout(dcpl.id) == H5D_CHUNKED, rank > 0 {
             var chunk = [hsize_t](repeating: 0, count: rank)
-            H5Pget_chunk(dcpl.id, Int32(rank), &chunk)
+            // libhdf5 1.10 overruns a buffer reading a chunk larger than a fixed dimension
+            // (which it never writes): refuse such a layout first.
+            guard H5Pget_chunk(dcpl.id, Int32(rank), &chunk) == rank,
+                  zip(chunk, maxDims).allSatisfy({ $0 >= 1 && ($1 == afg_H5S_UNLIMITED() || $0 <= max($1, 1)) }) else {
+                throw FeatureIOError(.hdf5, file: file.path, dataset: name,
+                                     problem: "chunk shape \(chunk) does not fit the dataset shape \(dims.prefix(rank)) (corrupt file)")
+            }
             chunkRows = Int(exactly: chunk[0])
         } else {
             chunkRows = nil

@@ -189,6 +189,9 @@ func gzip(_ bytes: [UInt8], work: String) throws -> [UInt8] {
 
 struct Untyped: Error { var message: String }
 
+/// AFG_FUZZ_VERBOSE=1 prints each refusal (to replay one seed).
+let verbose = ProcessInfo.processInfo.environment["AFG_FUZZ_VERBOSE"] == "1"
+
 /// Runs `body`, accepting success or an `E` that `ok` approves (one line, names the file).
 func expectTyped<E: Error & CustomStringConvertible>(_ kind: E.Type, file: String, seed: UInt64,
                                                     _ body: () throws -> Void) throws -> Bool {
@@ -197,6 +200,7 @@ func expectTyped<E: Error & CustomStringConvertible>(_ kind: E.Type, file: Strin
         return true
     } catch let e as E {
         let text = e.description
+        if verbose { fputs("refused: \(text)\n", stderr) }
         guard !text.contains("\n"), text.contains(file) else {
             throw Untyped(message: "seed \(seed): error is not one line naming \(file): \(text)")
         }
