@@ -35,6 +35,9 @@ let package = Package(
         .executableTarget(name: "afg-bench", dependencies: [
             "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO",
         ]),
+        // Runs one file parser on seeded mutated inputs (the fuzz tests spawn it, so a
+        // crash names its seed instead of killing the test runner).
+        .executableTarget(name: "afg-fuzz", dependencies: ["Backbone", "FeatureIO", "Linalg"]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         .testTarget(name: "FeatureIOTests", dependencies: ["FeatureIO"]),
         .testTarget(name: "AFGTests", dependencies: ["AFG", "Linalg"]),

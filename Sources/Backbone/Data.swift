@@ -57,7 +57,9 @@ extension ImageSet {
         guard ib.count >= 16, be32(ib, 0) == 0x0803 else { throw BackboneError("\(images): not an IDX uint8 image file (magic 0x00000803 expected)") }
         guard lb.count >= 8, be32(lb, 0) == 0x0801 else { throw BackboneError("\(labels): not an IDX uint8 label file (magic 0x00000801 expected)") }
         let n = be32(ib, 4), h = be32(ib, 8), w = be32(ib, 12), nl = be32(lb, 4)
-        guard ib.count == 16 + n * h * w else { throw BackboneError("\(images): header says \(n) images of \(h)×\(w) but the file has \(ib.count - 16) pixel bytes") }
+        let (nh, o1) = n.multipliedReportingOverflow(by: h), (nhw, o2) = nh.multipliedReportingOverflow(by: w)
+        guard h > 0, w > 0 else { throw BackboneError("\(images): header says images of \(h)×\(w) pixels") }
+        guard !o1, !o2, ib.count - 16 == nhw else { throw BackboneError("\(images): header says \(n) images of \(h)×\(w) but the file has \(ib.count - 16) pixel bytes") }
         guard lb.count == 8 + nl else { throw BackboneError("\(labels): header says \(nl) labels but the file has \(lb.count - 8)") }
         guard nl == n else { throw BackboneError("\(labels): \(nl) labels for \(n) images in \(images)") }
         let labs = lb[8...].map { Int32($0) }

@@ -18,7 +18,10 @@ enum Gzip {
         var buffer = [UInt8](repeating: 0, count: chunk)
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             stream.next_in = UnsafeMutablePointer(mutating: raw.bindMemory(to: Bytef.self).baseAddress)
-            stream.avail_in = uInt(raw.count)
+            guard let available = uInt(exactly: raw.count) else {
+                throw BackboneError("\(name): gzip file of \(raw.count) bytes is larger than zlib's 4 GiB input")
+            }
+            stream.avail_in = available
             repeat {
                 status = buffer.withUnsafeMutableBufferPointer { b -> Int32 in
                     stream.next_out = b.baseAddress

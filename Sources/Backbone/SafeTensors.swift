@@ -69,7 +69,12 @@ public struct SafeTensorsFile: Equatable {
                   let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
                   let offs = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), offs.count == 2
             else { throw BackboneError("\(name): tensor '\(key)' has a malformed header entry") }
-            let count = shape.reduce(1, *)
+            // Dimensions and byte counts from the file: checked, since a trap is no refusal.
+            var count = 1, overflow = false
+            for d in shape where !overflow { (count, overflow) = d < 0 ? (0, true) : count.multipliedReportingOverflow(by: d) }
+            guard !overflow else {
+                throw BackboneError("\(name): tensor '\(key)' has shape \(shape), which is negative or too large")
+            }
             let width: Int
             switch dtype {
             case "F64", "I64": width = 8
@@ -78,7 +83,8 @@ public struct SafeTensorsFile: Equatable {
             case "I8", "U8", "BOOL": width = 1
             default: throw BackboneError("\(name): tensor '\(key)' has unsupported dtype \(dtype)")
             }
-            guard offs[0] >= 0, offs[1] - offs[0] == count * width, start + offs[1] <= bytes.count else {
+            let (size, tooLarge) = count.multipliedReportingOverflow(by: width)
+            guard !tooLarge, offs[0] >= 0, offs[1] >= offs[0], offs[1] - offs[0] == size, offs[1] <= bytes.count - start else {
                 throw BackboneError("\(name): tensor '\(key)' (\(dtype) \(shape)) has data offsets \(offs) that do not match its size or the file")
             }
             let base = start + offs[0]

@@ -218,7 +218,7 @@ final class FeatureFileReader {
         var rows = max(1, targetBytes / max(1, dim * 4))
         // Whole chunks, unless a chunk is too large to be worth aligning to (the 64 MiB
         // chunk cache then bounds memory, at the price of re-reading chunks).
-        if let c = features.chunkRows, c > 0, c * dim * 4 <= 64 << 20 {
+        if let c = features.chunkRows, c > 0, c <= (64 << 20) / (dim * 4) {
             rows = max(c, rows / c * c)
         }
         return min(rows, count)

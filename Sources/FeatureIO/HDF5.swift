@@ -270,6 +270,7 @@ final class H5File {
         let d = try H5Handle(H5Dopen2(id, k, dapl.id), .dataset,
                              orThrow: FeatureIOError(.hdf5, file: path, dataset: k, problem: "cannot open dataset"))
         let ds = try H5Dataset(file: self, name: k, handle: d)
+        try ds.checkDeclaredSize()
         if let missing = ds.missingFilter {
             throw FeatureIOError(.hdf5, file: path, dataset: k,
                                  problem: "compressed with filter \(missing), which this HDF5 library does not provide; rewrite it with gzip (h5py: compression=\"gzip\")")
@@ -306,7 +307,15 @@ final class H5File {
         let s = try H5Handle(H5Aget_space(a.id), .dataspace, orThrow: fail)
         let rank = H5Sget_simple_extent_ndims(s.id)
         let n = Int(H5Sget_simple_extent_npoints(s.id))
+        guard rank >= 0, n >= 0 else { throw fail }
         guard rank <= 1 else { return .unsupported("\(rank)-D attribute") }
+        // Attribute values are stored uncompressed in the file: a larger declared size is
+        // a corrupt dataspace, refused before allocating for it.
+        var fileSize: hsize_t = 0
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: max(1, H5Tget_size(t.id)))
+        guard H5Fget_filesize(id, &fileSize) >= 0, !overflow, UInt64(bytes) <= fileSize else {
+            throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute '\(name)' declares \(n) values, more than the file holds (corrupt file)")
+        }
         let scalar = rank == 0
         let et = H5ElementType(type: t.id)
         switch et {
@@ -534,32 +543,73 @@ final class H5Dataset {
         let s = try H5Handle(H5Dget_space(handle.id), .dataspace, orThrow: fail)
         let rank = Int(H5Sget_simple_extent_ndims(s.id))
         guard rank >= 0 else { throw fail }
-        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
-        H5Sget_simple_extent_dims(s.id, &dims, nil)
+        var dims = [hsize_t](repeating: 0, count: max(rank, 1)), maxDims = dims
+        guard H5Sget_simple_extent_dims(s.id, &dims, &maxDims) >= 0, dims.allSatisfy({ $0 <= hsize_t(Int.max) }) else { throw fail }
         shape = rank == 0 ? [] : dims.prefix(rank).map { Int($0) }
         fileType = try H5Handle(H5Dget_type(handle.id), .datatype, orThrow: fail)
         elementType = H5ElementType(type: fileType.id)
         let dcpl = try H5Handle(H5Dget_create_plist(handle.id), .plist, orThrow: fail)
         if H5Pget_layout(dcpl.id) == H5D_CHUNKED, rank > 0 {
             var chunk = [hsize_t](repeating: 0, count: rank)
-            H5Pget_chunk(dcpl.id, Int32(rank), &chunk)
-            chunkRows = Int(chunk[0])
+            // libhdf5 1.10 overruns a buffer reading a chunk larger than a fixed dimension
+            // (which it never writes): refuse such a layout first.
+            guard H5Pget_chunk(dcpl.id, Int32(rank), &chunk) == rank,
+                  zip(chunk, maxDims).allSatisfy({ $0 >= 1 && ($1 == afg_H5S_UNLIMITED() || $0 <= max($1, 1)) }) else {
+                throw FeatureIOError(.hdf5, file: file.path, dataset: name,
+                                     problem: "chunk shape \(chunk) does not fit the dataset shape \(dims.prefix(rank)) (corrupt file)")
+            }
+            chunkRows = Int(exactly: chunk[0])
         } else {
             chunkRows = nil
         }
         var missing: String?
+        var filters: [H5Z_filter_t] = []
         for i in 0..<max(0, H5Pget_nfilters(dcpl.id)) where missing == nil {
             var flags: UInt32 = 0, nElements = 0, config: UInt32 = 0
             var values = [UInt32](repeating: 0, count: 8)
             var nameBytes = [CChar](repeating: 0, count: 64)
             nElements = values.count
             let fid = H5Pget_filter2(dcpl.id, UInt32(i), &flags, &nElements, &values, nameBytes.count, &nameBytes, &config)
+            filters.append(fid)
             if fid >= 0, H5Zfilter_avail(fid) <= 0 {
                 let n = String(cString: nameBytes)
                 missing = "'\(n.isEmpty ? "unknown" : n)' (id \(fid))"
             }
         }
         missingFilter = missing
+        self.filters = filters
+    }
+
+    /// Filter ids of the pipeline, in order (1 deflate, 2 shuffle, 3 Fletcher-32, ...).
+    let filters: [H5Z_filter_t]
+
+    /// Most bytes a dataset may declare: the machine's memory (a reader holds the whole
+    /// dataset, up to 8 bytes per element with conversion scratch).
+    static let memoryLimit = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+
+    /// Refuses a declared shape before anything is allocated for it: one whose elements
+    /// (at 8 bytes each, the widest conversion) exceed `memoryLimit`, and one above 16 MiB
+    /// that claims more data than the file stores (uncompressed: more than its storage;
+    /// deflate, shuffle, Fletcher-32 only: more than 1032 × its storage, zlib's largest
+    /// ratio). Other filters (scale-offset, n-bit, szip) have no such bound.
+    /// - Throws: `FeatureIOError(.wrongShape)` naming the file, dataset and shape.
+    func checkDeclaredSize() throws {
+        var elements = 1, overflow = false
+        for d in shape where !overflow { (elements, overflow) = elements.multipliedReportingOverflow(by: d) }
+        let typeSize = max(1, H5Tget_size(fileType.id))
+        let (memory, tooMuch) = elements.multipliedReportingOverflow(by: max(8, typeSize))
+        guard !overflow, !tooMuch, memory <= H5Dataset.memoryLimit else {
+            throw FeatureIOError(.wrongShape, file: file.path, dataset: name,
+                                 problem: "shape \(shape) of \(elementType) needs more memory than this machine has (\(H5Dataset.memoryLimit >> 20) MiB)")
+        }
+        let declared = elements * typeSize
+        guard declared > 16 << 20, filters.allSatisfy({ (1...3).contains($0) }) else { return }
+        let stored = Int(clamping: H5Dget_storage_size(handle.id))
+        let (bound, big) = stored.multipliedReportingOverflow(by: filters.isEmpty ? 1 : 1032)
+        guard big || declared <= bound else {
+            throw FeatureIOError(.wrongShape, file: file.path, dataset: name,
+                                 problem: "shape \(shape) of \(elementType) is \(declared) bytes, but the file stores \(stored) bytes for it (corrupt or sparse file)")
+        }
     }
 
     /// Elements per leading-dimension row (product of the trailing dimensions).

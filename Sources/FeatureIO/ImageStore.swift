@@ -80,7 +80,7 @@ extension FeatureStore {
         try raw.withUnsafeMutableBufferPointer { try ld.read(rows: 0..<n, into: $0) }
         let attrs = try f.rootAttributes()
         let names: [String]? = f.hasDataset("class_names") ? try f.dataset("class_names").readStrings() : nil
-        var numClasses = Int(raw.max() ?? -1) + 1
+        var numClasses = Int(min(raw.max() ?? -1, Int64(FeatureFileReader.maxClasses))) + 1
         var source = "largest label + 1"
         if let names = names { numClasses = names.count; source = "class_names" }
         if let v = attrs["num_classes"] {
@@ -88,6 +88,10 @@ extension FeatureStore {
                 throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute num_classes = \(v.text) is not a positive integer")
             }
             numClasses = Int(k); source = "num_classes attribute"
+        }
+        guard numClasses <= FeatureFileReader.maxClasses else {
+            throw FeatureIOError(.labelOutOfRange, file: path, dataset: ld.name,
+                                 problem: "\(numClasses) classes (\(source)) is more than \(FeatureFileReader.maxClasses); labels must be class indices 0..<C")
         }
         if let bad = raw.firstIndex(where: { $0 < 0 || $0 >= Int64(numClasses) }) {
             throw FeatureIOError(.labelOutOfRange, file: path, dataset: ld.name,
