@@ -24,10 +24,10 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Linalg", dependencies: ["CLAPACK"]),
-        .target(name: "FeatureIO", dependencies: ["CHDF5"]),
+        .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "AFG", dependencies: ["Linalg"]),
         .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),
-        .target(name: "Backbone", dependencies: ["Classifier", "Linalg", "CZlib"]),
+        .target(name: "Backbone", dependencies: ["Classifier", "Linalg", "FeatureIO", "CZlib"]),
         .executableTarget(name: "afg", dependencies: [
             "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

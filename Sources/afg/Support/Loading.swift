@@ -19,10 +19,19 @@ func loadFeatures(_ path: String, keys: DatasetKeys = .init(), numClasses: Int? 
     return (set, m)
 }
 
-/// A classifier file and its linear model.
-func loadClassifier(_ path: String) throws -> (file: ClassifierFile, model: LinearModel) {
-    let f = try FeatureStore.readClassifier(path: path)
+/// A classifier file (or a bare head: HDF5, .npz, .safetensors; `headKey` picks the
+/// state_dict prefix) and its linear model.
+func loadClassifier(_ path: String, headKey: String? = nil) throws -> (file: ClassifierFile, model: LinearModel) {
+    let f = try FeatureStore.readClassifier(path: path, headKey: headKey)
     return (f, LinearModel(weight: Matrix(rows: f.numClasses, cols: f.dim, data: f.weight), bias: f.bias))
+}
+
+/// Rows per class in a feature file, from its labels only (the features are not read).
+func classCounts(of path: String, keys: DatasetKeys, numClasses: Int) throws -> [Int] {
+    let s = try FeatureStream(path: path, keys: keys, numClasses: numClasses)
+    var counts = [Int](repeating: 0, count: numClasses)
+    for l in s.labels { counts[Int(l)] += 1 }
+    return counts
 }
 
 /// What `afg train` reads: the training file, the optional validation file and stage-one
@@ -34,7 +43,8 @@ struct TrainData {
     /// The λ the head was trained under (nil: none, or no head).
     var teacherLambda: Float?
 
-    static func load(train: String, val: String?, teacher: String?, keys: DatasetKeys, lambda: Float?) throws -> TrainData {
+    static func load(train: String, val: String?, teacher: String?, headKey: String? = nil, keys: DatasetKeys,
+                     lambda: Float?) throws -> TrainData {
         let (trainSet, trainX) = try loadFeatures(train, keys: keys, lambda: lambda)
         let c = trainSet.numClasses
         var valSet: FeatureSet?, valX: Matrix<Float>?
@@ -46,7 +56,7 @@ struct TrainData {
         }
         var head: LinearModel?, rawTrain: Matrix<Float>?, rawVal: Matrix<Float>?, teacherLambda: Float?
         if let t = teacher {
-            let (f, model) = try loadClassifier(t)
+            let (f, model) = try loadClassifier(t, headKey: headKey)
             if f.numClasses != c { throw CLIError("\(t): \(f.numClasses) classes, training file \(train) has \(c)") }
             if f.dim != trainSet.dim { throw CLIError("\(t): dimension \(f.dim), training file \(train) has \(trainSet.dim)") }
             head = model
