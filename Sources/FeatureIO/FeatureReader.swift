@@ -1,3 +1,5 @@
+import Foundation
+
 /// Opens a feature file and validates everything but the feature values: datasets present,
 /// shapes, types, N agreement, labels in range, class count and names. Feature rows are
 /// then read by block (`readRows`). Shared by `FeatureStore.readFeatures`, `FeatureStream`
@@ -41,6 +43,7 @@ final class FeatureFileReader {
         attributes = raw.mapValues { $0.text }
         let attrClasses = try FeatureFileReader.numClassesAttribute(raw, path: path)
         let names = try FeatureFileReader.readClassNames(file: file, keys: keys, path: path)
+            ?? FeatureFileReader.metadataClassNames(file: file, raw, keys: keys, path: path)
         classNames = names
         let scan = try FeatureFileReader.readLabels(l, count: count)
         let (c, source) = try FeatureFileReader.classCount(requested: requested, attribute: attrClasses, names: names,
@@ -113,6 +116,18 @@ final class FeatureFileReader {
                                      problem: "expected 1-D strings, found \(n.shape.count)-D \(n.typeName)")
             }
             names = try n.readStrings()
+        }
+        return names
+    }
+
+    /// Class names of a safetensors file: `__metadata__[class-names key]`, a JSON array of
+    /// strings (safetensors has no string tensors), or nil.
+    private static func metadataClassNames(file: ArrayContainer, _ raw: [String: H5AttributeValue], keys: DatasetKeys,
+                                           path: String) throws -> [String]? {
+        guard file is SafeTensorArrays, case .string(let text)? = raw[keys.classNames] else { return nil }
+        guard let names = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String] else {
+            throw FeatureIOError(.wrongType, file: path, dataset: keys.classNames,
+                                 problem: "metadata \(keys.classNames) is not a JSON array of strings")
         }
         return names
     }
