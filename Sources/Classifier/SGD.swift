@@ -133,6 +133,10 @@ public final class SGDEngine {
     public let kd: KDSettings?
     /// Run the softmax kernel on several threads (results do not depend on it).
     public var parallelLoss = true
+    /// Called every 32 batches of an epoch (rows done, rows in the epoch); defaults to the
+    /// task-local `SGDEngine.batchProgress` bound where the engine is created. Does not
+    /// touch the arithmetic.
+    public var progress: (@Sendable (BatchProgress) -> Void)? = SGDEngine.batchProgress
 
     private let c: Int, d: Int, dt: Int, cap: Int
     private let x: UnsafeMutablePointer<Float>, tx: UnsafeMutablePointer<Float>
@@ -233,6 +237,7 @@ public final class SGDEngine {
         rows.realLabels.withUnsafeBufferPointer { realL in
             for step in 0..<steps {
                 let lo = step * cap, bsz = min(cap, order.count - lo)
+                if let p = progress, step & 31 == 31 { p(BatchProgress(epoch: epoch, rowsDone: lo, rowsTotal: order.count)) }
                 let t = Double(epoch) + Double(step) / Double(steps)
                 let lr = config.learningRate(at: t)
                 let tau = Float(loss.tau(at: t, totalEpochs: T))
@@ -318,4 +323,18 @@ public final class SGDEngine {
             }
         }
     }
+}
+
+/// Where an epoch is: rows trained so far out of the epoch's rows.
+public struct BatchProgress: Sendable {
+    public var epoch: Int
+    public var rowsDone: Int
+    public var rowsTotal: Int
+}
+
+extension SGDEngine {
+    /// The in-epoch progress callback that engines created inside
+    /// `SGDEngine.$batchProgress.withValue(callback) { … }` start with (the CLI's `afg train`
+    /// binds it around the whole fit); nil outside.
+    @TaskLocal public static var batchProgress: (@Sendable (BatchProgress) -> Void)?
 }

@@ -11,7 +11,9 @@ struct Extract: ParsableCommand {
         abstract: "Extract pooled backbone features (and the linear head) from a safetensors checkpoint.",
         discussion: """
         Checkpoints written by `afg pretrain` carry the architecture and the input \
-        normalisation; for a PyTorch state_dict pass --arch and --mean/--std (the CIFAR \
+        normalisation; for a PyTorch state_dict pass --arch, and --mean/--std unless the \
+        HDF5 image file has mean / std attributes (0-1 scale; values above 1 are read as \
+        0-255 and divided by 255) (the CIFAR \
         ResNets expect names conv1.weight, bn1.*, layer1.0.conv1.weight, ..., linear.weight). \
         Writes a feature file (N × D float32, labels) and, with --head, the final linear layer \
         as a classifier file (stage two's KD teacher). Prints the head's accuracy on the data.
@@ -23,8 +25,8 @@ struct Extract: ParsableCommand {
     @Option(help: "Split to read from a folder: train or test.") var split = "train"
     @Option(help: "Output feature file (.h5).") var out: String
     @Option(help: "Also write the linear head as a classifier file (.h5).") var head: String?
-    @Option(help: "Per-channel mean, comma-separated (default: the checkpoint's).") var mean: String?
-    @Option(help: "Per-channel std, comma-separated (default: the checkpoint's).") var std: String?
+    @Option(help: "Per-channel mean, comma-separated (default: the checkpoint's, else the image file's mean attribute).") var mean: String?
+    @Option(help: "Per-channel std, comma-separated (default: the checkpoint's, else the image file's std attribute).") var std: String?
     @Option(help: "Images per forward pass.") var batchSize = 256
     @Flag(help: "Compress the feature file (shuffle + gzip).") var compress = false
     @OptionGroup(title: "Output") var output: OutputOptions
@@ -46,7 +48,7 @@ struct Extract: ParsableCommand {
             throw CLIError("\(checkpoint): no 2-D linear.weight tensor (the classifier head)")
         }
         let numClasses = lw.shape[0]
-        let images = try loadImages(data, split: split)
+        let (images, imageAttributes) = try loadImageFile(data, split: split)
         if images.numClasses > numClasses {
             throw CLIError("\(data): labels reach \(images.numClasses - 1) but the checkpoint's head has \(numClasses) classes")
         }
@@ -55,8 +57,12 @@ struct Extract: ParsableCommand {
             norm = Normalization(mean: try parseFloats(m, name: "--mean"), std: try parseFloats(s, name: "--std"))
         } else if let m = ck.metadata["afg_mean"], let s = ck.metadata["afg_std"] {
             norm = Normalization(mean: try parseFloats(m, name: "afg_mean"), std: try parseFloats(s, name: "afg_std"))
+        } else if let m = imageAttributes["mean"], let s = imageAttributes["std"] {
+            var mean = try parseFloats(m, name: "\(data): attribute mean"), sd = try parseFloats(s, name: "\(data): attribute std")
+            if mean.contains(where: { $0 > 1 }) { mean = mean.map { $0 / 255 }; sd = sd.map { $0 / 255 } }
+            norm = Normalization(mean: mean, std: sd)
         } else {
-            throw CLIError("\(checkpoint): no normalisation metadata; pass --mean and --std (CIFAR: 0.4914,0.4822,0.4465 / 0.2023,0.1994,0.2010)")
+            throw CLIError("\(checkpoint): no normalisation metadata, and \(data) has no mean / std attributes; pass --mean and --std (CIFAR: 0.4914,0.4822,0.4465 / 0.2023,0.1994,0.2010)")
         }
         guard norm.mean.count == images.channels, norm.std.allSatisfy({ $0 > 0 }) else {
             throw CLIError("normalisation has \(norm.mean.count) channels, the images \(images.channels)")

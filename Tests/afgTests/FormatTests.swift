@@ -113,7 +113,7 @@ final class CLIFormatTests: XCTestCase {
             ["inspect", fortran],
             ["train", "--train", fortran, "--out", path("x.h5"), "--method", "ce"],
             ["evaluate", "--classifier", "\(fixtures)/train.h5", "--test", "\(fixtures)/test.h5"],
-            ["calibrate", "--train", repoRoot.appendingPathComponent("fixtures/numpy/object_labels.npz").path, "--out", path("s.h5")],
+            ["calibrate", "--train", repoRoot.appendingPathComponent("fixtures/numpy/object_labels.npz").path, "--out", path("s.h5"), "--quiet"],
         ]
         for args in cases {
             let r = try afgArgs(args)

@@ -76,23 +76,27 @@ struct TrainData {
 
 /// Loads images from an HDF5 image file (`*.h5`, `*.hdf5`) or a folder of IDX / CIFAR
 /// binary files (`split` picks train or test there).
-func loadImages(_ path: String, split: String) throws -> ImageSet {
+func loadImages(_ path: String, split: String) throws -> ImageSet { try loadImageFile(path, split: split).images }
+
+/// `loadImages`, plus the HDF5 file's root attributes as text (none for a folder).
+func loadImageFile(_ path: String, split: String) throws -> (images: ImageSet, attributes: [String: String]) {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
         throw CLIError("\(path): no such file or folder")
     }
     if isDir.boolValue {
         guard split == "train" || split == "test" else { throw CLIError("--split must be train or test for a folder, got \(split)") }
-        return try ImageSet.loadFolder(path, train: split == "train")
+        return (try ImageSet.loadFolder(path, train: split == "train"), [:])
     }
     let f = try FeatureStore.readImages(path: path)
-    return ImageSet(height: f.height, width: f.width, channels: f.channels, pixels: f.pixels, labels: f.labels,
-                    numClasses: f.numClasses, classNames: f.classNames)
+    return (ImageSet(height: f.height, width: f.width, channels: f.channels, pixels: f.pixels, labels: f.labels,
+                     numClasses: f.numClasses, classNames: f.classNames), f.attributes)
 }
 
-/// Comma-separated floats (`0.49,0.48,0.45`).
+/// Comma-separated floats (`0.49,0.48,0.45`; surrounding brackets, as in an HDF5 float
+/// array attribute's text `[0.49, 0.48, 0.45]`, are ignored).
 func parseFloats(_ s: String, name: String) throws -> [Float] {
-    let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+    let v = s.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")).split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
     guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0!.isFinite }) else {
         throw CLIError("\(name): expected comma-separated finite numbers, got '\(s)'")
     }
