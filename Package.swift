@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way: afg → Backbone → Classifier → AFG → Linalg → CLAPACK;
-// FeatureIO (→ CHDF5) sits at the bottom beside them. Nothing imports the CLI.
+// FeatureIO (→ CHDF5, CZlib) sits at the bottom beside them (Backbone uses its safetensors).
+// Nothing imports the CLI.
 let package = Package(
     name: "afg",
     products: [
