@@ -141,12 +141,14 @@ final class NpyArrays: ArrayContainer {
     let path: String
     private let featuresKey: String
     private let stem: String
+    /// The features file, mapped once (a missing file fails here, before any sibling).
+    private let features: ByteStorage
 
     init(path: String, featuresKey: String) throws {
         self.path = path
         self.featuresKey = H5File.normalize(featuresKey)
         stem = String(path.dropLast(4))
-        _ = try ByteStorage.map(path)   // a missing file fails here, before any sibling
+        features = try ByteStorage.map(path)
     }
 
     /// The file holding array `key`.
@@ -163,7 +165,7 @@ final class NpyArrays: ArrayContainer {
             throw FeatureIOError(.datasetMissing, file: path, dataset: k,
                                  problem: "no such array; a .npy feature file takes \(k) from \((f as NSString).lastPathComponent) beside it")
         }
-        let bytes = try ByteStorage.map(f)
+        let bytes = f == path ? features : try ByteStorage.map(f)
         return try NumPy.array(bytes, start: 0, end: bytes.count, file: f, array: k)
     }
 
