@@ -21,6 +21,11 @@ public struct SGDConfig: Codable, Equatable, Sendable {
     /// Rows per mini-batch (the last batch of an epoch may be smaller).
     public var batchSize: Int = Settings.batchSize.value
     public var epochs: Int = Settings.epochs.value
+    /// In-epoch progress of the engines built from this configuration; not a setting (not
+    /// encoded, equal to any other sink), nil = none.
+    public var progress: BatchProgressSink?
+
+    private enum CodingKeys: String, CodingKey { case learningRate, minLearningRate, momentum, weightDecay, batchSize, epochs }
 
     public init(learningRate: Float = Settings.learningRate.value, minLearningRate: Float = 0,
                 momentum: Float = Settings.momentum.value, weightDecay: Float = Settings.weightDecay.value,
@@ -133,10 +138,6 @@ public final class SGDEngine {
     public let kd: KDSettings?
     /// Run the softmax kernel on several threads (results do not depend on it).
     public var parallelLoss = true
-    /// Called every 32 batches of an epoch (rows done, rows in the epoch); defaults to the
-    /// task-local `SGDEngine.batchProgress` bound where the engine is created. Does not
-    /// touch the arithmetic.
-    public var progress: (@Sendable (BatchProgress) -> Void)? = SGDEngine.batchProgress
 
     private let c: Int, d: Int, dt: Int, cap: Int
     private let x: UnsafeMutablePointer<Float>, tx: UnsafeMutablePointer<Float>
@@ -237,7 +238,7 @@ public final class SGDEngine {
         rows.realLabels.withUnsafeBufferPointer { realL in
             for step in 0..<steps {
                 let lo = step * cap, bsz = min(cap, order.count - lo)
-                if let p = progress, step & 31 == 31 { p(BatchProgress(epoch: epoch, rowsDone: lo, rowsTotal: order.count)) }
+                if let p = config.progress, step & 31 == 31 { p.report(BatchProgress(epoch: epoch, rowsDone: lo, rowsTotal: order.count)) }
                 let t = Double(epoch) + Double(step) / Double(steps)
                 let lr = config.learningRate(at: t)
                 let tau = Float(loss.tau(at: t, totalEpochs: T))
@@ -332,9 +333,11 @@ public struct BatchProgress: Sendable {
     public var rowsTotal: Int
 }
 
-extension SGDEngine {
-    /// The in-epoch progress callback that engines created inside
-    /// `SGDEngine.$batchProgress.withValue(callback) { … }` start with (the CLI's `afg train`
-    /// binds it around the whole fit); nil outside.
-    @TaskLocal public static var batchProgress: (@Sendable (BatchProgress) -> Void)?
+/// Where an `SGDEngine` reports in-epoch progress (`SGDConfig.progress`): every 32 batches,
+/// on the training thread. Equal to every other sink, so that configurations compare by
+/// their settings only.
+public final class BatchProgressSink: Equatable, @unchecked Sendable {
+    public let report: (BatchProgress) -> Void
+    public init(_ report: @escaping (BatchProgress) -> Void) { self.report = report }
+    public static func == (a: BatchProgressSink, b: BatchProgressSink) -> Bool { true }
 }

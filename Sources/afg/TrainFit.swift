@@ -45,12 +45,10 @@ extension Train {
         if solverOptions.solver == .sgd {
             // In-epoch progress (rows/s, ETA) for long epochs; off the arithmetic.
             let progress = EpochProgress(quiet: output.quiet)
-            var report: (@Sendable (BatchProgress) -> Void)?
-            if !output.quiet { report = { (p: BatchProgress) in progress.report(p) } }
-            return try SGDEngine.$batchProgress.withValue(report) { () throws -> TrainOutcome in
-                if solverOptions.selectOnVal { return try fitSGDSelection(data, console, progress) }
-                return try fitSGD(data, console, progress)
-            }
+            var base = config
+            if !output.quiet { base.sgd.progress = BatchProgressSink { progress.report($0) } }
+            return solverOptions.selectOnVal ? try fitSGDSelection(data, console, base, progress)
+                : try fitSGD(data, console, base, progress)
         }
         switch method {
         case .glag where solverOptions.selectOnVal: return try fitSolverSelection(data, console)
@@ -69,7 +67,7 @@ extension Train {
     }
 
     /// One method on the SGD path (`Trainer`), with checkpoints and resume.
-    func fitSGD(_ data: TrainData, _ console: Console, _ progress: EpochProgress) throws -> TrainOutcome {
+    func fitSGD(_ data: TrainData, _ console: Console, _ config: TrainConfig, _ progress: EpochProgress) throws -> TrainOutcome {
         let cfg = config
         let trainer: Trainer
         do { trainer = try Trainer(config: cfg, inputs: data.inputs) } catch let e as TrainError { throw CLIError("\(e)") }
@@ -106,7 +104,8 @@ extension Train {
     }
 
     /// `--select-on-val` on the SGD path: the documented grid of `GLAGSelection.sgdGrid`.
-    func fitSGDSelection(_ data: TrainData, _ console: Console, _ progressLine: EpochProgress) throws -> TrainOutcome {
+    func fitSGDSelection(_ data: TrainData, _ console: Console, _ config: TrainConfig,
+                         _ progressLine: EpochProgress) throws -> TrainOutcome {
         let grid = GLAGSelection.sgdGrid(hasStageOne: data.inputs.teacher != nil)
         console.line("selecting on \(val!): \(grid.count) GLAG settings, score = validation mean per-class recall")
         let outcome: GLAGSelection.Outcome<(TrainResult, TrainConfig)>
