@@ -30,7 +30,7 @@ struct ProgressLine {
     }
 }
 
-/// In-epoch progress of `afg train` (`SGDEngine.batchProgress`): a bar, rows/s and the
+/// In-epoch progress of `afg train` (`SGDConfig.progress`): a bar, rows/s and the
 /// epoch's ETA, drawn only once an epoch has run 2 s (short epochs print nothing) and
 /// cleared before the epoch's own line. Called on the training thread only.
 final class EpochProgress: @unchecked Sendable {
