@@ -2,14 +2,14 @@
 # kind: `setup` installs what is missing (guarded by dpkg -s, so it is quick the second time).
 
 SHELL := /bin/bash
-APT_PACKAGES := pkg-config liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time
+APT_PACKAGES := pkg-config liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time python3-h5py python3-numpy
 SWIFT ?= swift
 RELEASE_FLAGS := -c release
 TEST_FLAGS := -c release -Xswiftc -enable-testing
 AFG := .build/release/afg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build release test demo demo-full bench bench-scale results clean
+.PHONY: setup build release test demo demo-full bench bench-scale results install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -49,6 +49,24 @@ bench: release
 # and one streamed GLAG epoch, each under /usr/bin/time -v (about 20 minutes on this machine).
 bench-scale: release
 	bash scripts/bench-scale.sh
+
+# The binary, bash / zsh / fish completions and the man page (ArgumentParser's
+# generate-manual plugin, built from the package checkout: no network needed) under
+# $(DESTDIR)$(PREFIX): bin/afg, share/bash-completion/completions/afg,
+# share/zsh/site-functions/_afg, share/fish/vendor_completions.d/afg.fish, share/man/man1/afg.1.
+PREFIX ?= /usr/local
+MANUAL := .build/plugins/GenerateManual/outputs/afg/afg.1
+install: release
+	$(SWIFT) package --disable-sandbox generate-manual --configuration release >/dev/null
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 $(AFG) $(DESTDIR)$(PREFIX)/bin/afg
+	install -m 644 $(MANUAL) $(DESTDIR)$(PREFIX)/share/man/man1/afg.1
+	$(AFG) --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/afg
+	$(AFG) --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_afg
+	$(AFG) --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/afg.fish
+	@echo "installed afg, its completions and man page under $(DESTDIR)$(PREFIX)"
 
 clean:
 	rm -rf .build

@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way: afg → Backbone → Classifier → AFG → Linalg → CLAPACK;
-// FeatureIO (→ CHDF5) sits at the bottom beside them. Nothing imports the CLI.
+// FeatureIO (→ CHDF5, CZlib) sits at the bottom beside them (Backbone uses its safetensors).
+// Nothing imports the CLI.
 let package = Package(
     name: "afg",
     products: [
@@ -24,10 +25,10 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Linalg", dependencies: ["CLAPACK"]),
-        .target(name: "FeatureIO", dependencies: ["CHDF5"]),
+        .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "AFG", dependencies: ["Linalg"]),
         .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),
-        .target(name: "Backbone", dependencies: ["Classifier", "Linalg", "CZlib"]),
+        .target(name: "Backbone", dependencies: ["Classifier", "Linalg", "FeatureIO", "CZlib"]),
         .executableTarget(name: "afg", dependencies: [
             "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

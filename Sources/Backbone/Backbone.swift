@@ -1,3 +1,4 @@
+import FeatureIO
 /// Stage one on the CPU: network layers with explicit forward/backward, the CIFAR
 /// ResNets (`resnet20/32/44/56`), `convnet` and `mlp`, GraLoss training, PyTorch-compatible
 /// safetensors checkpoints, and the image readers (IDX, CIFAR binary) and long-tailed subsets.

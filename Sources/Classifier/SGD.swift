@@ -21,6 +21,11 @@ public struct SGDConfig: Codable, Equatable, Sendable {
     /// Rows per mini-batch (the last batch of an epoch may be smaller).
     public var batchSize: Int = Settings.batchSize.value
     public var epochs: Int = Settings.epochs.value
+    /// In-epoch progress of the engines built from this configuration; not a setting (not
+    /// encoded, equal to any other sink), nil = none.
+    public var progress: BatchProgressSink?
+
+    private enum CodingKeys: String, CodingKey { case learningRate, minLearningRate, momentum, weightDecay, batchSize, epochs }
 
     public init(learningRate: Float = Settings.learningRate.value, minLearningRate: Float = 0,
                 momentum: Float = Settings.momentum.value, weightDecay: Float = Settings.weightDecay.value,
@@ -233,6 +238,7 @@ public final class SGDEngine {
         rows.realLabels.withUnsafeBufferPointer { realL in
             for step in 0..<steps {
                 let lo = step * cap, bsz = min(cap, order.count - lo)
+                if let p = config.progress, step & 31 == 31 { p.report(BatchProgress(epoch: epoch, rowsDone: lo, rowsTotal: order.count)) }
                 let t = Double(epoch) + Double(step) / Double(steps)
                 let lr = config.learningRate(at: t)
                 let tau = Float(loss.tau(at: t, totalEpochs: T))
@@ -318,4 +324,20 @@ public final class SGDEngine {
             }
         }
     }
+}
+
+/// Where an epoch is: rows trained so far out of the epoch's rows.
+public struct BatchProgress: Sendable {
+    public var epoch: Int
+    public var rowsDone: Int
+    public var rowsTotal: Int
+}
+
+/// Where an `SGDEngine` reports in-epoch progress (`SGDConfig.progress`): every 32 batches,
+/// on the training thread. Equal to every other sink, so that configurations compare by
+/// their settings only.
+public final class BatchProgressSink: Equatable, @unchecked Sendable {
+    public let report: (BatchProgress) -> Void
+    public init(_ report: @escaping (BatchProgress) -> Void) { self.report = report }
+    public static func == (a: BatchProgressSink, b: BatchProgressSink) -> Bool { true }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Opens a feature file and validates everything but the feature values: datasets present,
 /// shapes, types, N agreement, labels in range, class count and names. Feature rows are
 /// then read by block (`readRows`). Shared by `FeatureStore.readFeatures`, `FeatureStream`
@@ -5,8 +7,8 @@
 final class FeatureFileReader {
     let path: String
     let keys: DatasetKeys
-    let file: H5File
-    let features: H5Dataset
+    let file: ArrayContainer
+    let features: StoredArray
     let count: Int
     let dim: Int
     /// N labels, validated into `0..<numClasses`.
@@ -27,20 +29,21 @@ final class FeatureFileReader {
     init(path: String, keys: DatasetKeys, numClasses requested: Int?) throws {
         self.path = path
         self.keys = keys
-        file = try H5File.open(path)
-        let f = try file.dataset(keys.features)
-        let l = try file.dataset(keys.labels)
+        file = try openArrays(path: path, featuresKey: keys.features)
+        let f = try file.array(keys.features)
+        let l = try file.array(keys.labels)
         features = f
         try FeatureFileReader.checkShapes(features: f, labels: l, path: path)
         count = f.shape[0]
         dim = f.shape[1]
-        labelType = l.elementType.description
+        labelType = l.typeName
 
         // Root attributes as text; num_classes parsed.
-        let raw = try file.rootAttributes()
+        let raw = try file.attributes()
         attributes = raw.mapValues { $0.text }
         let attrClasses = try FeatureFileReader.numClassesAttribute(raw, path: path)
         let names = try FeatureFileReader.readClassNames(file: file, keys: keys, path: path)
+            ?? FeatureFileReader.metadataClassNames(file: file, raw, keys: keys, path: path)
         classNames = names
         let scan = try FeatureFileReader.readLabels(l, count: count)
         let (c, source) = try FeatureFileReader.classCount(requested: requested, attribute: attrClasses, names: names,
@@ -53,22 +56,22 @@ final class FeatureFileReader {
 
     /// Features 2-D float, labels 1-D integer, one label per row, `N > 0` and `D > 0`.
     /// - Throws: `FeatureIOError` naming the dataset at fault.
-    private static func checkShapes(features f: H5Dataset, labels l: H5Dataset, path: String) throws {
+    private static func checkShapes(features f: StoredArray, labels l: StoredArray, path: String) throws {
         guard f.shape.count == 2 else {
             throw FeatureIOError(.wrongShape, file: path, dataset: f.name,
                                  problem: "expected 2-D (N × D), found \(f.shape.count)-D shape \(f.shape)")
         }
-        guard f.elementType.isFloat else {
+        guard f.kind == .float else {
             throw FeatureIOError(.wrongType, file: path, dataset: f.name,
-                                 problem: "expected float16, float32 or float64, found \(f.elementType)")
+                                 problem: "expected float16, float32 or float64, found \(f.typeName)")
         }
         guard l.shape.count == 1 else {
             throw FeatureIOError(.wrongShape, file: path, dataset: l.name,
                                  problem: "expected 1-D (N), found \(l.shape.count)-D shape \(l.shape)")
         }
-        guard l.elementType.isInteger else {
+        guard l.kind == .integer else {
             throw FeatureIOError(.wrongType, file: path, dataset: l.name,
-                                 problem: "expected an integer type, found \(l.elementType)")
+                                 problem: "expected an integer type, found \(l.typeName)")
         }
         let count = f.shape[0], dim = f.shape[1]
         guard l.shape[0] == count else {
@@ -104,15 +107,27 @@ final class FeatureFileReader {
     }
 
     /// Class names (optional): a 1-D string dataset, or nil when the file has none.
-    private static func readClassNames(file: H5File, keys: DatasetKeys, path: String) throws -> [String]? {
+    private static func readClassNames(file: ArrayContainer, keys: DatasetKeys, path: String) throws -> [String]? {
         var names: [String]?
-        if file.hasDataset(keys.classNames) {
-            let n = try file.dataset(keys.classNames)
-            guard n.shape.count == 1, n.elementType.isString else {
+        if file.hasArray(keys.classNames) {
+            let n = try file.array(keys.classNames)
+            guard n.shape.count == 1, n.kind == .string else {
                 throw FeatureIOError(.wrongType, file: path, dataset: n.name,
-                                     problem: "expected 1-D strings, found \(n.shape.count)-D \(n.elementType)")
+                                     problem: "expected 1-D strings, found \(n.shape.count)-D \(n.typeName)")
             }
             names = try n.readStrings()
+        }
+        return names
+    }
+
+    /// Class names of a safetensors file: `__metadata__[class-names key]`, a JSON array of
+    /// strings (safetensors has no string tensors), or nil.
+    private static func metadataClassNames(file: ArrayContainer, _ raw: [String: H5AttributeValue], keys: DatasetKeys,
+                                           path: String) throws -> [String]? {
+        guard file is SafeTensorArrays, case .string(let text)? = raw[keys.classNames] else { return nil }
+        guard let names = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String] else {
+            throw FeatureIOError(.wrongType, file: path, dataset: keys.classNames,
+                                 problem: "metadata \(keys.classNames) is not a JSON array of strings")
         }
         return names
     }
@@ -129,7 +144,7 @@ final class FeatureFileReader {
 
     /// Labels: read in blocks as Int64, keep Int32 (out-of-range values are rejected later,
     /// by `checkLabelRange`). O(N), blocks of 2^20 labels.
-    private static func readLabels(_ l: H5Dataset, count: Int) throws -> LabelScan {
+    private static func readLabels(_ l: StoredArray, count: Int) throws -> LabelScan {
         var values = [Int32](repeating: 0, count: count)
         var maxLabel: Int64 = -1
         var firstBad: (row: Int, value: Int64)?
@@ -138,7 +153,7 @@ final class FeatureFileReader {
         var start = 0
         while start < count {
             let rows = start..<min(count, start + block)
-            try scratch.withUnsafeMutableBufferPointer { try l.read(rows: rows, into: $0) }
+            try scratch.withUnsafeMutableBufferPointer { try l.readIntegers(rows: rows, into: $0) }
             for i in 0..<rows.count {
                 let v = scratch[i]
                 if v < 0 || v > Int64(Int32.max) {
@@ -210,7 +225,7 @@ final class FeatureFileReader {
     }
 
     /// The stored feature type (`float16`, `float32`, `float64`).
-    var featureType: String { features.elementType.description }
+    var featureType: String { features.typeName }
 
     /// Rows per read that keeps a block near `targetBytes` (as Float) and, for chunked
     /// files, a whole number of chunks.
@@ -224,30 +239,12 @@ final class FeatureFileReader {
         return min(rows, count)
     }
 
-    /// Reads feature rows `rows` into `out` (rows.count × D, row-major) as Float.
-    /// float32 is read directly; float16 is read as bits and converted with
-    /// `Float(Float16(bitPattern:))`; float64 (or any other float) as Double then rounded.
+    /// Reads feature rows `rows` into `out` (rows.count × D, row-major) as Float
+    /// (`StoredArray.readFloats`: float32 copied, float16 / bfloat16 widened, float64 rounded).
     /// - Complexity: O(rows.count · D); `scratch` buffers grow once and are reused.
-    func readRows(_ rows: Range<Int>, into out: UnsafeMutableBufferPointer<Float>,
-                  halfScratch: inout [UInt16], doubleScratch: inout [Double]) throws {
-        let n = rows.count * dim
-        precondition(out.count >= n)
-        switch features.elementType {
-        case .float(bits: 32):
-            try features.read(rows: rows, into: out)
-        case .float(bits: 16) where features.isHalf:
-            if halfScratch.count < n { halfScratch = [UInt16](repeating: 0, count: n) }
-            try halfScratch.withUnsafeMutableBufferPointer { h in
-                try features.readHalfBits(rows: rows, into: h)
-                for i in 0..<n { out[i] = Float(Float16(bitPattern: h[i])) }
-            }
-        default:
-            if doubleScratch.count < n { doubleScratch = [Double](repeating: 0, count: n) }
-            try doubleScratch.withUnsafeMutableBufferPointer { d in
-                try features.read(rows: rows, into: d)
-                for i in 0..<n { out[i] = Float(d[i]) }
-            }
-        }
+    func readRows(_ rows: Range<Int>, into out: UnsafeMutableBufferPointer<Float>, scratch: inout ConversionScratch) throws {
+        precondition(out.count >= rows.count * dim)
+        try features.readFloats(rows: rows, into: out, scratch: &scratch)
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Readers and writers for the three kinds of `afg` file (docs/FORMAT.md).
 ///
 /// Every reader validates at the boundary and throws `FeatureIOError` (one line naming
@@ -24,7 +26,7 @@ public enum FeatureStore {
     /// - Complexity: O(N·D) time; memory N·D floats plus one block of conversion scratch.
     public static func readFeatures(path: String, keys: DatasetKeys = .init(), numClasses: Int? = nil) throws -> FeatureSet {
         let r = try FeatureFileReader(path: path, keys: keys, numClasses: numClasses)
-        var half: [UInt16] = [], dbl: [Double] = []
+        var scratch = ConversionScratch()
         var scan = ValueScan()
         let block = r.blockRows()
         // Every element is written by a block read before use (no zero fill of N·D).
@@ -33,7 +35,7 @@ public enum FeatureStore {
             while start < r.count {
                 let rows = start..<min(r.count, start + block)
                 let out = UnsafeMutableBufferPointer(rebasing: all[(rows.lowerBound * r.dim)..<(rows.upperBound * r.dim)])
-                try r.readRows(rows, into: out, halfScratch: &half, doubleScratch: &dbl)
+                try r.readRows(rows, into: out, scratch: &scratch)
                 scan.add(UnsafeBufferPointer(out), rows: rows.count, dim: r.dim, firstRow: start)
                 start = rows.upperBound
                 initialized = start * r.dim
@@ -103,7 +105,7 @@ public enum FeatureStore {
     // MARK: classifier files
 
     /// Writes a classifier file atomically: `weight` (C × D float32), `bias` (C float32),
-    /// `class_counts` (C int64), `class_names` if known; attributes `method`, `num_classes`,
+    /// `class_counts` (C int64) and `class_names` if known; attributes `method`, `num_classes`,
     /// `dim`, `tukey_lambda` (float64, absent = no transform), `config` (JSON text),
     /// `created_by`, `afg_file = "classifier"`.
     public static func writeClassifier(_ c: ClassifierFile, to path: String, compress: Bool = false) throws {
@@ -111,7 +113,9 @@ public enum FeatureStore {
             let f = try H5File.create(tmp)
             try f.writeDataset("weight", shape: [c.numClasses, c.dim], values: c.weight, compress: compress)
             try f.writeDataset("bias", shape: [c.numClasses], values: c.bias, compress: compress)
-            try f.writeDataset("class_counts", shape: [c.numClasses], values: c.classCounts.map { Int64($0) }, compress: compress)
+            if let counts = c.classCounts {
+                try f.writeDataset("class_counts", shape: [c.numClasses], values: counts.map { Int64($0) }, compress: compress)
+            }
             if let names = c.classNames { try f.writeStrings("class_names", names) }
             var attrs: [String: H5AttributeValue] = [
                 "afg_file": .string("classifier"), "method": .string(c.method),
@@ -123,25 +127,56 @@ public enum FeatureStore {
         }
     }
 
-    /// Reads a classifier file.
-    /// - Throws: `FeatureIOError` for missing datasets, shapes that disagree (C, D), a
-    ///   non-finite weight or bias, or a malformed attribute.
-    public static func readClassifier(path: String) throws -> ClassifierFile {
-        try H5File.withFile(path) { f in
-            let (weight, c, d) = try readMatrix(f, "weight")
-            let bias = try readVector(f, "bias", expected: c, of: "weight")
-            let counts = try readIntVector(f, "class_counts", expected: c, of: "weight")
-            try checkFinite(weight, file: path, dataset: "weight", dim: d)
-            try checkFinite(bias, file: path, dataset: "bias", dim: 1)
-            let attrs = try f.rootAttributes()
-            try checkShapeAttribute(attrs, "num_classes", equals: c, file: path)
-            try checkShapeAttribute(attrs, "dim", equals: d, file: path)
-            let lambda = try tukeyLambda(attrs, file: path)
-            let names = try readNames(f, expected: c)
-            return ClassifierFile(numClasses: c, dim: d, weight: weight, bias: bias, classCounts: counts,
-                                  method: attrs["method"]?.text ?? "unknown", tukeyLambda: lambda,
-                                  configJSON: attrs["config"]?.text ?? "{}", classNames: names)
+    /// Reads a classifier or a bare head, by extension: HDF5, `.npz` or `.safetensors`.
+    ///
+    /// The weight and bias are `weight` + `bias`, else the one PyTorch `state_dict` pair
+    /// among `fc.`, `linear.`, `head.`, `classifier.` (each also under `module.`), else
+    /// `headKey` (`fc`, `heads.0`) names the prefix. `class_counts`, `class_names` and the
+    /// attributes (`method`, `tukey_lambda`, `num_classes`, `dim`, `config`) are optional.
+    /// - Throws: `FeatureIOError` for no or an ambiguous weight/bias pair (naming the
+    ///   candidates), shapes that disagree (C, D), a non-finite weight or bias, or a
+    ///   malformed attribute.
+    public static func readClassifier(path: String, headKey: String? = nil) throws -> ClassifierFile {
+        let f = try openArrays(path: path)
+        let prefix = try headPrefix(f, headKey: headKey)
+        let wKey = prefix + "weight", bKey = prefix + "bias"
+        let (weight, c, d) = try readMatrix(f, wKey)
+        let bias = try readVector(f, bKey, expected: c, of: wKey)
+        let counts = f.hasArray("class_counts") ? try readIntVector(f, "class_counts", expected: c, of: wKey) : nil
+        try checkFinite(weight, file: path, dataset: wKey, dim: d)
+        try checkFinite(bias, file: path, dataset: bKey, dim: 1)
+        let attrs = try f.attributes()
+        try checkShapeAttribute(attrs, "num_classes", equals: c, file: path)
+        try checkShapeAttribute(attrs, "dim", equals: d, file: path)
+        let lambda = try tukeyLambda(attrs, file: path)
+        let names = try readNames(f, expected: c) ?? namesAttribute(attrs, expected: c, file: path)
+        return ClassifierFile(numClasses: c, dim: d, weight: weight, bias: bias, classCounts: counts,
+                              method: attrs["method"]?.text ?? "unknown", tukeyLambda: lambda,
+                              configJSON: attrs["config"]?.text ?? "{}", classNames: names)
+    }
+
+    /// The PyTorch module names a bare head may sit under, in `state_dict` spelling.
+    static let headPrefixes = ["fc.", "linear.", "head.", "classifier."]
+
+    /// The prefix of the weight / bias pair (see `readClassifier`).
+    private static func headPrefix(_ f: ArrayContainer, headKey: String?) throws -> String {
+        func pair(_ p: String) -> Bool { f.hasArray(p + "weight") && f.hasArray(p + "bias") }
+        if let k = headKey {
+            let p = H5File.normalize(k).isEmpty ? "" : (k.hasSuffix(".") ? k : k + ".")
+            guard pair(p) else {
+                throw FeatureIOError(.datasetMissing, file: f.path, dataset: p + "weight",
+                                     problem: "--head-key \(k): no \(p)weight and \(p)bias in the file")
+            }
+            return p
         }
+        if pair("") { return "" }
+        let found = (headPrefixes + headPrefixes.map { "module." + $0 }).filter(pair)
+        if found.count == 1 { return found[0] }
+        if found.isEmpty {
+            _ = try f.array("weight")   // throws .datasetMissing listing what the file holds
+        }
+        throw FeatureIOError(.datasetMissing, file: f.path, dataset: "weight",
+                             problem: "several heads (\(found.map { $0 + "weight" }.joined(separator: ", "))); choose one with --head-key PREFIX")
     }
 
     // MARK: statistics files
@@ -234,33 +269,20 @@ public enum FeatureStore {
         for k in all.keys.sorted() { try f.writeRootAttribute(k, all[k]!) }
     }
 
-    private static func readFloats(_ d: H5Dataset, rows: Int) throws -> [Float] {
+    private static func readFloats(_ d: StoredArray, rows: Int) throws -> [Float] {
         var out = [Float](repeating: 0, count: d.shape.reduce(1, *))
-        var half: [UInt16] = [], dbl: [Double] = []
-        let n = out.count
-        try out.withUnsafeMutableBufferPointer { o in
-            switch d.elementType {
-            case .float(bits: 32): try d.read(rows: 0..<rows, into: o)
-            case .float(bits: 16) where d.isHalf:
-                half = [UInt16](repeating: 0, count: n)
-                try half.withUnsafeMutableBufferPointer { try d.readHalfBits(rows: 0..<rows, into: $0) }
-                for i in 0..<n { o[i] = Float(Float16(bitPattern: half[i])) }
-            default:
-                dbl = [Double](repeating: 0, count: n)
-                try dbl.withUnsafeMutableBufferPointer { try d.read(rows: 0..<rows, into: $0) }
-                for i in 0..<n { o[i] = Float(dbl[i]) }
-            }
-        }
+        var scratch = ConversionScratch()
+        try out.withUnsafeMutableBufferPointer { try d.readFloats(rows: 0..<rows, into: $0, scratch: &scratch) }
         return out
     }
 
-    private static func readMatrix(_ f: H5File, _ key: String) throws -> ([Float], Int, Int) {
-        let d = try f.dataset(key)
+    private static func readMatrix(_ f: ArrayContainer, _ key: String) throws -> ([Float], Int, Int) {
+        let d = try f.array(key)
         guard d.shape.count == 2 else {
             throw FeatureIOError(.wrongShape, file: f.path, dataset: d.name, problem: "expected 2-D, found \(d.shape.count)-D shape \(d.shape)")
         }
-        guard d.elementType.isFloat else {
-            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected floats, found \(d.elementType)")
+        guard d.kind == .float else {
+            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected floats, found \(d.typeName)")
         }
         guard d.shape[0] > 0, d.shape[1] > 0 else {
             throw FeatureIOError(.empty, file: f.path, dataset: d.name, problem: "empty (shape \(d.shape))")
@@ -268,38 +290,38 @@ public enum FeatureStore {
         return (try readFloats(d, rows: d.shape[0]), d.shape[0], d.shape[1])
     }
 
-    private static func readVector(_ f: H5File, _ key: String, expected n: Int, of other: String) throws -> [Float] {
-        let d = try f.dataset(key)
+    private static func readVector(_ f: ArrayContainer, _ key: String, expected n: Int, of other: String) throws -> [Float] {
+        let d = try f.array(key)
         guard d.shape == [n] else {
             throw FeatureIOError(.wrongShape, file: f.path, dataset: d.name, problem: "expected shape [\(n)] (from \(other)), found \(d.shape)")
         }
-        guard d.elementType.isFloat else {
-            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected floats, found \(d.elementType)")
+        guard d.kind == .float else {
+            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected floats, found \(d.typeName)")
         }
         return try readFloats(d, rows: n)
     }
 
-    private static func readIntVector(_ f: H5File, _ key: String, expected n: Int, of other: String) throws -> [Int] {
-        let d = try f.dataset(key)
+    private static func readIntVector(_ f: ArrayContainer, _ key: String, expected n: Int, of other: String) throws -> [Int] {
+        let d = try f.array(key)
         guard d.shape == [n] else {
             throw FeatureIOError(.wrongShape, file: f.path, dataset: d.name, problem: "expected shape [\(n)] (from \(other)), found \(d.shape)")
         }
-        guard d.elementType.isInteger else {
-            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected integers, found \(d.elementType)")
+        guard d.kind == .integer else {
+            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected integers, found \(d.typeName)")
         }
         var v = [Int64](repeating: 0, count: n)
-        try v.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
+        try v.withUnsafeMutableBufferPointer { try d.readIntegers(rows: 0..<n, into: $0) }
         if let i = v.firstIndex(where: { $0 < 0 }) {
             throw FeatureIOError(.invalidAttribute, file: f.path, dataset: d.name, problem: "negative count \(v[i]) at class \(i)")
         }
         return v.map { Int($0) }
     }
 
-    private static func readNames(_ f: H5File, expected c: Int) throws -> [String]? {
-        guard f.hasDataset("class_names") else { return nil }
-        let d = try f.dataset("class_names")
-        guard d.shape.count == 1, d.elementType.isString else {
-            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected 1-D strings, found \(d.shape.count)-D \(d.elementType)")
+    private static func readNames(_ f: ArrayContainer, expected c: Int) throws -> [String]? {
+        guard f.hasArray("class_names") else { return nil }
+        let d = try f.array("class_names")
+        guard d.shape.count == 1, d.kind == .string else {
+            throw FeatureIOError(.wrongType, file: f.path, dataset: d.name, problem: "expected 1-D strings, found \(d.shape.count)-D \(d.typeName)")
         }
         let names = try d.readStrings()
         guard names.count == c else {
@@ -308,10 +330,23 @@ public enum FeatureStore {
         return names
     }
 
+    /// Class names from a `class_names` attribute holding a JSON array (safetensors
+    /// metadata written by `afg export`), or nil.
+    private static func namesAttribute(_ attrs: [String: H5AttributeValue], expected c: Int, file: String) throws -> [String]? {
+        guard case .string(let s)? = attrs["class_names"] else { return nil }
+        guard let names = try? JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String], names.count == c else {
+            throw FeatureIOError(.invalidAttribute, file: file, problem: "attribute class_names is not a JSON array of \(c) strings")
+        }
+        return names
+    }
+
     /// The optional `tukey_lambda` root attribute; throws when present but not a finite number.
     private static func tukeyLambda(_ attrs: [String: H5AttributeValue], file: String) throws -> Float? {
         guard let v = attrs["tukey_lambda"] else { return nil }
-        guard let x = v.number, x.isFinite else {
+        // safetensors metadata and .npz scalars written by `afg export` spell "none" for no transform.
+        if case .string("none") = v { return nil }
+        let parsed: Double? = { if case .string(let s) = v { return Double(s) } else { return v.number } }()
+        guard let x = parsed, x.isFinite else {
             throw FeatureIOError(.invalidAttribute, file: file, problem: "attribute tukey_lambda = \(v.text) is not a finite number")
         }
         return Float(x)
@@ -319,7 +354,8 @@ public enum FeatureStore {
 
     private static func checkShapeAttribute(_ attrs: [String: H5AttributeValue], _ name: String, equals n: Int, file: String) throws {
         guard let v = attrs[name] else { return }
-        guard case .int(let i) = v, i == n else {
+        let value: Int64? = { switch v { case .int(let i): return i; case .string(let s): return Int64(s); default: return nil } }()
+        guard let i = value, i == n else {
             throw FeatureIOError(.invalidAttribute, file: file, problem: "attribute \(name) = \(v.text), but the datasets say \(n)")
         }
     }

@@ -48,8 +48,7 @@ public final class FeatureStream {
 
     private let reader: FeatureFileReader
     private var position = 0
-    private var half: [UInt16] = []
-    private var dbl: [Double] = []
+    private var scratch = ConversionScratch()
 
     /// - Parameters:
     ///   - blockRows: rows per block; nil picks about 16 MiB of Float, rounded to whole
@@ -75,7 +74,7 @@ public final class FeatureStream {
         guard position < count else { return nil }
         let rows = position..<min(count, position + blockRows)
         var x = [Float](repeating: 0, count: rows.count * dim)
-        try x.withUnsafeMutableBufferPointer { try reader.readRows(rows, into: $0, halfScratch: &half, doubleScratch: &dbl) }
+        try x.withUnsafeMutableBufferPointer { try reader.readRows(rows, into: $0, scratch: &scratch) }
         if checkFinite {
             var scan = ValueScan()
             x.withUnsafeBufferPointer { scan.add($0, rows: rows.count, dim: dim, firstRow: rows.lowerBound) }
@@ -99,6 +98,6 @@ public final class FeatureStream {
     /// - Precondition: `out.count >= rows.count * dim`, `rows` inside `0..<count`.
     public func readRows(_ rows: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) throws {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= count, "readRows: \(rows) outside 0..<\(count)")
-        try reader.readRows(rows, into: out, halfScratch: &half, doubleScratch: &dbl)
+        try reader.readRows(rows, into: out, scratch: &scratch)
     }
 }

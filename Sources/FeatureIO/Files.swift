@@ -75,8 +75,9 @@ public struct ClassifierFile: Equatable, Sendable {
     public var weight: [Float]
     /// C.
     public var bias: [Float]
-    /// C training rows per class (the head/tail split of evaluation uses them).
-    public var classCounts: [Int]
+    /// C training rows per class (the head/tail split of evaluation uses them); nil for a
+    /// bare head (a PyTorch `state_dict`) that does not record them.
+    public var classCounts: [Int]?
     /// Training method, e.g. `glag`, `ce`, `lbfgs`.
     public var method: String
     /// The Tukey λ the classifier expects its input features transformed with; nil = none.
@@ -87,10 +88,10 @@ public struct ClassifierFile: Equatable, Sendable {
     public var classNames: [String]?
 
     /// - Precondition: `weight.count == numClasses * dim`, `bias` and `classCounts` have C entries.
-    public init(numClasses: Int, dim: Int, weight: [Float], bias: [Float], classCounts: [Int],
+    public init(numClasses: Int, dim: Int, weight: [Float], bias: [Float], classCounts: [Int]?,
                 method: String, tukeyLambda: Float?, configJSON: String = "{}", classNames: [String]? = nil) {
         precondition(weight.count == numClasses * dim, "ClassifierFile: weight has \(weight.count) entries, expected \(numClasses) × \(dim)")
-        precondition(bias.count == numClasses && classCounts.count == numClasses, "ClassifierFile: bias/classCounts length ≠ \(numClasses)")
+        precondition(bias.count == numClasses && (classCounts?.count ?? numClasses) == numClasses, "ClassifierFile: bias/classCounts length ≠ \(numClasses)")
         precondition(classNames.map { $0.count == numClasses } ?? true, "ClassifierFile: class names length ≠ \(numClasses)")
         self.numClasses = numClasses
         self.dim = dim

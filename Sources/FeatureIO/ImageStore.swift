@@ -50,7 +50,8 @@ extension FeatureStore {
     }
 
     /// Reads an image file: `images` must be 3-D (N × H × W, one channel) or 4-D
-    /// (N × H × W × C) unsigned 8-bit; `labels` N integers in `0..<C`, where C is the
+    /// (N × H × W × C, or N × C × H × W with root attribute `layout = "NCHW"`, returned
+    /// channels last) unsigned 8-bit; `labels` N integers in `0..<C`, where C is the
     /// `num_classes` attribute, else the number of class names, else the largest label + 1.
     /// - Throws: `FeatureIOError` naming the file and dataset.
     public static func readImages(path: String) throws -> ImageFile {
@@ -65,10 +66,20 @@ extension FeatureStore {
         if let m = d.missingFilter {
             throw FeatureIOError(.hdf5, file: path, dataset: d.name, problem: "compressed with filter \(m), which this HDF5 lacks")
         }
-        let n = d.shape[0], h = d.shape[1], w = d.shape[2], c = d.shape.count == 4 ? d.shape[3] : 1
+        let attrs = try f.rootAttributes()
+        let channelsFirst: Bool
+        switch attrs["layout"]?.text.uppercased() {
+        case nil, "NHWC", "HWC": channelsFirst = false
+        case "NCHW", "CHW": channelsFirst = d.shape.count == 4
+        case let other?:
+            throw FeatureIOError(.invalidAttribute, file: path, problem: "attribute layout = \(other): expected NHWC or NCHW")
+        }
+        let n = d.shape[0], c = d.shape.count == 4 ? (channelsFirst ? d.shape[1] : d.shape[3]) : 1
+        let h = channelsFirst ? d.shape[2] : d.shape[1], w = channelsFirst ? d.shape[3] : d.shape[2]
         guard n > 0 else { throw FeatureIOError(.empty, file: path, dataset: d.name, problem: "no images") }
         var pixels = [UInt8](repeating: 0, count: n * h * w * c)
         try pixels.withUnsafeMutableBufferPointer { try d.read(rows: 0..<n, into: $0) }
+        if channelsFirst { pixels = channelsLast(pixels, n: n, c: c, h: h, w: w) }
         let ld = try f.dataset("labels")
         guard ld.shape == [n] else {
             throw FeatureIOError(.countMismatch, file: path, dataset: ld.name, problem: "expected \(n) labels, found shape \(ld.shape)")
@@ -78,7 +89,6 @@ extension FeatureStore {
         }
         var raw = [Int64](repeating: 0, count: n)
         try raw.withUnsafeMutableBufferPointer { try ld.read(rows: 0..<n, into: $0) }
-        let attrs = try f.rootAttributes()
         let names: [String]? = f.hasDataset("class_names") ? try f.dataset("class_names").readStrings() : nil
         var numClasses = Int(min(raw.max() ?? -1, Int64(FeatureFileReader.maxClasses))) + 1
         var source = "largest label + 1"
@@ -102,5 +112,18 @@ extension FeatureStore {
         }
         return ImageFile(height: h, width: w, channels: c, pixels: pixels, labels: raw.map { Int32($0) }, numClasses: numClasses,
                          classNames: names, attributes: attrs.mapValues(\.text))
+    }
+
+    /// N × C × H × W → N × H × W × C. O(N·C·H·W).
+    private static func channelsLast(_ x: [UInt8], n: Int, c: Int, h: Int, w: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: x.count)
+        let plane = h * w
+        for i in 0..<n {
+            for ch in 0..<c {
+                let src = (i * c + ch) * plane
+                for p in 0..<plane { out[(i * plane + p) * c + ch] = x[src + p] }
+            }
+        }
+        return out
     }
 }

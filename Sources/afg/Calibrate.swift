@@ -17,7 +17,7 @@ struct Calibrate: ParsableCommand {
         real rows followed by the generated ones, with an `is_generated` flag per row (uint8).
         """)
 
-    @Option(help: "Training feature file (HDF5).") var train: String
+    @Option(help: "Training feature file (HDF5, .npz, .npy, .safetensors).") var train: String
     @Option(help: "Statistics file to write.") var out: String
     @Option(help: "Also write a balanced feature file here (every class filled to --target-per-class).") var generate: String?
     @Option(help: "Seed of the generator.") var seed: UInt64 = 0

@@ -9,12 +9,18 @@ struct Evaluate: ParsableCommand {
         abstract: "Score a classifier file on a feature file: overall, Many / Medium / Few, mean per-class recall.",
         discussion: """
         Applies the classifier's recorded Tukey λ to the features first. Groups are by the \
-        training counts stored in the classifier file. --plot writes an SVG of per-class \
+        training counts stored in the classifier file; a bare head (a PyTorch state_dict, \
+        no class_counts) takes them from --train-counts-from, else only overall and mean \
+        recall are reported. --plot writes an SVG of per-class \
         accuracy, classes ordered by training count, the count on a second axis.
         """)
 
-    @Option(help: "Classifier file written by `afg train`.") var classifier: String
-    @Option(help: "Feature file to evaluate on.") var test: String
+    @Option(help: "Classifier file written by `afg train`, or a head in HDF5 / .npz / .safetensors (weight + bias, or a PyTorch state_dict).")
+    var classifier: String
+    @OptionGroup(title: "Heads") var head: HeadKeyOption
+    @Option(help: "Feature file whose labels give the training counts per class, for a classifier without class_counts.")
+    var trainCountsFrom: String?
+    @Option(help: "Feature file to evaluate on (HDF5, .npz, .npy, .safetensors).") var test: String
     @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions
     @OptionGroup(title: "Shot groups") var shots: ShotOptions
     @Option(help: "Write a per-class accuracy SVG here.") var plot: String?
@@ -23,27 +29,38 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print JSON (with per-class accuracy and the confusion matrix).") var json = false
 
     func validate() throws {
-        try checkFiles(inputs: [("--classifier", classifier), ("--test", test)] + compare.map { ("--compare", $0) },
+        try checkFiles(inputs: [("--classifier", classifier), ("--test", test)] + compare.map { ("--compare", $0) }
+                           + (trainCountsFrom.map { [("--train-counts-from", $0)] } ?? []),
                        outputs: plot.map { [("--plot", $0)] } ?? [])
     }
 
     func run() throws {
-        let (f, model) = try loadClassifier(classifier)
+        var (f, model) = try loadClassifier(classifier, headKey: head.headKey)
+        if let t = trainCountsFrom {
+            let counts = try classCounts(of: t, keys: datasets.keys, numClasses: f.numClasses)
+            if let c = f.classCounts, c != counts { throw CLIError("\(t): class counts differ from those recorded in \(classifier)") }
+            f.classCounts = counts
+        }
         let (set, x) = try loadFeatures(test, keys: datasets.keys, numClasses: f.numClasses, lambda: f.tukeyLambda)
         if set.dim != f.dim { throw CLIError("\(test): feature dimension \(set.dim), classifier \(classifier) expects \(f.dim)") }
-        let m = Metrics(model: model, features: x, labels: set.labels, trainCounts: f.classCounts,
+        var m = Metrics(model: model, features: x, labels: set.labels, trainCounts: f.classCounts ?? Array(repeating: 0, count: f.numClasses),
                         thresholds: shots.thresholds)
+        if f.classCounts == nil {
+            if plot != nil { throw CLIError("--plot orders classes by training count: \(classifier) has no class_counts; pass --train-counts-from TRAIN_FILE") }
+            m.many = nil; m.medium = nil; m.few = nil; m.groupSizes = [:]
+        }
         // Compared classifiers: same classes and counts; each under its own recorded λ.
         var others: [(path: String, method: String, metrics: Metrics)] = []
         for path in compare {
-            let (g, gm) = try loadClassifier(path)
+            let (g, gm) = try loadClassifier(path, headKey: head.headKey)
             if g.numClasses != f.numClasses || g.dim != f.dim {
                 throw CLIError("\(path): \(g.numClasses) classes × dimension \(g.dim), \(classifier) has \(f.numClasses) × \(f.dim)")
             }
-            if g.classCounts != f.classCounts { throw CLIError("\(path): trained on other class counts than \(classifier)") }
+            guard let fc = f.classCounts else { throw CLIError("--compare needs training counts: \(classifier) has no class_counts; pass --train-counts-from TRAIN_FILE") }
+            if let gc = g.classCounts, gc != fc { throw CLIError("\(path): trained on other class counts than \(classifier)") }
             let gx = g.tukeyLambda == f.tukeyLambda ? x
                 : try loadFeatures(test, keys: datasets.keys, numClasses: g.numClasses, lambda: g.tukeyLambda).x
-            others.append((path, g.method, Metrics(model: gm, features: gx, labels: set.labels, trainCounts: g.classCounts,
+            others.append((path, g.method, Metrics(model: gm, features: gx, labels: set.labels, trainCounts: f.classCounts!,
                                                   thresholds: shots.thresholds)))
         }
         if let p = plot {
@@ -51,12 +68,12 @@ struct Evaluate: ParsableCommand {
             func top1(_ m: Metrics) -> String { String(format: "%.2f", 100 * m.overall) + "%" }
             let svg: String
             if others.isEmpty {
-                svg = PerClassPlot.svg(series: [.init(label: f.method, metrics: m)], trainCounts: f.classCounts,
+                svg = PerClassPlot.svg(series: [.init(label: f.method, metrics: m)], trainCounts: f.classCounts!,
                                        classNames: set.classNames, title: "\(f.method) on \(file): top-1 \(top1(m))")
             } else {
                 let series = [PerClassPlot.Series(label: "\(f.method): top-1 \(top1(m))", metrics: m)]
                     + others.map { PerClassPlot.Series(label: "\($0.method): top-1 \(top1($0.metrics))", metrics: $0.metrics) }
-                svg = PerClassPlot.svg(series: series, trainCounts: f.classCounts, classNames: set.classNames,
+                svg = PerClassPlot.svg(series: series, trainCounts: f.classCounts!, classNames: set.classNames,
                                        title: "per-class accuracy on \(file)")
             }
             try writeAtomically(contents: svg, to: p)
@@ -64,7 +81,7 @@ struct Evaluate: ParsableCommand {
         if json {
             struct Out: Encodable {
                 var classifier: String, test: String, method: String, tukeyLambda: Float?
-                var summary: Summary, perClass: [Double?], trainCounts: [Int], testCounts: [Int], confusion: [[Int]]
+                var summary: Summary, perClass: [Double?], trainCounts: [Int]?, testCounts: [Int], confusion: [[Int]]
                 var compared: [Compared]?
             }
             struct Compared: Encodable { var classifier: String, method: String, summary: Summary, perClass: [Double?] }
@@ -79,9 +96,13 @@ struct Evaluate: ParsableCommand {
         } else {
             print("classifier \(classifier) (method \(f.method), Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")) on \(test): \(m.rows) rows")
             print("overall      \(pct(m.overall))")
-            print("many         \(pct(m.many))  (\(m.groupSizes["many"] ?? 0) classes, > \(shots.many) training rows)")
-            print("medium       \(pct(m.medium))  (\(m.groupSizes["medium"] ?? 0) classes)")
-            print("few          \(pct(m.few))  (\(m.groupSizes["few"] ?? 0) classes, < \(shots.few) training rows)")
+            if f.classCounts == nil {
+                print("many / medium / few: unavailable (no class_counts in \(classifier); pass --train-counts-from TRAIN_FILE)")
+            } else {
+                print("many         \(pct(m.many))  (\(m.groupSizes["many"] ?? 0) classes, > \(shots.many) training rows)")
+                print("medium       \(pct(m.medium))  (\(m.groupSizes["medium"] ?? 0) classes)")
+                print("few          \(pct(m.few))  (\(m.groupSizes["few"] ?? 0) classes, < \(shots.few) training rows)")
+            }
             print("mean recall  \(pct(m.meanPerClassRecall))")
             for o in others {
                 print("compare \(o.path) (method \(o.method)): overall \(pct(o.metrics.overall))  many \(pct(o.metrics.many))  medium \(pct(o.metrics.medium))  few \(pct(o.metrics.few))  mean recall \(pct(o.metrics.meanPerClassRecall))")

@@ -11,8 +11,10 @@ struct Extract: ParsableCommand {
         abstract: "Extract pooled backbone features (and the linear head) from a safetensors checkpoint.",
         discussion: """
         Checkpoints written by `afg pretrain` carry the architecture and the input \
-        normalisation; for a PyTorch state_dict pass --arch and --mean/--std (the CIFAR \
-        ResNets expect names conv1.weight, bn1.*, layer1.0.conv1.weight, ..., linear.weight). \
+        normalisation; for a PyTorch state_dict pass --arch, and --mean/--std unless the \
+        HDF5 image file has mean / std attributes (0-1 scale; values above 1 are read as \
+        0-255 and divided by 255). The CIFAR \
+        ResNets expect names conv1.weight, bn1.*, layer1.0.conv1.weight, ..., linear.weight. \
         Writes a feature file (N × D float32, labels) and, with --head, the final linear layer \
         as a classifier file (stage two's KD teacher). Prints the head's accuracy on the data.
         """)
@@ -23,8 +25,8 @@ struct Extract: ParsableCommand {
     @Option(help: "Split to read from a folder: train or test.") var split = "train"
     @Option(help: "Output feature file (.h5).") var out: String
     @Option(help: "Also write the linear head as a classifier file (.h5).") var head: String?
-    @Option(help: "Per-channel mean, comma-separated (default: the checkpoint's).") var mean: String?
-    @Option(help: "Per-channel std, comma-separated (default: the checkpoint's).") var std: String?
+    @Option(help: "Per-channel mean, comma-separated (default: the checkpoint's, else the image file's mean attribute).") var mean: String?
+    @Option(help: "Per-channel std, comma-separated (default: the checkpoint's, else the image file's std attribute).") var std: String?
     @Option(help: "Images per forward pass.") var batchSize = 256
     @Flag(help: "Compress the feature file (shuffle + gzip).") var compress = false
     @OptionGroup(title: "Output") var output: OutputOptions
@@ -46,18 +48,11 @@ struct Extract: ParsableCommand {
             throw CLIError("\(checkpoint): no 2-D linear.weight tensor (the classifier head)")
         }
         let numClasses = lw.shape[0]
-        let images = try loadImages(data, split: split)
+        let (images, imageAttributes) = try loadImageFile(data, split: split)
         if images.numClasses > numClasses {
             throw CLIError("\(data): labels reach \(images.numClasses - 1) but the checkpoint's head has \(numClasses) classes")
         }
-        let norm: Normalization
-        if let m = mean, let s = std {
-            norm = Normalization(mean: try parseFloats(m, name: "--mean"), std: try parseFloats(s, name: "--std"))
-        } else if let m = ck.metadata["afg_mean"], let s = ck.metadata["afg_std"] {
-            norm = Normalization(mean: try parseFloats(m, name: "afg_mean"), std: try parseFloats(s, name: "afg_std"))
-        } else {
-            throw CLIError("\(checkpoint): no normalisation metadata; pass --mean and --std (CIFAR: 0.4914,0.4822,0.4465 / 0.2023,0.1994,0.2010)")
-        }
+        let norm = try normalization(ck.metadata, imageAttributes)
         guard norm.mean.count == images.channels, norm.std.allSatisfy({ $0 > 0 }) else {
             throw CLIError("normalisation has \(norm.mean.count) channels, the images \(images.channels)")
         }
@@ -113,5 +108,23 @@ struct Extract: ParsableCommand {
             print("extracted \(images.count) × \(net.featureDim) features to \(out)\(head.map { ", head to \($0)" } ?? "")")
             print(String(format: "head accuracy %.4f (%.1fs, %.0f img/s)", acc, seconds, Double(images.count) / max(seconds, 1e-9)))
         }
+    }
+
+    /// The input normalisation: --mean / --std, else the checkpoint's `afg_mean` /
+    /// `afg_std`, else the image file's `mean` / `std` attributes (0-1 scale; values above 1
+    /// are taken as 0-255 and divided by 255).
+    private func normalization(_ metadata: [String: String], _ imageAttributes: [String: String]) throws -> Normalization {
+        if let m = mean, let s = std {
+            return Normalization(mean: try parseFloats(m, name: "--mean"), std: try parseFloats(s, name: "--std"))
+        }
+        if let m = metadata["afg_mean"], let s = metadata["afg_std"] {
+            return Normalization(mean: try parseFloats(m, name: "afg_mean"), std: try parseFloats(s, name: "afg_std"))
+        }
+        if let m = imageAttributes["mean"], let s = imageAttributes["std"] {
+            var mean = try parseFloats(m, name: "\(data): attribute mean"), sd = try parseFloats(s, name: "\(data): attribute std")
+            if mean.contains(where: { $0 > 1 }) { mean = mean.map { $0 / 255 }; sd = sd.map { $0 / 255 } }
+            return Normalization(mean: mean, std: sd)
+        }
+        throw CLIError("\(checkpoint): no normalisation metadata, and \(data) has no mean / std attributes; pass --mean and --std (CIFAR: 0.4914,0.4822,0.4465 / 0.2023,0.1994,0.2010)")
     }
 }

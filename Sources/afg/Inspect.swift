@@ -12,7 +12,7 @@ struct Inspect: ParsableCommand {
         reported in full first, then fail. See docs/FORMAT.md for the file contract.
         """)
 
-    @Argument(help: "The HDF5 feature file.")
+    @Argument(help: "The feature file (HDF5, .npz, .npy, .safetensors).")
     var file: String
 
     @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions

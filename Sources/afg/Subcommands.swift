@@ -10,5 +10,6 @@ extension AFGCommand {
         MakeLT.self,
         Pretrain.self,
         Extract.self,
+        Export.self,
     ]
 }

@@ -18,9 +18,11 @@ struct Train: ParsableCommand {
         """)
 
     @Option(help: "Stage-two method.") var method: Method
-    @Option(help: "Training feature file (HDF5).") var train: String
+    @Option(help: "Training feature file (HDF5, .npz, .npy, .safetensors).") var train: String
     @Option(help: "Validation feature file: adaptive β, choice of p / τ, progress.") var val: String?
-    @Option(help: "Stage-one classifier file g₁ (KD teacher, start point, base of the post-hoc methods).") var teacher: String?
+    @Option(help: "Stage-one classifier file g₁ (KD teacher, start point, base of the post-hoc methods): an afg classifier, or a head in HDF5 / .npz / .safetensors (weight + bias, or a PyTorch state_dict).")
+    var teacher: String?
+    @OptionGroup(title: "Heads") var head: HeadKeyOption
     @Option(help: "Output classifier file.") var out: String
     @Option(help: "Random seed.") var seed: UInt64 = TrainConfig(method: .glag).seed
     @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions
@@ -82,7 +84,8 @@ struct Train: ParsableCommand {
     /// load → fit → write → report, for every method and solver.
     func run() throws {
         try checkMemory()
-        let data = try TrainData.load(train: train, val: val, teacher: teacher, keys: datasets.keys, tukey: tukey)
+        let data = try TrainData.load(train: train, val: val, teacher: teacher, headKey: head.headKey, keys: datasets.keys,
+                                      tukey: tukey)
         let t0 = Date()
         if let n = data.tukeyNote { output.console.line("note: \(n)") }
         var outcome = try fit(data)

@@ -43,7 +43,12 @@ extension Train {
     func fit(_ data: TrainData) throws -> TrainOutcome {
         let console = output.console
         if solverOptions.solver == .sgd {
-            return solverOptions.selectOnVal ? try fitSGDSelection(data, console) : try fitSGD(data, console)
+            // In-epoch progress (rows/s, ETA) for long epochs; off the arithmetic.
+            let progress = EpochProgress(quiet: output.quiet)
+            var base = config
+            if !output.quiet { base.sgd.progress = BatchProgressSink { progress.report($0) } }
+            return solverOptions.selectOnVal ? try fitSGDSelection(data, console, base, progress)
+                : try fitSGD(data, console, base, progress)
         }
         switch method {
         case .glag where solverOptions.selectOnVal: return try fitSolverSelection(data, console)
@@ -62,7 +67,7 @@ extension Train {
     }
 
     /// One method on the SGD path (`Trainer`), with checkpoints and resume.
-    func fitSGD(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
+    func fitSGD(_ data: TrainData, _ console: Console, _ config: TrainConfig, _ progress: EpochProgress) throws -> TrainOutcome {
         let cfg = config
         let trainer: Trainer
         do { trainer = try Trainer(config: cfg, inputs: data.inputs) } catch let e as TrainError { throw CLIError("\(e)") }
@@ -88,7 +93,7 @@ extension Train {
                 }
             }
         }
-        if !output.quiet { trainer.onEpoch = { console.line(epochLine($0)) } }
+        if !output.quiet { trainer.onEpoch = { progress.clear(); console.line(epochLine($0)) } }
         let result: TrainResult
         do { result = try trainer.run(resumingFrom: state) } catch let e as TrainError { throw CLIError("\(e)") }
         for n in result.notes { console.line("note: \(n)") }
@@ -101,14 +106,15 @@ extension Train {
     }
 
     /// `--select-on-val` on the SGD path: the documented grid of `GLAGSelection.sgdGrid`.
-    func fitSGDSelection(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
+    func fitSGDSelection(_ data: TrainData, _ console: Console, _ config: TrainConfig,
+                         _ progressLine: EpochProgress) throws -> TrainOutcome {
         let grid = GLAGSelection.sgdGrid(hasStageOne: data.inputs.teacher != nil)
         console.line("selecting on \(val!): \(grid.count) GLAG settings, score = validation mean per-class recall")
         let outcome: GLAGSelection.Outcome<(TrainResult, TrainConfig)>
         do {
             outcome = try GLAGSelection.selectSGD(
                 base: config, inputs: data.inputs, grid: grid, inverseRegularization: solverOptions.inverseRegularization,
-                progress: { console.line(selectionLine($0)) })
+                progress: { progressLine.clear(); console.line(selectionLine($0)) })
         } catch { throw CLIError("\(train): \(error)") }
         let (result, cfg) = outcome.run
         for n in result.notes { console.line("note: \(n)") }

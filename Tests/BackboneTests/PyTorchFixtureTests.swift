@@ -1,4 +1,5 @@
 import XCTest
+import FeatureIO
 import Linalg
 @testable import Backbone
 

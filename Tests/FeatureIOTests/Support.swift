@@ -68,11 +68,16 @@ func expectError(_ body: () throws -> Void, file: StaticString = #filePath, line
 /// True if `python3 -c "import h5py"` works.
 let h5pyAvailable: Bool = (try? runPython("import h5py")).map { $0.status == 0 } ?? false
 
-/// Runs `python3 -c script args...`, returning exit status and stdout.
+/// The system's Python (`make setup` installs Debian's python3-h5py for it), else the
+/// first `python3` on PATH.
+let systemPython: (URL, [String]) = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+    ? (URL(fileURLWithPath: "/usr/bin/python3"), []) : (URL(fileURLWithPath: "/usr/bin/env"), ["python3"])
+
+/// Runs `python3 -c script args...` (the system's Python), returning exit status and stdout.
 func runPython(_ script: String, _ args: [String] = []) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", script] + args
+    p.executableURL = systemPython.0
+    p.arguments = systemPython.1 + ["-c", script] + args
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -44,7 +44,7 @@ final class EvaluateTests: XCTestCase {
         let a = path("a.h5")
         XCTAssertEqual(try afg("train", "--method", "ce", "--epochs", "1", "--train", "\(fixtures)/train.h5", "--out", a, "--quiet").status, 0)
         var f = try FeatureStore.readClassifier(path: a)
-        f.classCounts[0] += 1
+        f.classCounts![0] += 1
         let b = path("b.h5")
         try FeatureStore.writeClassifier(f, to: b)
         let r = try afg("evaluate", "--classifier", a, "--compare", b, "--test", "\(fixtures)/test.h5", "--plot", path("p.svg"))

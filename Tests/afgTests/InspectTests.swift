@@ -167,11 +167,11 @@ final class InspectTests: XCTestCase {
     }
 
     func testLabelsOutOfRange() throws {
-        let ok = (try? Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", "-c", "import h5py"]))
+        let ok = (try? Process.run(URL(fileURLWithPath: "/usr/bin/python3"), arguments: ["-c", "import h5py"]))
         ok?.waitUntilExit()
         try XCTSkipUnless(ok?.terminationStatus == 0, "h5py not installed")
         let p = dir.appendingPathComponent("range.h5").path
-        let w = try Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", "-c", """
+        let w = try Process.run(URL(fileURLWithPath: "/usr/bin/python3"), arguments: ["-c", """
             import sys, h5py, numpy as np
             with h5py.File(sys.argv[1], "w") as f:
                 f["features"] = np.zeros((5, 2), dtype=np.float32)

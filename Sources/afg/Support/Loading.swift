@@ -19,10 +19,19 @@ func loadFeatures(_ path: String, keys: DatasetKeys = .init(), numClasses: Int? 
     return (set, m)
 }
 
-/// A classifier file and its linear model.
-func loadClassifier(_ path: String) throws -> (file: ClassifierFile, model: LinearModel) {
-    let f = try FeatureStore.readClassifier(path: path)
+/// A classifier file (or a bare head: HDF5, .npz, .safetensors; `headKey` picks the
+/// state_dict prefix) and its linear model.
+func loadClassifier(_ path: String, headKey: String? = nil) throws -> (file: ClassifierFile, model: LinearModel) {
+    let f = try FeatureStore.readClassifier(path: path, headKey: headKey)
     return (f, LinearModel(weight: Matrix(rows: f.numClasses, cols: f.dim, data: f.weight), bias: f.bias))
+}
+
+/// Rows per class in a feature file, from its labels only (the features are not read).
+func classCounts(of path: String, keys: DatasetKeys, numClasses: Int) throws -> [Int] {
+    let s = try FeatureStream(path: path, keys: keys, numClasses: numClasses)
+    var counts = [Int](repeating: 0, count: numClasses)
+    for l in s.labels { counts[Int(l)] += 1 }
+    return counts
 }
 
 /// What `afg train` reads: the training file, the optional validation file and stage-one
@@ -38,7 +47,8 @@ struct TrainData {
     var lambda: Float?
     var tukeyNote: String?
 
-    static func load(train: String, val: String?, teacher: String?, keys: DatasetKeys, tukey: TukeyOptions) throws -> TrainData {
+    static func load(train: String, val: String?, teacher: String?, headKey: String? = nil, keys: DatasetKeys,
+                     tukey: TukeyOptions) throws -> TrainData {
         var (trainSet, trainX) = try loadFeatures(train, keys: keys, lambda: nil)
         let (lambda, note) = tukey.lambda(minimum: trainX.data.min() ?? 0)
         if let l = lambda {
@@ -54,7 +64,7 @@ struct TrainData {
         }
         var head: LinearModel?, rawTrain: Matrix<Float>?, rawVal: Matrix<Float>?, teacherLambda: Float?
         if let t = teacher {
-            let (f, model) = try loadClassifier(t)
+            let (f, model) = try loadClassifier(t, headKey: headKey)
             if f.numClasses != c { throw CLIError("\(t): \(f.numClasses) classes, training file \(train) has \(c)") }
             if f.dim != trainSet.dim { throw CLIError("\(t): dimension \(f.dim), training file \(train) has \(trainSet.dim)") }
             head = model
@@ -74,23 +84,27 @@ struct TrainData {
 
 /// Loads images from an HDF5 image file (`*.h5`, `*.hdf5`) or a folder of IDX / CIFAR
 /// binary files (`split` picks train or test there).
-func loadImages(_ path: String, split: String) throws -> ImageSet {
+func loadImages(_ path: String, split: String) throws -> ImageSet { try loadImageFile(path, split: split).images }
+
+/// `loadImages`, plus the HDF5 file's root attributes as text (none for a folder).
+func loadImageFile(_ path: String, split: String) throws -> (images: ImageSet, attributes: [String: String]) {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
         throw CLIError("\(path): no such file or folder")
     }
     if isDir.boolValue {
         guard split == "train" || split == "test" else { throw CLIError("--split must be train or test for a folder, got \(split)") }
-        return try ImageSet.loadFolder(path, train: split == "train")
+        return (try ImageSet.loadFolder(path, train: split == "train"), [:])
     }
     let f = try FeatureStore.readImages(path: path)
-    return ImageSet(height: f.height, width: f.width, channels: f.channels, pixels: f.pixels, labels: f.labels,
-                    numClasses: f.numClasses, classNames: f.classNames)
+    return (ImageSet(height: f.height, width: f.width, channels: f.channels, pixels: f.pixels, labels: f.labels,
+                     numClasses: f.numClasses, classNames: f.classNames), f.attributes)
 }
 
-/// Comma-separated floats (`0.49,0.48,0.45`).
+/// Comma-separated floats (`0.49,0.48,0.45`; surrounding brackets, as in an HDF5 float
+/// array attribute's text `[0.49, 0.48, 0.45]`, are ignored).
 func parseFloats(_ s: String, name: String) throws -> [Float] {
-    let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+    let v = s.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")).split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
     guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0!.isFinite }) else {
         throw CLIError("\(name): expected comma-separated finite numbers, got '\(s)'")
     }

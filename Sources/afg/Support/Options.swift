@@ -108,7 +108,7 @@ struct GeneratorOptions: ParsableArguments {
 /// Where the datasets of a feature file live (`--features-key`, `--labels-key`,
 /// `--class-names-key`).
 struct DatasetKeyOptions: ParsableArguments {
-    @Option(name: .customLong("features-key"), help: "Dataset holding the N × D features (e.g. train/feats).")
+    @Option(name: .customLong("features-key"), help: "Dataset (array, tensor) holding the N × D features (e.g. train/feats).")
     var features = "features"
     @Option(name: .customLong("labels-key"), help: "Dataset holding the N integer labels (e.g. train/targets).")
     var labels = "labels"
@@ -116,6 +116,13 @@ struct DatasetKeyOptions: ParsableArguments {
     var classNames = "class_names"
 
     var keys: DatasetKeys { DatasetKeys(features: features, labels: labels, classNames: classNames) }
+}
+
+/// `--head-key`: which weight / bias pair of a PyTorch state_dict is the head.
+struct HeadKeyOption: ParsableArguments {
+    @Option(name: .customLong("head-key"),
+            help: "Prefix of the head's weight and bias in a state_dict (e.g. fc, heads.0); needed only when the file holds several of weight, fc.*, linear.*, head.*, classifier.*.")
+    var headKey: String?
 }
 
 // MARK: - afg train

@@ -30,6 +30,34 @@ struct ProgressLine {
     }
 }
 
+/// In-epoch progress of `afg train` (`SGDConfig.progress`): a bar, rows/s and the
+/// epoch's ETA, drawn only once an epoch has run 2 s (short epochs print nothing) and
+/// cleared before the epoch's own line. Called on the training thread only.
+final class EpochProgress: @unchecked Sendable {
+    private var line: ProgressLine
+    private var epoch = -1
+    private var start = Date()
+    private var drawn = false
+
+    init(quiet: Bool) { line = ProgressLine(quiet: quiet) }
+
+    func report(_ p: BatchProgress) {
+        if p.epoch != epoch { clear(); epoch = p.epoch; start = Date() }
+        let secs = Date().timeIntervalSince(start)
+        guard secs >= 2, p.rowsDone > 0 else { return }
+        let rate = Double(p.rowsDone) / secs
+        let eta = Double(p.rowsTotal - p.rowsDone) / max(rate, 1e-9)
+        line.draw("epoch \(p.epoch + 1) \(ProgressLine.bar(p.rowsDone, p.rowsTotal)) \(p.rowsDone)/\(p.rowsTotal) rows  \(String(format: "%.0f", rate)) rows/s  ETA \(String(format: "%.0f", eta))s")
+        drawn = true
+    }
+
+    /// Erases the progress line (if one was drawn), so the next line starts clean.
+    func clear() {
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); drawn = false }
+        epoch = -1
+    }
+}
+
 /// The one JSON encoder: sorted keys (the same value gives the same text); `pretty` for
 /// what a person reads on stdout, compact for records stored in files. Non-finite numbers
 /// are written as the strings "nan", "inf", "-inf".

@@ -1,0 +1,32 @@
+import ArgumentParser
+import FeatureIO
+
+/// `afg export`: a classifier for PyTorch / NumPy.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a classifier as .safetensors (torch.nn.Linear state_dict) or .npz.",
+        discussion: """
+        Writes weight (C × D) and bias (C) as float32. In .safetensors, __metadata__ holds \
+        format = pt, method, tukey_lambda (none: raw features) and class_names (a JSON array); \
+        load it with torch.nn.Linear(D, C).load_state_dict(safetensors.torch.load_file(OUT)), \
+        after applying the Tukey λ to the features. In .npz, method and tukey_lambda are 0-d \
+        arrays and class_names a string array. See docs/FORMAT.md.
+        """)
+
+    @Option(help: "Classifier file (afg's HDF5, or a head in .npz / .safetensors).") var classifier: String
+    @OptionGroup(title: "Heads") var head: HeadKeyOption
+    @Option(help: "Output file: .safetensors or .npz.") var out: String
+
+    func validate() throws {
+        guard [.safetensors, .npz].contains(ArrayFileFormat(path: out)) else {
+            throw CLIError("--out \(out): export writes .safetensors or .npz")
+        }
+        try checkFiles(inputs: [("--classifier", classifier)], outputs: [("--out", out)])
+    }
+
+    func run() throws {
+        let f = try FeatureStore.readClassifier(path: classifier, headKey: head.headKey)
+        try FeatureStore.exportClassifier(f, to: out)
+        print("wrote \(out): weight \(f.numClasses) × \(f.dim), bias \(f.numClasses), float32, Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")")
+    }
+}
