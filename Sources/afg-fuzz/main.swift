@@ -240,7 +240,7 @@ case "safetensors":
         if m.chance(0.4) { editJSONNumber(&b, &m) }
         if m.chance(0.8) { m.mutate(&b, fields: [Field(offset: 0, width: 8, bigEndian: false)]) }
         let name = "fuzz-\(seed).safetensors"
-        return try expectTyped(BackboneError.self, file: name, seed: seed) { _ = try SafeTensorsFile.decode(Data(b), name: name) }
+        return try expectTyped(FeatureIOError.self, file: name, seed: seed) { _ = try SafeTensorsFile.decode(Data(b), name: name) }
     }
 case "idx", "gzip":
     let plain = idxSeed(), wide = idxSeed(n: 3, h: 28, w: 28)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Backbone
+import FeatureIO
 
 /// Headers that declare more data than the file holds (found by afg-fuzz, see
 /// Tests/afgTests/FuzzTests.swift) are refused with a one-line error before allocation.
