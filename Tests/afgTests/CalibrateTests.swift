@@ -8,10 +8,7 @@ final class CalibrateTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: afgBinary.path), "afg binary not built at \(afgBinary.path)")
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-calibrate-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { [dir] in try? FileManager.default.removeItem(at: dir!) }
+        dir = try scratchFolder("calibrate")
     }
 
     /// Non-negative long-tailed features: counts 40, 12, 5, 2 in dimension 3.

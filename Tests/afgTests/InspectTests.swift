@@ -14,6 +14,18 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 
 func h5Fixture(_ name: String) -> String { repoRoot.appendingPathComponent("fixtures/h5py/\(name)").path }
 
+extension XCTestCase {
+    /// The set-up of every CLI test: skips when the `afg` binary is not built, and makes a
+    /// fresh folder (`afg-NAME-PID-UUID`) that is removed after the test.
+    func scratchFolder(_ name: String) throws -> URL {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: afgBinary.path), "afg binary not built at \(afgBinary.path)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-\(name)-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+}
+
 /// Runs `afg args...`; returns exit status, stdout and stderr.
 func afg(_ args: String...) throws -> (status: Int32, out: String, err: String) { try afgArgs(args) }
 
@@ -37,10 +49,7 @@ final class InspectTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: afgBinary.path), "afg binary not built at \(afgBinary.path)")
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-inspect-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { [dir] in try? FileManager.default.removeItem(at: dir!) }
+        dir = try scratchFolder("inspect")
     }
 
     func testPlainFixtureExactText() throws {

@@ -10,10 +10,7 @@ final class TrainTests: XCTestCase {
     let fixtures = repoRoot.appendingPathComponent("fixtures/fmnist-lt").path
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: afgBinary.path), "afg binary not built at \(afgBinary.path)")
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-train-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { [dir] in try? FileManager.default.removeItem(at: dir!) }
+        dir = try scratchFolder("train")
     }
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
