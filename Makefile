@@ -9,7 +9,7 @@ TEST_FLAGS := -c release -Xswiftc -enable-testing
 AFG := .build/release/afg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build release test demo demo-full bench bench-scale results install clean
+.PHONY: setup build release test demo demo-full bench bench-scale bench-accuracy results install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -43,6 +43,26 @@ results: release
 
 bench: release
 	.build/release/afg-bench $(BENCH)
+
+# The accuracy suite of docs/RESULTS.md: six real long-tailed sets from four domains
+# (bench/accuracy/build_sets.py: Debian's r-cran-mlbench and fortunes packages, texts embedded
+# by a sentence-embedding model from PyPI, our Fashion-MNIST-LT features, scikit-learn's
+# digits), 3 seeds, 4 methods paired against scikit-learn's LogisticRegressionCV(balanced).
+# Its own Python environment (.venv-accuracy, pinned in bench/accuracy/requirements.txt;
+# torch's wheels are ~3 GB). Sets under ACC_DIR (default /tmp/afg-accuracy). A few hours.
+ACC_DIR ?= /tmp/afg-accuracy
+ACC_PY := .venv-accuracy/bin/python
+.venv-accuracy/stamp: bench/accuracy/requirements.txt
+	@for p in r-cran-mlbench fortunes python3-venv; do dpkg -s $$p >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq r-cran-mlbench fortunes python3-venv; break; }; done
+	python3 -m venv .venv-accuracy
+	$(ACC_PY) -m pip install -q -r bench/accuracy/requirements.txt
+	touch $@
+
+bench-accuracy: release .venv-accuracy/stamp
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 HF_HUB_OFFLINE=0 ACC_DIR=$(ACC_DIR) $(ACC_PY) bench/accuracy/build_sets.py --out $(ACC_DIR)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ACC_DIR=$(ACC_DIR) AFG=$(AFG) $(ACC_PY) bench/accuracy/suite.py run
+	ACC_DIR=$(ACC_DIR) $(ACC_PY) bench/accuracy/suite.py table
 
 # The scale run of docs/SCALE.md: iNaturalist-2018-shaped synthetic features (8,142 classes,
 # D = 2048, 437,513 rows, 3.6 GB under SCALE_DIR, default /tmp/afg-scale), `afg calibrate`

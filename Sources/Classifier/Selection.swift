@@ -5,7 +5,8 @@ import AFG
 /// `afg train --method glag --select-on-val`: a small grid of runs, each trained on the
 /// training split only and scored by validation mean per-class recall; the best is kept
 /// (the first in grid order on ties). The test split is never seen. One runner
-/// (`select(_:validation:trainCounts:fit:progress:)`) serves both solvers' grids.
+/// (`select(_:validation:trainCounts:fit:progress:)`) serves the grid. On the converged solver
+/// the recommended command is `CrossValidatedSelection` instead.
 public enum GLAGSelection {
     /// A scored setting.
     public struct Entry: Sendable {
@@ -136,83 +137,6 @@ extension GLAGSelection {
             trainer.onEpoch = onEpoch
             let result = try trainer.run()
             return Fitted(run: (result, cfg), model: result.model)
-        }, progress: progress)
-    }
-}
-
-// MARK: - The lbfgs grid
-
-extension GLAGSelection {
-    /// One setting of the lbfgs grid. `config == nil` is the class-weighted regression
-    /// alone (no generation), listed so the grid shows what GLAG is measured against.
-    public struct SolverCandidate: Sendable {
-        public var name: String
-        public var config: GLAGSolverConfig?
-        public init(name: String, config: GLAGSolverConfig?) { self.name = name; self.config = config }
-        public var summary: String { config?.summary ?? "class-weighted logistic regression (balanced), no generation" }
-    }
-
-    /// The default lbfgs grid around `base` (its generator, rounds, C, KD schedule shape
-    /// and solver settings are kept; the grid overrides the fields listed):
-    ///
-    /// | name | mean | β₀ | k | KD max | teacher | init |
-    /// |---|---|---|---|---|---|---|
-    /// | balanced-lr | (class-weighted regression alone) |||||
-    /// | sample-b0.2 | sample | 0.2 | 2 | 0.5 | balanced | teacher |
-    /// | sample-b0.6 | sample | 0.6 | 2 | 0.5 | balanced | teacher |
-    /// | sample-b1.0 | sample | 1.0 | 2 | 0.5 | balanced | teacher |
-    /// | sample-b0.6-nokd | sample | 0.6 | 2 | 0 | balanced | teacher |
-    /// | sample-b0.6-k3 | sample | 0.6 | 3 | 0.5 | balanced | teacher |
-    /// | sample-b0.6-noteacher | sample | 0.6 | 2 | — | none | zero |
-    /// | pull-b0.2 | pull | 0.2 | 2 | 0.5 | balanced | teacher |
-    /// | sample-b0.6-stageone (only with a stage-one head) | sample | 0.6 | 2 | 0.5 | stage-one | teacher |
-    public static func solverGrid(base: GLAGSolverConfig = GLAGSolverConfig(), hasStageOne: Bool = false) -> [SolverCandidate] {
-        func make(_ name: String, mean: MeanMode = .sample, beta: Float, k: Int = 2, kd: Double = 0.5,
-                  teacher: TeacherKind = .balanced, initial: InitKind = .teacher) -> SolverCandidate {
-            var c = base
-            c.generator.meanMode = mean
-            c.generator.initialBeta = beta
-            c.generator.k = k
-            c.kd.maxValue = kd
-            c.teacher = teacher
-            c.initialization = initial
-            return SolverCandidate(name: name, config: c)
-        }
-        var grid = [SolverCandidate(name: "balanced-lr", config: nil),
-                    make("sample-b0.2", beta: 0.2),
-                    make("sample-b0.6", beta: 0.6),
-                    make("sample-b1.0", beta: 1.0),
-                    make("sample-b0.6-nokd", beta: 0.6, kd: 0),
-                    make("sample-b0.6-k3", beta: 0.6, k: 3),
-                    make("sample-b0.6-noteacher", beta: 0.6, kd: 0, teacher: .none, initial: .zero),
-                    make("pull-b0.2", mean: .pull, beta: 0.2)]
-        if hasStageOne { grid.append(make("sample-b0.6-stageone", beta: 0.6, teacher: .stageOne)) }
-        return grid
-    }
-
-    /// Fits every lbfgs candidate (`GLAGSolver`) and keeps the best. The `balanced`
-    /// teacher is solved once and shared. The run is the chosen model and its GLAG fit
-    /// (nil when the class-weighted regression won).
-    /// - Complexity: one GLAG run per setting.
-    public static func selectSolver(grid: [SolverCandidate], features: Matrix<Float>, labels: [Int32], numClasses: Int,
-                                    validation: LabeledFeatures, stageOne: LinearModel? = nil,
-                                    teacherFeatures: Matrix<Float>? = nil, seed: UInt64,
-                                    inverseRegularization: Double = 1, precision: LogisticRegression.Precision = .single,
-                                    progress: ((Entry) -> Void)? = nil) throws -> Outcome<(LinearModel, GLAGFit?)> {
-        let c = numClasses
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let balanced = try GLAGSolver.balancedRegression(features: features, labels: labels, numClasses: c,
-                                                         inverseRegularization: inverseRegularization, precision: precision)
-        let balancedSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        var trainCounts = [Int](repeating: 0, count: c)
-        for l in labels where l >= 0 && Int(l) < c { trainCounts[Int(l)] += 1 }
-        return try select(grid, validation: validation, trainCounts: trainCounts, name: \.name, summary: \.summary,
-                          fit: { cand in
-            guard let cfg = cand.config else { return Fitted(run: (balanced, nil), model: balanced, seconds: balancedSeconds) }
-            let fit = try GLAGSolver(config: cfg).fit(features: features, labels: labels, numClasses: c, validation: validation,
-                                                      stageOne: stageOne, teacherFeatures: teacherFeatures,
-                                                      balancedTeacher: cfg.teacher == .balanced ? balanced : nil, seed: seed)
-            return Fitted(run: (fit.model, fit), model: fit.model)
         }, progress: progress)
     }
 }

@@ -46,7 +46,7 @@ struct Train: ParsableCommand {
         try checkFiles(inputs: inputs, outputs: [("--out", out), ("--out (checkpoint)", out + ".ckpt")])
         if checkpoints.checkpointEvery < 0 { throw CLIError("--checkpoint-every must be ≥ 0 (got \(checkpoints.checkpointEvery))") }
         let o = solverOptions
-        if o.solver == .lbfgs {
+        if o.effectiveSolver == .lbfgs {
             guard [.glag, .crt, .ce].contains(method) else {
                 throw CLIError("--solver lbfgs trains glag, crt or ce; \(method.rawValue) uses --solver sgd")
             }
@@ -55,13 +55,13 @@ struct Train: ParsableCommand {
         if o.selectOnVal {
             if method != .glag { throw CLIError("--select-on-val applies to --method glag") }
             if val == nil { throw CLIError("--select-on-val needs --val") }
-            if o.solver == .sgd && glag.noKd {
+            if o.effectiveSolver == .sgd && glag.noKd {
                 throw CLIError("--select-on-val chooses the KD teacher itself (no KD is one of its settings): drop --no-kd")
             }
-            if o.solver == .sgd && (checkpoints.resume || checkpoints.checkpointEvery > 0) {
+            if o.effectiveSolver == .sgd && (checkpoints.resume || checkpoints.checkpointEvery > 0) {
                 throw CLIError("--select-on-val runs several trainings and does not checkpoint: drop --resume / --checkpoint-every")
             }
-        } else if o.solver == .lbfgs && method == .glag && o.kdTeacher == .stageOne && teacher == nil {
+        } else if o.effectiveSolver == .lbfgs && method == .glag && o.kdTeacher == .stageOne && teacher == nil {
             throw CLIError("--kd-teacher stage-one needs --teacher HEAD.h5")
         }
     }
@@ -121,7 +121,7 @@ struct Train: ParsableCommand {
             let target = sgd.epochRows.map { ($0 + shape.classes - 1) / max(shape.classes, 1) } ?? generator.targetPerClass
             let g = shape.generatedRows(target: target)
             parts.append(("covariance factors", 4 * shape.factorFloats))
-            parts.append(("generated rows", solverOptions.solver == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
+            parts.append(("generated rows", solverOptions.effectiveSolver == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
                                             : sgd.epochRows == nil ? 4 * g * d + 16 * g : 16 * g))
         }
         let total = parts.reduce(0) { $0 + $1.1 }

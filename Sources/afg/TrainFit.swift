@@ -32,6 +32,9 @@ struct GridScore {
     var name: String, recall: Double, overall: Double
     /// Printed after the score (the lbfgs grid's setting summary).
     var detail = ""
+    init(name: String, recall: Double, overall: Double, detail: String) {
+        self.name = name; self.recall = recall; self.overall = overall; self.detail = detail
+    }
     init(_ e: GLAGSelection.Entry, detail: Bool) {
         name = e.name; recall = e.validationMeanRecall; overall = e.validationAccuracy; self.detail = detail ? e.summary : ""
     }
@@ -42,7 +45,7 @@ extension Train {
     /// GLAG, lbfgs grid), each returning the same outcome.
     func fit(_ data: TrainData) throws -> TrainOutcome {
         let console = output.console
-        if solverOptions.solver == .sgd {
+        if solverOptions.effectiveSolver == .sgd {
             // In-epoch progress (rows/s, ETA) for long epochs; off the arithmetic.
             let progress = EpochProgress(quiet: output.quiet)
             var base = config
@@ -53,7 +56,7 @@ extension Train {
         switch method {
         case .glag where solverOptions.selectOnVal: return try fitSolverSelection(data, console)
         case .glag: return try fitSolverGLAG(data, console)
-        default: return try fitRegression(data)
+        default: return try fitRegression(data, console)
         }
     }
 

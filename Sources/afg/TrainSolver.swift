@@ -29,61 +29,130 @@ extension Train {
     var solverMethodName: String { methodName + (method == .crt ? "-lbfgs-balanced" : "-lbfgs") }
 
     /// The stage-one head and the rows it reads (the untransformed features when its λ differs).
-    func stageOne(_ data: TrainData) -> (LinearModel?, Matrix<Float>?) {
+    /// `raw`: the transformed rows before any standardisation (the head's input when λ agrees).
+    func stageOne(_ data: TrainData, raw: Matrix<Float>? = nil) -> (LinearModel?, Matrix<Float>?) {
         guard let t = data.inputs.teacher else { return (nil, nil) }
-        return (t, data.inputs.rawTrain ?? data.inputs.train.features)
+        return (t, data.inputs.rawTrain ?? raw ?? data.inputs.train.features)
     }
 
-    /// `ce` / `crt`: the converged (class-weighted) multinomial regression.
-    func fitRegression(_ data: TrainData) throws -> TrainOutcome {
-        let o = solverOptions, x = data.inputs.train, labels = x.labels, c = x.numClasses
-        let weights = method == .crt ? LogisticRegression.balancedClassWeights(labels: labels, numClasses: c) : nil
-        let total = weights.map { w in labels.reduce(0.0) { $0 + w[Int($1)] } } ?? Double(labels.count)
-        let solver = LogisticRegression(gradientTolerance: o.tolerance, maxIterations: 2000)
+    /// The labelled rows the cross-validated paths fit on: train, then validation.
+    func pooled(_ data: TrainData) -> LabeledFeatures {
+        let t = data.inputs.train
+        guard let v = data.inputs.val else { return t }
+        return LabeledFeatures(features: .verticalJoin(t.features, v.features), labels: t.labels + v.labels,
+                               numClasses: t.numClasses)
+    }
+
+    /// The solver every lbfgs path uses.
+    var regressionSolver: LogisticRegression { LogisticRegression(gradientTolerance: solverOptions.tolerance, maxIterations: 2000) }
+
+    /// `ce` / `crt`: the converged (class-weighted) multinomial regression, at the given `C`
+    /// or with `C` cross-validated (`--C auto`) and refitted on train + val.
+    func fitRegression(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
+        let balanced = method == .crt
+        guard case .value(let C) = solverOptions.cChoice(hasValidation: val != nil) else {
+            return try fitRegressionCV(data, console, balanced: balanced)
+        }
+        let x = data.inputs.train
         let model: LinearModel
         do {
-            model = try solver.fit(features: x.features, labels: labels, numClasses: c, classWeights: weights,
-                                   l2: LogisticRegression.l2(sklearnC: o.inverseRegularization, totalWeight: total))
+            model = try RegressionCV(grid: [C], balanced: balanced, solver: regressionSolver)
+                .fit(x.features, labels: x.labels, numClasses: x.numClasses, C: C)
         } catch { throw CLIError("\(train): \(error)") }
         return TrainOutcome(model: model, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
-                            record: ClassifierRecord.regression(C: o.inverseRegularization, balanced: method == .crt))
+                            record: ClassifierRecord.regression(C: C, balanced: balanced))
     }
 
-    /// `glag` on the solver: rounds of generation and a warm-started solve.
+    /// `--C auto`: `RegressionCV` over train + val, the grid printed, a refit on every row.
+    func fitRegressionCV(_ data: TrainData, _ console: Console, balanced: Bool) throws -> TrainOutcome {
+        let x = pooled(data), k = 5
+        let cv = RegressionCV(balanced: balanced, solver: regressionSolver)
+        let folds = StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: k, seed: seed)
+        let model: LinearModel, path: RegressionCV.Path
+        do {
+            path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
+            let scaler = Standardizer(fitting: x.features)
+            model = scaler.rawModel(try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen))
+        } catch { throw CLIError("\(train): \(error)") }
+        let note = "C = \(path.chosen) by \(k)-fold cross-validation on \(x.labels.count) rows (train\(val == nil ? "" : " + val")), refitted on them"
+        console.line(note)
+        for line in CrossValidatedSelection.pathLines(path) { console.line(line) }
+        return TrainOutcome(model: model, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
+                            record: ClassifierRecord.regressionCV(path, folds: k, balanced: balanced), notes: [note],
+                            chosen: ["C": path.chosen])
+    }
+
+    /// `glag` on the solver: rounds of generation and a warm-started solve. With `--C auto`,
+    /// `C` is cross-validated for the class-weighted regression on the training rows and the
+    /// rounds run on standardised rows (the model is mapped back to the raw rows).
     func fitSolverGLAG(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
-        let base = solverConfig, x = data.inputs.train
-        let (head, headX) = stageOne(data)
+        var base = solverConfig
+        var inputs = data.inputs
+        var scaler: Standardizer? = nil
+        if solverOptions.cChoice(hasValidation: val != nil) == .auto {
+            let x = inputs.train
+            let folds = StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: 5, seed: seed)
+            do {
+                let path = try RegressionCV(balanced: true, solver: regressionSolver)
+                    .path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
+                base.inverseRegularization = path.chosen
+                console.line("C = \(path.chosen) by 5-fold cross-validation of the class-weighted regression on \(train)")
+            } catch { throw CLIError("\(train): \(error)") }
+            let s = Standardizer(fitting: x.features)
+            inputs.train.features = s.apply(x.features)
+            if let v = inputs.val { inputs.val!.features = s.apply(v.features) }
+            scaler = s
+        }
+        let x = inputs.train
+        var stageData = data
+        stageData.inputs = inputs
+        let (head, headX) = stageOne(stageData, raw: data.inputs.train.features)
         let fit: GLAGFit
         do {
             fit = try GLAGSolver(config: base).fit(
-                features: x.features, labels: x.labels, numClasses: x.numClasses, validation: data.inputs.val,
+                features: x.features, labels: x.labels, numClasses: x.numClasses, validation: inputs.val,
                 stageOne: head, teacherFeatures: headX, seed: seed, progress: { r in
                     console.line("round \(r.round + 1)/\(base.rounds)  objective \(String(format: "%.5f", r.objective))  \(r.iterations) it  val \(pct(r.validationAccuracy))  recall \(pct(r.validationMeanRecall))  mean tail β \(String(format: "%.3f", r.meanTailBeta))")
                 })
         } catch { throw CLIError("\(train): \(error)") }
-        return TrainOutcome(model: fit.model, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
-                            record: ClassifierRecord.solver(summary: base.summary))
+        return TrainOutcome(model: scaler.map { $0.rawModel(fit.model) } ?? fit.model, classCounts: x.classCounts,
+                            method: solverMethodName, lambda: data.lambda,
+                            record: ClassifierRecord.solver(summary: base.summary + " C=\(base.inverseRegularization)"))
     }
 
-    /// `glag --select-on-val` on the solver: the grid of `GLAGSelection.solverGrid`.
+    /// `glag --select-on-val` on the solver (the recommended command): `CrossValidatedSelection`
+    /// over train + val. With `--tukey auto` on non-negative features the raw rows are a
+    /// candidate space beside the transformed ones (the simpler one, first).
     func fitSolverSelection(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
-        let x = data.inputs.train
-        let (head, headX) = stageOne(data)
-        let grid = GLAGSelection.solverGrid(base: solverConfig, hasStageOne: head != nil).filter { $0.config != nil }
-        console.line("selecting on \(val!): \(grid.count) settings, score = validation mean per-class recall")
-        let outcome: GLAGSelection.Outcome<(LinearModel, GLAGFit?)>
+        let x = pooled(data), k = 5
+        var spaces: [CrossValidatedSelection.Space] = []
+        var lambdas: [Float?] = []
+        if let l = data.lambda, tukey.tukey == "auto", !tukey.noTukey {
+            let rawTrain = try loadFeatures(train, keys: datasets.keys, lambda: nil).x
+            let rawVal = try loadFeatures(val!, keys: datasets.keys, numClasses: x.numClasses, lambda: nil).x
+            spaces.append(.init(name: "raw features", features: .verticalJoin(rawTrain, rawVal))); lambdas.append(nil)
+            spaces.append(.init(name: "Tukey λ = \(l)", features: x.features)); lambdas.append(l)
+        } else {
+            spaces.append(.init(name: data.lambda.map { "Tukey λ = \($0)" } ?? "raw features", features: x.features))
+            lambdas.append(data.lambda)
+        }
+        console.line("selecting by \(k)-fold cross-validation on \(x.labels.count) rows (train + val); no test file is read")
+        let outcome: CrossValidatedSelection.Outcome
         do {
-            outcome = try GLAGSelection.selectSolver(
-                grid: grid, features: x.features, labels: x.labels, numClasses: x.numClasses, validation: data.inputs.val!,
-                stageOne: head, teacherFeatures: headX, seed: seed, inverseRegularization: solverOptions.inverseRegularization,
-                progress: { console.line(selectionLine($0)) })
+            outcome = try CrossValidatedSelection.select(
+                spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k,
+                headThreshold: generator.headThreshold, seed: seed, solver: regressionSolver, log: { console.line($0) })
         } catch { throw CLIError("\(train): \(error)") }
-        let best = outcome.entries[outcome.bestIndex]
-        let scores = outcome.entries.map { GridScore($0, detail: true) }
-        let record = ClassifierRecord.solver(summary: best.summary,
-                                             selection: ClassifierRecord.selection(chosen: best.name, scores))
-        return TrainOutcome(model: outcome.run.0, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
-                            record: record, selected: best.name, grid: scores)
+        let scores = outcome.candidates.map {
+            GridScore(name: $0.name, recall: $0.mean, overall: .nan,
+                      detail: String(format: "± %.2f, paired Δ %+.2f ± %.2f  ", 100 * $0.standardError,
+                                     100 * $0.pairedDifference, 100 * $0.pairedStandardError) + $0.summary)
+        }
+        let pick = outcome.choice
+        return TrainOutcome(model: outcome.model, classCounts: x.classCounts, method: "glag-cv", lambda: lambdas[pick.space],
+                            record: ClassifierRecord.crossValidated(outcome, spaces: spaces.map(\.name)),
+                            notes: ["chosen by \(k)-fold cross-validation on train + val: \(pick.name), C = \(pick.C); the validation rows were trained on"],
+                            chosen: ["C": pick.C], selected: pick.name, grid: scores)
     }
 }
 
@@ -105,10 +174,29 @@ enum ClassifierRecord {
         "{\"solver\":\"lbfgs\",\"C\":\(C),\"class_weight\":\"\(balanced ? "balanced" : "none")\"}"
     }
 
+    /// lbfgs `ce` / `crt` with `--C auto`: the grid's held-out scores.
+    static func regressionCV(_ p: RegressionCV.Path, folds: Int, balanced: Bool) -> String {
+        let rows = p.grid.indices.map { "{\"C\":\(p.grid[$0]),\"cv_mean_recall\":\(p.mean[$0]),\"se\":\(p.standardError[$0])}" }
+        return "{\"solver\":\"lbfgs\",\"C\":\(p.chosen),\"C_selection\":\"\(folds)-fold cross-validation, train + val\",\"standardized\":true,\"class_weight\":\"\(balanced ? "balanced" : "none")\",\"grid\":[\(rows.joined(separator: ","))]}"
+    }
+
+    /// `glag --select-on-val` on the solver: the candidates, `C`, the generator and the choice.
+    static func crossValidated(_ o: CrossValidatedSelection.Outcome, spaces: [String]) -> String {
+        let cands = o.candidates.map {
+            "{\"name\":\(quoted($0.name)),\"space\":\(quoted(spaces[$0.space])),\"C\":\($0.C),\"cv_mean_recall\":\($0.mean),\"se\":\($0.standardError),\"paired_difference\":\($0.pairedDifference),\"paired_se\":\($0.pairedStandardError)}"
+        }
+        let g = o.generator
+        let paths = o.paths.map { regressionCV($0, folds: o.folds, balanced: true) }
+        return "{\"solver\":\"lbfgs\",\"selection\":\"\(o.folds)-fold cross-validation, train + val, one-standard-error rule\",\"chosen\":\(quoted(o.choice.name)),\"C\":\(o.choice.C),\"standardized\":true,"
+            + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)},"
+            + "\"candidates\":[\(cands.joined(separator: ","))],\"C_paths\":[\(paths.joined(separator: ","))]}"
+    }
+
+    static func quoted(_ s: String) -> String { (try? encodeJSON(s, pretty: false)) ?? "\"\"" }
+
     /// lbfgs `glag`: the settings' summary line, and the grid when chosen on validation.
     static func solver(summary: String, selection: String? = nil) -> String {
-        let quoted = (try? encodeJSON(summary, pretty: false)) ?? "\"\""
-        return "{\"solver\":\"lbfgs\",\"config\":\(quoted)" + (selection.map { "," + $0 } ?? "") + "}"
+        return "{\"solver\":\"lbfgs\",\"config\":\(quoted(summary))" + (selection.map { "," + $0 } ?? "") + "}"
     }
 
     /// The `selection` member: `"selection":{"chosen":…,"grid":[…]}`.

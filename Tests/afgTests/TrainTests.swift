@@ -24,7 +24,7 @@ final class TrainTests: XCTestCase {
 
     func testSGDSelectionPicksTheArgMaxAndIsReproducible() throws {
         let a = path("a.h5"), b = path("b.h5")
-        let r = try select(a)
+        let r = try select(a, "--solver", "sgd")
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertEqual(r.err, "")
         let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
@@ -40,27 +40,62 @@ final class TrainTests: XCTestCase {
         let selection = try XCTUnwrap(config["selection"] as? [String: Any])
         XCTAssertEqual(selection["chosen"] as? String, chosen)
         XCTAssertEqual((selection["grid"] as? [Any])?.count, 6)
-        XCTAssertEqual(try select(b).status, 0)
+        XCTAssertEqual(try select(b, "--solver", "sgd").status, 0)
         XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b), "same seed, same bytes")
     }
 
-    func testLBFGSSelectionJSONIsValid() throws {
-        let r = try select(path("l.h5"), "--solver", "lbfgs", "--rounds", "1", "--tolerance", "1e-2")
+    /// The recommended command (lbfgs, the default with --select-on-val): cross-validated on
+    /// train + val, the candidates and C recorded, the choice the documented rule's, the same
+    /// bytes twice.
+    func testCrossValidatedSelectionRecordsItsChoiceAndIsReproducible() throws {
+        let a = path("l.h5"), b = path("m.h5")
+        let r = try select(a, "--tolerance", "1e-2")
         XCTAssertEqual(r.status, 0, r.err)
         let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
         let chosen = try XCTUnwrap(j["selected"] as? String)
-        // The file records the same choice, in the same `selection` member as the SGD grid.
-        let file = try FeatureStore.readClassifier(path: path("l.h5"))
-        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any])
-        let selection = try XCTUnwrap(config["selection"] as? [String: Any], file.configJSON)
-        XCTAssertEqual(selection["chosen"] as? String, chosen)
-        XCTAssertEqual((selection["grid"] as? [Any])?.count, 8)
+        XCTAssertEqual(j["method"] as? String, "glag-cv")
+        let file = try FeatureStore.readClassifier(path: a)
+        XCTAssertEqual(file.classCounts?.reduce(0, +), 15639, "trained on train + val")
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any], file.configJSON)
+        XCTAssertEqual(config["chosen"] as? String, chosen)
+        let cands = try XCTUnwrap(config["candidates"] as? [[String: Any]])
+        // --tukey auto on non-negative features: raw and transformed spaces, then the generated set.
+        XCTAssertEqual(cands.compactMap { $0["name"] as? String },
+                       ["balanced-lr (raw features)", "balanced-lr (Tukey λ = 0.5)", "generated-lr"])
+        XCTAssertEqual((config["C_paths"] as? [Any])?.count, 2)
+        XCTAssertEqual(file.tukeyLambda == nil, chosen.contains("raw"), "the file's λ is the chosen space's")
+        XCTAssertEqual(try select(b, "--tolerance", "1e-2").status, 0)
+        XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b), "same seed, same bytes")
+    }
+
+    /// `--C auto` (the default with --val on lbfgs): the grid printed and recorded, the chosen C
+    /// the best mean; `--C` must be auto or a positive finite number.
+    func testCAutoCrossValidatesAndBadValuesAreRefused() throws {
+        let out = path("c.h5")
+        let r = try afg("train", "--method", "crt", "--solver", "lbfgs", "--train", "\(fixtures)/train.h5",
+                        "--val", "\(fixtures)/val.h5", "--out", out, "--tolerance", "1e-2")
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("by 5-fold cross-validation"), r.err)
+        XCTAssertEqual(r.err.components(separatedBy: "C = ").count - 1, 10, r.err)   // the note + 9 grid lines
+        let file = try FeatureStore.readClassifier(path: out)
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any], file.configJSON)
+        let grid = try XCTUnwrap(config["grid"] as? [[String: Double]])
+        XCTAssertEqual(grid.count, 9)
+        let best = grid.max { $0["cv_mean_recall"]! < $1["cv_mean_recall"]! }!
+        XCTAssertEqual(config["C"] as? Double, best["C"])
+        for bad in ["nan", "inf", "0", "-1", "abc"] {
+            let e = try afg("train", "--method", "crt", "--solver", "lbfgs", "--C=\(bad)", "--train", "\(fixtures)/train.h5",
+                            "--out", path("bad.h5"), "--quiet")
+            XCTAssertEqual(e.status, 1, bad)
+            XCTAssertEqual(e.err.split(separator: "\n").count, 1, e.err)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("bad.h5")))
+        }
     }
 
     func testContradictoryFlagsFailWithOneLine() throws {
         for (extra, needle) in [(["--no-kd"], "drop --no-kd"), (["--checkpoint-every", "1"], "does not checkpoint")] {
             let out = path("x.h5")
-            let r = try select(out, extra[0], extra.count > 1 ? extra[1] : "--quiet")
+            let r = try select(out, "--solver", "sgd", extra[0], extra.count > 1 ? extra[1] : "--quiet")
             XCTAssertEqual(r.status, 1, "\(extra)")
             XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
             XCTAssertTrue(r.err.contains(needle), r.err)

@@ -78,7 +78,8 @@ struct GeneratorOptions: ParsableArguments {
     @Option(name: .setting(S.k), help: .init(S.k)) var k = S.k.value
     @Option(name: .setting(S.alpha), help: .init(S.alpha)) var alpha = S.alpha.value
     @Option(name: .setting(S.initialBeta), help: .init(S.initialBeta)) var initialBeta = S.initialBeta.value
-    @Option(name: .setting(S.headThreshold), help: .init(S.headThreshold)) var headThreshold = S.headThreshold.value
+    @Option(name: .setting(S.headThreshold), help: "A class is tail when n_c < this (default: 100; with --select-on-val on the converged solver, ⌈n_max/3⌉ from the data). Must be ≥ 0.")
+    var headThreshold: Int?
     @Option(help: "Calibrated mean: sample (μ' = z̃) or pull (towards the donors' means).")
     var meanMode = GeneratorConfig().meanMode
     @Option(name: .setting(S.targetPerClass), help: .init(S.targetPerClass)) var targetPerClass: Int?
@@ -100,7 +101,8 @@ struct GeneratorOptions: ParsableArguments {
 
     /// The generator configuration (GLAG weighting; `afg calibrate --weighting` overrides it).
     var config: GeneratorConfig {
-        GeneratorConfig(k: k, alpha: alpha, initialBeta: initialBeta, headThreshold: headThreshold, meanMode: meanMode,
+        GeneratorConfig(k: k, alpha: alpha, initialBeta: initialBeta, headThreshold: headThreshold ?? S.headThreshold.value,
+                        meanMode: meanMode,
                         targetPerClass: targetPerClass)
     }
 }
@@ -163,22 +165,41 @@ struct GLAGOptions: ParsableArguments {
 struct SolverOptions: ParsableArguments {
     typealias S = GLAGSolverConfig.Settings
     enum Solver: String, ExpressibleByArgument, CaseIterable { case sgd, lbfgs }
-    @Option(help: "Solver: sgd (mini-batch; streams) or lbfgs (converged full-batch logistic regression; methods glag, crt, ce).")
-    var solver: Solver = .sgd
-    @Option(name: .setting(S.inverseRegularization), help: .init(S.inverseRegularization))
-    var inverseRegularization = S.inverseRegularization.value
+    /// `--C`: a number, or `auto` (cross-validated on the grid of `RegressionCV`).
+    enum CChoice: ExpressibleByArgument, Equatable {
+        case auto, value(Double), invalid(String)
+        init?(argument: String) {
+            if argument == "auto" { self = .auto } else if let v = Double(argument) { self = .value(v) } else { self = .invalid(argument) }
+        }
+    }
+    @Option(help: "Solver: sgd (mini-batch; streams) or lbfgs (converged full-batch logistic regression; methods glag, crt, ce). Default: lbfgs with --select-on-val, else sgd.")
+    var solver: Solver?
+    @Option(name: .customLong("C"), help: "lbfgs: inverse L2 strength, as scikit-learn's C (l2 = 1/(C·Σ weights)), a number > 0, or auto: stratified 5-fold cross-validation over 1e-4, 1e-3, …, 1e4 on train + val (rows standardised, as a StandardScaler + LogisticRegressionCV pipeline), then a refit on train + val. Default: auto when --val is given, else 1.")
+    var inverseRegularizationChoice: CChoice?
     @Option(name: .setting(S.rounds), help: .init(S.rounds)) var rounds = S.rounds.value
     @Option(help: "lbfgs glag: KD teacher: balanced (class-weighted regression), stage-one (--teacher), none.")
     var kdTeacher = GLAGSolverConfig().teacher
     @Option(name: .customLong("init"), help: "lbfgs glag: start from the teacher or from zero.")
     var initialization = GLAGSolverConfig().initialization
-    @Flag(help: "glag: choose settings on --val by mean per-class recall and print the grid (never reads a test file). sgd: KD teacher (stage-one / balanced / none) × initial β; lbfgs: mean mode, initial β, k, KD weight, teacher.")
+    @Flag(help: "glag: the recommended command. On the converged solver (the default with this flag): chooses between the class-weighted regression and one generated set + regression, and C, by stratified 5-fold cross-validation over train + val (one-standard-error rule), prints the grid, refits on train + val; never reads a test file. With --solver sgd: KD teacher (stage-one / balanced / none) × initial β chosen on --val.")
     var selectOnVal = false
     @Option(name: .setting(S.gradientTolerance), help: .init(S.gradientTolerance)) var tolerance = S.gradientTolerance.value
 
+    /// The solver this run uses.
+    var effectiveSolver: Solver { solver ?? (selectOnVal ? .lbfgs : .sgd) }
+    /// `--C` as given, or its default (`auto` with a validation file, else 1).
+    func cChoice(hasValidation: Bool) -> CChoice { inverseRegularizationChoice ?? (hasValidation ? .auto : .value(S.inverseRegularization.value)) }
+    /// A fixed `C` (the SGD paths' balanced teacher; 1 when `auto`).
+    var inverseRegularization: Double {
+        if case .value(let v)? = inverseRegularizationChoice { return v }
+        return S.inverseRegularization.value
+    }
+
     func validate() throws {
         try checkingSettings {
-            try S.inverseRegularization.check(inverseRegularization); try S.rounds.check(rounds)
+            if case .invalid(let text)? = inverseRegularizationChoice { throw CLIError("--C must be auto or a number > 0 (got \(text))") }
+            if case .value(let v)? = inverseRegularizationChoice { try S.inverseRegularization.check(v) }
+            try S.rounds.check(rounds)
             try S.gradientTolerance.check(tolerance)
         }
     }

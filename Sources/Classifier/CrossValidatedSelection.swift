@@ -1,0 +1,229 @@
+import AFG
+import Foundation
+import Linalg
+
+/// One generated balanced set plus a converged unweighted regression (method.md,
+/// "Measured on data the project never saw"): the generator fills every class to `n_max`
+/// (tail classes from the calibrated covariance, head classes from their own Gaussian),
+/// the real and generated rows are standardised with the real rows' scaler, and the
+/// multinomial regression is solved to convergence without class weights.
+public struct GeneratedRegression: Sendable {
+    /// The generator: `k = 2`, `β = 1`, sample mean, head threshold from the counts.
+    public var generator: GeneratorConfig
+    public var solver: LogisticRegression
+
+    public init(generator: GeneratorConfig, solver: LogisticRegression) {
+        self.generator = generator; self.solver = solver
+    }
+
+    /// The generator the suite chose (docs/RESULTS.md, "Accuracy on data the project never
+    /// saw"): `k = 2`, `β = 1`, sample mean, no extra spread, every class filled to `n_max`,
+    /// and a class is tail when `n_c < headThreshold(counts:)`.
+    /// An explicit `headThreshold` replaces the derived one.
+    public static func recommendedGenerator(counts: [Int], headThreshold h: Int? = nil) -> GeneratorConfig {
+        GeneratorConfig(k: 2, alpha: 0, initialBeta: 1, headThreshold: h ?? headThreshold(counts: counts), meanMode: .sample)
+    }
+
+    /// The data-derived head threshold `⌈n_max / 3⌉` (at least 1): a class with fewer than a
+    /// third of the largest class's rows is calibrated. O(C).
+    public static func headThreshold(counts: [Int]) -> Int { max(1, ((counts.max() ?? 0) + 2) / 3) }
+
+    /// Generates one balanced set from `rawTrain` (epoch 0 of `seed`), standardises real and
+    /// generated rows with `scaler`, and solves at `C` (warm start `initial`). The model reads
+    /// standardised rows.
+    /// - Complexity: one generation plus one L-BFGS solve on `C·n_max` rows.
+    public func fit(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: Standardizer, C: Double,
+                    seed: UInt64, initial: LinearModel? = nil) throws -> LinearModel {
+        let set = try balancedSet(rawTrain: rawTrain, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
+        return try solve(set, numClasses: numClasses, C: C, initial: initial)
+    }
+
+    /// The real rows followed by one generated epoch (epoch 0 of `seed`), standardised by
+    /// `scaler`. About `C·n_max × D` floats. O(generation + N·D).
+    public func balancedSet(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: Standardizer,
+                            seed: UInt64) throws -> LabeledFeatures {
+        let gen = try FeatureGenerator(features: rawTrain, labels: labels, numClasses: numClasses, config: generator)
+            .generate(seed: seed, epoch: 0)
+        return LabeledFeatures(features: scaler.apply(Matrix.verticalJoin(rawTrain, gen.features)),
+                               labels: labels + gen.labels, numClasses: numClasses)
+    }
+
+    /// The unweighted regression on `set` at `C` (`l2 = 1/(C·rows)`), warm-started from `initial`.
+    public func solve(_ set: LabeledFeatures, numClasses: Int, C: Double, initial: LinearModel? = nil) throws -> LinearModel {
+        try solver.fit(features: set.features, labels: set.labels, numClasses: numClasses,
+                       l2: LogisticRegression.l2(sklearnC: C, totalWeight: Double(set.labels.count)), init: initial)
+    }
+}
+
+/// `afg train --method glag --select-on-val`: the recommended command. Chooses among the
+/// class-weighted regression on each offered input space (raw, Tukey-transformed) and the
+/// generated-set regression (`GeneratedRegression`, on the last space) by stratified K-fold
+/// cross-validation over all labelled rows (train + validation), never a test file:
+///
+/// 1. `C` for the class-weighted regression on each space by `RegressionCV` (the grid, mean
+///    per-class recall on the held-out folds).
+/// 2. The generated-set regression at `C*/3` and `C*` (`C*` of the last space) on the same
+///    folds, warm-started from the fold's class-weighted regression, the better mean kept; the generator is rebuilt from each fold's training rows,
+///    so no held-out row leaks into a generated one.
+/// 3. One-standard-error rule, paired by fold, in order of complexity (the first space's
+///    regression, the next spaces' regressions, the generated set): a candidate replaces the
+///    current choice only when its mean held-out recall beats the choice's by more than the
+///    standard error of the per-fold differences.
+/// 4. The chosen model is refitted on every row of its space and mapped back from the
+///    standardised rows.
+///
+/// Cost: `S × K × grid + K` solves on the real rows (`S` spaces; warm-started along the
+/// grid), `2K` warm-started plus one cold generated-set solves, `K + 1` generations.
+public enum CrossValidatedSelection {
+    public static let balancedName = "balanced-lr"
+    public static let generatedName = "generated-lr"
+
+    /// An input space the candidates may read: e.g. the raw rows and their Tukey transform.
+    public struct Space: Sendable {
+        public var name: String
+        /// `N × D` labelled rows (train + validation), not standardised.
+        public var features: Matrix<Float>
+        public init(name: String, features: Matrix<Float>) { self.name = name; self.features = features }
+    }
+
+    /// A candidate's held-out scores.
+    public struct Candidate: Sendable, Equatable {
+        public var name: String
+        public var summary: String
+        /// Index of the space it reads.
+        public var space: Int
+        public var C: Double
+        /// Per fold, held-out mean per-class recall.
+        public var scores: [Double]
+        public var mean: Double
+        public var standardError: Double
+        /// Against the first candidate (the first space's class-weighted regression): the
+        /// mean per-fold difference and its standard error.
+        public var pairedDifference: Double
+        public var pairedStandardError: Double
+    }
+
+    public struct Outcome: Sendable {
+        /// The chosen model refitted on every row, reading the chosen space's (unstandardised) rows.
+        public var model: LinearModel
+        /// Index into `candidates`.
+        public var chosen: Int
+        /// Every space's `C` path.
+        public var paths: [RegressionCV.Path]
+        public var candidates: [Candidate]
+        /// The generator the generated-set candidate used (head threshold from all rows' counts).
+        public var generator: GeneratorConfig
+        public var folds: Int
+        public var choice: Candidate { candidates[chosen] }
+    }
+
+    /// Runs the selection (see the type's notes).
+    /// - Parameters:
+    ///   - spaces: one or more input spaces of the same rows, simplest first.
+    ///   - folds: `K ≥ 2`.
+    ///   - headThreshold: the generator's head threshold; nil derives it from each fit's counts.
+    ///   - log: one line per finished step (the grids, the candidates, the choice).
+    /// - Throws: `LogisticRegressionError`, generator errors.
+    public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = 5,
+                              grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil, seed: UInt64,
+                              solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
+                              log: ((String) -> Void)? = nil) throws -> Outcome {
+        precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
+        let folds = StratifiedFolds(labels: labels, numClasses: numClasses, folds: k, seed: seed)
+        let cv = RegressionCV(grid: grid, balanced: true, solver: solver)
+        var paths: [RegressionCV.Path] = [], candidates: [Candidate] = []
+        for (i, space) in spaces.enumerated() {
+            let path = try cv.path(space.features, labels: labels, numClasses: numClasses, folds: folds)
+            paths.append(path)
+            log?("C by \(k)-fold cross-validation, class-weighted regression on \(space.name) (held-out mean per-class recall):")
+            for line in pathLines(path) { log?(line) }
+            candidates.append(candidate(spaces.count > 1 ? "\(balancedName) (\(space.name))" : balancedName,
+                                        "class-weighted logistic regression (balanced) on \(space.name)", space: i,
+                                        C: path.chosen, scores: path.scores[path.best], first: candidates.first))
+        }
+        let last = spaces.count - 1
+        let generator = GeneratedRegression.recommendedGenerator(counts: classCounts(labels, numClasses), headThreshold: headThreshold)
+        candidates.append(try generatedCandidate(spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
+                                                 C: paths[last].chosen, headThreshold: headThreshold, generator: generator,
+                                                 seed: seed, solver: solver, first: candidates[0]))
+        // One-standard-error rule, paired, in order of complexity.
+        var chosen = 0
+        for i in 1..<candidates.count {
+            let d = RegressionCV.meanAndStandardError(zip(candidates[i].scores, candidates[chosen].scores).map { $0 - $1 })
+            if d.mean > d.se { chosen = i }
+        }
+        for (i, c) in candidates.enumerated() {
+            let name = c.name.padding(toLength: max(13, candidates.map(\.name.count).max()!), withPad: " ", startingAt: 0)
+            log?("  \(i == chosen ? "*" : " ") \(name)" + String(format: " %6.2f ± %.2f   paired Δ %+.2f ± %.2f   ", 100 * c.mean,
+                                                                      100 * c.standardError, 100 * c.pairedDifference,
+                                                                      100 * c.pairedStandardError) + c.summary)
+        }
+        // Refit the winner on every row of its space.
+        let pick = candidates[chosen], x = spaces[pick.space].features
+        let scaler = Standardizer(fitting: x)
+        let model: LinearModel
+        if chosen == candidates.count - 1 {
+            // Warm start: the class-weighted regression at the space's C*, as in the folds.
+            let start = try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: paths[last].chosen)
+            let gr = GeneratedRegression(generator: generator, solver: solver)
+            let set = try gr.balancedSet(rawTrain: x, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
+            model = try gr.solve(set, numClasses: numClasses, C: pick.C, initial: start)
+        } else {
+            model = try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: pick.C)
+        }
+        return Outcome(model: scaler.rawModel(model), chosen: chosen, paths: paths, candidates: candidates,
+                       generator: generator, folds: k)
+    }
+
+    /// The generated-set regression on `space` at `C/3` and `C` over the folds (the first solve
+    /// warm-started from the fold's class-weighted regression at `C`, the second from the
+    /// first); the better `C` kept.
+    static func generatedCandidate(_ space: Space, space index: Int, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
+                                   C: Double, headThreshold: Int?, generator: GeneratorConfig, seed: UInt64,
+                                   solver: LogisticRegression, first: Candidate) throws -> Candidate {
+        let genGrid = [C / 3, C]
+        var scores = [[Double]](repeating: [], count: genGrid.count)
+        for f in 0..<folds.count {
+            let split = FoldSplit(space.features, labels: labels, folds: folds, fold: f)
+            let counts = classCounts(split.trainLabels, numClasses)
+            let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts, headThreshold: headThreshold),
+                                         solver: solver)
+            let set = try gr.balancedSet(rawTrain: split.rawTrain, labels: split.trainLabels, numClasses: numClasses,
+                                         scaler: split.scaler, seed: seed)
+            var model: LinearModel? = try RegressionCV(grid: [C], balanced: true, solver: solver)
+                .fit(split.train, labels: split.trainLabels, numClasses: numClasses, C: C)
+            for (g, c) in genGrid.enumerated() {
+                model = try gr.solve(set, numClasses: numClasses, C: c, initial: model)
+                scores[g].append(split.score(model!, numClasses: numClasses))
+            }
+        }
+        let means = scores.map { RegressionCV.meanAndStandardError($0).mean }
+        var best = 0
+        for g in genGrid.indices where means[g] > means[best] { best = g }
+        let each = genGrid.indices.map { String(format: "%g: %.2f", genGrid[$0], 100 * means[$0]) }.joined(separator: ", ")
+        return candidate(generatedName, "one generated set on \(space.name) (k = \(generator.k), β = \(generator.initialBeta), sample mean, head threshold \(generator.headThreshold), every class to n_max) + unweighted regression (C*/3, C*: \(each))",
+                         space: index, C: genGrid[best], scores: scores[best], first: first)
+    }
+
+    static func candidate(_ name: String, _ summary: String, space: Int, C: Double, scores: [Double],
+                          first: Candidate?) -> Candidate {
+        let s = RegressionCV.meanAndStandardError(scores)
+        let d = first.map { f in RegressionCV.meanAndStandardError(zip(scores, f.scores).map { $0 - $1 }) } ?? (mean: 0, se: 0)
+        return Candidate(name: name, summary: summary + ", C = \(C)", space: space, C: C, scores: scores, mean: s.mean,
+                         standardError: s.se, pairedDifference: d.mean, pairedStandardError: d.se)
+    }
+
+    /// The printed grid: one line per `C`, the chosen one starred.
+    public static func pathLines(_ p: RegressionCV.Path) -> [String] {
+        p.grid.indices.map { g in
+            "  \(g == p.best ? "*" : " ") C = " + String(format: "%-8g %6.2f ± %.2f", p.grid[g], 100 * p.mean[g], 100 * p.standardError[g])
+        }
+    }
+
+    /// `C` rows per class. O(N).
+    static func classCounts(_ labels: [Int32], _ c: Int) -> [Int] {
+        var n = [Int](repeating: 0, count: c)
+        for l in labels { n[Int(l)] += 1 }
+        return n
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Linalg
+
+/// Stratified K-fold assignment, as scikit-learn's `StratifiedKFold(shuffle=True)` intends:
+/// every fold holds about `1/K` of each class. The rows of each class are shuffled (own
+/// Fisher–Yates on `Xoshiro256(seed:, streams: [class])`, so the folds are the same on every
+/// toolchain) and dealt to the folds in turn; the deal continues from class to class, so fold
+/// sizes differ by at most one. A class with fewer than `K` rows is absent from some folds.
+public struct StratifiedFolds: Sendable, Equatable {
+    /// `K`.
+    public let count: Int
+    /// The fold of each row (`N` values in `0..<K`).
+    public let fold: [Int]
+
+    /// - Precondition: `k ≥ 2`, labels in `0..<numClasses`.
+    /// - Complexity: O(N).
+    public init(labels: [Int32], numClasses: Int, folds k: Int, seed: UInt64) {
+        precondition(k >= 2, "StratifiedFolds: need at least 2 folds")
+        var byClass = [[Int]](repeating: [], count: numClasses)
+        for (i, l) in labels.enumerated() {
+            precondition(l >= 0 && Int(l) < numClasses, "StratifiedFolds: label \(l) outside 0..<\(numClasses)")
+            byClass[Int(l)].append(i)
+        }
+        var fold = [Int](repeating: 0, count: labels.count)
+        var next = 0
+        for c in 0..<numClasses {
+            var rows = byClass[c]
+            var rng = Xoshiro256(seed: seed, streams: [0x5F01D, UInt64(c)])
+            if rows.count > 1 {
+                for i in stride(from: rows.count - 1, to: 0, by: -1) {
+                    let j = Int(rng.next() % UInt64(i + 1))
+                    rows.swapAt(i, j)
+                }
+            }
+            for r in rows { fold[r] = next; next = (next + 1) % k }
+        }
+        count = k
+        self.fold = fold
+    }
+
+    /// Rows held out in fold `f` (increasing). O(N).
+    public func heldOut(_ f: Int) -> [Int] { fold.indices.filter { fold[$0] == f } }
+    /// Rows trained on in fold `f` (increasing). O(N).
+    public func training(_ f: Int) -> [Int] { fold.indices.filter { fold[$0] != f } }
+}
+
+/// Per-feature standardisation `x ↦ (x − μ)/s` (scikit-learn's `StandardScaler`: population
+/// standard deviation, `s = 1` for a constant feature). A regression solved on standardised
+/// rows is mapped back to one on the raw rows by `rawModel`, so a classifier file never needs
+/// the scaler. Standardising makes one `C` grid fit every data set's scale.
+public struct Standardizer: Sendable, Equatable {
+    /// `μ` and `s` (`D` each).
+    public var mean: [Float]
+    public var scale: [Float]
+
+    /// Fits `μ` and `s` to the rows of `x` (accumulated in Double). O(N·D).
+    public init(fitting x: Matrix<Float>) {
+        let n = x.rows, d = x.cols
+        var sum = [Double](repeating: 0, count: d), sq = [Double](repeating: 0, count: d)
+        for i in 0..<n { for j in 0..<d { sum[j] += Double(x.data[i * d + j]) } }
+        let mu = sum.map { n > 0 ? $0 / Double(n) : 0 }
+        for i in 0..<n { for j in 0..<d { let v = Double(x.data[i * d + j]) - mu[j]; sq[j] += v * v } }
+        mean = mu.map(Float.init)
+        scale = sq.map { n > 0 && $0 / Double(n) > 1e-24 ? Float(($0 / Double(n)).squareRoot()) : 1 }
+    }
+
+    /// `(x − μ)/s` row by row; same shape as `x`. O(N·D).
+    public func apply(_ x: Matrix<Float>) -> Matrix<Float> {
+        precondition(x.cols == mean.count, "Standardizer: \(x.cols) columns, fitted on \(mean.count)")
+        var out = x
+        let d = x.cols
+        let inv = scale.map { 1 / $0 }
+        out.data.withUnsafeMutableBufferPointer { p in
+            for i in 0..<x.rows { for j in 0..<d { p[i * d + j] = (p[i * d + j] - mean[j]) * inv[j] } }
+        }
+        return out
+    }
+
+    /// The model on raw rows that gives the logits `m` gives on standardised rows:
+    /// `W'_kj = W_kj / s_j`, `b'_k = b_k − Σ_j W'_kj μ_j` (in Double). O(C·D).
+    public func rawModel(_ m: LinearModel) -> LinearModel {
+        let c = m.numClasses, d = m.dim
+        precondition(d == mean.count, "Standardizer: model reads \(d) features, fitted on \(mean.count)")
+        var w = m.weight
+        var b = m.bias
+        for k in 0..<c {
+            var shift = 0.0
+            for j in 0..<d {
+                let v = Double(m.weight.data[k * d + j]) / Double(scale[j])
+                w.data[k * d + j] = Float(v)
+                shift += v * Double(mean[j])
+            }
+            b[k] = Float(Double(m.bias[k]) - shift)
+        }
+        return LinearModel(weight: w, bias: b)
+    }
+}
+
+/// `C` chosen by stratified K-fold cross-validation, as scikit-learn's
+/// `LogisticRegressionCV(Cs=grid, cv=StratifiedKFold(K), scoring="balanced_accuracy")`
+/// does: for each fold, the regression is solved along the grid (increasing `C`, each solve
+/// warm-started from the previous one) on the other folds' standardised rows and scored by
+/// mean per-class recall on the held-out fold; the `C` with the best mean score wins (the
+/// smallest on ties), and the caller refits on every row.
+public struct RegressionCV: Sendable {
+    /// The default grid: `10⁻⁴, 10⁻³, …, 10⁴` (9 values, scikit-learn's `Cs=10` range).
+    public static let defaultGrid: [Double] = (-4...4).map { pow(10, Double($0)) }
+
+    /// A grid's cross-validated scores.
+    public struct Path: Sendable, Equatable {
+        /// The grid, increasing.
+        public var grid: [Double]
+        /// `scores[g][f]`: held-out mean per-class recall of grid point `g` in fold `f`.
+        public var scores: [[Double]]
+        /// The mean over folds and its standard error (`sd/√K`), per grid point.
+        public var mean: [Double]
+        public var standardError: [Double]
+        /// Index of the best mean (the first on ties).
+        public var best: Int
+        /// The chosen `C`.
+        public var chosen: Double { grid[best] }
+    }
+
+    public var grid: [Double]
+    /// `class_weight="balanced"` (else unweighted).
+    public var balanced: Bool
+    public var solver: LogisticRegression
+
+    public init(grid: [Double] = RegressionCV.defaultGrid, balanced: Bool,
+                solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000)) {
+        precondition(!grid.isEmpty && grid.allSatisfy { $0 > 0 && $0.isFinite }, "RegressionCV: grid values must be positive")
+        self.grid = grid.sorted()
+        self.balanced = balanced
+        self.solver = solver
+    }
+
+    /// The regression at `C` on `x` (already standardised), warm-started from `initial`.
+    /// `l2 = 1/(C·S)`, `S` the sum of the row weights (`N` without class weights).
+    /// - Complexity: one L-BFGS solve, `4·N·D·C` flops per evaluation.
+    public func fit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double,
+                    initial: LinearModel? = nil) throws -> LinearModel {
+        let weights = balanced ? LogisticRegression.balancedClassWeights(labels: labels, numClasses: numClasses) : nil
+        let total = weights.map { w in labels.reduce(0.0) { $0 + w[Int($1)] } } ?? Double(labels.count)
+        return try solver.fit(features: x, labels: labels, numClasses: numClasses, classWeights: weights,
+                              l2: LogisticRegression.l2(sklearnC: C, totalWeight: total), init: initial)
+    }
+
+    /// Cross-validates the grid on `x` (raw rows; each fold standardises with its own
+    /// training rows' statistics).
+    /// - Parameters:
+    ///   - onFold: called with (fold, the fold's standardised training rows and labels, its
+    ///     standardised held-out rows, the fold's scaler, and the models along the grid), so a
+    ///     caller can score more candidates on the same folds without redoing the split.
+    /// - Complexity: `K × grid.count` warm-started solves on `(K−1)/K` of the rows.
+    public func path(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
+                     progress: ((Int, Double, Double) -> Void)? = nil) throws -> Path {
+        var scores = [[Double]](repeating: [Double](repeating: 0, count: folds.count), count: grid.count)
+        for f in 0..<folds.count {
+            let split = FoldSplit(x, labels: labels, folds: folds, fold: f)
+            var model: LinearModel? = nil
+            for (g, c) in grid.enumerated() {
+                model = try fit(split.train, labels: split.trainLabels, numClasses: numClasses, C: c, initial: model)
+                scores[g][f] = split.score(model!, numClasses: numClasses)
+                progress?(f, c, scores[g][f])
+            }
+        }
+        let stats = scores.map(RegressionCV.meanAndStandardError)
+        var best = 0
+        for g in grid.indices where stats[g].mean > stats[best].mean { best = g }
+        return Path(grid: grid, scores: scores, mean: stats.map(\.mean), standardError: stats.map(\.se), best: best)
+    }
+
+    /// Mean and standard error `sd/√K` (sample sd) of `values`. O(K).
+    public static func meanAndStandardError(_ values: [Double]) -> (mean: Double, se: Double) {
+        let k = Double(values.count)
+        guard k > 0 else { return (.nan, .nan) }
+        let m = values.reduce(0, +) / k
+        guard k > 1 else { return (m, 0) }
+        let v = values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (k - 1)
+        return (m, (v / k).squareRoot())
+    }
+}
+
+/// One fold of a stratified split: the training rows standardised by their own statistics,
+/// the held-out rows by the same scaler.
+public struct FoldSplit {
+    public var train: Matrix<Float>
+    public var trainLabels: [Int32]
+    /// The training rows before standardisation (the generator reads these).
+    public var rawTrain: Matrix<Float>
+    public var heldOut: Matrix<Float>
+    public var heldOutLabels: [Int32]
+    public var scaler: Standardizer
+
+    /// - Complexity: O(N·D) (two gathers and two standardisations).
+    public init(_ x: Matrix<Float>, labels: [Int32], folds: StratifiedFolds, fold f: Int) {
+        let tr = folds.training(f), te = folds.heldOut(f)
+        rawTrain = x.gatheringRows(tr)
+        trainLabels = tr.map { labels[$0] }
+        heldOutLabels = te.map { labels[$0] }
+        scaler = Standardizer(fitting: rawTrain)
+        train = scaler.apply(rawTrain)
+        heldOut = scaler.apply(x.gatheringRows(te))
+    }
+
+    /// Held-out mean per-class recall of `model` (over the classes present in the fold). O(N_f·D·C).
+    public func score(_ model: LinearModel, numClasses: Int) -> Double {
+        Metrics(predictions: model.predict(heldOut), labels: heldOutLabels, numClasses: numClasses,
+                trainCounts: [Int](repeating: 0, count: numClasses)).meanPerClassRecall
+    }
+}

@@ -1,0 +1,114 @@
+import XCTest
+import Linalg
+@testable import Classifier
+
+/// Stratified folds, the standardiser's map back to raw rows, `C` by cross-validation and the
+/// recommended command's selection rule.
+final class CrossValidationTests: XCTestCase {
+    func testStratifiedFoldsSplitEveryClassEvenly() {
+        let counts = [53, 20, 7, 5, 3, 1]
+        let labels = counts.enumerated().flatMap { c, n in [Int32](repeating: Int32(c), count: n) }
+        let folds = StratifiedFolds(labels: labels, numClasses: counts.count, folds: 5, seed: 9)
+        for c in counts.indices {
+            let perFold = (0..<5).map { f in labels.indices.filter { labels[$0] == Int32(c) && folds.fold[$0] == f }.count }
+            XCTAssertLessThanOrEqual(perFold.max()! - perFold.min()!, 1, "class \(c): \(perFold)")
+        }
+        let sizes = (0..<5).map { folds.heldOut($0).count }
+        XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1, "\(sizes)")
+        XCTAssertEqual(sizes.reduce(0, +), labels.count)
+        XCTAssertEqual(Set(folds.heldOut(2)).union(folds.training(2)).count, labels.count)
+        XCTAssertTrue(Set(folds.heldOut(2)).isDisjoint(with: folds.training(2)))
+        XCTAssertEqual(folds, StratifiedFolds(labels: labels, numClasses: counts.count, folds: 5, seed: 9), "seeded")
+        XCTAssertNotEqual(folds, StratifiedFolds(labels: labels, numClasses: counts.count, folds: 5, seed: 10))
+    }
+
+    func testStandardizerRawModelGivesTheSameLogits() {
+        var rng = Xoshiro256(seed: 4)
+        var x = Matrix<Float>(rows: 50, cols: 6, data: standardNormals(300, using: &rng))
+        for i in 0..<50 { x[i, 0] = x[i, 0] * 40 + 300; x[i, 3] = 7 }   // a large-scale column, a constant one
+        let s = Standardizer(fitting: x)
+        let z = s.apply(x)
+        for j in [0, 1, 2, 4, 5] {
+            let col = (0..<50).map { Double(z[$0, j]) }
+            let mean = col.reduce(0, +) / 50
+            XCTAssertEqual(mean, 0, accuracy: 1e-5)
+            XCTAssertEqual(col.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 50, 1, accuracy: 1e-4)
+        }
+        XCTAssertEqual(s.scale[3], 1, "a constant column is centred, not divided by zero")
+        let m = LinearModel(weight: Matrix(rows: 3, cols: 6, data: standardNormals(18, using: &rng)), bias: [0.5, -1, 2])
+        let a = m.logits(z), b = s.rawModel(m).logits(x)
+        for i in 0..<a.data.count { XCTAssertEqual(a.data[i], b.data[i], accuracy: 2e-3 * max(1, abs(a.data[i]))) }
+    }
+
+    /// Few rows, many noise dimensions: weak regularisation overfits, so the cross-validated
+    /// `C` sits below the top of the grid and scores at least as well as it.
+    func testCrossValidatedCPrefersRegularisationWhenItOverfits() throws {
+        var rng = Xoshiro256(seed: 12)
+        let n = 80, d = 60
+        var x = Matrix<Float>(rows: n, cols: d, data: standardNormals(n * d, using: &rng))
+        let y: [Int32] = (0..<n).map { Int32($0 % 2) }
+        for i in 0..<n { x[i, 0] += y[i] == 1 ? 1.2 : -1.2 }
+        let cv = RegressionCV(balanced: true)
+        let folds = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 1)
+        let path = try cv.path(x, labels: y, numClasses: 2, folds: folds)
+        XCTAssertEqual(path.grid, RegressionCV.defaultGrid)
+        XCTAssertEqual(path.mean[path.best], path.mean.max()!)
+        XCTAssertEqual(path.best, path.mean.firstIndex(of: path.mean.max()!))
+        XCTAssertLessThan(path.best, path.grid.count - 1)
+        XCTAssertGreaterThan(path.mean[path.best], path.mean.last! + 0.02, "\(path.mean)")
+        XCTAssertTrue(path.scores.allSatisfy { $0.count == 5 && $0.allSatisfy { (0...1).contains($0) } })
+        XCTAssertEqual(try cv.path(x, labels: y, numClasses: 2, folds: folds), path, "deterministic")
+    }
+
+    /// The selection obeys its documented rule on the scores it reports, the refit is the
+    /// chosen candidate on every row, and it is deterministic.
+    func testSelectionFollowsThePairedOneStandardErrorRule() throws {
+        let data = LongTailedGaussians(seed: 31)
+        let x = Matrix.verticalJoin(data.train.features, data.validation.features)
+        let y = data.train.labels + data.validation.labels
+        var shifted = x
+        for i in 0..<shifted.data.count { shifted.data[i] = shifted.data[i] * 1.5 + 4 }
+        let spaces = [CrossValidatedSelection.Space(name: "a", features: x), .init(name: "b", features: shifted)]
+        let out = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, seed: 2)
+        XCTAssertEqual(out.candidates.map(\.name), ["balanced-lr (a)", "balanced-lr (b)", "generated-lr"])
+        XCTAssertEqual(out.candidates.map(\.space), [0, 1, 1])
+        var chosen = 0
+        for i in 1..<out.candidates.count {
+            let d = zip(out.candidates[i].scores, out.candidates[chosen].scores).map { $0 - $1 }
+            let s = RegressionCV.meanAndStandardError(d)
+            if s.mean > s.se { chosen = i }
+        }
+        XCTAssertEqual(out.chosen, chosen)
+        // An affine map of the rows is the same problem after standardisation: same C path.
+        XCTAssertEqual(out.paths[0].best, out.paths[1].best)
+        if chosen < 2 {
+            let scaler = Standardizer(fitting: spaces[chosen].features)
+            let direct = try RegressionCV(balanced: true).fit(scaler.apply(spaces[chosen].features), labels: y,
+                                                              numClasses: data.numClasses, C: out.choice.C)
+            XCTAssertEqual(scaler.rawModel(direct), out.model)
+        }
+        let again = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, seed: 2)
+        XCTAssertEqual(again.model, out.model)
+        XCTAssertEqual(again.candidates, out.candidates)
+    }
+
+    /// Tail classes of a few rows drawn from Gaussians that share one covariance with the head
+    /// classes are what the generator models: the generated set helps their recall.
+    func testGeneratedRegressionHelpsTailRecallOnSharedCovarianceData() throws {
+        let data = LongTailedGaussians(seed: 7, counts: [400, 300, 200, 6, 5, 4, 4, 3], dim: 10)
+        let x = data.train.features, y = data.train.labels
+        let scaler = Standardizer(fitting: x)
+        let counts = data.train.classCounts
+        let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts),
+                                     solver: LogisticRegression(gradientTolerance: 1e-4))
+        XCTAssertEqual(gr.generator.headThreshold, 134)
+        let gen = scaler.rawModel(try gr.fit(rawTrain: x, labels: y, numClasses: data.numClasses, scaler: scaler, C: 1, seed: 3))
+        let plain = scaler.rawModel(try RegressionCV(balanced: false).fit(scaler.apply(x), labels: y, numClasses: data.numClasses, C: 1))
+        let tail = Array(3..<data.numClasses)
+        func tailRecall(_ m: LinearModel) -> Double {
+            let met = Metrics(model: m, features: data.test.features, labels: data.test.labels, trainCounts: counts)
+            return tail.map { met.perClass[$0]! }.reduce(0, +) / Double(tail.count)
+        }
+        XCTAssertGreaterThan(tailRecall(gen), tailRecall(plain) + 0.05, "generated \(tailRecall(gen)) vs plain \(tailRecall(plain))")
+    }
+}
