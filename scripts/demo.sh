@@ -14,13 +14,15 @@ CUTS="--many 999 --few 200"   # Many >= 1000, Medium 200-999, Few < 200 training
 echo
 printf '%-12s %9s %9s %9s %9s %12s %8s\n' method overall many medium few "mean recall" seconds
 # ce: plain retraining; crt: class-balanced retraining; lr-balanced: the class-weighted
-# logistic regression (scikit-learn's class_weight="balanced", converged); glag: GLAG with
-# method.md's defaults; glag-select: GLAG with its teacher and β₀ chosen on validation.
+# logistic regression (scikit-learn's class_weight="balanced", converged, C by 5-fold CV on
+# train + val); glag: one generated set (GLAG's calibrated tail covariances) + the converged
+# regression; glag-select: the recommended command, which chooses between those by 5-fold
+# cross-validation on train + val (docs/USAGE.md).
 for m in ce crt lr-balanced glag glag-select; do
   case $m in
     lr-balanced) args="--method crt --solver lbfgs";;
-    glag) args="--method glag --head-threshold 1000";;
-    glag-select) args="--method glag --select-on-val --head-threshold 1000";;
+    glag) args="--method glag";;
+    glag-select) args="--method glag --select-on-val";;
     *) args="--method $m";;
   esac
   t0=$(date +%s.%N)

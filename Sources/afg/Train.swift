@@ -46,7 +46,7 @@ struct Train: ParsableCommand {
         try checkFiles(inputs: inputs, outputs: [("--out", out), ("--out (checkpoint)", out + ".ckpt")])
         if checkpoints.checkpointEvery < 0 { throw CLIError("--checkpoint-every must be ≥ 0 (got \(checkpoints.checkpointEvery))") }
         let o = solverOptions
-        if o.effectiveSolver == .lbfgs {
+        if solverKind == .lbfgs {
             guard [.glag, .crt, .ce].contains(method) else {
                 throw CLIError("--solver lbfgs trains glag, crt or ce; \(method.rawValue) uses --solver sgd")
             }
@@ -55,15 +55,20 @@ struct Train: ParsableCommand {
         if o.selectOnVal {
             if method != .glag { throw CLIError("--select-on-val applies to --method glag") }
             if val == nil { throw CLIError("--select-on-val needs --val") }
-            if o.effectiveSolver == .sgd && glag.noKd {
+            if solverKind == .sgd && glag.noKd {
                 throw CLIError("--select-on-val chooses the KD teacher itself (no KD is one of its settings): drop --no-kd")
             }
-            if o.effectiveSolver == .sgd && (checkpoints.resume || checkpoints.checkpointEvery > 0) {
+            if solverKind == .sgd && (checkpoints.resume || checkpoints.checkpointEvery > 0) {
                 throw CLIError("--select-on-val runs several trainings and does not checkpoint: drop --resume / --checkpoint-every")
             }
-        } else if o.effectiveSolver == .lbfgs && method == .glag && o.kdTeacher == .stageOne && teacher == nil {
+        } else if solverKind == .lbfgs && method == .glag && o.kdTeacher == .stageOne && teacher == nil {
             throw CLIError("--kd-teacher stage-one needs --teacher HEAD.h5")
         }
+    }
+
+    /// The solver this run uses (`--solver`, or its default for the method and flags).
+    var solverKind: SolverOptions.Solver {
+        solverOptions.effectiveSolver(method: method, streaming: sgd.epochRows != nil || checkpoints.resume || checkpoints.checkpointEvery > 0)
     }
 
     /// The SGD path's configuration (recorded in the classifier file).
@@ -121,12 +126,13 @@ struct Train: ParsableCommand {
             let target = sgd.epochRows.map { ($0 + shape.classes - 1) / max(shape.classes, 1) } ?? generator.targetPerClass
             let g = shape.generatedRows(target: target)
             parts.append(("covariance factors", 4 * shape.factorFloats))
-            parts.append(("generated rows", solverOptions.effectiveSolver == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
+            parts.append(("generated rows", solverKind == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
                                             : sgd.epochRows == nil ? 4 * g * d + 16 * g : 16 * g))
         }
         let total = parts.reduce(0) { $0 + $1.1 }
         let largest = parts.max { $0.1 < $1.1 }!
-        try memory.check(total, "largest part: \(largest.0), \(MemoryBudget.format(largest.1))")
+        let hint = solverKind == .lbfgs && solverOptions.solver == nil ? "; --solver sgd streams the generated rows" : ""
+        try memory.check(total, "largest part: \(largest.0), \(MemoryBudget.format(largest.1))\(hint)")
     }
 
     /// The method with its ablations, e.g. `glag-no-kd`.

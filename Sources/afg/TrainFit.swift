@@ -45,7 +45,7 @@ extension Train {
     /// GLAG, lbfgs grid), each returning the same outcome.
     func fit(_ data: TrainData) throws -> TrainOutcome {
         let console = output.console
-        if solverOptions.effectiveSolver == .sgd {
+        if solverKind == .sgd {
             // In-epoch progress (rows/s, ETA) for long epochs; off the arithmetic.
             let progress = EpochProgress(quiet: output.quiet)
             var base = config
@@ -55,7 +55,8 @@ extension Train {
         }
         switch method {
         case .glag where solverOptions.selectOnVal: return try fitSolverSelection(data, console)
-        case .glag: return try fitSolverGLAG(data, console)
+        case .glag where solverOptions.rounds != nil: return try fitSolverGLAG(data, console)
+        case .glag: return try fitGeneratedRegression(data, console)
         default: return try fitRegression(data, console)
         }
     }

@@ -13,7 +13,7 @@ extension Train {
     var solverConfig: GLAGSolverConfig {
         let o = solverOptions
         var base = GLAGSolverConfig(generator: generator.config)
-        base.rounds = o.rounds
+        base.rounds = o.rounds ?? GLAGSolverConfig.Settings.rounds.value
         base.inverseRegularization = o.inverseRegularization
         base.teacher = glag.noKd ? .none : o.kdTeacher
         base.initialization = o.initialization
@@ -118,6 +118,44 @@ extension Train {
         return TrainOutcome(model: scaler.map { $0.rawModel(fit.model) } ?? fit.model, classCounts: x.classCounts,
                             method: solverMethodName, lambda: data.lambda,
                             record: ClassifierRecord.solver(summary: base.summary + " C=\(base.inverseRegularization)"))
+    }
+
+    /// `glag` on the solver (the default for glag): one generated set (`GeneratedRegression`:
+    /// k = 2, β = 1, sample mean, head threshold ⌈n_max/3⌉ unless given) and the converged
+    /// unweighted regression on standardised rows. `C`: with `--C auto`, the class-weighted
+    /// regression's cross-validated `C*` on train + val, then `C*/3` (the generated set holds
+    /// several times the real rows and `l2 = 1/(C·rows)`; `C*/3` was the suite's most frequent
+    /// choice), fitted on train + val; a number is used as given on the training rows.
+    func fitGeneratedRegression(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
+        let auto = solverOptions.cChoice(hasValidation: val != nil) == .auto
+        let x = auto ? pooled(data) : data.inputs.train
+        let scaler = Standardizer(fitting: x.features)
+        let z = scaler.apply(x.features)
+        var C = solverOptions.inverseRegularization
+        var start: LinearModel? = nil
+        let cv = RegressionCV(balanced: true, solver: regressionSolver)
+        let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: x.classCounts, headThreshold: generator.headThreshold),
+                                     solver: regressionSolver)
+        let model: LinearModel
+        do {
+            if auto {
+                let folds = StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: 5, seed: seed)
+                let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
+                console.line("C* = \(path.chosen) by 5-fold cross-validation of the class-weighted regression on \(x.labels.count) rows (train + val); the generated set uses C*/3")
+                for line in CrossValidatedSelection.pathLines(path) { console.line(line) }
+                start = try cv.fit(z, labels: x.labels, numClasses: x.numClasses, C: path.chosen)
+                C = path.chosen / 3
+            }
+            let set = try gr.balancedSet(rawTrain: x.features, labels: x.labels, numClasses: x.numClasses, scaler: scaler, seed: seed)
+            console.line("generated \(set.labels.count - x.labels.count) rows (head threshold \(gr.generator.headThreshold)); solving at C = \(C)")
+            model = try gr.solve(set, numClasses: x.numClasses, C: C, initial: start)
+        } catch { throw CLIError("\(train): \(error)") }
+        let g = gr.generator
+        let record = "{\"solver\":\"lbfgs\",\"method\":\"one generated set + unweighted regression\",\"C\":\(C),\"C_selection\":\(auto ? "\"C*/3, C* by 5-fold cross-validation on train + val\"" : "\"given\""),\"standardized\":true,"
+            + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)}}"
+        return TrainOutcome(model: scaler.rawModel(model), classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
+                            record: record, notes: auto ? ["C = C*/3 = \(C); the validation rows were trained on"] : [],
+                            chosen: auto ? ["C": C] : [:])
     }
 
     /// `glag --select-on-val` on the solver (the recommended command): `CrossValidatedSelection`

@@ -92,6 +92,26 @@ final class TrainTests: XCTestCase {
         }
     }
 
+    /// Plain `--method glag` runs on the converged solver (one generated set + regression, C*/3);
+    /// an SGD-only flag (--epoch-rows) keeps it on SGD.
+    func testPlainGLAGDefaultsToTheConvergedGeneratedSetRegression() throws {
+        let out = path("g.h5")
+        let r = try afg("train", "--method", "glag", "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5",
+                        "--out", out, "--tolerance", "1e-2", "--json")
+        XCTAssertEqual(r.status, 0, r.err)
+        let file = try FeatureStore.readClassifier(path: out)
+        XCTAssertEqual(file.method, "glag-lbfgs")
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any], file.configJSON)
+        XCTAssertEqual(config["method"] as? String, "one generated set + unweighted regression")
+        let gen = try XCTUnwrap(config["generator"] as? [String: Any])
+        XCTAssertEqual(gen["head_threshold"] as? Int, 2000, "⌈n_max/3⌉ of train + val (n_max 6000)")
+        XCTAssertTrue(r.err.contains("the generated set uses C*/3"), r.err)
+        let s = try afg("train", "--method", "glag", "--epochs", "1", "--epoch-rows", "2000", "--train", "\(fixtures)/train.h5",
+                        "--out", path("s.h5"), "--quiet")
+        XCTAssertEqual(s.status, 0, s.err)
+        XCTAssertEqual(try FeatureStore.readClassifier(path: path("s.h5")).method, "glag")
+    }
+
     func testContradictoryFlagsFailWithOneLine() throws {
         for (extra, needle) in [(["--no-kd"], "drop --no-kd"), (["--checkpoint-every", "1"], "does not checkpoint")] {
             let out = path("x.h5")
@@ -132,7 +152,7 @@ final class TrainTests: XCTestCase {
 
     /// Old and new flag spellings of the generator give the same classifier file.
     func testHiddenAliasesGiveTheSameFile() throws {
-        let common = ["train", "--method", "glag", "--train", "\(fixtures)/train.h5", "--epochs", "1", "--head-threshold", "1000",
+        let common = ["train", "--method", "glag", "--solver", "sgd", "--train", "\(fixtures)/train.h5", "--epochs", "1", "--head-threshold", "1000",
                       "--quiet"]
         let a = path("a.h5"), b = path("b.h5")
         let old = try afgArgs(common + ["--out", a, "--beta", "0.9", "--per-class", "3000"])

@@ -172,11 +172,12 @@ struct SolverOptions: ParsableArguments {
             if argument == "auto" { self = .auto } else if let v = Double(argument) { self = .value(v) } else { self = .invalid(argument) }
         }
     }
-    @Option(help: "Solver: sgd (mini-batch; streams) or lbfgs (converged full-batch logistic regression; methods glag, crt, ce). Default: lbfgs with --select-on-val, else sgd.")
+    @Option(help: "Solver: sgd (mini-batch; streams) or lbfgs (converged full-batch logistic regression; methods glag, crt, ce). Default: lbfgs for glag (sgd with --epoch-rows, --checkpoint-every or --resume), sgd for the other methods.")
     var solver: Solver?
     @Option(name: .customLong("C"), help: "lbfgs: inverse L2 strength, as scikit-learn's C (l2 = 1/(C·Σ weights)), a number > 0, or auto: stratified 5-fold cross-validation over 1e-4, 1e-3, …, 1e4 on train + val (rows standardised, as a StandardScaler + LogisticRegressionCV pipeline), then a refit on train + val. Default: auto when --val is given, else 1.")
     var inverseRegularizationChoice: CChoice?
-    @Option(name: .setting(S.rounds), help: .init(S.rounds)) var rounds = S.rounds.value
+    @Option(name: .customLong("rounds"), help: "lbfgs glag: run the multi-round GLAG (each round a fresh generated set, adaptive β, KD from --kd-teacher) for N rounds instead of one generated set + regression. Must be ≥ 1.")
+    var rounds: Int?
     @Option(help: "lbfgs glag: KD teacher: balanced (class-weighted regression), stage-one (--teacher), none.")
     var kdTeacher = GLAGSolverConfig().teacher
     @Option(name: .customLong("init"), help: "lbfgs glag: start from the teacher or from zero.")
@@ -185,8 +186,11 @@ struct SolverOptions: ParsableArguments {
     var selectOnVal = false
     @Option(name: .setting(S.gradientTolerance), help: .init(S.gradientTolerance)) var tolerance = S.gradientTolerance.value
 
-    /// The solver this run uses.
-    var effectiveSolver: Solver { solver ?? (selectOnVal ? .lbfgs : .sgd) }
+    /// The solver a run of `method` uses: the flag, else lbfgs for glag unless an SGD-only
+    /// flag (`streaming`: --epoch-rows, checkpoints) asks for SGD.
+    func effectiveSolver(method: Method, streaming: Bool) -> Solver {
+        solver ?? (method == .glag && !streaming ? .lbfgs : .sgd)
+    }
     /// `--C` as given, or its default (`auto` with a validation file, else 1).
     func cChoice(hasValidation: Bool) -> CChoice { inverseRegularizationChoice ?? (hasValidation ? .auto : .value(S.inverseRegularization.value)) }
     /// A fixed `C` (the SGD paths' balanced teacher; 1 when `auto`).
@@ -199,7 +203,7 @@ struct SolverOptions: ParsableArguments {
         try checkingSettings {
             if case .invalid(let text)? = inverseRegularizationChoice { throw CLIError("--C must be auto or a number > 0 (got \(text))") }
             if case .value(let v)? = inverseRegularizationChoice { try S.inverseRegularization.check(v) }
-            try S.rounds.check(rounds)
+            if let r = rounds { try S.rounds.check(r) }
             try S.gradientTolerance.check(tolerance)
         }
     }
