@@ -2,7 +2,7 @@
 # kind: `setup` installs what is missing (guarded by dpkg -s, so it is quick the second time).
 
 SHELL := /bin/bash
-APT_PACKAGES := pkg-config liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time python3-h5py python3-numpy
+APT_PACKAGES := pkg-config openmpi-bin libopenmpi-dev liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time python3-h5py python3-numpy
 SWIFT ?= swift
 RELEASE_FLAGS := -c release
 TEST_FLAGS := -c release -Xswiftc -enable-testing
