@@ -37,15 +37,22 @@ extension Train {
     /// `ce` / `crt`: the converged (class-weighted) multinomial regression.
     func fitRegression(_ data: TrainData) throws -> TrainOutcome {
         let o = solverOptions, x = data.inputs.train, labels = x.labels, c = x.numClasses
-        let weights = method == .crt ? LogisticRegression.balancedClassWeights(labels: labels, numClasses: c) : nil
-        let total = weights.map { w in labels.reduce(0.0) { $0 + w[Int($1)] } } ?? Double(labels.count)
+        // Under MPI the counts, the total weight and every evaluation are summed across ranks.
+        let counts = Job.totalCounts(x.classCounts)
+        let weights = method == .crt
+            ? (Job.isDistributed ? LogisticRegression.balancedClassWeights(classCounts: counts.map(Double.init))
+                                 : LogisticRegression.balancedClassWeights(labels: labels, numClasses: c))
+            : nil
+        var total = [weights.map { w in labels.reduce(0.0) { $0 + w[Int($1)] } } ?? Double(labels.count)]
+        Job.ranks.sum(&total)
         let solver = LogisticRegression(gradientTolerance: o.tolerance, maxIterations: 2000)
         let model: LinearModel
         do {
             model = try solver.fit(features: x.features, labels: labels, numClasses: c, classWeights: weights,
-                                   l2: LogisticRegression.l2(sklearnC: o.inverseRegularization, totalWeight: total))
+                                   l2: LogisticRegression.l2(sklearnC: o.inverseRegularization, totalWeight: total[0]),
+                                   sumAcrossRanks: Job.isDistributed ? Job.sum : nil)
         } catch { throw CLIError("\(train): \(error)") }
-        return TrainOutcome(model: model, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
+        return TrainOutcome(model: model, classCounts: counts, method: solverMethodName, lambda: data.lambda,
                             record: ClassifierRecord.regression(C: o.inverseRegularization, balanced: method == .crt))
     }
 
