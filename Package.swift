@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg", "FeatureIO"]),
         .testTarget(name: "afgTests", dependencies: ["afg", "FeatureIO"]),
         // Runs `mpirun -np N afg ...` against one process (Open MPI from `make setup`).
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "FeatureIO"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "FeatureIO", "AFG", "Classifier", "Linalg"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg", "FeatureIO"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw buffers to `concurrentPerform`, which
