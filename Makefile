@@ -9,7 +9,7 @@ TEST_FLAGS := -c release -Xswiftc -enable-testing
 AFG := .build/release/afg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build release test demo demo-full bench bench-scale results install clean
+.PHONY: setup build release test demo demo-full bench bench-scale bench-mpi results install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -49,6 +49,11 @@ bench: release
 # and one streamed GLAG epoch, each under /usr/bin/time -v (about 20 minutes on this machine).
 bench-scale: release
 	bash scripts/bench-scale.sh
+
+# One process on both cores against `mpirun -np 2` with one core per rank, on ImageNet-LT's
+# shape (synthetic, two shards): `afg calibrate` and one lbfgs solve (docs/SCALE.md).
+bench-mpi: release
+	bash scripts/bench-mpi.sh
 
 # The binary, bash / zsh / fish completions and the man page (ArgumentParser's
 # generate-manual plugin, built from the package checkout: no network needed) under

@@ -24,6 +24,7 @@ struct Inspect: ParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
 
     mutating func validate() throws {
+        try Job.requireOneProcess("afg inspect")
         if files.isEmpty { throw CLIError("Missing expected argument '<files> ...'") }
         files = try expandShards(files, flag: "FILE")
         try checkFiles(inputs: files.map { ("FILE", $0) }, outputs: [])
