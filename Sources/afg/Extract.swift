@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backbone
+import Distributed
 import FeatureIO
 import Linalg
 import Foundation

@@ -124,6 +124,33 @@ final class MPIJobTests: XCTestCase {
                        "Error: under mpirun, afg train runs --solver lbfgs with --method ce or crt; glag with --solver sgd runs in one process")
     }
 
+    func testExtractSplitsTheImagesByRank() throws {
+        // 30 RGB 4 × 4 images, 3 classes, and a one-epoch MLP checkpoint (one process).
+        let (n, h, w, c) = (30, 4, 4, 3)
+        var pixels = [UInt8](repeating: 0, count: n * h * w * c)
+        for i in pixels.indices { pixels[i] = UInt8(truncatingIfNeeded: (i * 37 + (i / 48) * 11) % 256) }
+        let labels = (0..<n).map { Int32($0 % 3) }
+        try FeatureStore.writeImages(ImageFile(height: h, width: w, channels: c, pixels: pixels, labels: labels, numClasses: 3,
+                                               attributes: ["mean": "0.5,0.5,0.5", "std": "0.25,0.25,0.25"]), to: path("img.h5"))
+        let pre = try runProcess(afgBinary.path, ["pretrain", "--arch", "mlp", "--data", path("img.h5"), "--out", path("ck.safetensors"),
+                                                  "--epochs", "1", "--batch-size", "8", "--quiet"])
+        XCTAssertEqual(pre.status, 0, pre.err)
+        let args = ["extract", "--checkpoint", path("ck.safetensors"), "--data", path("img.h5"), "--quiet"]
+        let one = try runProcess(afgBinary.path, args + ["--out", path("one.h5")])
+        XCTAssertEqual(one.status, 0, one.err)
+        let reference = try FeatureStore.readFeatures(path: path("one.h5"))
+        for np in 2...3 {
+            let r = try mpirun(np, args + ["--out", path("x\(np).h5")])
+            XCTAssertEqual(r.status, 0, r.err)
+            let x = try FeatureStore.readFeatures(path: path("x\(np).h5"))
+            XCTAssertEqual(x.labels, reference.labels, "np \(np)")
+            assertClose(x.features, reference.features, relative: 1e-5, "np \(np) features")
+            // "head accuracy 0.xxxx (…s": the accuracy over every rank's images.
+            func accuracy(_ out: String) -> Substring? { out.split(separator: "\n").last?.prefix(20) }
+            XCTAssertEqual(accuracy(r.out), accuracy(one.out), r.out)
+        }
+    }
+
     // MARK: helpers
 
     /// The predicted class of every row of `test.h5` under the classifier's recorded λ.
