@@ -9,19 +9,23 @@ public typealias SumAcrossRanks = (inout [Double]) -> Void
 extension ClassStatistics {
     /// Statistics of rows spread over several processes, each passing its own rows:
     /// counts, then per-class sums (means), then each class's scatter about the global
-    /// mean, all in Double, each summed across ranks by `sum` (three reductions, the
-    /// scatters in groups of at most 2²³ doubles). The result is the two-pass statistics
-    /// of the concatenated rows up to the order of the sums (≈1e-15 relative), the same on
-    /// every rank.
+    /// mean (its lower triangle, packed), all in Double, each summed across ranks (three
+    /// reductions, the scatters in groups of at most 2²³ doubles). The result is the
+    /// two-pass statistics of the concatenated rows up to the order of the sums (≈1e-15
+    /// relative), the same on every rank.
     ///
     /// - Parameters: `features` this rank's `n × D` rows (n may be 0); `labels` `n` values
     ///   in `0..<numClasses`; `sum` identical in call order on every rank.
+    ///   `scatterSum` sums the scatters instead of `sum` (nil: `sum`). A sum that leaves
+    ///   the total on one rank only (a reduce, half the traffic of a reduce and broadcast)
+    ///   is allowed: the covariances are then those of that rank only, the others' are not
+    ///   meaningful; counts and means stay the same on every rank.
     /// - Throws: `AFGError` on a label out of range, a non-finite value, or a length
     ///   mismatch in this rank's rows.
-    /// - Complexity: O(n·D²) local flops; `C·(D + 1) + C_cov·D²` doubles reduced, `C_cov`
-    ///   the classes with more than one row.
+    /// - Complexity: O(n·D²) local flops; `C·(D + 1) + C_cov·D(D+1)/2` doubles reduced,
+    ///   `C_cov` the classes with more than one row.
     public init(features: Matrix<Float>, labels: [Int32], numClasses C: Int, covariances: Bool = true,
-                sumAcrossRanks sum: SumAcrossRanks) throws {
+                sumAcrossRanks sum: SumAcrossRanks, scatterSum: SumAcrossRanks? = nil) throws {
         precondition(C > 0 && features.cols > 0, "ClassStatistics: C=\(C), D=\(features.cols)")
         let d = features.cols
         let local = try validatedClassCounts(features: features, labels: labels, numClasses: C)
@@ -41,19 +45,24 @@ extension ClassStatistics {
             for j in 0..<d { sums[c * d + j] /= inv }
         }
         let means = Matrix<Float>(rows: C, cols: d, data: sums.map { Float($0) })
-        let cov = covariances
-            ? ClassStatistics.mergedCovariances(features: features, labels: labels, localCounts: local, counts: counts,
-                                                means: sums, sum: sum)
-            : nil
+        var cov: [Float]? = nil
+        if covariances {
+            func merged(_ s: SumAcrossRanks) -> [Float] {
+                ClassStatistics.mergedCovariances(features: features, labels: labels, localCounts: local, counts: counts,
+                                                  means: sums, sum: s)
+            }
+            cov = scatterSum.map(merged) ?? merged(sum)
+        }
         self.init(numClasses: C, dim: d, counts: counts, means: means, covariances: cov)
     }
 
     /// `Σ_c = S_c/(n_c − 1)`, `S_c` the scatter about the global mean `means` (`C × D`,
-    /// Double) summed across ranks; classes with more than one row, in groups of at most
-    /// 2²³ doubles per reduction. `C × D × D` floats.
+    /// Double) summed across ranks as packed lower triangles (`D(D+1)/2` each); classes
+    /// with more than one row, in groups of at most 2²³ doubles per reduction.
+    /// `C × D × D` floats.
     static func mergedCovariances(features: Matrix<Float>, labels: [Int32], localCounts: [Int], counts: [Int],
                                   means: [Double], sum: SumAcrossRanks) -> [Float] {
-        let C = counts.count, d = features.cols, dd = d * d
+        let C = counts.count, d = features.cols, dd = d * d, tri = d * (d + 1) / 2
         var start = [Int](repeating: 0, count: C + 1)
         for c in 0..<C { start[c + 1] = start[c] + localCounts[c] }
         var order = [Int](repeating: 0, count: labels.count)
@@ -62,10 +71,11 @@ extension ClassStatistics {
         var out = [Float](repeating: 0, count: C * dd)
         var buf = [Double](repeating: 0, count: (localCounts.max() ?? 0) * d)
         let classes = (0..<C).filter { counts[$0] > 1 }
-        let perGroup = max(1, (1 << 23) / dd)
+        let perGroup = max(1, (1 << 23) / tri)
+        var square = [Double](repeating: 0, count: dd)
         for g0 in stride(from: 0, to: classes.count, by: perGroup) {
             let group = Array(classes[g0..<min(g0 + perGroup, classes.count)])
-            var scatter = [Double](repeating: 0, count: group.count * dd)
+            var scatter = [Double](repeating: 0, count: group.count * tri)
             features.data.withUnsafeBufferPointer { px in
                 for (slot, c) in group.enumerated() where localCounts[c] > 0 {
                     let nc = localCounts[c]
@@ -74,18 +84,22 @@ extension ClassStatistics {
                         for j in 0..<d { buf[q * d + j] = Double(px[r * d + j]) - means[c * d + j] }
                     }
                     buf.withUnsafeBufferPointer { pb in
-                        scatter.withUnsafeMutableBufferPointer { ps in
-                            Double._syrk(true, true, d, nc, 1, pb.baseAddress!, d, 0, ps.baseAddress! + slot * dd, d)
+                        square.withUnsafeMutableBufferPointer { ps in
+                            Double._syrk(true, true, d, nc, 1, pb.baseAddress!, d, 0, ps.baseAddress!, d)
                         }
                     }
+                    var k = slot * tri
+                    for i in 0..<d { for j in 0...i { scatter[k] = square[i * d + j]; k += 1 } }
                 }
             }
             sum(&scatter)
             for (slot, c) in group.enumerated() {
-                let inv = 1 / Double(counts[c] - 1), s = slot * dd, o = c * dd
+                let inv = 1 / Double(counts[c] - 1), o = c * dd
+                var k = slot * tri
                 for i in 0..<d {
                     for j in 0...i {
-                        let v = Float(scatter[s + i * d + j] * inv)
+                        let v = Float(scatter[k] * inv)
+                        k += 1
                         out[o + i * d + j] = v
                         out[o + j * d + i] = v
                     }

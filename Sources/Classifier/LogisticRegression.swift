@@ -290,7 +290,8 @@ struct Problem {
          sampleWeights: [Double]?, softTargets: SoftTargets?, l2: Double, initial: LinearModel?,
          sum: SumAcrossRanks? = nil) throws {
         let n = features.rows, d = features.cols
-        guard n > 0 else { throw LogisticRegressionError.empty }
+        // Across ranks a rank may hold no rows; the total weight below must still be > 0.
+        guard n > 0 || sum != nil else { throw LogisticRegressionError.empty }
         guard labels.count == n else { throw LogisticRegressionError.shapeMismatch("\(n) feature rows but \(labels.count) labels") }
         precondition(l2 >= 0 && l2.isFinite, "LogisticRegression: l2 must be finite and ≥ 0")
         let c = numClasses ?? classWeights?.count ?? initial?.numClasses ?? softTargets?.probabilities.cols

@@ -72,6 +72,13 @@ public final class Ranks: @unchecked Sendable {
         MPICalls.broadcast(&x, root: 0)
     }
 
+    /// `x ← Σ_ranks x` on rank 0 only (a reduce: half the traffic of `sum`); the other
+    /// ranks' `x` is left unspecified. For results only rank 0 uses (what it writes).
+    public func sumToRoot(_ x: inout [Double]) {
+        guard usesMPI, size > 1, !x.isEmpty else { return }
+        MPICalls.reduceSum(&x, root: 0, isRoot: isRoot)
+    }
+
     /// `x ← Σ_ranks x` for Float buffers (accumulated in Float by MPI: prefer Double).
     public func sum(_ x: inout [Float]) {
         guard usesMPI, size > 1, !x.isEmpty else { return }
