@@ -16,16 +16,17 @@ extension ClassStatistics {
     ///
     /// - Parameters: `features` this rank's `n × D` rows (n may be 0); `labels` `n` values
     ///   in `0..<numClasses`; `sum` identical in call order on every rank.
-    ///   `scatterSum` sums the scatters instead of `sum` (nil: `sum`). A sum that leaves
-    ///   the total on one rank only (a reduce, half the traffic of a reduce and broadcast)
-    ///   is allowed: the covariances are then those of that rank only, the others' are not
-    ///   meaningful; counts and means stay the same on every rank.
+    ///   `scatterSum` sums the scatters instead of `sum` (nil: `sum`) and returns whether
+    ///   this rank holds the total: a reduce to one rank (half the traffic of a reduce and
+    ///   broadcast) returns true there only, and the other ranks' statistics have no
+    ///   covariances (nil; they skip the `C·D²` conversion); counts and means are the same
+    ///   on every rank.
     /// - Throws: `AFGError` on a label out of range, a non-finite value, or a length
     ///   mismatch in this rank's rows.
     /// - Complexity: O(n·D²) local flops; `C·(D + 1) + C_cov·D(D+1)/2` doubles reduced,
     ///   `C_cov` the classes with more than one row.
     public init(features: Matrix<Float>, labels: [Int32], numClasses C: Int, covariances: Bool = true,
-                sumAcrossRanks sum: SumAcrossRanks, scatterSum: SumAcrossRanks? = nil) throws {
+                sumAcrossRanks sum: SumAcrossRanks, scatterSum: ((inout [Double]) -> Bool)? = nil) throws {
         precondition(C > 0 && features.cols > 0, "ClassStatistics: C=\(C), D=\(features.cols)")
         let d = features.cols
         let local = try validatedClassCounts(features: features, labels: labels, numClasses: C)
@@ -47,11 +48,11 @@ extension ClassStatistics {
         let means = Matrix<Float>(rows: C, cols: d, data: sums.map { Float($0) })
         var cov: [Float]? = nil
         if covariances {
-            func merged(_ s: SumAcrossRanks) -> [Float] {
+            func merged(_ s: (inout [Double]) -> Bool) -> [Float]? {
                 ClassStatistics.mergedCovariances(features: features, labels: labels, localCounts: local, counts: counts,
                                                   means: sums, sum: s)
             }
-            cov = scatterSum.map(merged) ?? merged(sum)
+            cov = scatterSum.map(merged) ?? merged { sum(&$0); return true }
         }
         self.init(numClasses: C, dim: d, counts: counts, means: means, covariances: cov)
     }
@@ -59,16 +60,17 @@ extension ClassStatistics {
     /// `Σ_c = S_c/(n_c − 1)`, `S_c` the scatter about the global mean `means` (`C × D`,
     /// Double) summed across ranks as packed lower triangles (`D(D+1)/2` each); classes
     /// with more than one row, in groups of at most 2²³ doubles per reduction.
-    /// `C × D × D` floats.
+    /// `C × D × D` floats, or nil on a rank where `sum` says it does not hold the total.
     static func mergedCovariances(features: Matrix<Float>, labels: [Int32], localCounts: [Int], counts: [Int],
-                                  means: [Double], sum: SumAcrossRanks) -> [Float] {
+                                  means: [Double], sum: (inout [Double]) -> Bool) -> [Float]? {
         let C = counts.count, d = features.cols, dd = d * d, tri = d * (d + 1) / 2
         var start = [Int](repeating: 0, count: C + 1)
         for c in 0..<C { start[c + 1] = start[c] + localCounts[c] }
         var order = [Int](repeating: 0, count: labels.count)
         var fill = start
         for (r, l) in labels.enumerated() { order[fill[Int(l)]] = r; fill[Int(l)] += 1 }
-        var out = [Float](repeating: 0, count: C * dd)
+        var out: [Float] = []       // allocated on the rank that holds the totals
+        var holds = true
         var buf = [Double](repeating: 0, count: (localCounts.max() ?? 0) * d)
         let classes = (0..<C).filter { counts[$0] > 1 }
         let perGroup = max(1, (1 << 23) / tri)
@@ -92,7 +94,9 @@ extension ClassStatistics {
                     for i in 0..<d { for j in 0...i { scatter[k] = square[i * d + j]; k += 1 } }
                 }
             }
-            sum(&scatter)
+            holds = sum(&scatter) && holds
+            guard holds else { continue }
+            if out.isEmpty { out = [Float](repeating: 0, count: C * dd) }
             for (slot, c) in group.enumerated() {
                 let inv = 1 / Double(counts[c] - 1), o = c * dd
                 var k = slot * tri
@@ -106,7 +110,8 @@ extension ClassStatistics {
                 }
             }
         }
-        return out
+        guard holds else { return nil }
+        return out.isEmpty ? [Float](repeating: 0, count: C * dd) : out
     }
 }
 

@@ -34,7 +34,7 @@ extension Calibrate {
         let x = Matrix<Float>(rows: set.count, cols: set.dim, data: set.features)
         let stats = try ClassStatistics(features: x, labels: set.labels, numClasses: set.numClasses,
                                         covariances: !noCovariances, sumAcrossRanks: Job.sum,
-                                        scatterSum: { ranks.sumToRoot(&$0) })   // only rank 0 writes them
+                                        scatterSum: { ranks.sumToRoot(&$0); return ranks.isRoot })   // only rank 0 writes them
         let rows = stats.counts.reduce(0, +)
         console.line("calibrate: statistics of \(rows) rows, \(set.numClasses) classes, dimension \(set.dim) (\(ranks.size) ranks)")
         var balanced: Balanced?

@@ -97,8 +97,9 @@ final class RanksStatisticsTests: XCTestCase {
             let (px, py) = self.rows(x, y, (r * 30)..<((r + 1) * 30))
             // A reduce to rank 0: rank 1 keeps its own partial scatter.
             return try ClassStatistics(features: px, labels: py, numClasses: 3, sumAcrossRanks: { sim.sum(rank: r, &$0) },
-                                       scatterSum: { v in var t = v; sim.sum(rank: r, &t); if r == 0 { v = t } })
+                                       scatterSum: { v in var t = v; sim.sum(rank: r, &t); if r == 0 { v = t }; return r == 0 })
         }
+        XCTAssertNil(parts[1].covariances)
         XCTAssertEqual(parts[1].counts, reference.counts)
         XCTAssertEqual(parts[1].means, parts[0].means)
         let scale = reference.covariances!.map { abs($0) }.max()!
