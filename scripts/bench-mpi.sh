@@ -7,7 +7,7 @@
 # (`afg-bench scale-data`), split into two shards.
 #
 # Steps, each timed both ways (wall seconds, `date +%s.%N`):
-#   calibrate: statistics with covariances (C × D × D).
+#   calibrate: statistics with covariances (C × D × D); "means": with --no-covariances.
 #   lbfgs:     afg train --method crt --solver lbfgs (one converged solve at --tolerance TOL).
 # and the bytes each lbfgs evaluation moves per rank (one sum of C·(D+1)+1 doubles: a reduce
 # to rank 0 and a broadcast).
@@ -46,6 +46,8 @@ row() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "| %-10s | %9.1f s | %
 echo "load before: $(uptime | sed 's/.*load average: //')"
 c1=$(secs "$AFG" calibrate --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/s1.h5" --quiet)
 c2=$(secs $MPIRUN "$AFG" calibrate --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/s2.h5" --quiet)
+m1=$(secs "$AFG" calibrate --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/m1.h5" --no-covariances --quiet)
+m2=$(secs $MPIRUN "$AFG" calibrate --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/m2.h5" --no-covariances --quiet)
 l1=$(secs "$AFG" train --method crt --solver lbfgs --tolerance "$TOL" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/c1.h5" --quiet)
 l2=$(secs $MPIRUN "$AFG" train --method crt --solver lbfgs --tolerance "$TOL" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/c2.h5" --quiet)
 echo "load after:  $(uptime | sed 's/.*load average: //')"
@@ -54,8 +56,9 @@ echo "shape: $N rows, D = $D, C = $C; 1 process × 2 cores against 2 ranks × 1 
 echo "| step       | 1 × 2 cores | 2 ranks × 1 | ratio |"
 echo "|------------|------------:|------------:|------:|"
 row calibrate "$c1" "$c2"
+row "  means" "$m1" "$m2"
 row lbfgs "$l1" "$l2"
 bytes=$(( (C * (D + 1) + 1) * 8 ))
 echo
 echo "lbfgs: one sum per evaluation of $(( C * (D + 1) + 1 )) doubles = $bytes bytes; each rank sends and receives about that once in the reduce and once in the broadcast"
-echo "calibrate: sums of $(( C )) counts + $(( C * D )) class sums + $(( C * D * D )) scatter doubles = $(( (C + C * D + C * D * D) * 8 )) bytes (once)"
+echo "calibrate: sums of $C counts + $(( C * D )) class sums (reduce + broadcast), then $(( C * D * (D + 1) / 2 )) packed scatter doubles reduced to rank 0: $(( (C + C * D) * 8 )) + $(( C * D * (D + 1) / 2 * 8 )) bytes (once)"
