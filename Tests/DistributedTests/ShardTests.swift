@@ -8,7 +8,8 @@ final class ShardTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: afgBinary.path), "afg not built at \(afgBinary.path)")
+        _ = try XCTUnwrap(FileManager.default.isExecutableFile(atPath: afgBinary.path) ? afgBinary : nil,
+                          "afg not built at \(afgBinary.path)")
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-shards-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         addTeardownBlock { [dir] in try? FileManager.default.removeItem(at: dir!) }
