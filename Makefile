@@ -2,14 +2,14 @@
 # kind: `setup` installs what is missing (guarded by dpkg -s, so it is quick the second time).
 
 SHELL := /bin/bash
-APT_PACKAGES := pkg-config liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time python3-h5py python3-numpy
+APT_PACKAGES := pkg-config openmpi-bin libopenmpi-dev liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time python3-h5py python3-numpy
 SWIFT ?= swift
 RELEASE_FLAGS := -c release
 TEST_FLAGS := -c release -Xswiftc -enable-testing
 AFG := .build/release/afg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build release test demo demo-full bench bench-scale bench-accuracy results install clean
+.PHONY: setup build release test demo demo-full bench bench-scale bench-mpi bench-accuracy results install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -69,6 +69,11 @@ bench-accuracy: release .venv-accuracy/stamp
 # and one streamed GLAG epoch, each under /usr/bin/time -v (about 20 minutes on this machine).
 bench-scale: release
 	bash scripts/bench-scale.sh
+
+# One process on both cores against `mpirun -np 2` with one core per rank, on ImageNet-LT's
+# shape (synthetic, two shards): `afg calibrate` and one lbfgs solve (docs/SCALE.md).
+bench-mpi: release
+	bash scripts/bench-mpi.sh
 
 # The binary, bash / zsh / fish completions and the man page (ArgumentParser's
 # generate-manual plugin, built from the package checkout: no network needed) under

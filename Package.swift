@@ -3,7 +3,8 @@ import PackageDescription
 
 // Dependencies point one way: afg → Backbone → Classifier → AFG → Linalg → CLAPACK;
 // FeatureIO (→ CHDF5, CZlib) sits at the bottom beside them (Backbone uses its safetensors).
-// Nothing imports the CLI.
+// Distributed (→ CMPI, Open MPI) sits beside them too, imported only by the CLI and its own
+// tests: AFG and Classifier take a sum-across-ranks closure instead. Nothing imports the CLI.
 let package = Package(
     name: "afg",
     products: [
@@ -24,13 +25,17 @@ let package = Package(
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Open MPI, with getters for its macro handles (MPI_COMM_WORLD, MPI_DOUBLE, ...).
+        // Only Distributed imports CMPI.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Linalg", dependencies: ["CLAPACK"]),
         .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "AFG", dependencies: ["Linalg"]),
         .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),
         .target(name: "Backbone", dependencies: ["Classifier", "Linalg", "FeatureIO", "CZlib"]),
         .executableTarget(name: "afg", dependencies: [
-            "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO",
+            "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "afg-bench", dependencies: [
@@ -44,6 +49,8 @@ let package = Package(
         .testTarget(name: "AFGTests", dependencies: ["AFG", "Linalg"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg", "FeatureIO"]),
         .testTarget(name: "afgTests", dependencies: ["afg", "FeatureIO"]),
+        // Runs `mpirun -np N afg ...` against one process (Open MPI from `make setup`).
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "FeatureIO", "AFG", "Classifier", "Linalg"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg", "FeatureIO"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw buffers to `concurrentPerform`, which

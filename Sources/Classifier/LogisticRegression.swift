@@ -1,3 +1,4 @@
+import AFG
 import Foundation
 import Linalg
 
@@ -129,6 +130,12 @@ public struct LogisticRegression: Sendable {
             precondition(l >= 0 && Int(l) < numClasses, "balancedClassWeights: label \(l) outside 0..<\(numClasses)")
             counts[Int(l)] += sampleWeights?[i] ?? 1
         }
+        return balancedClassWeights(classCounts: counts)
+    }
+
+    /// `balancedClassWeights` from the (weighted) rows per class, e.g. summed across the
+    /// processes of a job: `Σ n / (C_present · n_c)`, 0 for an empty class. O(C).
+    public static func balancedClassWeights(classCounts counts: [Double]) -> [Double] {
         let present = Double(counts.filter { $0 > 0 }.count)
         let total = counts.reduce(0, +)
         return counts.map { $0 > 0 ? total / (present * $0) : 0 }
@@ -152,9 +159,10 @@ public struct LogisticRegression: Sendable {
     public func fit(features: Matrix<Float>, labels: [Int32], numClasses: Int? = nil,
                     classWeights: [Double]? = nil, sampleWeights: [Double]? = nil,
                     softTargets: SoftTargets? = nil, l2: Double,
-                    init initial: LinearModel? = nil) throws -> LinearModel {
+                    init initial: LinearModel? = nil, sumAcrossRanks: SumAcrossRanks? = nil) throws -> LinearModel {
         try solve(features: features, labels: labels, numClasses: numClasses, classWeights: classWeights,
-                  sampleWeights: sampleWeights, softTargets: softTargets, l2: l2, init: initial).model
+                  sampleWeights: sampleWeights, softTargets: softTargets, l2: l2, init: initial,
+                  sumAcrossRanks: sumAcrossRanks).model
     }
 
     /// Minimises the objective from `initial` (warm start) or from zero.
@@ -170,6 +178,13 @@ public struct LogisticRegression: Sendable {
     ///   - l2: the penalty `l2/2·‖W‖²` (≥ 0); `l2(sklearnC:totalWeight:)` maps scikit-learn's `C`.
     ///   - initial: a `C × D` model to start from.
     ///   - progress: called after every L-BFGS iteration.
+    ///   - sumAcrossRanks: for rows spread over the processes of a job (each passing its
+    ///     own rows; nil = one process): the total row weight `S`, the preconditioner's
+    ///     moments and, at every evaluation, the data term of `f` and `∇f` are summed
+    ///     across ranks (the penalty is added once, after the sum), as Spark MLlib's
+    ///     LogisticRegression does. Every rank then takes the same L-BFGS steps; the
+    ///     iterates equal one process's up to the order of the sums. `C` should be passed
+    ///     (`numClasses`), as a rank may not see every label.
     /// - Throws: `LogisticRegressionError` on bad data (label out of range, NaN feature,
     ///   negative weight, a soft target that is not a distribution, shapes that disagree).
     /// - Complexity: `4·N·D·C` flops per evaluation, about one evaluation per iteration.
@@ -177,10 +192,11 @@ public struct LogisticRegression: Sendable {
                       classWeights: [Double]? = nil, sampleWeights: [Double]? = nil,
                       softTargets: SoftTargets? = nil, l2: Double,
                       init initial: LinearModel? = nil,
-                      progress: ((LBFGS.Iteration) -> Void)? = nil) throws -> Solution {
+                      progress: ((LBFGS.Iteration) -> Void)? = nil,
+                      sumAcrossRanks: SumAcrossRanks? = nil) throws -> Solution {
         let problem = try Problem(features: features, labels: labels, numClasses: numClasses,
                                   classWeights: classWeights, sampleWeights: sampleWeights,
-                                  softTargets: softTargets, l2: l2, initial: initial)
+                                  softTargets: softTargets, l2: l2, initial: initial, sum: sumAcrossRanks)
         let x0 = initial.map { problem.pack($0) } ?? [Double](repeating: 0, count: problem.numClasses * (problem.dim + 1))
         var opts = LBFGS.Options(gradientTolerance: gradientTolerance, maxIterations: maxIterations, memory: memory)
         // In single precision the objective carries ~1e-7 relative round-off: stopping on a
@@ -207,8 +223,8 @@ public struct LogisticRegression: Sendable {
                             iterations: r.iterations, evaluations: r.evaluations, stopReason: r.stopReason)
         }
         switch precision {
-        case .single: return go(Objective<Float>(problem, blockRows: blockRows))
-        case .double: return go(Objective<Double>(problem, blockRows: blockRows))
+        case .single: return go(Objective<Float>(problem, blockRows: blockRows, sum: sumAcrossRanks))
+        case .double: return go(Objective<Double>(problem, blockRows: blockRows, sum: sumAcrossRanks))
         }
     }
 
@@ -271,9 +287,11 @@ struct Problem {
     let l2: Double
 
     init(features: Matrix<Float>, labels: [Int32], numClasses: Int?, classWeights: [Double]?,
-         sampleWeights: [Double]?, softTargets: SoftTargets?, l2: Double, initial: LinearModel?) throws {
+         sampleWeights: [Double]?, softTargets: SoftTargets?, l2: Double, initial: LinearModel?,
+         sum: SumAcrossRanks? = nil) throws {
         let n = features.rows, d = features.cols
-        guard n > 0 else { throw LogisticRegressionError.empty }
+        // Across ranks a rank may hold no rows; the total weight below must still be > 0.
+        guard n > 0 || sum != nil else { throw LogisticRegressionError.empty }
         guard labels.count == n else { throw LogisticRegressionError.shapeMismatch("\(n) feature rows but \(labels.count) labels") }
         precondition(l2 >= 0 && l2.isFinite, "LogisticRegression: l2 must be finite and ≥ 0")
         let c = numClasses ?? classWeights?.count ?? initial?.numClasses ?? softTargets?.probabilities.cols
@@ -303,7 +321,8 @@ struct Problem {
             }
         }
         if let cw = classWeights { for i in 0..<n { w[i] *= cw[Int(labels[i])] } }
-        let total = w.reduce(0, +)
+        var total = w.reduce(0, +)
+        if let sum { var t = [total]; sum(&t); total = t[0] }
         guard total > 0 else { throw LogisticRegressionError.zeroTotalWeight }
         for i in 0..<n { w[i] /= total }
 
@@ -386,6 +405,8 @@ extension Double: SoftmaxScalar {
 final class Objective<T: SoftmaxScalar> {
     let p: Problem
     let blockRows: Int
+    /// Sums the data term across ranks (nil: one process).
+    let sum: SumAcrossRanks?
     /// `X` in `T` (a copy only when `T` is not `Float`).
     let x: [T]
     let rowWeight: [T]
@@ -398,8 +419,9 @@ final class Objective<T: SoftmaxScalar> {
     var chunkBias: [Double]
     static var chunkRows: Int { 256 }
 
-    init(_ p: Problem, blockRows: Int) {
+    init(_ p: Problem, blockRows: Int, sum: SumAcrossRanks? = nil) {
         self.p = p
+        self.sum = sum
         let n = p.features.rows, c = p.numClasses, d = p.dim
         self.blockRows = min(blockRows, n)
         if T.self == Float.self { x = p.features.data as! [T] } else { x = p.features.data.map { T($0) } }
@@ -456,6 +478,14 @@ final class Objective<T: SoftmaxScalar> {
             }
             for k in 0..<c { for j in 0..<d { grad[k * d1 + j] += Double(gBlock[k * d + j]) } }
             start += rows
+        }
+        if let sum {
+            // One reduction per evaluation: ∇f's data term and f's, `C·(D+1) + 1` doubles.
+            var both = grad
+            both.append(f)
+            sum(&both)
+            f = both.removeLast()
+            grad = both
         }
         // Penalty on W only.
         var pen = 0.0
@@ -537,11 +567,14 @@ final class Objective<T: SoftmaxScalar> {
             }
             start += rows
         }
+        // The moments `D × D` then `D`, summed across ranks (identity in one process).
+        var moments = kxx.map { Double($0) } + mean
+        sum?(&moments)
         var m = Matrix<Double>(rows: d1, cols: d1)
         let invC = 1 / Double(c)
         for i in 0..<d {
-            for j in 0...i { m.data[i * d1 + j] = Double(kxx[i * d + j]) * invC }
-            m.data[d * d1 + i] = mean[i] * invC
+            for j in 0...i { m.data[i * d1 + j] = moments[i * d + j] * invC }
+            m.data[d * d1 + i] = moments[d * d + i] * invC
         }
         m.data[d * d1 + d] = invC
         var trace = 0.0

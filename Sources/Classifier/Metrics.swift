@@ -64,12 +64,23 @@ public struct Metrics: Codable, Equatable, Sendable {
         precondition(trainCounts.count == numClasses, "Metrics: \(trainCounts.count) train counts for \(numClasses) classes")
         let c = numClasses
         var conf = [Int](repeating: 0, count: c * c)
+        for (p, y) in zip(predictions, labels) { conf[Int(y) * c + Int(p)] += 1 }
+        self.init(confusion: conf, numClasses: c, trainCounts: trainCounts, thresholds: thresholds)
+    }
+
+    /// The metrics of a confusion matrix (`C × C`, row = true class, column = prediction),
+    /// e.g. one summed across the processes of a job: the same figures as the predictions
+    /// it counts. - Complexity: O(C²).
+    public init(confusion conf: [Int], numClasses: Int, trainCounts: [Int], thresholds: ShotThresholds = .init()) {
+        precondition(conf.count == numClasses * numClasses, "Metrics: confusion has \(conf.count) entries for \(numClasses) classes")
+        precondition(trainCounts.count == numClasses, "Metrics: \(trainCounts.count) train counts for \(numClasses) classes")
+        let c = numClasses
         var counts = [Int](repeating: 0, count: c), correct = [Int](repeating: 0, count: c)
-        var right = 0
-        for (p, y) in zip(predictions, labels) {
-            conf[Int(y) * c + Int(p)] += 1
-            counts[Int(y)] += 1
-            if p == y { correct[Int(y)] += 1; right += 1 }
+        var right = 0, total = 0
+        for y in 0..<c {
+            for p in 0..<c { counts[y] += conf[y * c + p] }
+            correct[y] = conf[y * c + y]
+            right += correct[y]; total += counts[y]
         }
         let per: [Double?] = (0..<c).map { counts[$0] > 0 ? Double(correct[$0]) / Double(counts[$0]) : nil }
         func mean(_ g: ShotThresholds.Group?) -> Double? {
@@ -77,11 +88,11 @@ public struct Metrics: Codable, Equatable, Sendable {
             for j in 0..<c { if let a = per[j], g == nil || thresholds.group(ofCount: trainCounts[j]) == g { s += a; k += 1 } }
             return k > 0 ? s / Double(k) : nil
         }
-        overall = labels.isEmpty ? 0 : Double(right) / Double(labels.count)
+        overall = total == 0 ? 0 : Double(right) / Double(total)
         many = mean(.many); medium = mean(.medium); few = mean(.few)
         meanPerClassRecall = mean(nil) ?? 0
         perClass = per; evaluatedCounts = counts; confusion = conf
-        self.numClasses = c; rows = labels.count; self.thresholds = thresholds
+        self.numClasses = c; rows = total; self.thresholds = thresholds
         var sizes = ["many": 0, "medium": 0, "few": 0]
         for n in trainCounts { sizes[thresholds.group(ofCount: n).rawValue, default: 0] += 1 }
         groupSizes = sizes

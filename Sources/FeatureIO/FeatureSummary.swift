@@ -54,23 +54,52 @@ public struct FeatureSummary: Codable, Equatable, Sendable {
     /// - Complexity: O(N·D) time, O(blockRows·D + N) memory.
     public static func compute(path: String, keys: DatasetKeys = .init(), many: Int = 100, few: Int = 20,
                                blockRows: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> FeatureSummary {
+        try compute(paths: [path], keys: keys, many: many, few: few, blockRows: blockRows, progress: progress)
+    }
+
+    /// `compute(path:…)` over shards read as one data set, rows in the order of `paths`
+    /// (row numbers count from the first file's first row; `file` is the paths joined by
+    /// `,`). The files must agree with the first on D, the stored feature type and C.
+    /// - Throws: as `compute(path:…)`, and `.wrongShape` / `.wrongType` naming a file that
+    ///   disagrees with the first.
+    public static func compute(paths: [String], keys: DatasetKeys = .init(), many: Int = 100, few: Int = 20,
+                               blockRows: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> FeatureSummary {
         precondition(few <= many + 1, "few threshold \(few) above many threshold \(many)")
-        let s = try FeatureStream(path: path, keys: keys, blockRows: blockRows, checkFinite: false)
-        var scan = ValueScan()
-        try s.forEachBlock { b in
-            b.features.withUnsafeBufferPointer { scan.add($0, rows: b.rows, dim: s.dim, firstRow: b.startRow) }
-            progress?(b.startRow + b.rows, s.count)
+        precondition(!paths.isEmpty, "FeatureSummary.compute: no files")
+        var streams: [FeatureStream] = []
+        for p in paths {
+            let s = try FeatureStream(path: p, keys: keys, blockRows: blockRows, numClasses: streams.first?.numClasses, checkFinite: false)
+            if let f = streams.first {
+                if s.dim != f.dim {
+                    throw FeatureIOError(.wrongShape, file: p, problem: "feature dimension \(s.dim), \(f.path) has \(f.dim)")
+                }
+                if s.featureType != f.featureType {
+                    throw FeatureIOError(.wrongType, file: p, problem: "features stored as \(s.featureType), \(f.path) has \(f.featureType)")
+                }
+            }
+            streams.append(s)
         }
+        let total = streams.reduce(0) { $0 + $1.count }
+        var scan = ValueScan()
+        var offset = 0
+        for s in streams {
+            try s.forEachBlock { b in
+                b.features.withUnsafeBufferPointer { scan.add($0, rows: b.rows, dim: s.dim, firstRow: offset + b.startRow) }
+                progress?(offset + b.startRow + b.rows, total)
+            }
+            offset += s.count
+        }
+        let s = streams[0]
         var counts = [Int](repeating: 0, count: s.numClasses)
-        for l in s.labels { counts[Int(l)] += 1 }
+        for t in streams { for l in t.labels { counts[Int(l)] += 1 } }
         let present = counts.indices.filter { counts[$0] > 0 }
         let largest = present.max { counts[$0] < counts[$1] }!     // N > 0, so some class has rows
         let smallest = counts.indices.min { counts[$0] < counts[$1] }!
         let smallestPresent = present.min { counts[$0] < counts[$1] }!
-        let finite = s.count * s.dim - scan.nonFinite
+        let finite = total * s.dim - scan.nonFinite
         return FeatureSummary(
-            file: path, featuresKey: H5File.normalize(keys.features), labelsKey: H5File.normalize(keys.labels),
-            count: s.count, dim: s.dim, featureType: s.featureType, labelType: s.labelType,
+            file: paths.joined(separator: ","), featuresKey: H5File.normalize(keys.features), labelsKey: H5File.normalize(keys.labels),
+            count: total, dim: s.dim, featureType: s.featureType, labelType: s.labelType,
             numClasses: s.numClasses, numClassesSource: s.numClassesSource, classNames: s.classNames,
             classCounts: counts, largestClass: largest, largestCount: counts[largest],
             smallestClass: smallest, smallestCount: counts[smallest], emptyClasses: counts.count - present.count,

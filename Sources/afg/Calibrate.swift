@@ -17,7 +17,9 @@ struct Calibrate: ParsableCommand {
         real rows followed by the generated ones, with an `is_generated` flag per row (uint8).
         """)
 
-    @Option(help: "Training feature file (HDF5, .npz, .npy, .safetensors).") var train: String
+    @Option(name: .customLong("train"),
+            help: "Training feature file (HDF5, .npz, .npy, .safetensors); repeat the flag, or quote a glob, for shards read as one data set in order.")
+    var trainFiles: [String]
     @Option(help: "Statistics file to write.") var out: String
     @Option(help: "Also write a balanced feature file here (every class filled to --target-per-class).") var generate: String?
     @Option(help: "Seed of the generator.") var seed: UInt64 = 0
@@ -32,11 +34,15 @@ struct Calibrate: ParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
     @OptionGroup(title: "Memory") var memory: MemoryOptions
 
-    func validate() throws {
+    mutating func validate() throws {
         try checkingSettings { try Tukey.Settings.shift.check(shift) }
         if generator.targetPerClass != nil && generate == nil { throw CLIError("--target-per-class needs --generate") }
-        try checkFiles(inputs: [("--train", train)], outputs: [("--out", out)] + (generate.map { [("--generate", $0)] } ?? []))
+        trainFiles = try expandShards(trainFiles, flag: "--train")
+        try checkFiles(inputs: trainFiles.map { ("--train", $0) }, outputs: [("--out", out)] + (generate.map { [("--generate", $0)] } ?? []))
     }
+
+    /// The training files as named in messages and in the statistics file's `source`.
+    var train: String { shardName(trainFiles) }
 
     var config: GeneratorConfig { var c = generator.config; c.weighting = weighting; return c }
 
@@ -54,8 +60,9 @@ struct Calibrate: ParsableCommand {
 
     /// Refuses, before the rows are read, a run whose planned allocations exceed the budget.
     func checkMemory() throws {
-        let shape = try DeclaredShape.of(train, keys: datasets.keys)
-        let n = Double(shape.rows), d = Double(shape.dim), c = Double(shape.classes)
+        // Under MPI: this rank's files and rows (rank 0 also holds the balanced output's rows).
+        let shape = try DeclaredShape.of(shardFiles(trainFiles, part: Job.part), keys: datasets.keys)
+        let n = Double(shape.rows) * shardFraction(trainFiles, part: Job.part), d = Double(shape.dim), c = Double(shape.classes)
         var parts: [(String, Double)] = [("features", 4 * n * d), ("class-by-class matrices", 4 * c * c * 2)]
         if !noCovariances { parts.append(("C × D × D covariances", 12 * c * d * d)) }
         if generate != nil {
@@ -69,10 +76,11 @@ struct Calibrate: ParsableCommand {
     }
 
     func run() throws {
+        if Job.isDistributed { return try runDistributed() }
         try checkMemory()
         let console = output.console
         console.line("calibrate: reading \(train)")
-        var set = try FeatureStore.readFeatures(path: train, keys: datasets.keys)
+        var set = try readFeatureShards(trainFiles, keys: datasets.keys)
         let (lambda, note) = tukey.lambda(minimum: (set.features.min() ?? 0) + (shift ?? 0))
         if let n = note { console.line("calibrate: note: \(n)") }
         if let l = lambda {

@@ -20,7 +20,9 @@ struct Evaluate: ParsableCommand {
     @OptionGroup(title: "Heads") var head: HeadKeyOption
     @Option(help: "Feature file whose labels give the training counts per class, for a classifier without class_counts.")
     var trainCountsFrom: String?
-    @Option(help: "Feature file to evaluate on (HDF5, .npz, .npy, .safetensors).") var test: String
+    @Option(name: .customLong("test"),
+            help: "Feature file to evaluate on (HDF5, .npz, .npy, .safetensors); repeat the flag, or quote a glob, for shards read as one data set.")
+    var testFiles: [String]
     @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions
     @OptionGroup(title: "Shot groups") var shots: ShotOptions
     @Option(help: "Write a per-class accuracy SVG here.") var plot: String?
@@ -28,23 +30,31 @@ struct Evaluate: ParsableCommand {
     var compare: [String] = []
     @Flag(help: "Print JSON (with per-class accuracy and the confusion matrix).") var json = false
 
-    func validate() throws {
-        try checkFiles(inputs: [("--classifier", classifier), ("--test", test)] + compare.map { ("--compare", $0) }
+    /// The test files as named in messages (the path itself for one file).
+    var test: String { shardName(testFiles) }
+
+    mutating func validate() throws {
+        testFiles = try expandShards(testFiles, flag: "--test")
+        try checkFiles(inputs: [("--classifier", classifier)] + testFiles.map { ("--test", $0) } + compare.map { ("--compare", $0) }
                            + (trainCountsFrom.map { [("--train-counts-from", $0)] } ?? []),
                        outputs: plot.map { [("--plot", $0)] } ?? [])
     }
 
+    /// Under MPI each rank scores its part of the test rows and the confusion matrices
+    /// are summed across ranks (`score`); rank 0 prints and plots.
     func run() throws {
-        var (f, model) = try loadClassifier(classifier, headKey: head.headKey)
+        var (f, model) = try Job.agree { try loadClassifier(classifier, headKey: head.headKey) }
         if let t = trainCountsFrom {
-            let counts = try classCounts(of: t, keys: datasets.keys, numClasses: f.numClasses)
+            let counts = try Job.agree { try classCounts(of: t, keys: datasets.keys, numClasses: f.numClasses) }
             if let c = f.classCounts, c != counts { throw CLIError("\(t): class counts differ from those recorded in \(classifier)") }
             f.classCounts = counts
         }
-        let (set, x) = try loadFeatures(test, keys: datasets.keys, numClasses: f.numClasses, lambda: f.tukeyLambda)
-        if set.dim != f.dim { throw CLIError("\(test): feature dimension \(set.dim), classifier \(classifier) expects \(f.dim)") }
-        var m = Metrics(model: model, features: x, labels: set.labels, trainCounts: f.classCounts ?? Array(repeating: 0, count: f.numClasses),
-                        thresholds: shots.thresholds)
+        let (set, x) = try Job.agree {
+            let r = try loadFeatures(testFiles, keys: datasets.keys, numClasses: f.numClasses, lambda: f.tukeyLambda, part: Job.part)
+            if r.set.dim != f.dim { throw CLIError("\(test): feature dimension \(r.set.dim), classifier \(classifier) expects \(f.dim)") }
+            return r
+        }
+        var m = score(model, x, set.labels, trainCounts: f.classCounts ?? Array(repeating: 0, count: f.numClasses))
         if f.classCounts == nil {
             if plot != nil { throw CLIError("--plot orders classes by training count: \(classifier) has no class_counts; pass --train-counts-from TRAIN_FILE") }
             m.many = nil; m.medium = nil; m.few = nil; m.groupSizes = [:]
@@ -52,17 +62,17 @@ struct Evaluate: ParsableCommand {
         // Compared classifiers: same classes and counts; each under its own recorded λ.
         var others: [(path: String, method: String, metrics: Metrics)] = []
         for path in compare {
-            let (g, gm) = try loadClassifier(path, headKey: head.headKey)
+            let (g, gm) = try Job.agree { try loadClassifier(path, headKey: head.headKey) }
             if g.numClasses != f.numClasses || g.dim != f.dim {
                 throw CLIError("\(path): \(g.numClasses) classes × dimension \(g.dim), \(classifier) has \(f.numClasses) × \(f.dim)")
             }
             guard let fc = f.classCounts else { throw CLIError("--compare needs training counts: \(classifier) has no class_counts; pass --train-counts-from TRAIN_FILE") }
             if let gc = g.classCounts, gc != fc { throw CLIError("\(path): trained on other class counts than \(classifier)") }
             let gx = g.tukeyLambda == f.tukeyLambda ? x
-                : try loadFeatures(test, keys: datasets.keys, numClasses: g.numClasses, lambda: g.tukeyLambda).x
-            others.append((path, g.method, Metrics(model: gm, features: gx, labels: set.labels, trainCounts: f.classCounts!,
-                                                  thresholds: shots.thresholds)))
+                : try Job.agree { try loadFeatures(testFiles, keys: datasets.keys, numClasses: g.numClasses, lambda: g.tukeyLambda, part: Job.part).x }
+            others.append((path, g.method, score(gm, gx, set.labels, trainCounts: f.classCounts!)))
         }
+        guard Job.ranks.isRoot else { return }
         if let p = plot {
             let file = (test as NSString).lastPathComponent
             func top1(_ m: Metrics) -> String { String(format: "%.2f", 100 * m.overall) + "%" }
@@ -109,5 +119,16 @@ struct Evaluate: ParsableCommand {
             }
             if let p = plot { print("plot written to \(p)") }
         }
+    }
+
+    /// The metrics of `model` on these rows; under MPI, of every rank's rows: the local
+    /// confusion matrices (`C²` counts) are summed across ranks. O(N·D·C + C²).
+    func score(_ model: LinearModel, _ x: Matrix<Float>, _ labels: [Int32], trainCounts: [Int]) -> Metrics {
+        let local = Metrics(model: model, features: x, labels: labels, trainCounts: trainCounts, thresholds: shots.thresholds)
+        guard Job.isDistributed else { return local }
+        var conf = local.confusion.map(Double.init)
+        Job.ranks.sum(&conf)
+        return Metrics(confusion: conf.map { Int($0) }, numClasses: model.numClasses, trainCounts: trainCounts,
+                       thresholds: shots.thresholds)
     }
 }

@@ -18,6 +18,7 @@ struct Export: ParsableCommand {
     @Option(help: "Output file: .safetensors or .npz.") var out: String
 
     func validate() throws {
+        try Job.requireOneProcess("afg export")
         guard [.safetensors, .npz].contains(ArrayFileFormat(path: out)) else {
             throw CLIError("--out \(out): export writes .safetensors or .npz")
         }

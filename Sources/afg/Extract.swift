@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backbone
+import Distributed
 import FeatureIO
 import Linalg
 import Foundation
@@ -39,8 +40,10 @@ struct Extract: ParsableCommand {
                        outputs: [("--out", out)] + (head.map { [("--head", $0)] } ?? []))
     }
 
+    /// Under `mpirun -np N` the images are split by rank (contiguous ranges) and the
+    /// features gathered on rank 0, which writes the one feature file.
     func run() throws {
-        let ck = try SafeTensorsFile.read(path: checkpoint)
+        let ck = try Job.agree { try SafeTensorsFile.read(path: checkpoint) }
         guard let archName = arch ?? ck.metadata["afg_arch"], let architecture = Architecture(name: archName) else {
             throw CLIError("\(checkpoint): no afg_arch metadata; pass --arch")
         }
@@ -48,7 +51,7 @@ struct Extract: ParsableCommand {
             throw CLIError("\(checkpoint): no 2-D linear.weight tensor (the classifier head)")
         }
         let numClasses = lw.shape[0]
-        let (images, imageAttributes) = try loadImageFile(data, split: split)
+        let (images, imageAttributes) = try Job.agree { try loadImageFile(data, split: split) }
         if images.numClasses > numClasses {
             throw CLIError("\(data): labels reach \(images.numClasses - 1) but the checkpoint's head has \(numClasses) classes")
         }
@@ -64,13 +67,17 @@ struct Extract: ParsableCommand {
                           inputHeight: flat ? 1 : images.height, inputWidth: flat ? 1 : images.width, using: &rng)
         try net.loadState(ck.tensors, source: checkpoint)
 
-        var progress = ProgressLine(quiet: output.quiet)
+        // Under MPI each rank extracts a contiguous range of the images; rank 0 gathers and writes.
+        let mine = Job.isDistributed ? images.subset(Array(rowRange(of: Job.ranks.rank, size: Job.ranks.size, rows: images.count))) : images
+        var progress = ProgressLine(quiet: output.quiet || !Job.ranks.isRoot)
         let t0 = Date()
-        let (feats, logits) = extractFeatures(network: net, data: images, normalization: norm, batchSize: batchSize) { done in
+        let (localFeats, localLogits) = extractFeatures(network: net, data: mine, normalization: norm, batchSize: batchSize) { done in
             let secs = Date().timeIntervalSince(t0)
-            progress.draw("extract \(ProgressLine.bar(done, images.count)) \(done)/\(images.count) \(String(format: "%.0f", Double(done) / max(secs, 1e-9))) img/s")
+            progress.draw("extract \(ProgressLine.bar(done, mine.count)) \(done)/\(mine.count) \(String(format: "%.0f", Double(done) / max(secs, 1e-9))) img/s")
         }
         progress.finish()
+        let feats = try Job.ranks.gather(localFeats), logits = try Job.ranks.gather(localLogits)
+        guard let feats, let logits else { return }    // ranks other than 0
         let seconds = Date().timeIntervalSince(t0)
         let acc = accuracy(logits: logits, labels: images.labels, numClasses: numClasses)
         var names = images.classNames

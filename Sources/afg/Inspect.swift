@@ -12,8 +12,8 @@ struct Inspect: ParsableCommand {
         reported in full first, then fail. See docs/FORMAT.md for the file contract.
         """)
 
-    @Argument(help: "The feature file (HDF5, .npz, .npy, .safetensors).")
-    var file: String
+    @Argument(help: "The feature file (HDF5, .npz, .npy, .safetensors); several files (or a quoted glob) are summarised as one data set, rows in the order given.")
+    var files: [String]
 
     @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions
     @OptionGroup(title: "Shot groups") var shots: ShotOptions
@@ -23,7 +23,12 @@ struct Inspect: ParsableCommand {
 
     @OptionGroup(title: "Output") var output: OutputOptions
 
-    func validate() throws { try checkFiles(inputs: [("FILE", file)], outputs: []) }
+    mutating func validate() throws {
+        try Job.requireOneProcess("afg inspect")
+        if files.isEmpty { throw CLIError("Missing expected argument '<files> ...'") }
+        files = try expandShards(files, flag: "FILE")
+        try checkFiles(inputs: files.map { ("FILE", $0) }, outputs: [])
+    }
 
     func run() throws {
         let s: FeatureSummary
@@ -40,7 +45,7 @@ struct Inspect: ParsableCommand {
     /// Streams the file, reporting progress on stderr every 10% (unless `--quiet`).
     private func summarize() throws -> FeatureSummary {
         var lastTenth = 0
-        return try FeatureSummary.compute(path: file, keys: datasets.keys, many: shots.many, few: shots.few) { done, total in
+        return try FeatureSummary.compute(paths: files, keys: datasets.keys, many: shots.many, few: shots.few) { done, total in
             guard !output.quiet, done < total else { return }
             let tenth = done * 10 / total
             if tenth > lastTenth {

@@ -24,6 +24,7 @@ struct MakeLT: ParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws {
+        try Job.requireOneProcess("afg make-lt")
         guard imbalance >= 1, imbalance.isFinite else { throw CLIError("--imbalance must be at least 1") }
         guard valPerClass >= 0 else { throw CLIError("--val-per-class must be non-negative") }
         if let n = nMax, n <= 0 { throw CLIError("--n-max must be positive") }

@@ -59,6 +59,7 @@ struct Pretrain: ParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws {
+        try Job.requireOneProcess("afg pretrain")
         guard Architecture(name: arch) != nil else { throw CLIError("--arch: unknown '\(arch)' (resnet20/32/44/56, convnet, mlp)") }
         guard ["ce", "la", "graloss"].contains(loss) else { throw CLIError("--loss must be ce, la or graloss") }
         guard epochs > 0, batchSize >= 2, lr > 0, lr.isFinite, warmup >= 0, warmup.isFinite, weightDecay >= 0, weightDecay.isFinite,

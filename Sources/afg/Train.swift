@@ -18,8 +18,11 @@ struct Train: ParsableCommand {
         """)
 
     @Option(help: "Stage-two method.") var method: Method
-    @Option(help: "Training feature file (HDF5, .npz, .npy, .safetensors).") var train: String
-    @Option(help: "Validation feature file: adaptive β, choice of p / τ, progress.") var val: String?
+    @Option(name: .customLong("train"),
+            help: "Training feature file (HDF5, .npz, .npy, .safetensors); repeat the flag, or quote a glob, for shards read as one data set in order.")
+    var trainFiles: [String]
+    @Option(name: .customLong("val"), help: "Validation feature file: adaptive β, choice of p / τ, progress (shards: as --train).")
+    var valFiles: [String] = []
     @Option(help: "Stage-one classifier file g₁ (KD teacher, start point, base of the post-hoc methods): an afg classifier, or a head in HDF5 / .npz / .safetensors (weight + bias, or a PyTorch state_dict).")
     var teacher: String?
     @OptionGroup(title: "Heads") var head: HeadKeyOption
@@ -36,13 +39,20 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
     @OptionGroup(title: "Memory") var memory: MemoryOptions
 
+    /// The training files as named in messages (the path itself for one file).
+    var train: String { shardName(trainFiles) }
+    /// The validation files as named in messages, nil without `--val`.
+    var val: String? { valFiles.isEmpty ? nil : shardName(valFiles) }
+
     /// Every check that needs no file: settings in their intervals, then the options that
     /// exclude or need each other.
-    func validate() throws {
+    mutating func validate() throws {
         do { try config.checkSettings() } catch let e as SettingError { throw CLIError(e) } catch let e as TrainError {
             throw CLIError("\(e)")
         }
-        let inputs = [("--train", train)] + (val.map { [("--val", $0)] } ?? []) + (teacher.map { [("--teacher", $0)] } ?? [])
+        trainFiles = try expandShards(trainFiles, flag: "--train")
+        valFiles = try expandShards(valFiles, flag: "--val")
+        let inputs = trainFiles.map { ("--train", $0) } + valFiles.map { ("--val", $0) } + (teacher.map { [("--teacher", $0)] } ?? [])
         try checkFiles(inputs: inputs, outputs: [("--out", out), ("--out (checkpoint)", out + ".ckpt")])
         if checkpoints.checkpointEvery < 0 { throw CLIError("--checkpoint-every must be ≥ 0 (got \(checkpoints.checkpointEvery))") }
         let o = solverOptions
@@ -63,6 +73,12 @@ struct Train: ParsableCommand {
             }
         } else if solverKind == .lbfgs && method == .glag && o.kdTeacher == .stageOne && teacher == nil {
             throw CLIError("--kd-teacher stage-one needs --teacher HEAD.h5")
+        }
+        if Job.isDistributed && !(solverKind == .lbfgs && [.ce, .crt].contains(method)) {
+            throw CLIError("under mpirun, afg train runs --solver lbfgs with --method ce or crt; \(method.rawValue) with --solver \(solverKind.rawValue) runs in one process")
+        }
+        if Job.isDistributed, case .auto? = o.inverseRegularizationChoice {
+            throw CLIError("--C auto does not run under mpirun yet: give --C a number")
         }
     }
 
@@ -88,9 +104,9 @@ struct Train: ParsableCommand {
 
     /// load → fit → write → report, for every method and solver.
     func run() throws {
-        try checkMemory()
-        let data = try TrainData.load(train: train, val: val, teacher: teacher, headKey: head.headKey, keys: datasets.keys,
-                                      tukey: tukey)
+        try Job.agree { try checkMemory() }
+        let data = try TrainData.load(train: trainFiles, val: valFiles, teacher: teacher, headKey: head.headKey, keys: datasets.keys,
+                                      tukey: tukey, part: Job.part)
         let t0 = Date()
         if let n = data.tukeyNote { output.console.line("note: \(n)") }
         var outcome = try fit(data)
@@ -99,6 +115,7 @@ struct Train: ParsableCommand {
         guard outcome.model.weight.data.allSatisfy(\.isFinite), outcome.model.bias.allSatisfy(\.isFinite) else {
             throw CLIError("\(train): the fitted classifier is not finite (the solve diverged); check the features' scale or lower --C")
         }
+        guard Job.ranks.isRoot else { return }   // under MPI, rank 0 writes and reports
         let set = data.trainSet
         try FeatureStore.writeClassifier(
             ClassifierFile(numClasses: set.numClasses, dim: set.dim, weight: outcome.model.weight.data,
@@ -116,12 +133,12 @@ struct Train: ParsableCommand {
     /// features (twice with a teacher on another λ), the generated rows and their plan,
     /// covariance factors, the lbfgs join, the mini-batch buffers and the `C × C` donor weights.
     func checkMemory() throws {
-        let shape = try DeclaredShape.of(train, keys: datasets.keys)
-        let n = Double(shape.rows), d = Double(shape.dim), c = Double(shape.classes)
+        let shape = try DeclaredShape.of(shardFiles(trainFiles, part: Job.part), keys: datasets.keys)
+        let n = Double(shape.rows) * shardFraction(trainFiles, part: Job.part), d = Double(shape.dim), c = Double(shape.classes)
         var parts: [(String, Double)] = [("features", 4 * n * d * (teacher == nil ? 1 : 2)),
                                          ("class-by-class matrices", 4 * c * c * 2),
                                          ("mini-batch buffers", 4 * Double(sgd.batchSize) * (d + 3 * c) * 2)]
-        if let v = val { let s = try DeclaredShape.of(v, keys: datasets.keys); parts.append(("validation rows", 4 * Double(s.rows) * d * 2)) }
+        if !valFiles.isEmpty { let s = try DeclaredShape.of(valFiles, keys: datasets.keys); parts.append(("validation rows", 4 * Double(s.rows) * d * 2)) }
         if method == .glag || method == .tailcalib {
             let target = sgd.epochRows.map { ($0 + shape.classes - 1) / max(shape.classes, 1) } ?? generator.targetPerClass
             let g = shape.generatedRows(target: target)

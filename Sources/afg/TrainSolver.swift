@@ -47,19 +47,29 @@ extension Train {
     var regressionSolver: LogisticRegression { LogisticRegression(gradientTolerance: solverOptions.tolerance, maxIterations: 2000) }
 
     /// `ce` / `crt`: the converged (class-weighted) multinomial regression, at the given `C`
-    /// or with `C` cross-validated (`--C auto`) and refitted on train + val.
+    /// or with `C` cross-validated (`--C auto`) and refitted on train + val. Under MPI the
+    /// counts, the total weight and every evaluation are summed across ranks (fixed `C` only).
     func fitRegression(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
         let balanced = method == .crt
-        guard case .value(let C) = solverOptions.cChoice(hasValidation: val != nil) else {
+        guard case .value(let C) = solverOptions.cChoice(hasValidation: val != nil && !Job.isDistributed) else {
+            if Job.isDistributed { throw CLIError("--C auto does not run under mpirun yet: give --C a number") }
             return try fitRegressionCV(data, console, balanced: balanced)
         }
-        let x = data.inputs.train
+        let x = data.inputs.train, labels = x.labels, c = x.numClasses
+        let counts = Job.totalCounts(x.classCounts)
+        let weights = balanced
+            ? (Job.isDistributed ? LogisticRegression.balancedClassWeights(classCounts: counts.map(Double.init))
+                                 : LogisticRegression.balancedClassWeights(labels: labels, numClasses: c))
+            : nil
+        var total = [weights.map { w in labels.reduce(0.0) { $0 + w[Int($1)] } } ?? Double(labels.count)]
+        Job.ranks.sum(&total)
         let model: LinearModel
         do {
-            model = try RegressionCV(grid: [C], balanced: balanced, solver: regressionSolver)
-                .fit(x.features, labels: x.labels, numClasses: x.numClasses, C: C)
+            model = try regressionSolver.fit(features: x.features, labels: labels, numClasses: c, classWeights: weights,
+                                             l2: LogisticRegression.l2(sklearnC: C, totalWeight: total[0]),
+                                             sumAcrossRanks: Job.isDistributed ? Job.sum : nil)
         } catch { throw CLIError("\(train): \(error)") }
-        return TrainOutcome(model: model, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
+        return TrainOutcome(model: model, classCounts: counts, method: solverMethodName, lambda: data.lambda,
                             record: ClassifierRecord.regression(C: C, balanced: balanced))
     }
 

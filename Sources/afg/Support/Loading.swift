@@ -10,7 +10,15 @@ import Linalg
 /// The rows live in `x` only: the returned set's `features` is emptied (one copy of N × D).
 func loadFeatures(_ path: String, keys: DatasetKeys = .init(), numClasses: Int? = nil,
                   lambda: Float?) throws -> (set: FeatureSet, x: Matrix<Float>) {
-    var set = try FeatureStore.readFeatures(path: path, keys: keys, numClasses: numClasses)
+    try loadFeatures([path], keys: keys, numClasses: numClasses, lambda: lambda)
+}
+
+/// `loadFeatures` over sharded files read as one data set (`readFeatureShards`): all
+/// rows, or this rank's `part`. Errors name the file (or the files, joined by `,`).
+func loadFeatures(_ paths: [String], keys: DatasetKeys = .init(), numClasses: Int? = nil,
+                  lambda: Float?, part: ShardPart = .whole) throws -> (set: FeatureSet, x: Matrix<Float>) {
+    let path = shardName(part.isWhole ? paths : shardFiles(paths, part: part))
+    var set = try readFeatureShards(paths, keys: keys, numClasses: numClasses, part: part)
     var m = Matrix(rows: set.count, cols: set.dim, data: set.features)
     set.features = []   // else the in-place transform below copies the N × D buffer (copy on write)
     if let l = lambda {
@@ -47,31 +55,38 @@ struct TrainData {
     var lambda: Float?
     var tukeyNote: String?
 
-    static func load(train: String, val: String?, teacher: String?, headKey: String? = nil, keys: DatasetKeys,
-                     tukey: TukeyOptions) throws -> TrainData {
-        var (trainSet, trainX) = try loadFeatures(train, keys: keys, lambda: nil)
-        let (lambda, note) = tukey.lambda(minimum: trainX.data.min() ?? 0)
+    /// Under MPI (`part` not whole) each rank holds its part of the training rows and the
+    /// whole validation set; `--tukey auto` looks at every rank's rows; a read that fails
+    /// on any rank ends the job with one line (`Job.agree`).
+    static func load(train trainFiles: [String], val valFiles: [String], teacher: String?, headKey: String? = nil,
+                     keys: DatasetKeys, tukey: TukeyOptions, part: ShardPart = .whole) throws -> TrainData {
+        let train = shardName(trainFiles), val = valFiles.isEmpty ? nil : shardName(valFiles)
+        var (trainSet, trainX) = try Job.agree { try loadFeatures(trainFiles, keys: keys, lambda: nil, part: part) }
+        try Job.checkShapesAgree(dim: trainSet.dim, classes: trainSet.numClasses, files: trainFiles)
+        let (lambda, note) = tukey.lambda(minimum: try Job.minimum(trainX.data.min() ?? (part.isWhole ? 0 : .infinity)))
         if let l = lambda {
-            do { try Tukey.apply(&trainX, lambda: l) } catch { throw CLIError("\(train): dataset \(keys.features): \(error)") }
+            try Job.agree {
+                do { try Tukey.apply(&trainX, lambda: l) } catch { throw CLIError("\(train): dataset \(keys.features): \(error)") }
+            }
         }
         let c = trainSet.numClasses
         var valSet: FeatureSet?, valX: Matrix<Float>?
         if let v = val {
-            (valSet, valX) = try loadFeatures(v, keys: keys, numClasses: c, lambda: lambda)
+            (valSet, valX) = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: lambda) }
             if valSet!.dim != trainSet.dim {
                 throw CLIError("\(v): feature dimension \(valSet!.dim), training file \(train) has \(trainSet.dim)")
             }
         }
         var head: LinearModel?, rawTrain: Matrix<Float>?, rawVal: Matrix<Float>?, teacherLambda: Float?
         if let t = teacher {
-            let (f, model) = try loadClassifier(t, headKey: headKey)
+            let (f, model) = try Job.agree { try loadClassifier(t, headKey: headKey) }
             if f.numClasses != c { throw CLIError("\(t): \(f.numClasses) classes, training file \(train) has \(c)") }
             if f.dim != trainSet.dim { throw CLIError("\(t): dimension \(f.dim), training file \(train) has \(trainSet.dim)") }
             head = model
             teacherLambda = f.tukeyLambda
             if f.tukeyLambda != lambda {
-                rawTrain = try loadFeatures(train, keys: keys, lambda: f.tukeyLambda).x
-                if let v = val { rawVal = try loadFeatures(v, keys: keys, numClasses: c, lambda: f.tukeyLambda).x }
+                rawTrain = try Job.agree { try loadFeatures(trainFiles, keys: keys, lambda: f.tukeyLambda, part: part).x }
+                if let v = val { _ = v; rawVal = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: f.tukeyLambda).x } }
             }
         }
         let inputs = TrainInputs(

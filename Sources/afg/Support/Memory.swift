@@ -59,6 +59,18 @@ enum MemoryBudget {
 struct DeclaredShape {
     var rows: Int, dim: Int, classes: Int, counts: [Int]
 
+    /// The shape of sharded files read as one data set: rows and counts summed (the
+    /// first file's dimension and class count; the readers check that the others agree).
+    static func of(_ paths: [String], keys: DatasetKeys, numClasses: Int? = nil) throws -> DeclaredShape {
+        var total = try of(paths[0], keys: keys, numClasses: numClasses)
+        for p in paths.dropFirst() {
+            let s = try of(p, keys: keys, numClasses: numClasses ?? total.classes)
+            total.rows += s.rows
+            for (c, n) in s.counts.enumerated() where c < total.counts.count { total.counts[c] += n }
+        }
+        return total
+    }
+
     static func of(_ path: String, keys: DatasetKeys, numClasses: Int? = nil) throws -> DeclaredShape {
         let s = try FeatureStream(path: path, keys: keys, numClasses: numClasses)
         var counts = [Int](repeating: 0, count: s.numClasses)

@@ -29,7 +29,8 @@ extension InitKind: ExpressibleByArgument {}
 struct OutputOptions: ParsableArguments {
     @Flag(help: "No progress on stderr.") var quiet = false
     @Flag(help: "Print the result as JSON.") var json = false
-    var console: Console { Console(quiet: quiet) }
+    /// Progress on stderr: rank 0's only under MPI.
+    var console: Console { Console(quiet: quiet || !Job.ranks.isRoot) }
 }
 
 /// `--many`, `--few`: the Many / Medium / Few cut points of a report.

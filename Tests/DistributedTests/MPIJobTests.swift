@@ -1,0 +1,200 @@
+import AFG
+import Classifier
+import FeatureIO
+import Foundation
+import Linalg
+import XCTest
+
+/// `mpirun -np N afg …` (N = 1, 2, 3, oversubscribed on this machine) against one process
+/// on the concatenated file, on the sharded fixtures of `fixtures/shards` (514 rows, D = 16,
+/// 8 classes, shards a / b / c of 200 / 170 / 144 rows). Open MPI comes from `make setup`:
+/// a missing `mpirun` is a failure, not a skip.
+final class MPIJobTests: XCTestCase {
+    var dir: URL!
+    let shards = ["a.h5", "b.h5", "c.h5"].map(shardFixture)
+    let all = shardFixture("all.h5")
+    let test = shardFixture("test.h5")
+
+    override func setUpWithError() throws {
+        // A failure, not a skip: `make setup` installs Open MPI, `make test` builds afg.
+        _ = try XCTUnwrap(FileManager.default.isExecutableFile(atPath: afgBinary.path) ? afgBinary : nil,
+                          "afg not built at \(afgBinary.path)")
+        _ = try XCTUnwrap(mpirunPath, "mpirun not found: `make setup` installs openmpi-bin")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-mpi-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { [dir] in try? FileManager.default.removeItem(at: dir!) }
+    }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// `--train a --train b --train c`.
+    var shardFlags: [String] { shards.flatMap { ["--train", $0] } }
+
+    func testCalibrateStatisticsAndBalancedRowsMatchOneProcess() throws {
+        let one = try runProcess(afgBinary.path, ["calibrate", "--train", all, "--out", path("one.h5"), "--generate", path("one-b.h5"),
+                                          "--seed", "3", "--quiet"])
+        XCTAssertEqual(one.status, 0, one.err)
+        let reference = try FeatureStore.readStatistics(path: path("one.h5"))
+        let referenceRows = try FeatureStore.readFeatures(path: path("one-b.h5"))
+        for n in 1...3 {
+            // N = 2 also reads one file split by rows; the others read their own shards.
+            let inputs = n == 2 ? ["--train", all] : shardFlags
+            let r = try mpirun(n, ["calibrate"] + inputs + ["--out", path("s\(n).h5"), "--generate", path("b\(n).h5"),
+                                   "--seed", "3", "--quiet"])
+            XCTAssertEqual(r.status, 0, "np \(n): \(r.err)")
+            let s = try FeatureStore.readStatistics(path: path("s\(n).h5"))
+            XCTAssertEqual(s.counts, reference.counts, "np \(n)")
+            XCTAssertEqual(s.tukeyLambda, reference.tukeyLambda, "np \(n)")
+            assertClose(s.means, reference.means, relative: 1e-6, "np \(n) means")
+            assertClose(s.covariances!, reference.covariances!, relative: 1e-6, "np \(n) covariances")
+            // Generated rows come from per-row streams: the one-process rows, bit for bit.
+            let b = try FeatureStore.readFeatures(path: path("b\(n).h5"))
+            XCTAssertEqual(b.labels, referenceRows.labels, "np \(n)")
+            XCTAssertEqual(b.features, referenceRows.features, "np \(n): balanced rows differ from one process")
+            XCTAssertEqual(try FeatureStore.readColumn(path: path("b\(n).h5"), key: "is_generated"),
+                           try FeatureStore.readColumn(path: path("one-b.h5"), key: "is_generated"))
+        }
+    }
+
+    func testLBFGSWeightsAndTestPredictionsMatchOneProcess() throws {
+        let common = ["--method", "crt", "--solver", "lbfgs", "--C", "1", "--val", test, "--quiet"]
+        let one = try runProcess(afgBinary.path, ["train", "--train", all, "--out", path("one.h5")] + common)
+        XCTAssertEqual(one.status, 0, one.err)
+        let reference = try FeatureStore.readClassifier(path: path("one.h5"))
+        let referencePredictions = try predictions(of: reference)
+        for n in 1...3 {
+            let r = try mpirun(n, ["train"] + shardFlags + ["--out", path("c\(n).h5")] + common)
+            XCTAssertEqual(r.status, 0, "np \(n): \(r.err)")
+            let c = try FeatureStore.readClassifier(path: path("c\(n).h5"))
+            XCTAssertEqual(c.classCounts, reference.classCounts, "np \(n)")
+            XCTAssertEqual(c.method, "crt-lbfgs-balanced")
+            assertClose(c.weight, reference.weight, absolute: 1e-4, "np \(n) weights")
+            assertClose(c.bias, reference.bias, absolute: 1e-4, "np \(n) biases")
+            XCTAssertEqual(try predictions(of: c), referencePredictions, "np \(n): test predictions differ")
+            // The report (rank 0 only) scores the whole validation set.
+            XCTAssertEqual(r.out.split(separator: "\n").last, one.out.split(separator: "\n").last, "np \(n)")
+        }
+    }
+
+    func testARankWithoutRowsTakesPartInTheSolve() throws {
+        // 2 rows on 3 ranks: rank 0 holds none, yet sums its (zero) part at every step.
+        let a = try FeatureStore.readFeatures(path: all)
+        let other = a.labels.firstIndex { $0 != a.labels[0] }!      // two classes: a well-posed problem
+        let two = FeatureSet(features: Array(a.features[0..<a.dim] + a.features[(other * a.dim)..<((other + 1) * a.dim)]),
+                             dim: a.dim, labels: [a.labels[0], a.labels[other]], numClasses: a.numClasses, classNames: a.classNames)
+        try FeatureStore.writeFeatures(two, to: path("two.h5"))
+        let args = ["train", "--method", "crt", "--solver", "lbfgs", "--train", path("two.h5"), "--quiet"]
+        let one = try runProcess(afgBinary.path, args + ["--out", path("one.h5")])
+        XCTAssertEqual(one.status, 0, one.err)
+        let r = try mpirun(3, args + ["--out", path("three.h5")])
+        XCTAssertEqual(r.status, 0, r.err)
+        let reference = try FeatureStore.readClassifier(path: path("one.h5"))
+        let c = try FeatureStore.readClassifier(path: path("three.h5"))
+        assertClose(c.weight, reference.weight, absolute: 1e-4, "weights")
+        XCTAssertEqual(c.classCounts, reference.classCounts)
+    }
+
+    func testEvaluateSumsTheConfusionAcrossRanks() throws {
+        let trained = try runProcess(afgBinary.path, ["train", "--method", "crt", "--solver", "lbfgs", "--train", all,
+                                               "--out", path("c.h5"), "--quiet"])
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let args = ["evaluate", "--classifier", path("c.h5"), "--test", test, "--json"]
+        let one = try runProcess(afgBinary.path, args)
+        XCTAssertEqual(one.status, 0, one.err)
+        for n in 2...3 {
+            let r = try mpirun(n, args)
+            XCTAssertEqual(r.status, 0, r.err)
+            XCTAssertEqual(r.out, one.out, "np \(n): evaluate differs from one process")
+        }
+    }
+
+    func testAShardThatCannotBeReadEndsTheJobWithOneLineAndNoOutput() throws {
+        let missing = path("missing.h5")
+        let r = try mpirun(3, ["calibrate", "--train", shards[0], "--train", missing, "--train", shards[2],
+                               "--out", path("s.h5"), "--generate", path("b.h5"), "--quiet"])
+        XCTAssertNotEqual(r.status, 0)
+        let ours = r.err.split(separator: "\n").filter { $0.hasPrefix("Error:") }
+        XCTAssertEqual(ours, ["Error: rank 1: \(missing): no such file"], r.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [], "files left behind")
+    }
+
+    func testShardsThatDisagreeAcrossRanksAreRefused() throws {
+        let bad = shardFixture("bad-dim.h5")
+        let r = try mpirun(2, ["train", "--method", "crt", "--solver", "lbfgs", "--train", shards[0], "--train", bad,
+                               "--out", path("c.h5"), "--quiet"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.err.split(separator: "\n").filter { $0.hasPrefix("Error:") },
+                       ["Error: rank 1: \(bad): feature dimension 15, rank 0's files have 16"], r.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+    }
+
+    func testARankThatDiesEndsTheJobWithNoOutput() throws {
+        // Rank 1 is a process that kills itself: rank 0 (afg) must not wait forever, nor write.
+        let r = try runProcess(mpirunPath!, mpirunFlags + ["-np", "1", afgBinary.path, "calibrate"] + shardFlags
+                            + ["--out", path("s.h5"), "--quiet", ":", "-np", "1", "sh", "-c", "sleep 1; kill -9 $$"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("rank 1"), r.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+    }
+
+    func testPathsThatDoNotRunDistributedAreRefusedUnderMPI() throws {
+        let r = try mpirun(2, ["train", "--method", "glag", "--train", all, "--out", path("g.h5")])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.err.split(separator: "\n").first,
+                       "Error: under mpirun, afg train runs --solver lbfgs with --method ce or crt; glag with --solver sgd runs in one process")
+    }
+
+    func testExtractSplitsTheImagesByRank() throws {
+        // 30 RGB 4 × 4 images, 3 classes, and a one-epoch MLP checkpoint (one process).
+        let (n, h, w, c) = (30, 4, 4, 3)
+        var pixels = [UInt8](repeating: 0, count: n * h * w * c)
+        for i in pixels.indices { pixels[i] = UInt8(truncatingIfNeeded: (i * 37 + (i / 48) * 11) % 256) }
+        let labels = (0..<n).map { Int32($0 % 3) }
+        try FeatureStore.writeImages(ImageFile(height: h, width: w, channels: c, pixels: pixels, labels: labels, numClasses: 3,
+                                               attributes: ["mean": "0.5,0.5,0.5", "std": "0.25,0.25,0.25"]), to: path("img.h5"))
+        let pre = try runProcess(afgBinary.path, ["pretrain", "--arch", "mlp", "--data", path("img.h5"), "--out", path("ck.safetensors"),
+                                                  "--epochs", "1", "--batch-size", "8", "--quiet"])
+        XCTAssertEqual(pre.status, 0, pre.err)
+        let args = ["extract", "--checkpoint", path("ck.safetensors"), "--data", path("img.h5"), "--quiet"]
+        let one = try runProcess(afgBinary.path, args + ["--out", path("one.h5")])
+        XCTAssertEqual(one.status, 0, one.err)
+        let reference = try FeatureStore.readFeatures(path: path("one.h5"))
+        for np in 2...3 {
+            let r = try mpirun(np, args + ["--out", path("x\(np).h5")])
+            XCTAssertEqual(r.status, 0, r.err)
+            let x = try FeatureStore.readFeatures(path: path("x\(np).h5"))
+            XCTAssertEqual(x.labels, reference.labels, "np \(np)")
+            assertClose(x.features, reference.features, relative: 1e-5, "np \(np) features")
+            // "head accuracy 0.xxxx (…s": the accuracy over every rank's images.
+            func accuracy(_ out: String) -> Substring? { out.split(separator: "\n").last?.prefix(20) }
+            XCTAssertEqual(accuracy(r.out), accuracy(one.out), r.out)
+        }
+    }
+
+    // MARK: helpers
+
+    /// The predicted class of every row of `test.h5` under the classifier's recorded λ.
+    func predictions(of c: ClassifierFile) throws -> [Int32] {
+        let set = try FeatureStore.readFeatures(path: test)
+        var x = Matrix(rows: set.count, cols: set.dim, data: set.features)
+        if let l = c.tukeyLambda { try Tukey.apply(&x, lambda: l) }
+        return LinearModel(weight: Matrix(rows: c.numClasses, cols: c.dim, data: c.weight), bias: c.bias).predict(x)
+    }
+
+    func mpirun(_ n: Int, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        try runProcess(mpirunPath!, mpirunFlags + ["-np", "\(n)", afgBinary.path] + args)
+    }
+}
+
+/// `|a − b| ≤ relative · max|b|` (or `≤ absolute`), elementwise, naming the worst entry.
+func assertClose(_ a: [Float], _ b: [Float], relative: Double? = nil, absolute: Double? = nil, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+    let scale = b.map { abs(Double($0)) }.max() ?? 0
+    let bound = absolute ?? relative! * max(scale, .leastNormalMagnitude)
+    var worst = 0.0, at = 0
+    for i in 0..<min(a.count, b.count) where abs(Double(a[i]) - Double(b[i])) > worst {
+        worst = abs(Double(a[i]) - Double(b[i])); at = i
+    }
+    XCTAssertLessThanOrEqual(worst, bound, "\(what): entry \(at) differs by \(worst) (bound \(bound))", file: file, line: line)
+}
