@@ -141,7 +141,7 @@ final class MPIJobTests: XCTestCase {
         let r = try mpirun(2, ["train", "--method", "glag", "--train", all, "--out", path("g.h5")])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertEqual(r.err.split(separator: "\n").first,
-                       "Error: under mpirun, afg train runs --solver lbfgs with --method ce or crt; glag with --solver sgd runs in one process")
+                       "Error: under mpirun, afg train runs --solver lbfgs with --method ce or crt; glag with --solver lbfgs runs in one process")
     }
 
     func testExtractSplitsTheImagesByRank() throws {
