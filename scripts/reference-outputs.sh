@@ -17,10 +17,10 @@ run() { local name=$1; shift
       --out "$OUT/$name.h5" --seed 0 $CUTS --quiet > /dev/null; }
 run ce --method ce
 run crt --method crt
-run lr-balanced --method crt --solver lbfgs
-run glag --method glag --head-threshold 1000
-run glag-select --method glag --select-on-val --head-threshold 1000
-run glag-lbfgs --method glag --solver lbfgs --head-threshold 1000
+run lr-balanced --method crt --solver lbfgs --C 1
+run glag --method glag --solver sgd --head-threshold 1000
+run glag-select --method glag --solver sgd --select-on-val --head-threshold 1000
+run glag-lbfgs --method glag --solver lbfgs --rounds 10 --C 1 --head-threshold 1000
 run glag-lbfgs-select --method glag --solver lbfgs --select-on-val --head-threshold 1000
 run tailcalib --method tailcalib --head-threshold 1000
 "$AFG" calibrate --train "$F/train.h5" --out "$OUT/stats.h5" --generate "$OUT/balanced.h5" \

@@ -18,12 +18,14 @@ for seed in $SEEDS; do
   for m in $METHODS; do
     extra=""
     case $m in
-      glag-no-adaptive) method=glag; extra="--no-adaptive";;
-      glag-no-kd) method=glag; extra="--no-kd";;
-      glag-select) method=glag; extra="--select-on-val";;   # SGD GLAG, teacher x beta0 chosen on validation
+      glag) method=glag; extra="--solver sgd";;   # the paper's SGD GLAG (plain glag now defaults to lbfgs)
+      glag-no-adaptive) method=glag; extra="--solver sgd --no-adaptive";;
+      glag-no-kd) method=glag; extra="--solver sgd --no-kd";;
+      glag-select) method=glag; extra="--solver sgd --select-on-val";;   # SGD GLAG, teacher x beta0 chosen on validation
+      glag-cv) method=glag; extra="--select-on-val";;   # the recommended command: CV choice on the converged solver
       glag-lbfgs-select) method=glag; extra="--solver lbfgs --select-on-val";;
-      lr-balanced) method=crt; extra="--solver lbfgs";;   # afg's class-weighted logistic regression
-      lr) method=ce; extra="--solver lbfgs";;
+      lr-balanced) method=crt; extra="--solver lbfgs --C 1";;   # afg's class-weighted logistic regression
+      lr) method=ce; extra="--solver lbfgs --C 1";;
       *) method=$m;;
     esac
     case $method in glag|tailcalib) extra="$extra ${GLAG_FLAGS:-} --head-threshold 1000";; esac
