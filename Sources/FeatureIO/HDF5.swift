@@ -193,6 +193,17 @@ final class H5File {
         return H5File(path: path, handle: h)
     }
 
+    /// Opens an HDF5 file read-only with HDF5's default close degree, which shares a file
+    /// the library already holds open (a VDS source it has read); nil if `path` does not
+    /// open as HDF5. For looking inside a file another one refers to.
+    static func openShared(_ path: String) -> H5File? {
+        _ = h5Setup
+        guard H5Fis_hdf5(path) > 0,
+              let h = try? H5Handle(H5Fopen(path, afg_H5F_ACC_RDONLY(), afg_H5P_DEFAULT()), .file,
+                                    orThrow: FeatureIOError(.notHDF5, file: path, problem: "cannot open")) else { return nil }
+        return H5File(path: path, handle: h)
+    }
+
     /// Opens `path` read-only, runs `body`, and closes the file (and, with strong close
     /// degree, every object opened from it) when `body` returns or throws.
     static func withFile<R>(_ path: String, _ body: (H5File) throws -> R) throws -> R {
@@ -272,8 +283,8 @@ final class H5File {
         let d = try H5Handle(H5Dopen2(id, k, dapl.id), .dataset,
                              orThrow: FeatureIOError(.hdf5, file: path, dataset: k, problem: "cannot open dataset"))
         let ds = try H5Dataset(file: self, name: k, handle: d)
-        try ds.checkLinkedStorage()
         try ds.checkDeclaredSize()
+        try ds.checkLinkedStorage()
         if let missing = ds.missingFilter {
             throw FeatureIOError(.hdf5, file: path, dataset: k,
                                  problem: "compressed with filter \(missing), which this HDF5 library does not provide; rewrite it with gzip (h5py: compression=\"gzip\")")

@@ -137,7 +137,7 @@ extension H5Dataset {
                 if sameFile(found, file.path) {
                     extent = self.file.datasetExtent(dsetName)
                 } else {
-                    guard let src = try? H5File.open(found) else { throw refuse("source file \(found) cannot be opened as HDF5") }
+                    guard let src = H5File.openShared(found) else { throw refuse("source file \(found) cannot be opened as HDF5") }
                     defer { src.handle.close() }
                     extent = src.datasetExtent(dsetName)
                 }
@@ -145,7 +145,10 @@ extension H5Dataset {
             guard let extent else { throw refuse("source dataset \(dsetName) not found in \(shown)") }
             let fits: Bool
             switch source {
-            case .all: fits = mapped == 0 || extent.reduce(1) { $0 * Int(clamping: $1) } == mapped
+            case .all:
+                var elements = 1, overflow = false
+                for d in extent where !overflow { (elements, overflow) = elements.multipliedReportingOverflow(by: Int(clamping: d)) }
+                fits = mapped == 0 || (!overflow && elements == mapped)
             case .bounded(let end): fits = end.count == extent.count && zip(end, extent).allSatisfy { $0 < $1 }
             case .unknown: fits = true
             }
@@ -202,8 +205,8 @@ extension H5Dataset {
                 throw FeatureIOError(.fileMissing, file: file.path, dataset: name,
                                      problem: "external raw data file \(resolved) not found (HDF5 resolves it from \(prefix ?? "the working directory"))")
             }
-            let needed = Int(offset) + covered
-            guard Int(st.st_size) >= needed else {
+            let (needed, overflow) = Int(offset).addingReportingOverflow(covered)
+            guard !overflow, offset >= 0, Int(st.st_size) >= needed else {
                 throw FeatureIOError(.fileMissing, file: file.path, dataset: name,
                                      problem: "external raw data file \(resolved) holds \(st.st_size) bytes, but the dataset needs \(needed) (bytes \(offset)..<\(needed))")
             }

@@ -29,7 +29,7 @@ final class LinkedStorageTests: XCTestCase {
     func read(_ name: String) throws -> FeatureSet { try FeatureStore.readFeatures(path: path(name)) }
 
     func testResolvedSourcesReadTheirValues() throws {
-        for name in ["vds.h5", "elink.h5", "ext.h5", "ext_split.h5"] {
+        for name in ["vds.h5", "vds_both.h5", "elink.h5", "ext.h5", "ext_split.h5"] {
             let s = try read(name)
             XCTAssertEqual(s.features, values, name)
             XCTAssertEqual(s.labels, [0, 1, 0, 1, 0, 1], name)

@@ -25,7 +25,7 @@ final class LinkedInputTests: XCTestCase {
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     func testResolvedSourcesInspectAndTrain() throws {
-        for name in ["vds.h5", "elink.h5", "ext.h5"] {
+        for name in ["vds.h5", "vds_both.h5", "elink.h5", "ext.h5"] {
             let r = try afg("inspect", path(name), "--json")
             XCTAssertEqual(r.status, 0, "\(name): \(r.err)")
             let j = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
