@@ -2,14 +2,14 @@
 # kind: `setup` installs what is missing (guarded by dpkg -s, so it is quick the second time).
 
 SHELL := /bin/bash
-APT_PACKAGES := pkg-config openmpi-bin libopenmpi-dev liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time python3-h5py python3-numpy
+APT_PACKAGES := pkg-config openmpi-bin libopenmpi-dev liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time python3-h5py python3-numpy python3-venv
 SWIFT ?= swift
 RELEASE_FLAGS := -c release
 TEST_FLAGS := -c release -Xswiftc -enable-testing
 AFG := .build/release/afg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build release test demo demo-full bench bench-scale bench-mpi bench-accuracy results install clean
+.PHONY: setup build release test demo demo-full bench bench-env bench-scale bench-mpi bench-accuracy results install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -38,11 +38,32 @@ demo-full: release
 	@bash scripts/demo-full.sh $(AFG)
 
 # The Fashion-MNIST-LT protocol of docs/RESULTS.md (about an hour on this machine).
-results: release
+results: release bench-env
 	AFG=$(AFG) bash scripts/results.sh
 
-bench: release
-	.build/release/afg-bench $(BENCH)
+# The peers' Python environment: PyTorch CPU, scikit-learn, imbalanced-learn and tailcalib
+# at the exact versions of bench/requirements.txt, in .venv-bench (git-ignored). Built when
+# missing, reinstalled only when the requirements file differs from the copy kept in it
+# (the first build downloads PyTorch with its CUDA wheels, about 3 GB). BENCH_BASE_PYTHON
+# makes the venv (default python3). `make test` does not need it.
+BENCH_VENV := .venv-bench
+BENCH_PYTHON := $(BENCH_VENV)/bin/python
+BENCH_REQUIREMENTS := bench/requirements.txt
+BENCH_BASE_PYTHON ?= python3
+bench-env: setup
+	@if [ -x $(BENCH_PYTHON) ] && cmp -s $(BENCH_REQUIREMENTS) $(BENCH_VENV)/requirements.installed; then \
+	  echo "bench-env: $(BENCH_VENV) matches $(BENCH_REQUIREMENTS)"; \
+	else \
+	  echo "bench-env: installing $(BENCH_REQUIREMENTS) into $(BENCH_VENV)"; \
+	  { [ -x $(BENCH_PYTHON) ] || $(BENCH_BASE_PYTHON) -m venv $(BENCH_VENV); } && \
+	  $(BENCH_PYTHON) -m pip install -q --disable-pip-version-check -r $(BENCH_REQUIREMENTS) && \
+	  cp $(BENCH_REQUIREMENTS) $(BENCH_VENV)/requirements.installed; \
+	fi
+
+# Every benchmark (or those named in BENCH), each Python peer under $(BENCH_PYTHON), and a
+# closing table of every afg-versus-peer time ratio.
+bench: release bench-env
+	AFG_BENCH_PYTHON=$(abspath $(BENCH_PYTHON)) .build/release/afg-bench $(BENCH)
 
 # The accuracy suite of docs/RESULTS.md: six real long-tailed sets from four domains
 # (bench/accuracy/build_sets.py: Debian's r-cran-mlbench and fortunes packages, texts embedded

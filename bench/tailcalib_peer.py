@@ -1,39 +1,21 @@
 #!/usr/bin/env python3
 """Times the PyPI package `tailcalib` (numpy engine) on the features `afg-bench afg` writes.
 
-Usage (run from the package root; `afg-bench afg` calls it):
-    python3 bench/tailcalib_peer.py --features F.f32 --labels L.i32 --rows N --dim D \
+Usage (`afg-bench afg` calls it with the bench environment's interpreter, made by
+`make bench-env` from bench/requirements.txt):
+    .venv-bench/bin/python bench/tailcalib_peer.py --features F.f32 --labels L.i32 --rows N --dim D \
         [--k 2] [--tukey 0.5] [--alpha 0]
 
 F.f32 is N x D raw little-endian float32 (row-major), L.i32 N int32 labels.
-The first run creates a virtual environment in .venv-bench/ and installs tailcalib
-(plus numpy, scipy and tqdm, which its module imports without declaring all of them),
-then re-runs itself inside it. Prints one JSON line: seconds of `tailcalib.generate`,
-rows generated, package version.
+tailcalib imports numpy, scipy and tqdm without declaring all of them: the requirements
+file pins those too. Prints one JSON line: seconds of `tailcalib.generate`, rows
+generated, package version.
 """
 import argparse
 import contextlib
 import io
 import json
-import os
-import subprocess
-import sys
 import time
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.path.join(ROOT, ".venv-bench")
-VPY = os.path.join(VENV, "bin", "python")
-
-
-def ensure_venv():
-    """Re-executes inside .venv-bench (created on first use) unless already there."""
-    if os.path.abspath(sys.prefix) == os.path.abspath(VENV):
-        return
-    if not os.path.exists(VPY):
-        print("tailcalib_peer: creating .venv-bench and installing tailcalib", file=sys.stderr)
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([VPY, "-m", "pip", "install", "-q", "tailcalib", "numpy", "scipy", "tqdm"])
-    os.execv(VPY, [VPY] + sys.argv)
 
 
 def main():
@@ -47,7 +29,6 @@ def main():
     ap.add_argument("--alpha", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    ensure_venv()
 
     import numpy as np
     from importlib.metadata import version

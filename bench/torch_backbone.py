@@ -75,7 +75,8 @@ def main():
         best = min(best, time.perf_counter() - t0)
         best_cpu = min(best_cpu, time.process_time() - c0)
     print(json.dumps({"task": a.task, "images": a.images, "seconds": best, "cpu_seconds": best_cpu,
-                      "images_per_second": a.images / best, "threads": a.threads}))
+                      "images_per_second": a.images / best, "threads": a.threads,
+                      "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

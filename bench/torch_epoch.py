@@ -7,7 +7,7 @@ SGD (momentum 0.9, weight decay 5e-4 on the weight only), cosine learning rate p
 Prints one JSON line: {"torch": version, "threads": t, "rows": N, "seconds": s, "rows_per_s": r}.
 
 Usage: bench/torch_epoch.py [--rows 1280000] [--dim 512] [--classes 1000] [--batch-size 256] [--threads 2]
-Run it with the virtualenv's interpreter: .venv-torch/bin/python bench/torch_epoch.py
+Run it with the bench environment's interpreter (`make bench-env`): .venv-bench/bin/python bench/torch_epoch.py
 """
 import argparse
 import json

@@ -27,9 +27,8 @@ for loss in graloss ce la; do
 done
 for loss in graloss ce la; do scripts/stage2.sh "$AFG" "$OUT/runs" $loss "$OUT/res" "$SEEDS"; done
 
-VENV=.venv-bench
-[ -x $VENV/bin/python ] || python3 -m venv $VENV
-$VENV/bin/pip install -q h5py scikit-learn imbalanced-learn tailcalib tqdm
+VENV=.venv-bench   # made by `make bench-env` (bench/requirements.txt, exact pins)
+[ -x $VENV/bin/python ] || { echo "results.sh: no $VENV; run make bench-env (make results does)" >&2; exit 1; }
 for loss in graloss ce la; do
   $VENV/bin/python bench/peers.py --train "$OUT/runs/$loss-train.h5" --val "$OUT/runs/$loss-val.h5" \
     --test "$OUT/runs/$loss-test.h5" --seeds 0 --methods lr-balanced --json "$OUT/peers/$loss.lr.json" > /dev/null

@@ -4,6 +4,8 @@
 // `(H5OPEN H5T_NATIVE_FLOAT_g)`), which Swift cannot import: these static inline
 // getters are the one door. Only FeatureIO imports this module.
 #include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 static inline hid_t afg_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t afg_H5S_ALL(void) { return H5S_ALL; }
@@ -103,6 +105,32 @@ static inline herr_t afg_vlen_reclaim(hid_t type, hid_t space, void *buf) {
 #else
     return H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
 #endif
+}
+
+static inline hsize_t afg_H5F_UNLIMITED(void) { return H5F_UNLIMITED; }
+
+/// If link `name` under `loc` is an external link, copies its target file name and object
+/// path into `file` / `obj` (cut to their sizes, NUL-terminated) and returns 1; returns 0
+/// for any other kind of link and -1 if the link cannot be read. (H5Lget_info's info
+/// struct is versioned between 1.10 and 1.12: the C macro picks the right one here.)
+static inline int afg_external_link(hid_t loc, const char *name, char *file, size_t file_size,
+                                    char *obj, size_t obj_size) {
+    H5L_info_t info;
+    if (H5Lget_info(loc, name, &info, H5P_DEFAULT) < 0) return -1;
+    if (info.type != H5L_TYPE_EXTERNAL) return 0;
+    size_t n = info.u.val_size;
+    void *buf = malloc(n ? n : 1);
+    if (!buf) return -1;
+    unsigned flags = 0;
+    const char *f = NULL, *o = NULL;
+    if (H5Lget_val(loc, name, buf, n, H5P_DEFAULT) < 0 || H5Lunpack_elink_val(buf, n, &flags, &f, &o) < 0) {
+        free(buf);
+        return -1;
+    }
+    snprintf(file, file_size, "%s", f ? f : "");
+    snprintf(obj, obj_size, "%s", o ? o : "");
+    free(buf);
+    return 1;
 }
 
 /// Turn off HDF5's automatic error stack printing (errors become typed Swift errors).

@@ -1,7 +1,8 @@
 import CHDF5
 import Foundation
 
-// The one door to HDF5. Every C call in FeatureIO goes through this file; everything
+// The one door to HDF5. Every C call in FeatureIO goes through this file (and
+// HDF5Sources.swift, the checks of data kept outside the file); everything
 // else sees `H5File` / `H5Dataset` values whose identifiers are owned by `H5Handle`s
 // (closed in `deinit`) and whose failures are `FeatureIOError`s naming file and dataset.
 //
@@ -192,6 +193,17 @@ final class H5File {
         return H5File(path: path, handle: h)
     }
 
+    /// Opens an HDF5 file read-only with HDF5's default close degree, which shares a file
+    /// the library already holds open (a VDS source it has read); nil if `path` does not
+    /// open as HDF5. For looking inside a file another one refers to.
+    static func openShared(_ path: String) -> H5File? {
+        _ = h5Setup
+        guard H5Fis_hdf5(path) > 0,
+              let h = try? H5Handle(H5Fopen(path, afg_H5F_ACC_RDONLY(), afg_H5P_DEFAULT()), .file,
+                                    orThrow: FeatureIOError(.notHDF5, file: path, problem: "cannot open")) else { return nil }
+        return H5File(path: path, handle: h)
+    }
+
     /// Opens `path` read-only, runs `body`, and closes the file (and, with strong close
     /// degree, every object opened from it) when `body` returns or throws.
     static func withFile<R>(_ path: String, _ body: (H5File) throws -> R) throws -> R {
@@ -257,6 +269,7 @@ final class H5File {
     func dataset(_ key: String) throws -> H5Dataset {
         let k = H5File.normalize(key)
         guard hasDataset(k) else {
+            if let broken = brokenExternalLink(k) { throw broken }
             let existing = datasetPaths()
             let list = existing.isEmpty ? "the file has no datasets"
                 : "datasets in the file: " + existing.joined(separator: ", ")
@@ -271,6 +284,7 @@ final class H5File {
                              orThrow: FeatureIOError(.hdf5, file: path, dataset: k, problem: "cannot open dataset"))
         let ds = try H5Dataset(file: self, name: k, handle: d)
         try ds.checkDeclaredSize()
+        try ds.checkLinkedStorage()
         if let missing = ds.missingFilter {
             throw FeatureIOError(.hdf5, file: path, dataset: k,
                                  problem: "compressed with filter \(missing), which this HDF5 library does not provide; rewrite it with gzip (h5py: compression=\"gzip\")")
@@ -332,7 +346,8 @@ final class H5File {
             guard v.withUnsafeMutableBytes({ H5Aread(a.id, Double.h5NativeType, $0.baseAddress) }) >= 0 else { throw fail }
             return scalar && n == 1 ? .double(v[0]) : .doubles(v)
         case .string(let variable):
-            let v = try readStringElements(count: n, fileType: t.id, variable: variable, space: s.id, fail: fail) { mem, buf in
+            let v = try readStringElements(count: n, fileType: t.id, variable: variable, space: s.id, fail: fail,
+                                           invalid: { invalidUTF8(path, dataset: nil, attribute: name, index: $0, count: n, bytes: $1) }) { mem, buf in
                 H5Aread(a.id, mem, buf)
             }
             return scalar && n == 1 ? .string(v[0]) : .strings(v)
@@ -494,31 +509,49 @@ final class H5File {
 /// Reads `count` strings of file type `fileType` through `read(memType, buffer)`:
 /// variable-length strings via HDF5-allocated pointers (freed here), fixed-length ones
 /// via a byte buffer cut at the first NUL (and trailing spaces for space padding).
-/// Bytes are decoded as UTF-8 (ASCII is a subset).
+/// Bytes must be valid UTF-8 (ASCII is a subset): a string that is not is refused with
+/// `invalid(index, bytes)`, never shown with replacement characters.
+/// Cost: O(total bytes).
 private func readStringElements(count n: Int, fileType: hid_t, variable: Bool, space: hid_t, fail: FeatureIOError,
-                         read: (hid_t, UnsafeMutableRawPointer?) -> herr_t) throws -> [String] {
+                                invalid: (Int, [UInt8]) -> FeatureIOError,
+                                read: (hid_t, UnsafeMutableRawPointer?) -> herr_t) throws -> [String] {
+    func decode(_ i: Int, _ bytes: some Collection<UInt8>) throws -> String {
+        guard let s = String(validating: bytes, as: UTF8.self) else { throw invalid(i, Array(bytes)) }
+        return s
+    }
     if variable {
         let mem = try H5Handle(H5Tcopy(afg_H5T_C_S1()), .datatype, orThrow: fail)
         guard H5Tset_size(mem.id, afg_H5T_VARIABLE()) >= 0,
               H5Tset_cset(mem.id, H5Tget_cset(fileType)) >= 0 else { throw fail }
         var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
         guard ptrs.withUnsafeMutableBytes({ read(mem.id, $0.baseAddress) }) >= 0 else { throw fail }
-        let out = ptrs.map { $0.map { String(cString: $0) } ?? "" }
-        _ = ptrs.withUnsafeMutableBytes { afg_vlen_reclaim(mem.id, space, $0.baseAddress) }
-        return out
+        defer { _ = ptrs.withUnsafeMutableBytes { afg_vlen_reclaim(mem.id, space, $0.baseAddress) } }
+        return try ptrs.enumerated().map { i, p in
+            guard let p else { return "" }
+            return try decode(i, UnsafeRawBufferPointer(start: p, count: strlen(p)))
+        }
     } else {
         let size = H5Tget_size(fileType)
         let mem = try H5Handle(H5Tcopy(fileType), .datatype, orThrow: fail)
         var bytes = [UInt8](repeating: 0, count: max(1, n * size))
         guard bytes.withUnsafeMutableBytes({ read(mem.id, $0.baseAddress) }) >= 0 else { throw fail }
         let spacePad = H5Tget_strpad(fileType) == H5T_STR_SPACEPAD
-        return (0..<n).map { i in
+        return try (0..<n).map { i in
             var s = bytes[(i * size)..<((i + 1) * size)]
             if let z = s.firstIndex(of: 0) { s = s[..<z] }
             if spacePad { while s.last == 0x20 { s = s.dropLast() } }
-            return String(decoding: s, as: UTF8.self)
+            return try decode(i, s)
         }
     }
+}
+
+/// The refusal of a string that is not valid UTF-8: its index, the first 16 bytes in hex.
+private func invalidUTF8(_ file: String, dataset: String?, attribute: String?, index: Int, count: Int,
+                         bytes: [UInt8]) -> FeatureIOError {
+    let hex = bytes.prefix(16).map { String(format: "%02x", $0) }.joined(separator: " ") + (bytes.count > 16 ? " ..." : "")
+    let what = attribute.map { "attribute '\($0)': " } ?? ""
+    return FeatureIOError(.wrongType, file: file, dataset: dataset,
+                          problem: "\(what)string \(index) of \(count) is not valid UTF-8 (bytes \(hex))")
 }
 
 /// An open dataset: its name, shape and stored element type.
@@ -533,7 +566,16 @@ final class H5Dataset {
     /// `'name' (id N)` of the first filter in the pipeline that this HDF5 lacks (e.g.
     /// h5py's LZF), or nil.
     let missingFilter: String?
+    /// Storage layout (contiguous, chunked, compact, virtual).
+    let layout: H5D_layout_t
+    /// Files of external raw storage (`H5Pset_external`); 0 for data stored in the file.
+    let externalFileCount: Int32
+    /// The creation property list (layout, filters, VDS mappings, external files).
+    let createPlist: H5Handle
     private let fileType: H5Handle
+
+    /// Bytes per element as stored in the file.
+    var elementSize: Int { H5Tget_size(fileType.id) }
 
     fileprivate init(file: H5File, name: String, handle: H5Handle) throws {
         self.file = file
@@ -549,7 +591,10 @@ final class H5Dataset {
         fileType = try H5Handle(H5Dget_type(handle.id), .datatype, orThrow: fail)
         elementType = H5ElementType(type: fileType.id)
         let dcpl = try H5Handle(H5Dget_create_plist(handle.id), .plist, orThrow: fail)
-        if H5Pget_layout(dcpl.id) == H5D_CHUNKED, rank > 0 {
+        createPlist = dcpl
+        layout = H5Pget_layout(dcpl.id)
+        externalFileCount = max(0, H5Pget_external_count(dcpl.id))
+        if layout == H5D_CHUNKED, rank > 0 {
             var chunk = [hsize_t](repeating: 0, count: rank)
             // libhdf5 1.10 overruns a buffer reading a chunk larger than a fixed dimension
             // (which it never writes): refuse such a layout first.
@@ -591,7 +636,8 @@ final class H5Dataset {
     /// (at 8 bytes each, the widest conversion) exceed `memoryLimit`, and one above 16 MiB
     /// that claims more data than the file stores (uncompressed: more than its storage;
     /// deflate, shuffle, Fletcher-32 only: more than 1032 × its storage, zlib's largest
-    /// ratio). Other filters (scale-offset, n-bit, szip) have no such bound.
+    /// ratio). Other filters (scale-offset, n-bit, szip) have no such bound; virtual and
+    /// externally stored datasets have their own check (`checkLinkedStorage`).
     /// - Throws: `FeatureIOError(.wrongShape)` naming the file, dataset and shape.
     func checkDeclaredSize() throws {
         var elements = 1, overflow = false
@@ -603,7 +649,10 @@ final class H5Dataset {
                                  problem: "shape \(shape) of \(elementType) needs more memory than this machine has (\(H5Dataset.memoryLimit >> 20) MiB)")
         }
         let declared = elements * typeSize
-        guard declared > 16 << 20, filters.allSatisfy({ (1...3).contains($0) }) else { return }
+        // Virtual and externally stored data are not in the file's storage: their sources
+        // are checked by `checkLinkedStorage` instead.
+        guard declared > 16 << 20, filters.allSatisfy({ (1...3).contains($0) }),
+              layout != H5D_VIRTUAL, externalFileCount == 0 else { return }
         let stored = Int(clamping: H5Dget_storage_size(handle.id))
         let (bound, big) = stored.multipliedReportingOverflow(by: filters.isEmpty ? 1 : 1032)
         guard big || declared <= bound else {
@@ -678,13 +727,15 @@ final class H5Dataset {
     }
 
     /// Reads a whole 1-D string dataset (fixed or variable length, ASCII or UTF-8).
+    /// - Throws: `.wrongType` naming the index of a string that is not valid UTF-8.
     func readStrings() throws -> [String] {
         guard case .string(let variable) = elementType, shape.count == 1 else {
             preconditionFailure("readStrings on \(elementType) \(shape)")
         }
         let fail = FeatureIOError(.hdf5, file: file.path, dataset: name, problem: "cannot read strings")
         let s = try H5Handle(H5Dget_space(handle.id), .dataspace, orThrow: fail)
-        return try readStringElements(count: shape[0], fileType: fileType.id, variable: variable, space: s.id, fail: fail) { mem, buf in
+        return try readStringElements(count: shape[0], fileType: fileType.id, variable: variable, space: s.id, fail: fail,
+                                      invalid: { invalidUTF8(file.path, dataset: name, attribute: nil, index: $0, count: shape[0], bytes: $1) }) { mem, buf in
             H5Dread(handle.id, mem, afg_H5S_ALL(), afg_H5S_ALL(), afg_H5P_DEFAULT(), buf)
         }
     }

@@ -6,7 +6,7 @@ import Linalg
 ///
 /// 1. CIFAR-100-LT shape (C=100, D=64, IF 100: 500 → 5, N=10,847), every class filled to
 ///    500, k=2, Tukey 0.5, α=0, against the `tailcalib` package (numpy engine) run by
-///    `bench/tailcalib_peer.py` on the same features in the same run.
+///    `bench/tailcalib_peer.py` on the same features in the same run (`Peers`).
 /// 2. ImageNet-LT shape (C=1000, D=512, 1280 → 5 on a Lomax/Pareto profile, N≈116k),
 ///    filled to 1280 (≈1.16M rows), streamed in mini-batches: rows/s, effective GFLOP/s of
 ///    the sampling products next to this machine's sgemm rate, peak RSS.
@@ -61,30 +61,12 @@ private func writeRaw<T>(_ a: [T], to path: String) throws {
     try data.write(to: URL(fileURLWithPath: path))
 }
 
-/// Runs the Python peer; returns its JSON output, or nil (with the reason printed).
+/// Runs the `tailcalib` peer (`bench/tailcalib_peer.py`) on the raw files; returns its JSON
+/// output, or nil (with the reason printed).
 private func runPeer(featuresPath: String, labelsPath: String, n: Int, d: Int) -> [String: Any]? {
-    let script = "bench/tailcalib_peer.py"
-    guard FileManager.default.fileExists(atPath: script) else {
-        print("tailcalib peer: skipped (run from the package root: \(script) not found)")
-        return nil
-    }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", script, "--features", featuresPath, "--labels", labelsPath, "--rows", "\(n)", "--dim", "\(d)",
-                   "--k", "2", "--tukey", "0.5", "--alpha", "0"]
-    let out = Pipe()
-    p.standardOutput = out
-    do { try p.run() } catch { print("tailcalib peer: could not start python3: \(error)"); return nil }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard p.terminationStatus == 0,
-          let line = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-          let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-        print("tailcalib peer: failed (exit \(p.terminationStatus)): \(text.suffix(400))")
-        return nil
-    }
-    return json
+    Peers.run("tailcalib peer", script: "tailcalib_peer.py",
+              ["--features", featuresPath, "--labels", labelsPath, "--rows", "\(n)", "--dim", "\(d)",
+               "--k", "2", "--tukey", "0.5", "--alpha", "0"])
 }
 
 func benchAFGCifarShape() throws {
@@ -128,7 +110,8 @@ func benchAFGCifarShape() throws {
     let peerRows = peer["generated"] as? Int ?? -1
     let cpuPeer = peer["cpu_seconds"] as? Double ?? .nan
     print("tailcalib \(peer["version"] ?? "?") numpy: \(fmt(tPeer * 1e3)) ms for \(peerRows) generated rows (CPU \(fmt(cpuPeer * 1e3)) ms)")
-    print("speedup vs tailcalib: \(fmt(tPeer / tTC, 0))x (tailcalib mode), \(fmt(tPeer / tGlag, 0))x (glag)")
+    recordRatio("afg", "cifar100lt generation, tailcalib mode", peer: "tailcalib \(peer["version"] ?? "?")", afgSeconds: tTC, peerSeconds: tPeer)
+    recordRatio("afg", "cifar100lt generation, glag mode", peer: "tailcalib \(peer["version"] ?? "?")", afgSeconds: tGlag, peerSeconds: tPeer)
 }
 
 func benchAFGImageNetShape() throws {

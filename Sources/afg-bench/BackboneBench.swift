@@ -3,8 +3,7 @@ import Foundation
 import Linalg
 
 /// Stage-one throughput against PyTorch CPU in the same run (same architecture, batch,
-/// thread count; `bench/torch_backbone.py`, run with `.venv-torch/bin/python` or
-/// `$AFG_TORCH_PYTHON` when present):
+/// thread count; `bench/torch_backbone.py`, run by `Peers`):
 /// - one training epoch of `resnet32` at batch 128 on 32 × 32 × 3 input
 ///   (`AFG_BENCH_RESNET_IMAGES` images, default 2,560: 20 steps; the per-image rate
 ///   gives any epoch length),
@@ -79,30 +78,15 @@ func benchBackbone() throws {
     measure("convnet-extract", images: extractImages) { _ = extractFeatures(network: conv, data: ext28, normalization: .fit(ext28), batchSize: 128) }
     print("backbone peak RSS: \(fmt(Double(peakRSSBytes()) / 1_048_576, 0)) MiB, \(threads) worker threads")
 
-    // PyTorch, same run.
-    let env = ProcessInfo.processInfo.environment
-    let python = env["AFG_TORCH_PYTHON"] ?? ".venv-torch/bin/python"
-    guard FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: "bench/torch_backbone.py") else {
-        print("pytorch: skipped (no \(python) with torch; see bench/torch_backbone.py)")
-        return
-    }
+    // PyTorch, same run (`Peers`: the bench environment's interpreter).
     for (name, images, ours, ourCPU) in rows {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = ["bench/torch_backbone.py", name, "--images", String(images), "--batch", "128", "--threads", String(threads),
-                       "--repeats", String(repeats)]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let secs = obj["seconds"] as? Double else {
-            print("pytorch \(name): failed (exit \(p.terminationStatus))")
-            continue
-        }
+        guard let obj = Peers.run("pytorch \(name)", script: "torch_backbone.py",
+                                  [name, "--images", String(images), "--batch", "128", "--threads", String(threads),
+                                   "--repeats", String(repeats)]),
+              let secs = obj["seconds"] as? Double else { continue }
         let cpu = (obj["cpu_seconds"] as? Double).map { "; CPU \(fmt($0, 2)) s, afg/pytorch CPU ratio \(fmt(ourCPU / $0, 2))" } ?? ""
         print("pytorch \(name): \(fmt(secs, 2)) s, \(fmt(Double(images) / secs, 0)) img/s; afg/pytorch time ratio \(fmt(ours / secs, 2))\(cpu)")
-        fflush(stdout)
+        recordRatio("backbone", name, peer: "pytorch \(obj["torch"] ?? "")".trimmingCharacters(in: .whitespaces),
+                    afgSeconds: ours, peerSeconds: secs)
     }
 }

@@ -14,7 +14,7 @@ import Classifier
 /// Regularisation: scikit-learn's default `C = 1` (our `l2 = 1/N`).
 ///
 /// Environment: `AFG_BENCH_SOLVER_SCALE` (default 1) scales the rows and classes;
-/// `AFG_BENCH_SOLVER_SKLEARN=0` skips the scikit-learn run; `AFG_BENCH_PYTHON` names python.
+/// `AFG_BENCH_SOLVER_SKLEARN=0` skips the scikit-learn run (run by `Peers`).
 func benchSolver() throws {
     let env = ProcessInfo.processInfo.environment
     let scale = Double(env["AFG_BENCH_SOLVER_SCALE"] ?? "1") ?? 1
@@ -62,30 +62,15 @@ func benchSolver() throws {
     fflush(stdout)
 
     guard env["AFG_BENCH_SOLVER_SKLEARN"] != "0" else { print("scikit-learn: skipped (AFG_BENCH_SOLVER_SKLEARN=0)"); return }
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("bench/sklearn_lr.py").path
-    guard FileManager.default.fileExists(atPath: script) else { print("scikit-learn: skipped (no \(script))"); return }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("afg-bench-solver-\(getpid())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let xPath = dir.appendingPathComponent("x.f32"), yPath = dir.appendingPathComponent("y.i32")
     try x.data.withUnsafeBytes { try Data($0).write(to: xPath) }
     try y.withUnsafeBytes { try Data($0).write(to: yPath) }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [env["AFG_BENCH_PYTHON"] ?? "python3", script, "--x", xPath.path, "--y", yPath.path,
-                   "--rows", "\(n)", "--dim", "\(d)", "--C", "\(sklearnC)", "--tol", "\(tol)"]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0,
-          let line = String(data: data, encoding: .utf8)?.split(separator: "\n").last,
-          let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-        print("scikit-learn: failed (exit \(p.terminationStatus))"); return
-    }
-    if let err = json["error"] as? String { print("scikit-learn: skipped (\(err))"); return }
+    guard let json = Peers.run("scikit-learn", script: "sklearn_lr.py",
+                               ["--x", xPath.path, "--y", yPath.path, "--rows", "\(n)", "--dim", "\(d)",
+                                "--C", "\(sklearnC)", "--tol", "\(tol)"]) else { return }
     let sk = json["seconds"] as? Double ?? .nan
     let skCPU = json["cpu_seconds"] as? Double ?? .nan
     let skObj = json["objective"] as? Double ?? .nan
@@ -93,6 +78,8 @@ func benchSolver() throws {
     print("sklearn lbfgs: objective \(String(format: "%.9f", skObj)), ‖∇f‖∞ (float64 recheck) \(String(format: "%.2e", json["grad_max_norm"] as? Double ?? .nan))")
     print("objective difference (afg − sklearn) / sklearn: \(String(format: "%.2e", (check.objective - skObj) / skObj))")
     print("speed-up vs scikit-learn: \(fmt(sk / ours, 2))× wall, \(fmt(skCPU / oursCPU, 2))× CPU time (target ≥ 3×)")
+    recordRatio("solver", "lbfgs to ‖∇f‖∞ ≤ 1e-4, wall", peer: "scikit-learn \(json["sklearn_version"] ?? "?")", afgSeconds: ours, peerSeconds: sk)
+    recordRatio("solver", "lbfgs to ‖∇f‖∞ ≤ 1e-4, CPU", peer: "scikit-learn \(json["sklearn_version"] ?? "?")", afgSeconds: oursCPU, peerSeconds: skCPU)
     print("load average at the end: \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?") on \(ProcessInfo.processInfo.activeProcessorCount) cores")
 }
 

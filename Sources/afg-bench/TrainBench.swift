@@ -12,12 +12,11 @@ import Linalg
 ///   GFLOP/s counting `6·N·D·C` (the usual fwd + bwd convention; the engine needs only
 ///   `4·N·D·C` since no input gradient exists, also printed), next to this process's
 ///   sgemm 2048³ rate;
-/// - the same epoch in PyTorch CPU (`bench/torch_epoch.py`, run with `.venv-torch/bin/python`
-///   when that exists, else `python3` if it imports torch), same shape, batch and threads.
+/// - the same epoch in PyTorch CPU (`bench/torch_epoch.py`, run by `Peers`), same shape,
+///   batch and threads.
 ///
 /// Environment: `AFG_BENCH_BATCH` (default 256) sets the batch size.
 func benchTrain() throws {
-    setvbuf(stdout, nil, _IOLBF, 0)   // lines appear as measured, also through a pipe
     let C = 1000, D = 512, M = 1280
     let batch = Int(ProcessInfo.processInfo.environment["AFG_BENCH_BATCH"] ?? "") ?? 256
     let s = 999 / (pow(256, 1.0 / 3) - 1)
@@ -104,38 +103,14 @@ func benchTrain() throws {
     line("ce epoch (same rows, no KD)", stPlain, extraFlops: 0)
     print("glag epoch incl. generation: \(fmt(Double(total) / (stGLAG.seconds + tGen) / 1e3, 1))k rows/s")
 
-    // PyTorch CPU peer.
-    if let py = torchPython() {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: py.executable)
-        p.arguments = py.prefix + ["bench/torch_epoch.py", "--rows", "\(total)", "--dim", "\(D)", "--classes", "\(C)",
-                       "--batch-size", "\(batch)", "--threads", "\(blasThreadCount)"]
-        let pipe = Pipe(); p.standardOutput = pipe
-        try p.run(); p.waitUntilExit()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        if p.terminationStatus == 0, let j = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any],
-           let secs = j["seconds"] as? Double {
-            let eff = 6 * nd / secs / 1e9
-            print("pytorch \(j["torch"] ?? "?") CPU (\(j["threads"] ?? "?") threads): \(total) rows in \(fmt(secs, 2)) s = "
-                  + "\(fmt(Double(total) / secs / 1e3, 1))k rows/s, effective \(fmt(eff, 1)) GFLOP/s")
-            print("speed vs pytorch: glag epoch \(fmt(secs / stGLAG.seconds, 2))x, ce epoch \(fmt(secs / stPlain.seconds, 2))x")
-        } else {
-            print("pytorch peer failed (exit \(p.terminationStatus)): \(out.prefix(200))")
-        }
-    } else {
-        print("pytorch peer: no interpreter with torch (.venv-torch/bin/python or python3); skipped")
-    }
-}
-
-/// `.venv-torch/bin/python` if present, else `python3` when it can import torch.
-func torchPython() -> (executable: String, prefix: [String])? {
-    let venv = FileManager.default.currentDirectoryPath + "/.venv-torch/bin/python"
-    if FileManager.default.isExecutableFile(atPath: venv) { return (venv, []) }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import torch"]
-    p.standardError = FileHandle.nullDevice
-    guard (try? p.run()) != nil else { return nil }
-    p.waitUntilExit()
-    return p.terminationStatus == 0 ? ("/usr/bin/env", ["python3"]) : nil
+    // PyTorch CPU peer (`Peers`: the bench environment's interpreter).
+    guard let j = Peers.run("pytorch peer", script: "torch_epoch.py",
+                            ["--rows", "\(total)", "--dim", "\(D)", "--classes", "\(C)",
+                             "--batch-size", "\(batch)", "--threads", "\(blasThreadCount)"]),
+          let secs = j["seconds"] as? Double else { return }
+    print("pytorch \(j["torch"] ?? "?") CPU (\(j["threads"] ?? "?") threads): \(total) rows in \(fmt(secs, 2)) s = "
+          + "\(fmt(Double(total) / secs / 1e3, 1))k rows/s, effective \(fmt(6 * nd / secs / 1e9, 1)) GFLOP/s")
+    let torch = "pytorch \(j["torch"] ?? "?")"
+    recordRatio("train", "imagenetlt epoch, glag (CE + KD)", peer: torch, afgSeconds: stGLAG.seconds, peerSeconds: secs)
+    recordRatio("train", "imagenetlt epoch, ce", peer: torch, afgSeconds: stPlain.seconds, peerSeconds: secs)
 }

@@ -1,18 +1,21 @@
 import Foundation
 
 // `afg-bench [NAME ...]`: release-build benchmarks printing measured figures.
-// Run through `make bench`. Each benchmark prints lines of `name: value unit`.
+// Run through `make bench`. Each benchmark prints lines of `name: value unit`; the run ends
+// with the table of every afg-versus-peer ratio measured (`Peers.swift`).
+// Without names, every benchmark marked `byDefault` runs: `afg-cifar` and `afg-imagenet`
+// are the two halves of `afg`, and `scale-data` writes `make bench-scale`'s 3.6 GB data.
 
-let registry: [(name: String, run: () throws -> Void)] = [
-    ("sgemm", benchSGEMM),
-    ("afg", benchAFG),
-    ("backbone", benchBackbone),
-    ("featureio", benchFeatureIO),
-    ("afg-cifar", benchAFGCifarShape),
-    ("afg-imagenet", benchAFGImageNetShape),
-    ("train", benchTrain),
-    ("solver", benchSolver),
-    ("scale-data", benchScaleData),
+let registry: [(name: String, byDefault: Bool, run: () throws -> Void)] = [
+    ("sgemm", true, benchSGEMM),
+    ("afg", true, benchAFG),
+    ("backbone", true, benchBackbone),
+    ("featureio", true, benchFeatureIO),
+    ("afg-cifar", false, benchAFGCifarShape),
+    ("afg-imagenet", false, benchAFGImageNetShape),
+    ("train", true, benchTrain),
+    ("solver", true, benchSolver),
+    ("scale-data", false, benchScaleData),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
@@ -21,10 +24,17 @@ if !unknown.isEmpty {
     FileHandle.standardError.write("afg-bench: unknown benchmark(s) \(unknown.joined(separator: ", ")); known: \(registry.map(\.name).joined(separator: ", "))\n".data(using: .utf8)!)
     exit(2)
 }
-for (name, run) in registry where requested.isEmpty || requested.contains(name) {
+setvbuf(stdout, nil, _IOLBF, 0)   // lines appear as measured, also through a pipe
+switch Peers.python {
+case .success(let p): print("peers' python: \(p)")
+case .failure(let m): print("peers' python: none, peers skipped: \(m.reason)")
+}
+for (name, byDefault, run) in registry where requested.isEmpty ? byDefault : requested.contains(name) {
     print("== \(name)")
     do { try run() } catch {
         print("\(name): failed: \(error)")
+        printRatioSummary()
         exit(1)
     }
 }
+printRatioSummary()
