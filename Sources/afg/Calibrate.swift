@@ -91,18 +91,10 @@ struct Calibrate: ParsableCommand {
         let x = Matrix<Float>(rows: set.count, cols: set.dim, data: set.features)
         console.line("calibrate: statistics of \(set.count) rows, \(set.numClasses) classes, dimension \(set.dim)")
         let stats = try ClassStatistics(features: x, labels: set.labels, numClasses: set.numClasses, covariances: !noCovariances)
-        var attrs: [String: String] = ["source": train, "head_threshold": "\(config.headThreshold)"]
-        if let s = shift { attrs["tukey_shift"] = "\(s)" }
         // The statistics and the balanced file belong together: both are written, then
         // both renamed into place (`OutputSet`), or neither.
         let outputs = OutputSet()
-        try FeatureStore.writeStatistics(StatisticsFile(numClasses: stats.numClasses, dim: stats.dim, means: stats.means.data,
-                                                        counts: stats.counts, covariances: stats.covariances,
-                                                        tukeyLambda: lambda, attributes: attrs),
-                                         to: try outputs.temporary(for: out), compress: compress)
-        var report = Report(train: train, statistics: out, rows: set.count, classes: set.numClasses, dim: set.dim,
-                            tailClasses: stats.counts.filter { config.isTail(count: $0) }.count,
-                            emptyClasses: stats.counts.filter { $0 == 0 }.count, tukeyLambda: lambda)
+        var report = try writeStatistics(stats, rows: set.count, lambda: lambda, outputs: outputs)
         if let g = generate {
             try writeBalanced(to: try outputs.temporary(for: g), set: set, x: x, lambda: lambda, report: &report, console: console)
             report.balanced = g
@@ -119,6 +111,20 @@ struct Calibrate: ParsableCommand {
 
     /// The balanced file, streamed (real rows, then the generated epoch block by block):
     /// memory one block, not the N + G rows of the file.
+    /// Writes the statistics file to `outputs`' temporary for `--out` and returns the run's
+    /// report (without the balanced file's part).
+    func writeStatistics(_ stats: ClassStatistics, rows: Int, lambda: Float?, outputs: OutputSet) throws -> Report {
+        var attrs: [String: String] = ["source": train, "head_threshold": "\(config.headThreshold)"]
+        if let s = shift { attrs["tukey_shift"] = "\(s)" }
+        try FeatureStore.writeStatistics(StatisticsFile(numClasses: stats.numClasses, dim: stats.dim, means: stats.means.data,
+                                                        counts: stats.counts, covariances: stats.covariances,
+                                                        tukeyLambda: lambda, attributes: attrs),
+                                         to: try outputs.temporary(for: out), compress: compress)
+        return Report(train: train, statistics: out, rows: rows, classes: stats.numClasses, dim: stats.dim,
+                      tailClasses: stats.counts.filter { config.isTail(count: $0) }.count,
+                      emptyClasses: stats.counts.filter { $0 == 0 }.count, tukeyLambda: lambda)
+    }
+
     private func writeBalanced(to g: String, set: FeatureSet, x: Matrix<Float>, lambda: Float?, report: inout Report,
                                console: Console) throws {
         let gen = try FeatureGenerator(features: x, labels: set.labels, numClasses: set.numClasses, config: config)

@@ -40,16 +40,8 @@ extension Calibrate {
         var balanced: Balanced?
         if generate != nil { balanced = try generateAcrossRanks(set: set, x: x, console: console) }
         guard ranks.isRoot else { return }
-        var attrs: [String: String] = ["source": train, "head_threshold": "\(config.headThreshold)"]
-        if let s = shift { attrs["tukey_shift"] = "\(s)" }
         let outputs = OutputSet()
-        try FeatureStore.writeStatistics(StatisticsFile(numClasses: stats.numClasses, dim: stats.dim, means: stats.means.data,
-                                                        counts: stats.counts, covariances: stats.covariances,
-                                                        tukeyLambda: lambda, attributes: attrs),
-                                         to: try outputs.temporary(for: out), compress: compress)
-        var report = Report(train: train, statistics: out, rows: rows, classes: set.numClasses, dim: set.dim,
-                            tailClasses: stats.counts.filter { config.isTail(count: $0) }.count,
-                            emptyClasses: stats.counts.filter { $0 == 0 }.count, tukeyLambda: lambda)
+        var report = try writeStatistics(stats, rows: rows, lambda: lambda, outputs: outputs)
         if let g = generate, let b = balanced {
             try writeGathered(b, to: try outputs.temporary(for: g), set: set, lambda: lambda)
             report.balanced = g; report.generatedRows = b.generatedLabels.count; report.perClass = b.perClass
