@@ -66,7 +66,7 @@ extension AFGCommand {
     /// any rank prints one line naming the rank and aborts the whole job (`MPI_Abort`),
     /// so no rank waits forever and rank 0 writes nothing.
     static func main() {
-        guard Launch.isMPI() else { return main(nil) }
+        guard Launch.isMPI() else { return runOneProcess() }
         let ranks: Ranks
         do { ranks = try Ranks.start() } catch {
             FileHandle.standardError.write("Error: \(error)\n".data(using: .utf8)!)
@@ -89,5 +89,23 @@ extension AFGCommand {
         fflush(stdout)
         ranks.finish()
         Foundation.exit(0)
+    }
+
+    /// One process: parse and run as ArgumentParser's `main` does, except that an error
+    /// prints one line (a bad option value's message without the help and usage blocks);
+    /// `--help`, `--version` and completion scripts print in full.
+    static func runOneProcess() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            if let line = fullMessage(for: error).split(separator: "\n").first {
+                let text = line.hasPrefix("Error: ") ? String(line) : "Error: \(line)"
+                FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+            }
+            Foundation.exit(code.rawValue)
+        }
     }
 }
