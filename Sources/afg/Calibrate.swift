@@ -99,13 +99,18 @@ struct Calibrate: ParsableCommand {
             try writeBalanced(to: try outputs.temporary(for: g), set: set, x: x, lambda: lambda, report: &report, console: console)
             report.balanced = g
         }
+        try commitAndReport(report, outputs: outputs, console: console)
+    }
+
+    /// Renames both outputs into place, then prints the summary (text, or `--json`).
+    func commitAndReport(_ report: Report, outputs: OutputSet, console: Console) throws {
         try outputs.commit()
         console.line("calibrate: wrote \(out)" + (generate.map { " and \($0)" } ?? ""))
         if output.json {
             print(try encodeJSON(report))
         } else {
-            print("statistics: \(out) (\(set.numClasses) classes, \(report.tailClasses) tail, dimension \(set.dim), tukey \(lambda.map { "\($0)" } ?? "none"))")
-            if let g = generate { print("balanced: \(g) (\(set.count) real + \(report.generatedRows!) generated rows)") }
+            print("statistics: \(out) (\(report.classes) classes, \(report.tailClasses) tail, dimension \(report.dim), tukey \(report.tukeyLambda.map { "\($0)" } ?? "none"))")
+            if let g = generate { print("balanced: \(g) (\(report.rows) real + \(report.generatedRows!) generated rows)") }
         }
     }
 

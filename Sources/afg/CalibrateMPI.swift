@@ -46,14 +46,7 @@ extension Calibrate {
             try writeGathered(b, to: try outputs.temporary(for: g), set: set, lambda: lambda)
             report.balanced = g; report.generatedRows = b.generatedLabels.count; report.perClass = b.perClass
         }
-        try outputs.commit()
-        console.line("calibrate: wrote \(out)" + (generate.map { " and \($0)" } ?? ""))
-        if output.json {
-            print(try encodeJSON(report))
-        } else {
-            print("statistics: \(out) (\(set.numClasses) classes, \(report.tailClasses) tail, dimension \(set.dim), tukey \(lambda.map { "\($0)" } ?? "none"))")
-            if let g = generate { print("balanced: \(g) (\(rows) real + \(report.generatedRows!) generated rows)") }
-        }
+        try commitAndReport(report, outputs: outputs, console: console)
     }
 
     /// What rank 0 writes as the balanced file: every rank's real rows and the generated

@@ -140,7 +140,6 @@ extension Train {
         let auto = solverOptions.cChoice(hasValidation: val != nil) == .auto
         let x = auto ? pooled(data) : data.inputs.train
         let scaler = Standardizer(fitting: x.features)
-        let z = scaler.apply(x.features)
         var C = solverOptions.inverseRegularization
         var start: LinearModel? = nil
         let cv = RegressionCV(balanced: true, solver: regressionSolver)
@@ -153,7 +152,7 @@ extension Train {
                 let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
                 console.line("C* = \(path.chosen) by 5-fold cross-validation of the class-weighted regression on \(x.labels.count) rows (train + val); the generated set uses C*/3")
                 for line in CrossValidatedSelection.pathLines(path) { console.line(line) }
-                start = try cv.fit(z, labels: x.labels, numClasses: x.numClasses, C: path.chosen)
+                start = try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen)
                 C = path.chosen / 3
             }
             let set = try gr.balancedSet(rawTrain: x.features, labels: x.labels, numClasses: x.numClasses, scaler: scaler, seed: seed)
