@@ -150,6 +150,17 @@ final class TrainTests: XCTestCase {
         }
     }
 
+    /// A value that does not parse for its option's type is one line (no help or usage block).
+    func testUnparsableOptionValuesAreOneLine() throws {
+        for (flag, value) in [("--rounds", "nan"), ("--head-threshold", "99999999999999999999"), ("--epochs", "1.5")] {
+            let r = try afg("train", "--method", "glag", "--train", "\(fixtures)/train.h5", "--out", path("u.h5"), "\(flag)=\(value)")
+            XCTAssertEqual(r.status, 64, r.err)
+            XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+            XCTAssertTrue(r.err.hasPrefix("Error: ") && r.err.contains(flag), r.err)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("u.h5")))
+        }
+    }
+
     /// Old and new flag spellings of the generator give the same classifier file.
     func testHiddenAliasesGiveTheSameFile() throws {
         let common = ["train", "--method", "glag", "--solver", "sgd", "--train", "\(fixtures)/train.h5", "--epochs", "1", "--head-threshold", "1000",
