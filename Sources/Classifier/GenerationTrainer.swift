@@ -49,7 +49,7 @@ extension Trainer {
         let isGLAG = config.method == .glag
         let generator: FeatureGenerator
         do {
-            generator = try FeatureGenerator(features: train.features, labels: train.labels, numClasses: c,
+            generator = try FeatureGenerator(features: share?.allFeatures ?? train.features, labels: orderLabels, numClasses: c,
                                              config: config.runGenerator(numClasses: c))
         } catch {
             throw TrainError.generator("\(error)")
@@ -60,8 +60,8 @@ extension Trainer {
         if isGLAG && config.adaptive && inputs.val == nil { notes.append("no validation split: β stays fixed") }
         var start = LinearModel(numClasses: c, dim: d)
         if isGLAG, let t = inputs.teacher, t.dim == d { start = t }
-        let engine = SGDEngine(model: start, config: config.sgd, teacher: useKD ? inputs.teacher : nil,
-                               kd: useKD ? config.kd : nil)
+        let engine = makeEngine(model: start, config: config.sgd, teacher: useKD ? inputs.teacher : nil,
+                                kd: useKD ? config.kd : nil)
         return GenerationRun(generator: generator, engine: engine, useKD: useKD, adaptive: adaptive)
     }
 
@@ -94,13 +94,30 @@ extension Trainer {
                                          classCounts: classCounts)
             return (st, stream.donorWeights)
         }
-        let gen = run.generator.generate(seed: config.seed, epoch: e)
+        let (gen, mine) = generatedRows(run.generator, epoch: e)
         let rows = TrainingRows(real: train.features, realLabels: train.labels, generated: gen.features,
                                 generatedLabels: gen.labels, teacherFeatures: teacherFeatures, kdClasses: kd)
         var g = rng(phase: 0, epoch: e)
-        let order = Sampler.mixed(real: train.labels.count, generated: gen.labels.count, using: &g)
-        let st = run.engine.runEpoch(rows, order: order, epoch: e, loss: .crossEntropy, classCounts: classCounts)
+        let order = Sampler.mixed(real: orderLabels.count, generated: run.generator.generatedRows, using: &g)
+        let st = run.engine.runEpoch(rows, order: local(order, generated: mine), epoch: e, loss: .crossEntropy,
+                                     classCounts: classCounts)
         return (st, gen.donorWeights)
+    }
+
+    /// The epoch's generated rows this process trains on: all of them in one process; under
+    /// `share`, this rank's blocks (the one-process rows, from their per-row streams), with
+    /// their range in the epoch.
+    private func generatedRows(_ generator: FeatureGenerator, epoch e: Int)
+        -> ((features: Matrix<Float>, labels: [Int32], donorWeights: Matrix<Float>), Range<Int>) {
+        guard let s = share else {
+            let gen = generator.generate(seed: config.seed, epoch: e)
+            return ((gen.features, gen.labels, gen.donorWeights), 0..<gen.count)
+        }
+        let (blocks, rows) = s.generatedRange(blockCount: generator.blockCount, blockRows: generator.config.blockRows,
+                                              generatedRows: generator.generatedRows)
+        let part = generator.generateBlocks(blocks, seed: config.seed, epoch: e)
+        return ((Matrix(rows: part.labels.count, cols: generator.dim, data: part.features), part.labels,
+                 generator.donorWeights(seed: config.seed, epoch: e)), rows)
     }
 
     /// Adaptive confidence (step 9), from the second epoch on.

@@ -138,6 +138,12 @@ public final class SGDEngine {
     public let kd: KDSettings?
     /// Run the softmax kernel on several threads (results do not depend on it).
     public var parallelLoss = true
+    /// Data-parallel training (`RowShare`): every step's gradient is summed across ranks
+    /// before the update, and `order` entries −1 (another rank's rows) count in the batch
+    /// size only. nil = one process (the fused update below).
+    public var sumAcrossRanks: SumAcrossRanks?
+    /// The summed step's buffers (`C·D` Float, `C·D + C` Double), allocated on first use.
+    private var gradient: [Float] = [], summed: [Double] = []
 
     private let c: Int, d: Int, dt: Int, cap: Int
     private let x: UnsafeMutablePointer<Float>, tx: UnsafeMutablePointer<Float>
@@ -165,7 +171,8 @@ public final class SGDEngine {
         labels.deallocate(); kdIndex.deallocate()
     }
 
-    /// Trains one epoch over `order` (indices into `rows`: `< N` real, else generated).
+    /// Trains one epoch over `order` (indices into `rows`: `< N` real, else generated; −1
+    /// under `sumAcrossRanks` for another rank's row).
     ///
     /// - Parameters:
     ///   - epoch: the 0-based epoch; the fractional epoch `t = epoch + step/steps` drives the
@@ -243,10 +250,13 @@ public final class SGDEngine {
                 let lr = config.learningRate(at: t)
                 let tau = Float(loss.tau(at: t, totalEpochs: T))
                 for j in 0..<c { offsets[j] = tau * logPrior[j] }
-                // Gather the batch.
-                var kdCount = 0
-                for r in 0..<bsz {
-                    let idx = order[lo + r]
+                // Gather the batch (this rank's entries of it: `m` rows).
+                var kdCount = 0, m = 0
+                for i in 0..<bsz {
+                    let idx = order[lo + i]
+                    if idx < 0 { continue }
+                    let r = m
+                    m += 1
                     if idx < n {
                         (x + r * d).update(from: realP.baseAddress! + idx * d, count: d)
                         let y = realL[idx]
@@ -262,10 +272,12 @@ public final class SGDEngine {
                 }
                 // Forward.
                 model.bias.withUnsafeBufferPointer { pb in
-                    for r in 0..<bsz { (logits + r * c).update(from: pb.baseAddress!, count: c) }
+                    for r in 0..<m { (logits + r * c).update(from: pb.baseAddress!, count: c) }
                 }
-                model.weight.data.withUnsafeBufferPointer { pw in
-                    Float._gemm(false, true, bsz, c, d, 1, x, d, pw.baseAddress!, d, 1, logits, c)
+                if m > 0 {
+                    model.weight.data.withUnsafeBufferPointer { pw in
+                        Float._gemm(false, true, m, c, d, 1, x, d, pw.baseAddress!, d, 1, logits, c)
+                    }
                 }
                 var kdW: Float = 0
                 if kdCount > 0, let teacher = teacher, let kd = kd {
@@ -277,26 +289,64 @@ public final class SGDEngine {
                         Float._gemm(false, true, kdCount, c, dt, 1, tx, dt, pw.baseAddress!, dt, 1, scratch, c)
                     }
                     // Scatter packed teacher logits to their batch rows.
-                    for r in 0..<bsz where kdIndex[r] >= 0 {
+                    for r in 0..<m where kdIndex[r] >= 0 {
                         (tLogits + r * c).update(from: scratch + Int(kdIndex[r]) * c, count: c)
                     }
                 }
-                let batch = LossBatch(rows: bsz, classes: c, logits: logits, labels: labels, weights: weights,
+                let batch = LossBatch(rows: m, classes: c, logits: logits, labels: labels, weights: weights,
                                       offsets: tau == 0 ? nil : UnsafePointer(offsets),
                                       teacherLogits: kdCount > 0 ? UnsafePointer(tLogits) : nil,
                                       kdIndex: kdCount > 0 ? UnsafePointer(kdIndex) : nil,
                                       kdWeight: kdW, kdTemperature: kd?.temperature ?? 1,
                                       normaliser: Float(bsz), scratch: scratch)
-                let (ce, kdl) = LossKernel.run(batch, parallel: parallelLoss)
+                let (ce, kdl) = m > 0 ? LossKernel.run(batch, parallel: parallelLoss) : (0, 0)
                 ceTotal += ce * Double(bsz); kdTotal += kdl * Double(bsz)
                 // Backward + update.
-                applyUpdate(rows: bsz, lr: lr)
+                if let sum = sumAcrossRanks { applySummedUpdate(rows: m, lr: lr, sum: sum) } else { applyUpdate(rows: m, lr: lr) }
             }
         } } }
+        if let sum = sumAcrossRanks {
+            var totals = [ceTotal, kdTotal]
+            sum(&totals)
+            (ceTotal, kdTotal) = (totals[0], totals[1])
+        }
         let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let total = max(order.count, 1)
         return EpochStats(epoch: epoch, loss: (ceTotal + kdTotal) / Double(total), kdLoss: kdTotal / Double(total),
                           rows: order.count, seconds: secs)
+    }
+
+    /// The data-parallel step: this rank's `GᵀX` and `Σ_rows G` (its `m` rows, `G` in
+    /// `logits`, already divided by the global batch size) summed across ranks in Double,
+    /// then the update of `applyUpdate` with the sum in place of the fused product.
+    /// - Complexity: `2·m·C·D` flops, `C·(D + 1)` doubles reduced.
+    private func applySummedUpdate(rows m: Int, lr: Float, sum: SumAcrossRanks) {
+        let cd = c * d
+        if summed.isEmpty { gradient = [Float](repeating: 0, count: cd); summed = [Double](repeating: 0, count: cd + c) }
+        gradient.withUnsafeMutableBufferPointer { pg in
+            if m > 0 { Float._gemm(true, false, c, d, m, 1, logits, c, x, d, 0, pg.baseAddress!, d) }
+            for j in 0..<cd { summed[j] = m > 0 ? Double(pg[j]) : 0 }
+        }
+        for j in 0..<c { summed[cd + j] = 0 }
+        for r in 0..<m {
+            let g = logits + r * c
+            for j in 0..<c { summed[cd + j] += Double(g[j]) }
+        }
+        sum(&summed)
+        let mu = config.momentum, wd = config.weightDecay
+        velocityW.withUnsafeMutableBufferPointer { pv in
+            model.weight.data.withUnsafeMutableBufferPointer { pw in
+                for j in 0..<cd {
+                    let vj = mu * pv[j] + Float(summed[j]) + wd * pw[j]
+                    pv[j] = vj
+                    pw[j] -= lr * vj
+                }
+            }
+        }
+        for j in 0..<c {
+            velocityB[j] = mu * velocityB[j] + Float(summed[cd + j])
+            model.bias[j] -= lr * velocityB[j]
+        }
     }
 
     /// `V ← μV + GᵀX + wd·W`, `W ← W − lr·V`; bias likewise without decay. `G` is in `logits`.

@@ -143,7 +143,10 @@ public struct LabeledFeatures: Sendable {
         self.features = features; self.labels = labels; self.numClasses = numClasses
     }
     /// `C` rows per class. O(N).
-    public var classCounts: [Int] {
+    public var classCounts: [Int] { Self.counts(of: labels, numClasses: numClasses) }
+
+    /// Rows per class of `labels` (each in `0..<numClasses`). O(N).
+    public static func counts(of labels: [Int32], numClasses: Int) -> [Int] {
         var c = [Int](repeating: 0, count: numClasses)
         for y in labels { c[Int(y)] += 1 }
         return c
@@ -261,13 +264,30 @@ public final class Trainer {
     let classCounts: [Int]
     var epochsThisRun = 0
 
+    /// Data-parallel training across the ranks of a job (nil: one process). `inputs.train`
+    /// then holds this rank's rows only; class counts, epoch orders and the generator are
+    /// the global ones.
+    public let share: RowShare?
+
     /// Validates the inputs (dimensions, class counts, teacher shape).
+    /// - Parameter share: this rank's place in a data set split across ranks: `ce`, `crt`,
+    ///   `balanced-softmax`, `glag`, `tailcalib`, and `tau-norm` / `logit-adjust`, without
+    ///   the class-balanced budget (`epochRows`).
     /// - Throws: `TrainError` naming the mismatch.
-    public init(config: TrainConfig, inputs: TrainInputs) throws {
+    public init(config: TrainConfig, inputs: TrainInputs, share: RowShare? = nil) throws {
         self.config = config
         self.inputs = inputs
+        self.share = share
         let c = inputs.train.numClasses, d = inputs.train.features.cols
-        if inputs.train.labels.isEmpty { throw TrainError.emptyTraining }
+        if let s = share {
+            if s.globalLabels.isEmpty { throw TrainError.emptyTraining }
+            precondition(s.localRows == inputs.train.labels.count, "Trainer: share holds \(s.localRows) rows, inputs \(inputs.train.labels.count)")
+            if config.method == .lws { throw TrainError.invalidConfig("lws trains in one process (its scales are not data-parallel)") }
+            if config.epochRows != nil { throw TrainError.invalidConfig("the class-balanced budget (epoch rows) trains in one process") }
+            if [.glag, .tailcalib].contains(config.method) && s.allFeatures == nil {
+                throw TrainError.invalidConfig("data-parallel \(config.method.rawValue) needs every rank's rows for its generator")
+            }
+        } else if inputs.train.labels.isEmpty { throw TrainError.emptyTraining }
         do { try config.checkSettings() } catch let e as SettingError { throw TrainError.invalidConfig(e.description) }
         if let v = inputs.val {
             if v.features.cols != d { throw TrainError.dimensionMismatch(what: "validation features", expected: d, found: v.features.cols) }
@@ -281,7 +301,22 @@ public final class Trainer {
             let rd = inputs.rawTrain?.cols ?? d
             if t.dim != rd { throw TrainError.dimensionMismatch(what: "teacher classifier", expected: rd, found: t.dim) }
         }
-        classCounts = inputs.train.classCounts
+        classCounts = share.map { LabeledFeatures.counts(of: $0.globalLabels, numClasses: c) } ?? inputs.train.classCounts
+    }
+
+    /// The labels the epoch orders are drawn over: every rank's under `share`.
+    var orderLabels: [Int32] { share?.globalLabels ?? inputs.train.labels }
+
+    /// An epoch order over the global rows, as this rank's row indices (unchanged in one process).
+    func local(_ order: [Int], generated: Range<Int> = 0..<0) -> [Int] {
+        share.map { $0.localOrder(order, generated: generated) } ?? order
+    }
+
+    /// An SGD engine, its steps summed across ranks under `share`.
+    func makeEngine(model: LinearModel, config sgd: SGDConfig, teacher: LinearModel? = nil, kd: KDSettings? = nil) -> SGDEngine {
+        let e = SGDEngine(model: model, config: sgd, teacher: teacher, kd: kd)
+        e.sumAcrossRanks = share?.sum
+        return e
     }
 
     var fingerprint: String {
@@ -322,7 +357,7 @@ public final class Trainer {
     /// Phase 0 of ce / crt / balanced-softmax, and `g₁` training for the post-hoc methods.
     func sgdPhase(state: TrainingState?, sampling: Sampling, loss: LossKind) throws -> (LinearModel, PhaseOutcome) {
         let c = inputs.train.numClasses, d = inputs.train.features.cols
-        let engine = SGDEngine(model: LinearModel(numClasses: c, dim: d), config: config.sgd)
+        let engine = makeEngine(model: LinearModel(numClasses: c, dim: d), config: config.sgd)
         var reports: [EpochReport] = []
         var start = 0
         if let s = state, s.phase == 0 {
@@ -335,10 +370,11 @@ public final class Trainer {
         let rows = TrainingRows(real: inputs.train.features, realLabels: inputs.train.labels)
         for e in start..<config.sgd.epochs {
             var g = rng(phase: 0, epoch: e)
+            let labels = orderLabels
             let order = sampling == .classBalanced
-                ? Sampler.classBalanced(labels: inputs.train.labels, numClasses: c, count: inputs.train.labels.count, using: &g)
-                : Sampler.instanceBalanced(count: inputs.train.labels.count, using: &g)
-            let st = engine.runEpoch(rows, order: order, epoch: e, loss: loss, classCounts: classCounts)
+                ? Sampler.classBalanced(labels: labels, numClasses: c, count: labels.count, using: &g)
+                : Sampler.instanceBalanced(count: labels.count, using: &g)
+            let st = engine.runEpoch(rows, order: local(order), epoch: e, loss: loss, classCounts: classCounts)
             reports.append(try report(phase: 0, stats: st, model: engine.model))
             try endOfEpoch(phase: 0, epochsDone: e + 1, total: config.sgd.epochs) {
                 TrainingState(phase: 0, epochsDone: e + 1, fingerprint: fingerprint, model: engine.model,

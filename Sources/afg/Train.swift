@@ -74,17 +74,31 @@ struct Train: ParsableCommand {
         } else if solverKind == .lbfgs && method == .glag && o.kdTeacher == .stageOne && teacher == nil {
             throw CLIError("--kd-teacher stage-one needs --teacher HEAD.h5")
         }
-        if Job.isDistributed && !(solverKind == .lbfgs && [.ce, .crt].contains(method)) {
-            throw CLIError("under mpirun, afg train runs --solver lbfgs with --method ce or crt; \(method.rawValue) with --solver \(solverKind.rawValue) runs in one process")
+        if Job.isDistributed { try validateDistributed() }
+    }
+
+    /// What runs under mpirun: `--solver lbfgs` with ce or crt at a given C, and every SGD
+    /// method but lws data-parallel, without the budget, checkpoints or the SGD grid.
+    func validateDistributed() throws {
+        if solverKind == .lbfgs {
+            guard [.ce, .crt].contains(method) else {
+                throw CLIError("under mpirun, --solver lbfgs trains ce or crt; \(method.rawValue) runs data-parallel with --solver sgd")
+            }
+            if case .auto? = solverOptions.inverseRegularizationChoice {
+                throw CLIError("--C auto does not run under mpirun yet: give --C a number")
+            }
+            return
         }
-        if Job.isDistributed, case .auto? = o.inverseRegularizationChoice {
-            throw CLIError("--C auto does not run under mpirun yet: give --C a number")
-        }
+        if method == .lws { throw CLIError("under mpirun, lws runs in one process (its scales are not data-parallel)") }
+        if sgd.epochRows != nil { throw CLIError("under mpirun, --epoch-rows runs in one process") }
+        if checkpoints.resume || checkpoints.checkpointEvery > 0 { throw CLIError("under mpirun, train does not checkpoint: drop --resume / --checkpoint-every") }
+        if solverOptions.selectOnVal { throw CLIError("under mpirun, --select-on-val runs in one process") }
     }
 
     /// The solver this run uses (`--solver`, or its default for the method and flags).
     var solverKind: SolverOptions.Solver {
-        solverOptions.effectiveSolver(method: method, streaming: sgd.epochRows != nil || checkpoints.resume || checkpoints.checkpointEvery > 0)
+        solverOptions.effectiveSolver(method: method, streaming: sgd.epochRows != nil || checkpoints.resume
+                                      || checkpoints.checkpointEvery > 0 || Job.isDistributed)
     }
 
     /// The SGD path's configuration (recorded in the classifier file).
@@ -143,6 +157,7 @@ struct Train: ParsableCommand {
             let target = sgd.epochRows.map { ($0 + shape.classes - 1) / max(shape.classes, 1) } ?? generator.targetPerClass
             let g = shape.generatedRows(target: target)
             parts.append(("covariance factors", 4 * shape.factorFloats))
+            if Job.isDistributed && solverKind == .sgd { parts.append(("every rank's rows (the generator's)", 4 * Double(shape.rows) * d)) }
             parts.append(("generated rows", solverKind == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
                                             : sgd.epochRows == nil ? 4 * g * d + 16 * g : 16 * g))
         }

@@ -74,7 +74,10 @@ extension Train {
     func fitSGD(_ data: TrainData, _ console: Console, _ config: TrainConfig, _ progress: EpochProgress) throws -> TrainOutcome {
         let cfg = config
         let trainer: Trainer
-        do { trainer = try Trainer(config: cfg, inputs: data.inputs) } catch let e as TrainError { throw CLIError("\(e)") }
+        do { trainer = try Trainer(config: cfg, inputs: data.inputs, share: try rowShare(data)) } catch let e as TrainError {
+            throw CLIError("\(e)")
+        }
+        if Job.isDistributed { console.line("train: data-parallel SGD on \(Job.ranks.size) ranks, gradients summed every step") }
         let ckpt = out + ".ckpt"
         var state: TrainingState?
         if checkpoints.resume {
@@ -107,6 +110,23 @@ extension Train {
                             record: ClassifierRecord.sgd(cfg, result: result, lambda: lambda),
                             validationFeatures: result.inputSpace == .raw ? data.inputs.rawVal : nil,
                             notes: result.notes, chosen: result.chosen, history: result.history)
+    }
+
+    /// Under mpirun, this rank's place in the training rows (`RowShare`): the labels of
+    /// every rank and where its own rows start, and for glag / tailcalib every rank's rows
+    /// (the generator is built from all of them, as in `afg calibrate`). nil in one process.
+    func rowShare(_ data: TrainData) throws -> RowShare? {
+        guard Job.isDistributed else { return nil }
+        let ranks = Job.ranks, local = data.inputs.train
+        let counts = try ranks.allGather([Double(local.labels.count)])
+        let first = Int(counts[..<ranks.rank].reduce(0, +))
+        let labels = try ranks.allGather(local.labels.map { Double($0) }).map { Int32($0) }
+        var all: Matrix<Float>?
+        if method == .glag || method == .tailcalib {
+            all = Matrix(rows: labels.count, cols: local.features.cols, data: try ranks.allGather(local.features.data))
+        }
+        return RowShare(rank: ranks.rank, size: ranks.size, globalLabels: labels, firstRow: first, localRows: local.labels.count,
+                        allFeatures: all, sum: Job.sum)
     }
 
     /// `--select-on-val` on the SGD path: the documented grid of `GLAGSelection.sgdGrid`.

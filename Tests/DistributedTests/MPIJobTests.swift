@@ -138,10 +138,62 @@ final class MPIJobTests: XCTestCase {
     }
 
     func testPathsThatDoNotRunDistributedAreRefusedUnderMPI() throws {
-        let r = try mpirun(2, ["train", "--method", "glag", "--train", all, "--out", path("g.h5")])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertEqual(r.err.split(separator: "\n").first,
-                       "Error: under mpirun, afg train runs --solver lbfgs with --method ce or crt; glag with --solver lbfgs runs in one process")
+        let cases: [([String], String)] = [
+            (["--method", "glag", "--solver", "lbfgs"], "under mpirun, --solver lbfgs trains ce or crt; glag runs data-parallel with --solver sgd"),
+            (["--method", "lws"], "under mpirun, lws runs in one process (its scales are not data-parallel)"),
+            (["--method", "glag", "--epoch-rows", "100"], "under mpirun, --epoch-rows runs in one process"),
+            (["--method", "ce", "--checkpoint-every", "2"], "under mpirun, train does not checkpoint: drop --resume / --checkpoint-every"),
+        ]
+        for (flags, message) in cases {
+            let r = try mpirun(2, ["train", "--train", all, "--out", path("g.h5")] + flags)
+            XCTAssertNotEqual(r.status, 0, "\(flags)")
+            XCTAssertEqual(r.err.split(separator: "\n").first.map(String.init), "Error: " + message, "\(flags)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+    }
+
+    /// Data-parallel SGD: every rank draws the global epoch order, trains on its rows of
+    /// each mini-batch (its real rows, its blocks of the generated rows) and the gradients
+    /// are summed before one update; the result is one process's up to summation order.
+    func testSGDGLAGWithKDIsDataParallelAndMatchesOneProcess() throws {
+        let head = try runProcess(afgBinary.path, ["train", "--method", "ce", "--solver", "lbfgs", "--C", "1", "--train", all,
+                                                   "--out", path("head.h5"), "--quiet"])
+        XCTAssertEqual(head.status, 0, head.err)
+        let common = ["--method", "glag", "--solver", "sgd", "--teacher", path("head.h5"), "--val", test, "--epochs", "12",
+                      "--seed", "5", "--quiet"]
+        let one = try runProcess(afgBinary.path, ["train", "--train", all, "--out", path("one.h5")] + common)
+        XCTAssertEqual(one.status, 0, one.err)
+        let reference = try FeatureStore.readClassifier(path: path("one.h5"))
+        let referenceAccuracy = try accuracy(of: reference)
+        for n in 1...3 {
+            let inputs = n == 2 ? ["--train", all] : shardFlags   // N = 2 splits one file by rows
+            let r = try mpirun(n, ["train"] + inputs + ["--out", path("g\(n).h5")] + common)
+            XCTAssertEqual(r.status, 0, "np \(n): \(r.err)")
+            let c = try FeatureStore.readClassifier(path: path("g\(n).h5"))
+            XCTAssertEqual(c.classCounts, reference.classCounts, "np \(n)")
+            XCTAssertEqual(c.method, "glag")
+            assertClose(c.weight, reference.weight, absolute: 1e-4, "np \(n) weights")
+            assertClose(c.bias, reference.bias, absolute: 1e-4, "np \(n) biases")
+            XCTAssertEqual(try accuracy(of: c), referenceAccuracy, accuracy: 0.1, "np \(n): test accuracy (points)")
+        }
+        // Sanity of the comparison itself: another seed is another classifier.
+        let other = try runProcess(afgBinary.path, ["train", "--train", all, "--out", path("seed6.h5")] + common.dropLast(3) + ["--seed", "6", "--quiet"])
+        XCTAssertEqual(other.status, 0, other.err)
+        let w6 = try FeatureStore.readClassifier(path: path("seed6.h5")).weight
+        XCTAssertGreaterThan(zip(w6, reference.weight).map { abs($0 - $1) }.max()!, 1e-3)
+    }
+
+    func testSGDBaselinesAreDataParallel() throws {
+        for method in ["crt", "ce", "tailcalib"] {
+            let common = ["--method", method, "--solver", "sgd", "--epochs", "8", "--quiet"]
+            let one = try runProcess(afgBinary.path, ["train", "--train", all, "--out", path("\(method)-1.h5")] + common)
+            XCTAssertEqual(one.status, 0, one.err)
+            let r = try mpirun(3, ["train"] + shardFlags + ["--out", path("\(method)-3.h5")] + common)
+            XCTAssertEqual(r.status, 0, "\(method): \(r.err)")
+            let a = try FeatureStore.readClassifier(path: path("\(method)-3.h5")), b = try FeatureStore.readClassifier(path: path("\(method)-1.h5"))
+            assertClose(a.weight, b.weight, absolute: 1e-4, "\(method) weights")
+            XCTAssertEqual(try predictions(of: a), try predictions(of: b), "\(method): test predictions differ")
+        }
     }
 
     func testExtractSplitsTheImagesByRank() throws {
@@ -179,6 +231,13 @@ final class MPIJobTests: XCTestCase {
         var x = Matrix(rows: set.count, cols: set.dim, data: set.features)
         if let l = c.tukeyLambda { try Tukey.apply(&x, lambda: l) }
         return LinearModel(weight: Matrix(rows: c.numClasses, cols: c.dim, data: c.weight), bias: c.bias).predict(x)
+    }
+
+    /// Test accuracy in points.
+    func accuracy(of c: ClassifierFile) throws -> Double {
+        let labels = try FeatureStore.readFeatures(path: test).labels
+        let p = try predictions(of: c)
+        return 100 * Double(zip(p, labels).filter { $0 == $1 }.count) / Double(labels.count)
     }
 
     func mpirun(_ n: Int, _ args: [String]) throws -> (status: Int32, out: String, err: String) {

@@ -55,7 +55,7 @@ enum Job {
 
     /// Refuses, under MPI, a command or path that does not run distributed.
     static func requireOneProcess(_ what: String) throws {
-        if isDistributed { throw CLIError("\(what) runs in one process; under mpirun use calibrate, train --solver lbfgs (ce, crt), evaluate or extract") }
+        if isDistributed { throw CLIError("\(what) runs in one process; under mpirun use calibrate, train, evaluate or extract") }
     }
 }
 
