@@ -13,6 +13,21 @@ extension Trainer {
         var firstEpoch = 0
         /// Per-class validation accuracy after the previous epoch (adaptive β).
         var previous: [Double]?
+        /// The teacher's logits on the real rows, computed once (`teacherLogitsOnce`).
+        var teacherLogits: Matrix<Float>?
+    }
+
+    /// The KD teacher's logits are the same every epoch (a fixed teacher on fixed real rows),
+    /// so a run computes them once, in one large product, when the `N × C` result is small:
+    /// at most this many floats (1 GiB), or no more than the `N × D_t` rows the teacher reads.
+    /// Otherwise every batch runs the teacher's product on its KD rows.
+    static let teacherLogitsCap = 1 << 28
+
+    /// The teacher's logits on the rows it reads, when `teacherLogitsCap` allows.
+    static func teacherLogitsOnce(_ teacher: LinearModel, rows: Matrix<Float>) -> Matrix<Float>? {
+        let n = rows.rows, c = teacher.numClasses
+        guard n * c <= max(teacherLogitsCap, n * rows.cols) else { return nil }
+        return teacher.logits(rows)
     }
 
     /// GLAG (method.md steps 9–10) and TailCalib: each epoch a fresh generated set mixed
@@ -62,7 +77,9 @@ extension Trainer {
         if isGLAG, let t = inputs.teacher, t.dim == d { start = t }
         let engine = makeEngine(model: start, config: config.sgd, teacher: useKD ? inputs.teacher : nil,
                                 kd: useKD ? config.kd : nil)
-        return GenerationRun(generator: generator, engine: engine, useKD: useKD, adaptive: adaptive)
+        var run = GenerationRun(generator: generator, engine: engine, useKD: useKD, adaptive: adaptive)
+        if useKD, let t = inputs.teacher { run.teacherLogits = Self.teacherLogitsOnce(t, rows: inputs.rawTrain ?? train.features) }
+        return run
     }
 
     private func resumeGeneration(_ run: inout GenerationRun, from s: TrainingState) throws {
@@ -89,14 +106,15 @@ extension Trainer {
             let stream = run.generator.batches(seed: config.seed, epoch: e, batchRows: streamBatchRows, shuffled: true)
             var it = stream.makeIterator()
             let rows = TrainingRows(real: train.features, realLabels: train.labels, teacherFeatures: teacherFeatures,
-                                    kdClasses: kd)
+                                    kdClasses: kd, teacherLogits: run.teacherLogits)
             let st = run.engine.runEpoch(rows, order: plan.order, generated: &it, epoch: e, loss: .crossEntropy,
                                          classCounts: classCounts)
             return (st, stream.donorWeights)
         }
         let (gen, mine) = generatedRows(run.generator, epoch: e)
         let rows = TrainingRows(real: train.features, realLabels: train.labels, generated: gen.features,
-                                generatedLabels: gen.labels, teacherFeatures: teacherFeatures, kdClasses: kd)
+                                generatedLabels: gen.labels, teacherFeatures: teacherFeatures, kdClasses: kd,
+                                teacherLogits: run.teacherLogits)
         var g = rng(phase: 0, epoch: e)
         let order = Sampler.mixed(real: orderLabels.count, generated: run.generator.generatedRows, using: &g)
         let st = run.engine.runEpoch(rows, order: local(order, generated: mine), epoch: e, loss: .crossEntropy,

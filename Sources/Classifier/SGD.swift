@@ -65,17 +65,23 @@ public struct TrainingRows {
     public var teacherFeatures: Matrix<Float>?
     /// `C` flags: real rows of these classes get the KD term (method.md: head classes).
     public var kdClasses: [Bool]?
+    /// `N × C` logits of the KD teacher on the real rows (`teacher.logits(teacherFeatures)`),
+    /// computed once for a run instead of every epoch: the engine copies a KD row's logits
+    /// from here instead of running the teacher's product on the batch. nil = the product.
+    public var teacherLogits: Matrix<Float>?
 
     public init(real: Matrix<Float>, realLabels: [Int32], generated: Matrix<Float>? = nil, generatedLabels: [Int32] = [],
-                sampleWeights: [Float]? = nil, teacherFeatures: Matrix<Float>? = nil, kdClasses: [Bool]? = nil) {
+                sampleWeights: [Float]? = nil, teacherFeatures: Matrix<Float>? = nil, kdClasses: [Bool]? = nil,
+                teacherLogits: Matrix<Float>? = nil) {
         precondition(real.rows == realLabels.count, "TrainingRows: \(real.rows) rows, \(realLabels.count) labels")
         precondition(generated.map { $0.rows == generatedLabels.count && $0.cols == real.cols } ?? generatedLabels.isEmpty,
                      "TrainingRows: generated block shape mismatch")
         precondition(sampleWeights.map { $0.count == real.rows } ?? true, "TrainingRows: sample weights count")
         precondition(teacherFeatures.map { $0.rows == real.rows } ?? true, "TrainingRows: teacher features rows")
+        precondition(teacherLogits.map { $0.rows == real.rows } ?? true, "TrainingRows: teacher logits rows")
         self.real = real; self.realLabels = realLabels; self.generated = generated
         self.generatedLabels = generatedLabels; self.sampleWeights = sampleWeights
-        self.teacherFeatures = teacherFeatures; self.kdClasses = kdClasses
+        self.teacherFeatures = teacherFeatures; self.kdClasses = kdClasses; self.teacherLogits = teacherLogits
     }
 
     /// `N + G`.
@@ -235,13 +241,16 @@ public final class SGDEngine {
         let steps = (order.count + cap - 1) / cap
         let logPrior = LossKind.offsets(tau: 1, classCounts: classCounts)
         let n = rows.real.rows
-        let useKD = teacher != nil && kd != nil && rows.teacherFeatures != nil && rows.kdClasses != nil
-        if useKD { precondition(rows.teacherFeatures!.cols == dt, "SGDEngine: teacher features have \(rows.teacherFeatures!.cols) columns, teacher \(dt)") }
+        let cached = rows.teacherLogits != nil
+        let useKD = teacher != nil && kd != nil && (rows.teacherFeatures != nil || cached) && rows.kdClasses != nil
+        if useKD && cached { precondition(rows.teacherLogits!.cols == c, "SGDEngine: teacher logits have \(rows.teacherLogits!.cols) columns, model \(c)") }
+        if useKD && !cached { precondition(rows.teacherFeatures!.cols == dt, "SGDEngine: teacher features have \(rows.teacherFeatures!.cols) columns, teacher \(dt)") }
         var ceTotal = 0.0, kdTotal = 0.0
         let T = Double(config.epochs)
         let empty = Matrix<Float>(rows: 0, cols: 0)
         rows.real.data.withUnsafeBufferPointer { realP in
         (rows.teacherFeatures ?? empty).data.withUnsafeBufferPointer { teachP in
+        (rows.teacherLogits ?? empty).data.withUnsafeBufferPointer { teachL in
         rows.realLabels.withUnsafeBufferPointer { realL in
             for step in 0..<steps {
                 let lo = step * cap, bsz = min(cap, order.count - lo)
@@ -263,7 +272,11 @@ public final class SGDEngine {
                         labels[r] = y
                         weights[r] = rows.sampleWeights?[idx] ?? 1
                         if useKD && rows.kdClasses![Int(y)] {
-                            (tx + kdCount * dt).update(from: teachP.baseAddress! + idx * dt, count: dt)
+                            if cached {
+                                (tLogits + r * c).update(from: teachL.baseAddress! + idx * c, count: c)
+                            } else {
+                                (tx + kdCount * dt).update(from: teachP.baseAddress! + idx * dt, count: dt)
+                            }
                             kdIndex[r] = Int32(kdCount); kdCount += 1
                         } else { kdIndex[r] = -1 }
                     } else {
@@ -280,8 +293,8 @@ public final class SGDEngine {
                     }
                 }
                 var kdW: Float = 0
-                if kdCount > 0, let teacher = teacher, let kd = kd {
-                    kdW = Float(kd.schedule.value(at: t, totalEpochs: T))
+                if kdCount > 0, let kd = kd { kdW = Float(kd.schedule.value(at: t, totalEpochs: T)) }
+                if kdCount > 0, !cached, let teacher = teacher {
                     teacher.bias.withUnsafeBufferPointer { pb in
                         for r in 0..<kdCount { (scratch + r * c).update(from: pb.baseAddress!, count: c) }
                     }
@@ -304,7 +317,7 @@ public final class SGDEngine {
                 // Backward + update.
                 if let sum = sumAcrossRanks { applySummedUpdate(rows: m, lr: lr, sum: sum) } else { applyUpdate(rows: m, lr: lr) }
             }
-        } } }
+        } } } }
         if let sum = sumAcrossRanks {
             var totals = [ceTotal, kdTotal]
             sum(&totals)

@@ -157,6 +157,9 @@ struct Train: ParsableCommand {
             let target = sgd.epochRows.map { ($0 + shape.classes - 1) / max(shape.classes, 1) } ?? generator.targetPerClass
             let g = shape.generatedRows(target: target)
             parts.append(("covariance factors", 4 * shape.factorFloats))
+            if method == .glag && teacher != nil && solverKind == .sgd && !glag.noKd && n * c <= max(Double(1 << 28), n * d) {
+                parts.append(("the teacher's logits (computed once)", 4 * n * c))
+            }
             if Job.isDistributed && solverKind == .sgd { parts.append(("every rank's rows (the generator's)", 4 * Double(shape.rows) * d)) }
             parts.append(("generated rows", solverKind == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
                                             : sgd.epochRows == nil ? 4 * g * d + 16 * g : 16 * g))
