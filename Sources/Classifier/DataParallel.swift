@@ -1,6 +1,10 @@
 import AFG
 import Linalg
 
+/// Sums a Float buffer elementwise across the processes of a job, in place, the same bits
+/// on every process (the Float form of `SumAcrossRanks`).
+public typealias SumFloatsAcrossRanks = (inout [Float]) -> Void
+
 /// Where this process's training rows sit in a data set split across the processes of a
 /// job (MPI ranks), for synchronous data-parallel SGD (`Trainer.share`).
 ///
@@ -9,7 +13,7 @@ import Linalg
 /// entries of the global mini-batch it holds: its contiguous range of real rows
 /// (`firstRow ..< firstRow + localRows`) and its contiguous range of the epoch's generated
 /// rows (`FeatureGenerator.generateBlocks`, the per-row streams of the one-process epoch).
-/// The weight and bias gradients of the step are summed across ranks (`sum`) before the
+/// The weight and bias gradients of the step are summed across ranks (`sumFloats`) before the
 /// one momentum update every rank applies, so the iterates are one process's up to the
 /// order of the sums. Normalisation is by the global batch size.
 ///
@@ -29,15 +33,20 @@ public struct RowShare {
     public var allFeatures: Matrix<Float>?
     /// Sums a buffer across ranks, the same bits on every rank, in the same call order.
     public var sum: SumAcrossRanks
+    /// The same for Float buffers: the per-step gradient (`C·(D+1)` floats, half the bytes
+    /// of Doubles; a sum of a few Float partials loses nothing a Float gemm has not).
+    public var sumFloats: SumFloatsAcrossRanks
 
     public init(rank: Int, size: Int, globalLabels: [Int32], firstRow: Int, localRows: Int,
-                allFeatures: Matrix<Float>? = nil, sum: @escaping SumAcrossRanks) {
+                allFeatures: Matrix<Float>? = nil, sum: @escaping SumAcrossRanks,
+                sumFloats: @escaping SumFloatsAcrossRanks) {
         precondition(size > 0 && (0..<size).contains(rank), "RowShare: rank \(rank) of \(size)")
         precondition(firstRow >= 0 && localRows >= 0 && firstRow + localRows <= globalLabels.count,
                      "RowShare: rows \(firstRow)..<\(firstRow + localRows) of \(globalLabels.count)")
         precondition(allFeatures.map { $0.rows == globalLabels.count } ?? true, "RowShare: all features rows")
         self.rank = rank; self.size = size; self.globalLabels = globalLabels
-        self.firstRow = firstRow; self.localRows = localRows; self.allFeatures = allFeatures; self.sum = sum
+        self.firstRow = firstRow; self.localRows = localRows; self.allFeatures = allFeatures
+        self.sum = sum; self.sumFloats = sumFloats
     }
 
     /// `N`, the global row count.

@@ -146,10 +146,12 @@ public final class SGDEngine {
     public var parallelLoss = true
     /// Data-parallel training (`RowShare`): every step's gradient is summed across ranks
     /// before the update, and `order` entries −1 (another rank's rows) count in the batch
-    /// size only. nil = one process (the fused update below).
-    public var sumAcrossRanks: SumAcrossRanks?
-    /// The summed step's buffers (`C·D` Float, `C·D + C` Double), allocated on first use.
-    private var gradient: [Float] = [], summed: [Double] = []
+    /// size only; the epoch's loss is summed with `sumLossAcrossRanks`. nil = one process
+    /// (the fused update below).
+    public var sumAcrossRanks: SumFloatsAcrossRanks?
+    public var sumLossAcrossRanks: SumAcrossRanks?
+    /// The summed step's buffer (`C·D + C` floats), allocated on first use.
+    private var gradient: [Float] = []
 
     private let c: Int, d: Int, dt: Int, cap: Int
     private let x: UnsafeMutablePointer<Float>, tx: UnsafeMutablePointer<Float>
@@ -318,7 +320,7 @@ public final class SGDEngine {
                 if let sum = sumAcrossRanks { applySummedUpdate(rows: m, lr: lr, sum: sum) } else { applyUpdate(rows: m, lr: lr) }
             }
         } } } }
-        if let sum = sumAcrossRanks {
+        if let sum = sumLossAcrossRanks {
             var totals = [ceTotal, kdTotal]
             sum(&totals)
             (ceTotal, kdTotal) = (totals[0], totals[1])
@@ -330,34 +332,36 @@ public final class SGDEngine {
     }
 
     /// The data-parallel step: this rank's `GᵀX` and `Σ_rows G` (its `m` rows, `G` in
-    /// `logits`, already divided by the global batch size) summed across ranks in Double,
-    /// then the update of `applyUpdate` with the sum in place of the fused product.
-    /// - Complexity: `2·m·C·D` flops, `C·(D + 1)` doubles reduced.
-    private func applySummedUpdate(rows m: Int, lr: Float, sum: SumAcrossRanks) {
+    /// `logits`, already divided by the global batch size) in one buffer, summed across
+    /// ranks, then the update of `applyUpdate` with the sum in place of the fused product.
+    /// - Complexity: `2·m·C·D` flops, `C·(D + 1)` floats summed.
+    private func applySummedUpdate(rows m: Int, lr: Float, sum: SumFloatsAcrossRanks) {
         let cd = c * d
-        if summed.isEmpty { gradient = [Float](repeating: 0, count: cd); summed = [Double](repeating: 0, count: cd + c) }
+        if gradient.isEmpty { gradient = [Float](repeating: 0, count: cd + c) }
         gradient.withUnsafeMutableBufferPointer { pg in
-            if m > 0 { Float._gemm(true, false, c, d, m, 1, logits, c, x, d, 0, pg.baseAddress!, d) }
-            for j in 0..<cd { summed[j] = m > 0 ? Double(pg[j]) : 0 }
+            let g = pg.baseAddress!
+            if m > 0 { Float._gemm(true, false, c, d, m, 1, logits, c, x, d, 0, g, d) } else { g.update(repeating: 0, count: cd) }
+            (g + cd).update(repeating: 0, count: c)
+            for r in 0..<m {
+                let row = logits + r * c
+                for j in 0..<c { g[cd + j] += row[j] }
+            }
         }
-        for j in 0..<c { summed[cd + j] = 0 }
-        for r in 0..<m {
-            let g = logits + r * c
-            for j in 0..<c { summed[cd + j] += Double(g[j]) }
-        }
-        sum(&summed)
+        sum(&gradient)
         let mu = config.momentum, wd = config.weightDecay
         velocityW.withUnsafeMutableBufferPointer { pv in
             model.weight.data.withUnsafeMutableBufferPointer { pw in
-                for j in 0..<cd {
-                    let vj = mu * pv[j] + Float(summed[j]) + wd * pw[j]
-                    pv[j] = vj
-                    pw[j] -= lr * vj
+                gradient.withUnsafeBufferPointer { pg in
+                    for j in 0..<cd {
+                        let vj = mu * pv[j] + pg[j] + wd * pw[j]
+                        pv[j] = vj
+                        pw[j] -= lr * vj
+                    }
                 }
             }
         }
         for j in 0..<c {
-            velocityB[j] = mu * velocityB[j] + Float(summed[cd + j])
+            velocityB[j] = mu * velocityB[j] + gradient[cd + j]
             model.bias[j] -= lr * velocityB[j]
         }
     }

@@ -315,7 +315,8 @@ public final class Trainer {
     /// An SGD engine, its steps summed across ranks under `share`.
     func makeEngine(model: LinearModel, config sgd: SGDConfig, teacher: LinearModel? = nil, kd: KDSettings? = nil) -> SGDEngine {
         let e = SGDEngine(model: model, config: sgd, teacher: teacher, kd: kd)
-        e.sumAcrossRanks = share?.sum
+        e.sumAcrossRanks = share?.sumFloats
+        e.sumLossAcrossRanks = share?.sum
         return e
     }
 

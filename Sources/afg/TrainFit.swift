@@ -47,9 +47,10 @@ extension Train {
         let console = output.console
         if solverKind == .sgd {
             // In-epoch progress (rows/s, ETA) for long epochs; off the arithmetic.
-            let progress = EpochProgress(quiet: output.quiet)
+            let quiet = output.quiet || !Job.ranks.isRoot   // under MPI, rank 0 draws the progress
+            let progress = EpochProgress(quiet: quiet)
             var base = config
-            if !output.quiet { base.sgd.progress = BatchProgressSink { progress.report($0) } }
+            if !quiet { base.sgd.progress = BatchProgressSink { progress.report($0) } }
             return solverOptions.selectOnVal ? try fitSGDSelection(data, console, base, progress)
                 : try fitSGD(data, console, base, progress)
         }
@@ -126,7 +127,7 @@ extension Train {
             all = Matrix(rows: labels.count, cols: local.features.cols, data: try ranks.allGather(local.features.data))
         }
         return RowShare(rank: ranks.rank, size: ranks.size, globalLabels: labels, firstRow: first, localRows: local.labels.count,
-                        allFeatures: all, sum: Job.sum)
+                        allFeatures: all, sum: Job.sum, sumFloats: { ranks.sum(&$0) })
     }
 
     /// `--select-on-val` on the SGD path: the documented grid of `GLAGSelection.sgdGrid`.
