@@ -1,3 +1,4 @@
+import AFG
 import Foundation
 import Linalg
 
@@ -38,6 +39,14 @@ public struct StratifiedFolds: Sendable, Equatable {
         self.fold = fold
     }
 
+    /// Given fold assignments: one rank's part of a global `StratifiedFolds` (rows spread
+    /// over the processes of a job). Precondition: `k ≥ 2`, every value in `0..<k`.
+    public init(count k: Int, fold: [Int]) {
+        precondition(k >= 2 && fold.allSatisfy { (0..<k).contains($0) }, "StratifiedFolds: folds outside 0..<\(k)")
+        count = k
+        self.fold = fold
+    }
+
     /// Rows held out in fold `f` (increasing). O(N).
     public func heldOut(_ f: Int) -> [Int] { fold.indices.filter { fold[$0] == f } }
     /// Rows trained on in fold `f` (increasing). O(N).
@@ -53,13 +62,18 @@ public struct Standardizer: Sendable, Equatable {
     public var mean: [Float]
     public var scale: [Float]
 
-    /// Fits `μ` and `s` to the rows of `x` (accumulated in Double). O(N·D).
-    public init(fitting x: Matrix<Float>) {
-        let n = x.rows, d = x.cols
-        var sum = [Double](repeating: 0, count: d), sq = [Double](repeating: 0, count: d)
-        for i in 0..<n { for j in 0..<d { sum[j] += Double(x.data[i * d + j]) } }
-        let mu = sum.map { n > 0 ? $0 / Double(n) : 0 }
-        for i in 0..<n { for j in 0..<d { let v = Double(x.data[i * d + j]) - mu[j]; sq[j] += v * v } }
+    /// Fits `μ` and `s` to the rows of `x` (accumulated in Double); with `sumAcrossRanks`,
+    /// to the rows of every rank (two sums of `D + 1` and `D` doubles). O(N·D).
+    public init(fitting x: Matrix<Float>, sumAcrossRanks: SumAcrossRanks? = nil) {
+        let d = x.cols
+        var sum = [Double](repeating: 0, count: d + 1), sq = [Double](repeating: 0, count: d)
+        for i in 0..<x.rows { for j in 0..<d { sum[j] += Double(x.data[i * d + j]) } }
+        sum[d] = Double(x.rows)
+        sumAcrossRanks?(&sum)
+        let n = Int(sum[d])
+        let mu = sum.prefix(d).map { n > 0 ? $0 / Double(n) : 0 }
+        for i in 0..<x.rows { for j in 0..<d { let v = Double(x.data[i * d + j]) - mu[j]; sq[j] += v * v } }
+        sumAcrossRanks?(&sq)
         mean = mu.map(Float.init)
         scale = sq.map { n > 0 && $0 / Double(n) > 1e-24 ? Float(($0 / Double(n)).squareRoot()) : 1 }
     }
@@ -102,7 +116,7 @@ public struct Standardizer: Sendable, Equatable {
 /// warm-started from the previous one) on the other folds' standardised rows and scored by
 /// mean per-class recall on the held-out fold; the `C` with the best mean score wins (the
 /// smallest on ties), and the caller refits on every row.
-public struct RegressionCV: Sendable {
+public struct RegressionCV {
     /// The default grid: `10⁻⁴, 10⁻³, …, 10⁴` (9 values, scikit-learn's `Cs=10` range).
     public static let defaultGrid: [Double] = (-4...4).map { pow(10, Double($0)) }
 
@@ -125,13 +139,19 @@ public struct RegressionCV: Sendable {
     /// `class_weight="balanced"` (else unweighted).
     public var balanced: Bool
     public var solver: LogisticRegression
+    /// Rows spread over the processes of a job (each passing its own rows and its part of
+    /// the folds): class counts, total weight, every solver evaluation, the scalers and the
+    /// held-out scores are summed across ranks. nil = one process.
+    public var sumAcrossRanks: SumAcrossRanks?
 
     public init(grid: [Double] = RegressionCV.defaultGrid, balanced: Bool,
-                solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000)) {
+                solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
+                sumAcrossRanks: SumAcrossRanks? = nil) {
         precondition(!grid.isEmpty && grid.allSatisfy { $0 > 0 && $0.isFinite }, "RegressionCV: grid values must be positive")
         self.grid = grid.sorted()
         self.balanced = balanced
         self.solver = solver
+        self.sumAcrossRanks = sumAcrossRanks
     }
 
     /// The regression at `C` on `x` (already standardised), warm-started from `initial`.
@@ -139,10 +159,21 @@ public struct RegressionCV: Sendable {
     /// - Complexity: one L-BFGS solve, `4·N·D·C` flops per evaluation.
     public func fit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double,
                     initial: LinearModel? = nil) throws -> LinearModel {
-        let weights = balanced ? LogisticRegression.balancedClassWeights(labels: labels, numClasses: numClasses) : nil
-        let total = weights.map { w in labels.reduce(0.0) { $0 + w[Int($1)] } } ?? Double(labels.count)
+        var weights: [Double]?
+        if balanced {
+            if let sum = sumAcrossRanks {
+                var counts = LabeledFeatures.counts(of: labels, numClasses: numClasses).map(Double.init)
+                sum(&counts)
+                weights = LogisticRegression.balancedClassWeights(classCounts: counts)
+            } else {
+                weights = LogisticRegression.balancedClassWeights(labels: labels, numClasses: numClasses)
+            }
+        }
+        var total = [weights.map { w in labels.reduce(0.0) { $0 + w[Int($1)] } } ?? Double(labels.count)]
+        sumAcrossRanks?(&total)
         return try solver.fit(features: x, labels: labels, numClasses: numClasses, classWeights: weights,
-                              l2: LogisticRegression.l2(sklearnC: C, totalWeight: total), init: initial)
+                              l2: LogisticRegression.l2(sklearnC: C, totalWeight: total[0]), init: initial,
+                              sumAcrossRanks: sumAcrossRanks)
     }
 
     /// Cross-validates the grid on `x` (raw rows; each fold standardises with its own
@@ -156,11 +187,11 @@ public struct RegressionCV: Sendable {
                      progress: ((Int, Double, Double) -> Void)? = nil) throws -> Path {
         var scores = [[Double]](repeating: [Double](repeating: 0, count: folds.count), count: grid.count)
         for f in 0..<folds.count {
-            let split = FoldSplit(x, labels: labels, folds: folds, fold: f)
+            let split = FoldSplit(x, labels: labels, folds: folds, fold: f, sumAcrossRanks: sumAcrossRanks)
             var model: LinearModel? = nil
             for (g, c) in grid.enumerated() {
                 model = try fit(split.train, labels: split.trainLabels, numClasses: numClasses, C: c, initial: model)
-                scores[g][f] = split.score(model!, numClasses: numClasses)
+                scores[g][f] = split.score(model!, numClasses: numClasses, sumAcrossRanks: sumAcrossRanks)
                 progress?(f, c, scores[g][f])
             }
         }
@@ -192,20 +223,34 @@ public struct FoldSplit {
     public var heldOutLabels: [Int32]
     public var scaler: Standardizer
 
+    /// - Parameter sumAcrossRanks: the scaler fitted to every rank's training rows of the fold.
     /// - Complexity: O(N·D) (two gathers and two standardisations).
-    public init(_ x: Matrix<Float>, labels: [Int32], folds: StratifiedFolds, fold f: Int) {
+    public init(_ x: Matrix<Float>, labels: [Int32], folds: StratifiedFolds, fold f: Int,
+                sumAcrossRanks: SumAcrossRanks? = nil) {
         let tr = folds.training(f), te = folds.heldOut(f)
         rawTrain = x.gatheringRows(tr)
         trainLabels = tr.map { labels[$0] }
         heldOutLabels = te.map { labels[$0] }
-        scaler = Standardizer(fitting: rawTrain)
+        scaler = Standardizer(fitting: rawTrain, sumAcrossRanks: sumAcrossRanks)
         train = scaler.apply(rawTrain)
         heldOut = scaler.apply(x.gatheringRows(te))
     }
 
-    /// Held-out mean per-class recall of `model` (over the classes present in the fold). O(N_f·D·C).
-    public func score(_ model: LinearModel, numClasses: Int) -> Double {
-        Metrics(predictions: model.predict(heldOut), labels: heldOutLabels, numClasses: numClasses,
-                trainCounts: [Int](repeating: 0, count: numClasses)).meanPerClassRecall
+    /// Held-out mean per-class recall of `model` (over the classes present in the fold); with
+    /// `sumAcrossRanks`, over every rank's held-out rows (one sum of `2·C` doubles). O(N_f·D·C).
+    public func score(_ model: LinearModel, numClasses: Int, sumAcrossRanks: SumAcrossRanks? = nil) -> Double {
+        let predictions = model.predict(heldOut)
+        guard let sum = sumAcrossRanks else {
+            return Metrics(predictions: predictions, labels: heldOutLabels, numClasses: numClasses,
+                           trainCounts: [Int](repeating: 0, count: numClasses)).meanPerClassRecall
+        }
+        var counts = [Double](repeating: 0, count: 2 * numClasses)   // correct, then rows, per class
+        for (p, y) in zip(predictions, heldOutLabels) {
+            counts[numClasses + Int(y)] += 1
+            if p == y { counts[Int(y)] += 1 }
+        }
+        sum(&counts)
+        let present = (0..<numClasses).filter { counts[numClasses + $0] > 0 }
+        return present.isEmpty ? 0 : present.reduce(0.0) { $0 + counts[$1] / counts[numClasses + $1] } / Double(present.count)
     }
 }

@@ -84,9 +84,6 @@ struct Train: ParsableCommand {
             guard [.ce, .crt].contains(method) else {
                 throw CLIError("under mpirun, --solver lbfgs trains ce or crt; \(method.rawValue) runs data-parallel with --solver sgd")
             }
-            if case .auto? = solverOptions.inverseRegularizationChoice {
-                throw CLIError("--C auto does not run under mpirun yet: give --C a number")
-            }
             return
         }
         if method == .lws { throw CLIError("under mpirun, lws runs in one process (its scales are not data-parallel)") }

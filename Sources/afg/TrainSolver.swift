@@ -1,5 +1,6 @@
 import AFG
 import Classifier
+import Distributed
 import FeatureIO
 import Foundation
 import Linalg
@@ -48,11 +49,10 @@ extension Train {
 
     /// `ce` / `crt`: the converged (class-weighted) multinomial regression, at the given `C`
     /// or with `C` cross-validated (`--C auto`) and refitted on train + val. Under MPI the
-    /// counts, the total weight and every evaluation are summed across ranks (fixed `C` only).
+    /// counts, the total weight and every evaluation are summed across ranks.
     func fitRegression(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
         let balanced = method == .crt
-        guard case .value(let C) = solverOptions.cChoice(hasValidation: val != nil && !Job.isDistributed) else {
-            if Job.isDistributed { throw CLIError("--C auto does not run under mpirun yet: give --C a number") }
+        guard case .value(let C) = solverOptions.cChoice(hasValidation: val != nil) else {
             return try fitRegressionCV(data, console, balanced: balanced)
         }
         let x = data.inputs.train, labels = x.labels, c = x.numClasses
@@ -74,22 +74,47 @@ extension Train {
     }
 
     /// `--C auto`: `RegressionCV` over train + val, the grid printed, a refit on every row.
+    /// Under MPI each rank holds its training rows and its part of the validation rows, the
+    /// folds are the one-process folds, and every sum is across ranks.
     func fitRegressionCV(_ data: TrainData, _ console: Console, balanced: Bool) throws -> TrainOutcome {
-        let x = pooled(data), k = 5
-        let cv = RegressionCV(balanced: balanced, solver: regressionSolver)
-        let folds = StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: k, seed: seed)
+        let k = 5, sum: SumAcrossRanks? = Job.isDistributed ? Job.sum : nil
+        let (x, folds) = try Job.isDistributed ? distributedPool(data, folds: k)
+            : { let x = pooled(data); return (x, StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: k, seed: seed)) }()
+        let cv = RegressionCV(balanced: balanced, solver: regressionSolver, sumAcrossRanks: sum)
         let model: LinearModel, path: RegressionCV.Path
         do {
             path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
-            let scaler = Standardizer(fitting: x.features)
+            let scaler = Standardizer(fitting: x.features, sumAcrossRanks: sum)
             model = scaler.rawModel(try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen))
         } catch { throw CLIError("\(train): \(error)") }
-        let note = "C = \(path.chosen) by \(k)-fold cross-validation on \(x.labels.count) rows (train\(val == nil ? "" : " + val")), refitted on them"
+        let counts = Job.totalCounts(x.classCounts)
+        let note = "C = \(path.chosen) by \(k)-fold cross-validation on \(counts.reduce(0, +)) rows (train\(val == nil ? "" : " + val")), refitted on them"
         console.line(note)
         for line in CrossValidatedSelection.pathLines(path) { console.line(line) }
-        return TrainOutcome(model: model, classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
+        return TrainOutcome(model: model, classCounts: counts, method: solverMethodName, lambda: data.lambda,
                             record: ClassifierRecord.regressionCV(path, folds: k, balanced: balanced), notes: [note],
                             chosen: ["C": path.chosen])
+    }
+
+    /// Under MPI, the rows `--C auto` cross-validates on this rank: its training rows, then
+    /// its contiguous part of the validation rows (every rank reads the whole validation
+    /// file); and their folds, cut from the one-process folds of train + val (the labels of
+    /// every rank gathered), so the grid's scores are the one-process scores.
+    func distributedPool(_ data: TrainData, folds k: Int) throws -> (LabeledFeatures, StratifiedFolds) {
+        let ranks = Job.ranks, t = data.inputs.train
+        let counts = try ranks.allGather([Double(t.labels.count)])
+        let first = Int(counts[..<ranks.rank].reduce(0, +)), trainRows = Int(counts.reduce(0, +))
+        var labels = try ranks.allGather(t.labels.map { Double($0) }).map { Int32($0) }
+        var x = t, mine = Array(first..<(first + t.labels.count))
+        if let v = data.inputs.val {
+            let part = rowRange(of: ranks.rank, size: ranks.size, rows: v.labels.count)
+            labels += v.labels
+            x = LabeledFeatures(features: .verticalJoin(t.features, v.features.gatheringRows(Array(part))),
+                                labels: t.labels + v.labels[part], numClasses: t.numClasses)
+            mine += part.map { trainRows + $0 }
+        }
+        let all = StratifiedFolds(labels: labels, numClasses: t.numClasses, folds: k, seed: seed)
+        return (x, StratifiedFolds(count: k, fold: mine.map { all.fold[$0] }))
     }
 
     /// `glag` on the solver: rounds of generation and a warm-started solve. With `--C auto`,

@@ -76,6 +76,42 @@ final class MPIJobTests: XCTestCase {
         }
     }
 
+    /// `--C auto` (the default with `--val`): the one-process folds over train + val, every
+    /// fit and held-out score summed across ranks; the same C and the same classifier.
+    func testCrossValidatedCMatchesOneProcess() throws {
+        let common = ["--method", "crt", "--solver", "lbfgs", "--val", test, "--json", "--quiet"]
+        let one = try runProcess(afgBinary.path, ["train", "--train", all, "--out", path("one.h5")] + common)
+        XCTAssertEqual(one.status, 0, one.err)
+        let reference = try FeatureStore.readClassifier(path: path("one.h5"))
+        let referenceC = try chosenC(one.out)
+        for n in 2...3 {
+            let r = try mpirun(n, ["train"] + shardFlags + ["--out", path("cv\(n).h5")] + common)
+            XCTAssertEqual(r.status, 0, "np \(n): \(r.err)")
+            XCTAssertEqual(try chosenC(r.out), referenceC, "np \(n): chosen C")
+            let c = try FeatureStore.readClassifier(path: path("cv\(n).h5"))
+            XCTAssertEqual(c.classCounts, reference.classCounts, "np \(n): train + val counts")
+            assertClose(c.weight, reference.weight, absolute: 1e-4, "np \(n) weights")
+            XCTAssertEqual(try predictions(of: c), try predictions(of: reference), "np \(n): test predictions differ")
+            // The grid's scores: equal where the solves are well conditioned; at C ≥ 100 the
+            // nearly separable folds stop the solver at its tolerance on iterates that differ
+            // by more than rounding, and a held-out row or two may flip (< 0.01 in mean recall).
+            let (g, g1) = (try gridScores(c.configJSON), try gridScores(reference.configJSON))
+            XCTAssertEqual(g.count, 9)
+            for (a, b) in zip(g, g1) { XCTAssertEqual(a, b, accuracy: 0.01, "np \(n): grid score") }
+            XCTAssertEqual(Array(g.prefix(5)), Array(g1.prefix(5)), "np \(n): grid scores up to C = 1")
+        }
+    }
+
+    func gridScores(_ config: String) throws -> [Double] {
+        let o = try JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any]
+        return try XCTUnwrap(o?["grid"] as? [[String: Any]], config).compactMap { $0["cv_mean_recall"] as? Double }
+    }
+
+    func chosenC(_ json: String) throws -> Double {
+        let o = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        return try XCTUnwrap((o?["chosen"] as? [String: Any])?["C"] as? Double, json)
+    }
+
     func testARankWithoutRowsTakesPartInTheSolve() throws {
         // 2 rows on 3 ranks: rank 0 holds none, yet sums its (zero) part at every step.
         let a = try FeatureStore.readFeatures(path: all)
