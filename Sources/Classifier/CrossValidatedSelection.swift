@@ -7,10 +7,12 @@ import Linalg
 /// (tail classes from the calibrated covariance, head classes from their own Gaussian),
 /// the real and generated rows are standardised with the real rows' scaler, and the
 /// multinomial regression is solved to convergence without class weights.
-public struct GeneratedRegression: Sendable {
+public struct GeneratedRegression {
     /// The generator: `k = 2`, `β = 1`, sample mean, head threshold from the counts.
     public var generator: GeneratorConfig
     public var solver: LogisticRegression
+    /// Rows spread over the processes of a job (`solve` sums every evaluation). nil = one process.
+    public var sumAcrossRanks: SumAcrossRanks?
 
     public init(generator: GeneratorConfig, solver: LogisticRegression) {
         self.generator = generator; self.solver = solver
@@ -48,10 +50,13 @@ public struct GeneratedRegression: Sendable {
                                labels: labels + gen.labels, numClasses: numClasses)
     }
 
-    /// The unweighted regression on `set` at `C` (`l2 = 1/(C·rows)`), warm-started from `initial`.
-    public func solve(_ set: LabeledFeatures, numClasses: Int, C: Double, initial: LinearModel? = nil) throws -> LinearModel {
+    /// The unweighted regression on `set` at `C` (`l2 = 1/(C·rows)`, `rows` = `totalRows`,
+    /// every rank's, or `set`'s), warm-started from `initial`.
+    public func solve(_ set: LabeledFeatures, numClasses: Int, C: Double, initial: LinearModel? = nil,
+                      totalRows: Int? = nil) throws -> LinearModel {
         try solver.fit(features: set.features, labels: set.labels, numClasses: numClasses,
-                       l2: LogisticRegression.l2(sklearnC: C, totalWeight: Double(set.labels.count)), init: initial)
+                       l2: LogisticRegression.l2(sklearnC: C, totalWeight: Double(totalRows ?? set.labels.count)), init: initial,
+                       sumAcrossRanks: sumAcrossRanks)
     }
 }
 

@@ -81,9 +81,8 @@ struct Train: ParsableCommand {
     /// method but lws data-parallel, without the budget, checkpoints or the SGD grid.
     func validateDistributed() throws {
         if solverKind == .lbfgs {
-            guard [.ce, .crt].contains(method) else {
-                throw CLIError("under mpirun, --solver lbfgs trains ce or crt; \(method.rawValue) runs data-parallel with --solver sgd")
-            }
+            if solverOptions.selectOnVal { throw CLIError("under mpirun, --select-on-val runs in one process") }
+            if solverOptions.rounds != nil { throw CLIError("under mpirun, --rounds runs in one process") }
             return
         }
         if method == .lws { throw CLIError("under mpirun, lws runs in one process (its scales are not data-parallel)") }
@@ -95,7 +94,7 @@ struct Train: ParsableCommand {
     /// The solver this run uses (`--solver`, or its default for the method and flags).
     var solverKind: SolverOptions.Solver {
         solverOptions.effectiveSolver(method: method, streaming: sgd.epochRows != nil || checkpoints.resume
-                                      || checkpoints.checkpointEvery > 0 || Job.isDistributed)
+                                      || checkpoints.checkpointEvery > 0)
     }
 
     /// The SGD path's configuration (recorded in the classifier file).

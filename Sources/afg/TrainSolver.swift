@@ -100,13 +100,13 @@ extension Train {
     /// its contiguous part of the validation rows (every rank reads the whole validation
     /// file); and their folds, cut from the one-process folds of train + val (the labels of
     /// every rank gathered), so the grid's scores are the one-process scores.
-    func distributedPool(_ data: TrainData, folds k: Int) throws -> (LabeledFeatures, StratifiedFolds) {
+    func distributedPool(_ data: TrainData, folds k: Int, withValidation: Bool = true) throws -> (LabeledFeatures, StratifiedFolds) {
         let ranks = Job.ranks, t = data.inputs.train
         let counts = try ranks.allGather([Double(t.labels.count)])
         let first = Int(counts[..<ranks.rank].reduce(0, +)), trainRows = Int(counts.reduce(0, +))
         var labels = try ranks.allGather(t.labels.map { Double($0) }).map { Int32($0) }
         var x = t, mine = Array(first..<(first + t.labels.count))
-        if let v = data.inputs.val {
+        if withValidation, let v = data.inputs.val {
             let part = rowRange(of: ranks.rank, size: ranks.size, rows: v.labels.count)
             labels += v.labels
             x = LabeledFeatures(features: .verticalJoin(t.features, v.features.gatheringRows(Array(part))),
@@ -163,33 +163,60 @@ extension Train {
     /// choice), fitted on train + val; a number is used as given on the training rows.
     func fitGeneratedRegression(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
         let auto = solverOptions.cChoice(hasValidation: val != nil) == .auto
-        let x = auto ? pooled(data) : data.inputs.train
-        let scaler = Standardizer(fitting: x.features)
+        let sum: SumAcrossRanks? = Job.isDistributed ? Job.sum : nil
+        let (x, folds) = try Job.isDistributed ? distributedPool(data, folds: 5, withValidation: auto)
+            : { let x = auto ? pooled(data) : data.inputs.train
+                return (x, StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: 5, seed: seed)) }()
+        let counts = Job.totalCounts(x.classCounts), rows = counts.reduce(0, +)
+        let scaler = Standardizer(fitting: x.features, sumAcrossRanks: sum)
         var C = solverOptions.inverseRegularization
         var start: LinearModel? = nil
-        let cv = RegressionCV(balanced: true, solver: regressionSolver)
-        let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: x.classCounts, headThreshold: generator.headThreshold),
+        let cv = RegressionCV(balanced: true, solver: regressionSolver, sumAcrossRanks: sum)
+        var gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts, headThreshold: generator.headThreshold),
                                      solver: regressionSolver)
+        gr.sumAcrossRanks = sum
         let model: LinearModel
         do {
             if auto {
-                let folds = StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: 5, seed: seed)
                 let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
-                console.line("C* = \(path.chosen) by 5-fold cross-validation of the class-weighted regression on \(x.labels.count) rows (train + val); the generated set uses C*/3")
+                console.line("C* = \(path.chosen) by 5-fold cross-validation of the class-weighted regression on \(rows) rows (train + val); the generated set uses C*/3")
                 for line in CrossValidatedSelection.pathLines(path) { console.line(line) }
                 start = try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen)
                 C = path.chosen / 3
             }
-            let set = try gr.balancedSet(rawTrain: x.features, labels: x.labels, numClasses: x.numClasses, scaler: scaler, seed: seed)
-            console.line("generated \(set.labels.count - x.labels.count) rows (head threshold \(gr.generator.headThreshold)); solving at C = \(C)")
-            model = try gr.solve(set, numClasses: x.numClasses, C: C, initial: start)
+            let set = try generatedSet(gr, x, data, auto: auto, scaler: scaler)
+            console.line("generated \(set.generated) rows (head threshold \(gr.generator.headThreshold)); solving at C = \(C)")
+            model = try gr.solve(set.rows, numClasses: x.numClasses, C: C, initial: start, totalRows: rows + set.generated)
         } catch { throw CLIError("\(train): \(error)") }
         let g = gr.generator
         let record = "{\"solver\":\"lbfgs\",\"method\":\"one generated set + unweighted regression\",\"C\":\(C),\"C_selection\":\(auto ? "\"C*/3, C* by 5-fold cross-validation on train + val\"" : "\"given\""),\"standardized\":true,"
             + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)}}"
-        return TrainOutcome(model: scaler.rawModel(model), classCounts: x.classCounts, method: solverMethodName, lambda: data.lambda,
+        return TrainOutcome(model: scaler.rawModel(model), classCounts: counts, method: solverMethodName, lambda: data.lambda,
                             record: record, notes: auto ? ["C = C*/3 = \(C); the validation rows were trained on"] : [],
                             chosen: auto ? ["C": C] : [:])
+    }
+
+    /// The generated-regression rows this process solves on: its rows of `x` then its
+    /// generated rows, standardised. One process: every row. Under MPI the generator is
+    /// built on every rank from the one-process rows (every rank's training rows gathered,
+    /// then the validation rows), and each rank keeps its blocks of the generated epoch (the
+    /// one-process rows, from their per-row streams).
+    func generatedSet(_ gr: GeneratedRegression, _ x: LabeledFeatures, _ data: TrainData, auto: Bool,
+                      scaler: Standardizer) throws -> (rows: LabeledFeatures, generated: Int) {
+        guard Job.isDistributed else {
+            let set = try gr.balancedSet(rawTrain: x.features, labels: x.labels, numClasses: x.numClasses, scaler: scaler, seed: seed)
+            return (set, set.labels.count - x.labels.count)
+        }
+        let ranks = Job.ranks, t = data.inputs.train
+        var labels = try ranks.allGather(t.labels.map { Double($0) }).map { Int32($0) }
+        var all = Matrix(rows: labels.count, cols: t.features.cols, data: try ranks.allGather(t.features.data))
+        if auto, let v = data.inputs.val { all = .verticalJoin(all, v.features); labels += v.labels }
+        let g = try FeatureGenerator(features: all, labels: labels, numClasses: x.numClasses, config: gr.generator)
+        let blocks = rowRange(of: ranks.rank, size: ranks.size, rows: g.blockCount)
+        let part = g.generateBlocks(blocks, seed: seed, epoch: 0)
+        let mine = Matrix(rows: part.labels.count, cols: t.features.cols, data: part.features)
+        return (LabeledFeatures(features: scaler.apply(.verticalJoin(x.features, mine)), labels: x.labels + part.labels,
+                                numClasses: x.numClasses), g.generatedRows)
     }
 
     /// `glag --select-on-val` on the solver (the recommended command): `CrossValidatedSelection`

@@ -107,6 +107,26 @@ final class MPIJobTests: XCTestCase {
         return try XCTUnwrap(o?["grid"] as? [[String: Any]], config).compactMap { $0["cv_mean_recall"] as? Double }
     }
 
+    /// Plain `--method glag` (the converged solver): C* by the distributed cross-validation,
+    /// the one-process generated rows split by rank, one distributed solve.
+    func testGeneratedRegressionMatchesOneProcess() throws {
+        let common = ["--method", "glag", "--val", test, "--json", "--quiet"]
+        let one = try runProcess(afgBinary.path, ["train", "--train", all, "--out", path("one.h5")] + common)
+        XCTAssertEqual(one.status, 0, one.err)
+        let reference = try FeatureStore.readClassifier(path: path("one.h5"))
+        XCTAssertEqual(reference.method, "glag-lbfgs")
+        for n in 2...3 {
+            let r = try mpirun(n, ["train"] + shardFlags + ["--out", path("g\(n).h5")] + common)
+            XCTAssertEqual(r.status, 0, "np \(n): \(r.err)")
+            XCTAssertEqual(try chosenC(r.out), try chosenC(one.out), "np \(n): C")
+            let c = try FeatureStore.readClassifier(path: path("g\(n).h5"))
+            XCTAssertEqual(c.configJSON, reference.configJSON, "np \(n): record")
+            XCTAssertEqual(c.classCounts, reference.classCounts, "np \(n)")
+            assertClose(c.weight, reference.weight, absolute: 1e-4, "np \(n) weights")
+            XCTAssertEqual(try predictions(of: c), try predictions(of: reference), "np \(n): test predictions differ")
+        }
+    }
+
     func chosenC(_ json: String) throws -> Double {
         let o = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         return try XCTUnwrap((o?["chosen"] as? [String: Any])?["C"] as? Double, json)
@@ -175,7 +195,8 @@ final class MPIJobTests: XCTestCase {
 
     func testPathsThatDoNotRunDistributedAreRefusedUnderMPI() throws {
         let cases: [([String], String)] = [
-            (["--method", "glag", "--solver", "lbfgs"], "under mpirun, --solver lbfgs trains ce or crt; glag runs data-parallel with --solver sgd"),
+            (["--method", "glag", "--select-on-val", "--val", test], "under mpirun, --select-on-val runs in one process"),
+            (["--method", "glag", "--rounds", "3"], "under mpirun, --rounds runs in one process"),
             (["--method", "lws"], "under mpirun, lws runs in one process (its scales are not data-parallel)"),
             (["--method", "glag", "--epoch-rows", "100"], "under mpirun, --epoch-rows runs in one process"),
             (["--method", "ce", "--checkpoint-every", "2"], "under mpirun, train does not checkpoint: drop --resume / --checkpoint-every"),

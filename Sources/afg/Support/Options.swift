@@ -188,7 +188,7 @@ struct SolverOptions: ParsableArguments {
     @Option(name: .setting(S.gradientTolerance), help: .init(S.gradientTolerance)) var tolerance = S.gradientTolerance.value
 
     /// The solver a run of `method` uses: the flag, else lbfgs for glag unless an SGD-only
-    /// flag (`streaming`: --epoch-rows, checkpoints) or mpirun (data-parallel SGD) asks for SGD.
+    /// flag (`streaming`: --epoch-rows, checkpoints) asks for SGD.
     func effectiveSolver(method: Method, streaming: Bool) -> Solver {
         solver ?? (method == .glag && !streaming ? .lbfgs : .sgd)
     }
