@@ -8,6 +8,11 @@ import Linalg
 /// the real and generated rows are standardised with the real rows' scaler, and the
 /// multinomial regression is solved to convergence without class weights.
 public struct GeneratedRegression {
+    public enum Settings {
+        public static let blend = Setting<Double>(
+            "blend", "lbfgs glag: weight w of the generated-set regression in the classifier's logits, 1 − w on the class-weighted regression at C* (0: the regression alone, 1: the generated-set regression alone).",
+            default: 0.5, .closed(0, 1))
+    }
     /// The generator: `k = 2`, `β = 1`, sample mean, head threshold from the counts.
     public var generator: GeneratorConfig
     public var solver: LogisticRegression
@@ -68,8 +73,10 @@ public struct GeneratedRegression {
 /// 1. `C` for the class-weighted regression on each space by `RegressionCV` (the grid, mean
 ///    per-class recall on the held-out folds).
 /// 2. The generated-set regression at `C*/3` and `C*` (`C*` of the last space) on the same
-///    folds, warm-started from the fold's class-weighted regression, the better mean kept; the generator is rebuilt from each fold's training rows,
-///    so no held-out row leaks into a generated one.
+///    folds, warm-started from the fold's class-weighted regression and its logits blended
+///    with that regression's (weight `blend` on the generated model), the better mean kept;
+///    the generator is rebuilt from each fold's training rows, so no held-out row leaks into
+///    a generated one.
 /// 3. One-standard-error rule, paired by fold, in order of complexity (the first space's
 ///    regression, the next spaces' regressions, the generated set): a candidate replaces the
 ///    current choice only when its mean held-out recall beats the choice's by more than the
@@ -118,6 +125,8 @@ public enum CrossValidatedSelection {
         public var candidates: [Candidate]
         /// The generator the generated-set candidate used (head threshold from all rows' counts).
         public var generator: GeneratorConfig
+        /// The generated candidate's weight in its blend with the class-weighted regression.
+        public var blend: Double
         public var folds: Int
         public var choice: Candidate { candidates[chosen] }
     }
@@ -130,7 +139,8 @@ public enum CrossValidatedSelection {
     ///   - log: one line per finished step (the grids, the candidates, the choice).
     /// - Throws: `LogisticRegressionError`, generator errors.
     public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = 5,
-                              grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil, seed: UInt64,
+                              grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil,
+                              blend: Double = GeneratedRegression.Settings.blend.value, seed: UInt64,
                               solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
                               log: ((String) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
@@ -150,7 +160,7 @@ public enum CrossValidatedSelection {
         let generator = GeneratedRegression.recommendedGenerator(counts: classCounts(labels, numClasses), headThreshold: headThreshold)
         candidates.append(try generatedCandidate(spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
                                                  C: paths[last].chosen, headThreshold: headThreshold, generator: generator,
-                                                 seed: seed, solver: solver, first: candidates[0]))
+                                                 blend: blend, seed: seed, solver: solver, first: candidates[0]))
         // One-standard-error rule, paired, in order of complexity.
         var chosen = 0
         for i in 1..<candidates.count {
@@ -172,19 +182,20 @@ public enum CrossValidatedSelection {
             let start = try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: paths[last].chosen)
             let gr = GeneratedRegression(generator: generator, solver: solver)
             let set = try gr.balancedSet(rawTrain: x, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
-            model = try gr.solve(set, numClasses: numClasses, C: pick.C, initial: start)
+            model = LinearModel.blend(start, try gr.solve(set, numClasses: numClasses, C: pick.C, initial: start), weight: blend)
         } else {
             model = try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: pick.C)
         }
         return Outcome(model: scaler.rawModel(model), chosen: chosen, paths: paths, candidates: candidates,
-                       generator: generator, folds: k)
+                       generator: generator, blend: blend, folds: k)
     }
 
     /// The generated-set regression on `space` at `C/3` and `C` over the folds (the first solve
     /// warm-started from the fold's class-weighted regression at `C`, the second from the
-    /// first); the better `C` kept.
+    /// first), blended with that regression (`blend`: the generated model's weight in the
+    /// logits); the better `C` kept.
     static func generatedCandidate(_ space: Space, space index: Int, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
-                                   C: Double, headThreshold: Int?, generator: GeneratorConfig, seed: UInt64,
+                                   C: Double, headThreshold: Int?, generator: GeneratorConfig, blend: Double, seed: UInt64,
                                    solver: LogisticRegression, first: Candidate) throws -> Candidate {
         let genGrid = [C / 3, C]
         var scores = [[Double]](repeating: [], count: genGrid.count)
@@ -195,18 +206,20 @@ public enum CrossValidatedSelection {
                                          solver: solver)
             let set = try gr.balancedSet(rawTrain: split.rawTrain, labels: split.trainLabels, numClasses: numClasses,
                                          scaler: split.scaler, seed: seed)
-            var model: LinearModel? = try RegressionCV(grid: [C], balanced: true, solver: solver)
+            let regression = try RegressionCV(grid: [C], balanced: true, solver: solver)
                 .fit(split.train, labels: split.trainLabels, numClasses: numClasses, C: C)
+            var model = regression
             for (g, c) in genGrid.enumerated() {
                 model = try gr.solve(set, numClasses: numClasses, C: c, initial: model)
-                scores[g].append(split.score(model!, numClasses: numClasses))
+                scores[g].append(split.score(LinearModel.blend(regression, model, weight: blend), numClasses: numClasses))
             }
         }
         let means = scores.map { RegressionCV.meanAndStandardError($0).mean }
         var best = 0
         for g in genGrid.indices where means[g] > means[best] { best = g }
         let each = genGrid.indices.map { String(format: "%g: %.2f", genGrid[$0], 100 * means[$0]) }.joined(separator: ", ")
-        return candidate(generatedName, "one generated set on \(space.name) (k = \(generator.k), β = \(generator.initialBeta), sample mean, head threshold \(generator.headThreshold), every class to n_max) + unweighted regression (C*/3, C*: \(each))",
+        let blended = blend == 1 ? "" : ", logits blended \(1 - blend) : \(blend) with the class-weighted regression at C*"
+        return candidate(generatedName, "one generated set on \(space.name) (k = \(generator.k), β = \(generator.initialBeta), sample mean, head threshold \(generator.headThreshold), every class to n_max) + unweighted regression (C*/3, C*: \(each))\(blended)",
                          space: index, C: genGrid[best], scores: scores[best], first: first)
     }
 

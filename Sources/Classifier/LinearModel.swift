@@ -17,6 +17,19 @@ public struct LinearModel: Equatable, Sendable {
         self.bias = bias
     }
 
+    /// The model whose logits are `(1 − w)·a(z) + w·b(z)`: `(1 − w)·W_a + w·W_b`, likewise
+    /// the biases (a logit average of two classifiers of the same shape, still linear).
+    /// - Precondition: equal shapes. O(C·D).
+    public static func blend(_ a: LinearModel, _ b: LinearModel, weight w: Double) -> LinearModel {
+        precondition(a.weight.rows == b.weight.rows && a.weight.cols == b.weight.cols, "LinearModel.blend: shapes differ")
+        if w == 0 { return a }
+        if w == 1 { return b }
+        let u = Float(1 - w), v = Float(w)
+        return LinearModel(weight: Matrix(rows: a.weight.rows, cols: a.weight.cols,
+                                          data: zip(a.weight.data, b.weight.data).map { u * $0 + v * $1 }),
+                           bias: zip(a.bias, b.bias).map { u * $0 + v * $1 })
+    }
+
     /// The zero model (every logit 0) for `numClasses` classes in `dim` dimensions.
     public init(numClasses: Int, dim: Int) {
         precondition(numClasses > 0 && dim >= 0, "LinearModel: bad shape \(numClasses)×\(dim)")

@@ -160,9 +160,11 @@ extension Train {
     /// unweighted regression on standardised rows. `C`: with `--C auto`, the class-weighted
     /// regression's cross-validated `C*` on train + val, then `C*/3` (the generated set holds
     /// several times the real rows and `l2 = 1/(C·rows)`; `C*/3` was the suite's most frequent
-    /// choice), fitted on train + val; a number is used as given on the training rows.
+    /// choice), fitted on train + val; a number is used as given on the training rows. The
+    /// classifier's logits blend the generated-set regression (weight `--blend`, 0.5) with
+    /// the class-weighted regression at `C*` (or the given `C`).
     func fitGeneratedRegression(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
-        let auto = solverOptions.cChoice(hasValidation: val != nil) == .auto
+        let auto = solverOptions.cChoice(hasValidation: val != nil) == .auto, blend = solverOptions.blend
         let sum: SumAcrossRanks? = Job.isDistributed ? Job.sum : nil
         let (x, folds) = try Job.isDistributed ? distributedPool(data, folds: 5, withValidation: auto)
             : { let x = auto ? pooled(data) : data.inputs.train
@@ -183,13 +185,17 @@ extension Train {
                 for line in CrossValidatedSelection.pathLines(path) { console.line(line) }
                 start = try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen)
                 C = path.chosen / 3
+            } else if blend < 1 {
+                start = try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: C)
             }
             let set = try generatedSet(gr, x, data, auto: auto, scaler: scaler)
-            console.line("generated \(set.generated) rows (head threshold \(gr.generator.headThreshold)); solving at C = \(C)")
-            model = try gr.solve(set.rows, numClasses: x.numClasses, C: C, initial: start, totalRows: rows + set.generated)
+            console.line("generated \(set.generated) rows (head threshold \(gr.generator.headThreshold)); solving at C = \(C)"
+                         + (blend < 1 ? "; logits blended \(1 - blend) : \(blend) with the class-weighted regression" : ""))
+            let generated = try gr.solve(set.rows, numClasses: x.numClasses, C: C, initial: start, totalRows: rows + set.generated)
+            model = LinearModel.blend(start ?? generated, generated, weight: blend)
         } catch { throw CLIError("\(train): \(error)") }
         let g = gr.generator
-        let record = "{\"solver\":\"lbfgs\",\"method\":\"one generated set + unweighted regression\",\"C\":\(C),\"C_selection\":\(auto ? "\"C*/3, C* by 5-fold cross-validation on train + val\"" : "\"given\""),\"standardized\":true,"
+        let record = "{\"solver\":\"lbfgs\",\"method\":\"one generated set + unweighted regression\",\"C\":\(C),\"C_selection\":\(auto ? "\"C*/3, C* by 5-fold cross-validation on train + val\"" : "\"given\""),\"standardized\":true,\"blend\":\(blend),"
             + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)}}"
         return TrainOutcome(model: scaler.rawModel(model), classCounts: counts, method: solverMethodName, lambda: data.lambda,
                             record: record, notes: auto ? ["C = C*/3 = \(C); the validation rows were trained on"] : [],
@@ -240,7 +246,8 @@ extension Train {
         do {
             outcome = try CrossValidatedSelection.select(
                 spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k,
-                headThreshold: generator.headThreshold, seed: seed, solver: regressionSolver, log: { console.line($0) })
+                headThreshold: generator.headThreshold, blend: solverOptions.blend, seed: seed, solver: regressionSolver,
+                log: { console.line($0) })
         } catch { throw CLIError("\(train): \(error)") }
         let scores = outcome.candidates.map {
             GridScore(name: $0.name, recall: $0.mean, overall: .nan,
@@ -286,7 +293,7 @@ enum ClassifierRecord {
         }
         let g = o.generator
         let paths = o.paths.map { regressionCV($0, folds: o.folds, balanced: true) }
-        return "{\"solver\":\"lbfgs\",\"selection\":\"\(o.folds)-fold cross-validation, train + val, one-standard-error rule\",\"chosen\":\(quoted(o.choice.name)),\"C\":\(o.choice.C),\"standardized\":true,"
+        return "{\"solver\":\"lbfgs\",\"selection\":\"\(o.folds)-fold cross-validation, train + val, one-standard-error rule\",\"chosen\":\(quoted(o.choice.name)),\"C\":\(o.choice.C),\"standardized\":true,\"blend\":\(o.blend),"
             + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)},"
             + "\"candidates\":[\(cands.joined(separator: ","))],\"C_paths\":[\(paths.joined(separator: ","))]}"
     }

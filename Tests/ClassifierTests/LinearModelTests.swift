@@ -29,4 +29,25 @@ final class LinearModelTests: XCTestCase {
         let zero = LinearModel(numClasses: 4, dim: 2)
         XCTAssertEqual(zero.predict(Matrix(rows: 3, cols: 2, repeating: 1)), [0, 0, 0])
     }
+
+    /// A blend's logits are the weighted average of the two models' logits; the ends are
+    /// the models themselves.
+    func testBlendAveragesTheLogits() {
+        var rng = Xoshiro256(seed: 9)
+        func random(_ r: Int, _ c: Int) -> Matrix<Float> {
+            var m = Matrix<Float>(rows: r, cols: c)
+            for i in m.data.indices { m.data[i] = Float(rng.nextOpenUnit() * 2 - 1) }
+            return m
+        }
+        let a = LinearModel(weight: random(4, 6), bias: [0.5, -1, 2, 0]), b = LinearModel(weight: random(4, 6), bias: [1, 1, -3, 0.25])
+        let x = random(50, 6)
+        let (za, zb) = (a.logits(x), b.logits(x))
+        for w in [0.25, 0.5, 0.9] {
+            let z = LinearModel.blend(a, b, weight: w).logits(x)
+            for i in z.data.indices { XCTAssertEqual(Double(z.data[i]), (1 - w) * Double(za.data[i]) + w * Double(zb.data[i]), accuracy: 1e-5) }
+        }
+        XCTAssertEqual(LinearModel.blend(a, b, weight: 0), a)
+        XCTAssertEqual(LinearModel.blend(a, b, weight: 1), b)
+        XCTAssertNotEqual(LinearModel.blend(a, b, weight: 0.5).predict(x), [Int32](repeating: 0, count: 50))
+    }
 }

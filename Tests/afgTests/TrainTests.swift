@@ -142,7 +142,8 @@ final class TrainTests: XCTestCase {
                               ("--batch-size", "0"), ("--epochs", "0"), ("--kd-max", "nan"), ("--kd-max", "-1"),
                               ("--kd-temperature", "0"), ("--kd-gamma", "nan"), ("--beta-step", "-1"), ("--beta-step", "nan"),
                               ("--lws-lr", "nan"), ("--tolerance", "nan"), ("--C", "0"), ("--rounds", "0"), ("--tukey", "nan"),
-                              ("--k", "0"), ("--target-per-class", "0"), ("--epoch-rows", "0"), ("--many", "-1")] {
+                              ("--k", "0"), ("--target-per-class", "0"), ("--epoch-rows", "0"), ("--many", "-1"),
+                              ("--blend", "nan"), ("--blend", "1.5"), ("--blend", "-0.1")] {
             let r = try afg("train", "--method", "glag", "--train", missing, "--out", path("o.h5"), "\(flag)=\(value)")
             XCTAssertEqual(r.status, 1, "\(flag) \(value): \(r.err)")
             XCTAssertTrue(r.err.hasPrefix("Error: \(flag) must be "), "\(flag) \(value): \(r.err)")

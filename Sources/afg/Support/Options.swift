@@ -186,6 +186,8 @@ struct SolverOptions: ParsableArguments {
     @Flag(help: "glag: the recommended command. On the converged solver (the default with this flag): chooses between the class-weighted regression and one generated set + regression, and C, by stratified 5-fold cross-validation over train + val (one-standard-error rule), prints the grid, refits on train + val; never reads a test file. With --solver sgd: KD teacher (stage-one / balanced / none) × initial β chosen on --val.")
     var selectOnVal = false
     @Option(name: .setting(S.gradientTolerance), help: .init(S.gradientTolerance)) var tolerance = S.gradientTolerance.value
+    @Option(name: .setting(GeneratedRegression.Settings.blend), help: .init(GeneratedRegression.Settings.blend))
+    var blend = GeneratedRegression.Settings.blend.value
 
     /// The solver a run of `method` uses: the flag, else lbfgs for glag unless an SGD-only
     /// flag (`streaming`: --epoch-rows, checkpoints) asks for SGD.
@@ -206,6 +208,7 @@ struct SolverOptions: ParsableArguments {
             if case .value(let v)? = inverseRegularizationChoice { try S.inverseRegularization.check(v) }
             if let r = rounds { try S.rounds.check(r) }
             try S.gradientTolerance.check(tolerance)
+            try GeneratedRegression.Settings.blend.check(blend)
         }
     }
 }
