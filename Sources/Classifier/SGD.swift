@@ -285,29 +285,9 @@ public final class SGDEngine {
                         labels[r] = generatedRow(idx - n, x + r * d); weights[r] = 1; kdIndex[r] = -1
                     }
                 }
-                // Forward.
-                model.bias.withUnsafeBufferPointer { pb in
-                    for r in 0..<m { (logits + r * c).update(from: pb.baseAddress!, count: c) }
-                }
-                if m > 0 {
-                    model.weight.data.withUnsafeBufferPointer { pw in
-                        Float._gemm(false, true, m, c, d, 1, x, d, pw.baseAddress!, d, 1, logits, c)
-                    }
-                }
+                forward(rows: m, kdRows: cached ? 0 : kdCount)
                 var kdW: Float = 0
                 if kdCount > 0, let kd = kd { kdW = Float(kd.schedule.value(at: t, totalEpochs: T)) }
-                if kdCount > 0, !cached, let teacher = teacher {
-                    teacher.bias.withUnsafeBufferPointer { pb in
-                        for r in 0..<kdCount { (scratch + r * c).update(from: pb.baseAddress!, count: c) }
-                    }
-                    teacher.weight.data.withUnsafeBufferPointer { pw in
-                        Float._gemm(false, true, kdCount, c, dt, 1, tx, dt, pw.baseAddress!, dt, 1, scratch, c)
-                    }
-                    // Scatter packed teacher logits to their batch rows.
-                    for r in 0..<m where kdIndex[r] >= 0 {
-                        (tLogits + r * c).update(from: scratch + Int(kdIndex[r]) * c, count: c)
-                    }
-                }
                 let batch = LossBatch(rows: m, classes: c, logits: logits, labels: labels, weights: weights,
                                       offsets: tau == 0 ? nil : UnsafePointer(offsets),
                                       teacherLogits: kdCount > 0 ? UnsafePointer(tLogits) : nil,
@@ -329,6 +309,30 @@ public final class SGDEngine {
         let total = max(order.count, 1)
         return EpochStats(epoch: epoch, loss: (ceTotal + kdTotal) / Double(total), kdLoss: kdTotal / Double(total),
                           rows: order.count, seconds: secs)
+    }
+
+    /// The student's logits of the batch's `m` rows (`X·Wᵀ + b` into `logits`) and, for the
+    /// `kdRows` packed teacher rows in `tx`, the teacher's (into `scratch`, then scattered
+    /// to their batch rows of `tLogits` by `kdIndex`). `2·(m + kdRows)·C·D` flops.
+    private func forward(rows m: Int, kdRows: Int) {
+        model.bias.withUnsafeBufferPointer { pb in
+            for r in 0..<m { (logits + r * c).update(from: pb.baseAddress!, count: c) }
+        }
+        if m > 0 {
+            model.weight.data.withUnsafeBufferPointer { pw in
+                Float._gemm(false, true, m, c, d, 1, x, d, pw.baseAddress!, d, 1, logits, c)
+            }
+        }
+        guard kdRows > 0, let teacher = teacher else { return }
+        teacher.bias.withUnsafeBufferPointer { pb in
+            for r in 0..<kdRows { (scratch + r * c).update(from: pb.baseAddress!, count: c) }
+        }
+        teacher.weight.data.withUnsafeBufferPointer { pw in
+            Float._gemm(false, true, kdRows, c, dt, 1, tx, dt, pw.baseAddress!, dt, 1, scratch, c)
+        }
+        for r in 0..<m where kdIndex[r] >= 0 {
+            (tLogits + r * c).update(from: scratch + Int(kdIndex[r]) * c, count: c)
+        }
     }
 
     /// The data-parallel step: this rank's `GᵀX` and `Σ_rows G` (its `m` rows, `G` in
