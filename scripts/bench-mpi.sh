@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench-mpi`: the same work on the same cores, two ways (docs/SCALE.md, "Beyond one
 # machine"): one process on both cores against `mpirun -np 2` with each rank bound to one
-# core (Linalg's gemm blocks and the Dispatch stripes follow the process's CPU affinity,
-# OpenBLAS is single-threaded throughout). ImageNet-LT's shape by default (1,000 classes,
+# core (Linalg's gemm runs one thread per CPU of the process's affinity mask,
+# `availableProcessorCount`; OpenBLAS is single-threaded throughout). ImageNet-LT's shape by default (1,000 classes,
 # 115,846 rows, max 1,280, min 5; D = 512 as the ResNet-10 features), synthetic
 # (`afg-bench scale-data`), split into two shards.
 #

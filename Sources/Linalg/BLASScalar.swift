@@ -131,8 +131,23 @@ extension Double: BLASScalar {
 /// OpenBLAS call: the same bits for any thread count.
 private let blasSetup: Void = { openblas_set_num_threads(1) }()
 
-/// The threads `_gemm` spreads its blocks over (default: the active processors).
-nonisolated(unsafe) private var gemmThreads = ProcessInfo.processInfo.activeProcessorCount
+/// The threads `_gemm` spreads its blocks over (default: the processors this process may
+/// run on, `availableProcessorCount`).
+nonisolated(unsafe) private var gemmThreads = availableProcessorCount
+
+/// The processors this process may run on: the CPUs of its affinity mask (`Cpus_allowed`
+/// of `/proc/self/status`), so that an MPI rank bound to one core (`mpirun --bind-to core`)
+/// or a process under `taskset` runs one product thread per core it owns; the active
+/// processor count where the mask cannot be read.
+public let availableProcessorCount: Int = {
+    let all = ProcessInfo.processInfo.activeProcessorCount
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return all }
+    let bits = line.dropFirst("Cpus_allowed:".count).reduce(0) { n, ch in
+        n + (ch.hexDigitValue.map { $0.nonzeroBitCount } ?? 0)
+    }
+    return bits > 0 ? min(bits, max(all, 1)) : all
+}()
 
 /// Threads the matrix products run on.
 public var blasThreadCount: Int { gemmThreads }
