@@ -110,14 +110,34 @@ final class Ziggurat: @unchecked Sendable {
     @inline(__always)
     func fill(_ out: UnsafeMutablePointer<Float>, count: Int, scale: Float, _ rng: inout InlineXoshiro) {
         let s = Double(scale)
-        for q in 0..<count { out[q] = Float(s * next(&rng)) }
+        draw(count, &rng) { q, z in out[q] = Float(s * z) }
     }
 
     /// Adds `count` values `scale·N(0,1)` to `out`. O(count).
     @inline(__always)
     func add(_ out: UnsafeMutablePointer<Float>, count: Int, scale: Float, _ rng: inout InlineXoshiro) {
         let s = Double(scale)
-        for q in 0..<count { out[q] += Float(s * next(&rng)) }
+        draw(count, &rng) { q, z in out[q] += Float(s * z) }
+    }
+
+    /// Calls `body(q, z)` with the `count` values `next(&rng)` would return, in order. The
+    /// generator's state stays in local variables (registers) and only the rare path sees
+    /// a copy, which keeps the fast path free of stores and reloads of the state.
+    @inline(__always)
+    private func draw(_ count: Int, _ rng: inout InlineXoshiro, _ body: (Int, Double) -> Void) {
+        let xs = x, rs = ratio
+        var g = rng, q = 0
+        while q < count {
+            let bits = g.next()
+            let i = Int(bits & 0x7F)
+            let u = Double(Int64(bitPattern: bits) >> 11) * 0x1.0p-52
+            if abs(u) < rs[i] { body(q, u * xs[i]); q += 1; continue }
+            var t = g
+            let z = slow(i, u, &t)
+            g = t
+            if let z { body(q, z); q += 1 }
+        }
+        rng = g
     }
 }
 
