@@ -68,8 +68,8 @@ public struct GeneratorConfig: Equatable, Sendable, Codable {
     public var factor: FactorChoice = .automatic
     /// Rows generated per internal block. Output bits depend on it (the matrix products
     /// are formed per block) but not on the batch size the caller asks for nor on the
-    /// thread count. Scratch per block is at most `blockRows·D·(k + 3)` floats (normals
-    /// of every part, the block, one product); 8192 measured fastest on the ImageNet-LT
+    /// thread count. Scratch per block is at most `blockRows·D·(2k + 3)` floats (normals
+    /// of every part, the block, the products of every part); 8192 measured fastest on the ImageNet-LT
     /// shape (4096 and 32768 were slower).
     public var blockRows = Settings.blockRows.value
 

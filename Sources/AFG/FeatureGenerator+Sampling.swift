@@ -248,36 +248,223 @@ extension FeatureGenerator {
 
     /// Step 3 of `sampleBlock`: one `gemm` per factor, `E_f · G_f` (`m_f × rank_f` by
     /// `rank_f × D`), added to the factor's output rows: straight into them (`β = 1`) when
-    /// they are consecutive, else through a scratch and a row scatter. Returns the flops,
+    /// they are consecutive ("direct"), else through a scratch and a row scatter. Each
+    /// output row takes its products in increasing factor order. Returns the flops,
     /// `Σ_f 2·m_f·rank_f·D`.
+    ///
+    /// The products are the same OpenBLAS calls (`_gemm`'s blocks) on the same operands as
+    /// a loop over the factors in order, so the bits are too; only the schedule is parallel:
+    /// A. every scratch product (blocks of all factors in one task pool);
+    /// B1. per row, the scatters that precede its direct product (or all of them);
+    /// B2. the direct products (rows whose direct products overlap go as one task);
+    /// B3. per row, the scatters that follow its direct product.
     private func multiplyFactors(rows m: Int, out: UnsafeMutablePointer<Float>, workspace ws: SamplerWorkspace) -> Double {
-        let d = dim, C = numClasses
+        let d = dim, C = numClasses, P = config.k + 1
         let fCount = ws.factorCount, segStart = ws.segmentStart, rowStart = ws.rowStart
-        let E = ws.e, rowList = ws.rowList
-        var flops = 0.0
-        for f in 0..<C where fCount[f] > 0 {
-            let mf = fCount[f], r = factors[f].rank, list = rowList + rowStart[f]
+        let E = ws.e, rowList = ws.rowList, tmpStart = ws.scratchStart
+        var flops = 0.0, scratchTotal = 0
+        var scratchTasks: [GemmTask] = [], directs: [(f: Int, first: Int)] = []
+        for f in 0..<C {
+            tmpStart[f] = -1
+            let mf = fCount[f]
+            if mf == 0 { continue }
+            let r = factors[f].rank, first = Int(rowList[rowStart[f]])
             flops += 2 * Double(mf) * Double(r) * Double(d)
-            let first = Int(list[0])
+            if Int(rowList[rowStart[f] + mf - 1]) - first == mf - 1 { directs.append((f, first)); continue }
+            tmpStart[f] = scratchTotal; scratchTotal += mf * d
+            let blocks = gemmBlockCount(mf, d, r)
+            for i in 0..<blocks { scratchTasks.append(GemmTask(factor: f, block: i, blocks: blocks, cost: mf * r / blocks)) }
+        }
+        let tmp = ws.scratch(scratchTotal)
+        // A. Scratch products.
+        scratchTasks.sort { $0.cost > $1.cost }
+        forEachTask(scratchTasks.count) { i in
+            let t = scratchTasks[i], f = t.factor
             factors[f].g.withUnsafeBufferPointer { pg in
-                if Int(list[mf - 1]) - first == mf - 1 {
-                    Float._gemm(false, false, mf, d, r, 1, E + segStart[f], r, pg.baseAddress!, d, 1, out + first * d, d)
-                } else {
-                    let tmp = ws.scratch(mf * d)
-                    Float._gemm(false, false, mf, d, r, 1, E + segStart[f], r, pg.baseAddress!, d, 0, tmp, d)
-                    // The rows of one factor are distinct: the scatter splits over threads safely.
-                    let parts = mf * d >= 1 << 17 ? 2 : 1
-                    DispatchQueue.concurrentPerform(iterations: parts) { h in
-                        for i in (h * mf / parts)..<((h + 1) * mf / parts) {
-                            let dst = out + Int(list[i]) * d, src = tmp + i * d
-                            for j in 0..<d { dst[j] += src[j] }
-                        }
-                    }
-                }
+                Float._gemmBlock(t.block, of: t.blocks, false, false, fCount[f], d, factors[f].rank, 1, E + segStart[f],
+                                 factors[f].rank, pg.baseAddress!, d, 0, tmp + tmpStart[f], d)
+            }
+        }
+        // Each row's parts in increasing factor order (step 2 has drawn its normals).
+        let partF = ws.partFactor, partPos = ws.partPos, partN = ws.partCount
+        for q in 0..<m { sortParts(partF + q * P, partPos + q * P, count: Int(partN[q])) }
+        let comps = DirectComponents(directs: directs, counts: fCount, rows: m, rowComponent: ws.rowComponent)
+        let scatter = RowScatter(partF: partF, partPos: partPos, partN: partN, P: P, d: d, tmpStart: tmpStart,
+                                 tmp: UnsafePointer(tmp), out: out)
+        // B1. Scatters before the direct product (all of a row's scatters if it has none).
+        forEachRowStripe(m) { q in
+            let c = Int(ws.rowComponent[q])
+            if c < 0 { scatter.apply(row: q, from: 0, below: Int.max) } else if comps.isSimple(c) {
+                _ = scatter.apply(row: q, from: 0, below: comps.factors[c][0])
+            }
+        }
+        // B2. Direct products.
+        var tasks: [GemmTask] = []
+        for c in comps.factors.indices {
+            if comps.isSimple(c) {
+                let f = comps.factors[c][0], blocks = gemmBlockCount(fCount[f], d, factors[f].rank)
+                for i in 0..<blocks { tasks.append(GemmTask(factor: f, block: i, blocks: blocks, cost: fCount[f] * factors[f].rank / blocks)) }
+            } else {
+                tasks.append(GemmTask(factor: -1 - c, block: 0, blocks: 1, cost: comps.factors[c].reduce(0) { $0 + fCount[$1] * factors[$1].rank }))
+            }
+        }
+        tasks.sort { $0.cost > $1.cost }
+        forEachTask(tasks.count) { i in
+            let t = tasks[i]
+            if t.factor >= 0 {
+                directProduct(t.factor, block: t.block, of: t.blocks, first: Int(rowList[rowStart[t.factor]]), out: out, workspace: ws)
+            } else {
+                overlappingDirects(comps, component: -1 - t.factor, scatter: scatter, out: out, workspace: ws)
+            }
+        }
+        // B3. Scatters after the direct product.
+        forEachRowStripe(m) { q in
+            let c = Int(ws.rowComponent[q])
+            if c >= 0 && comps.isSimple(c) {
+                scatter.apply(row: q, from: scatter.position(row: q, of: comps.factors[c][0]) + 1, below: Int.max)
             }
         }
         return flops
     }
+
+    /// Block `block` of factor `f`'s direct product, `β = 1` into its consecutive output
+    /// rows from `first`.
+    @inline(__always)
+    private func directProduct(_ f: Int, block: Int, of blocks: Int, first: Int, out: UnsafeMutablePointer<Float>,
+                               workspace ws: SamplerWorkspace) {
+        let d = dim, r = factors[f].rank
+        factors[f].g.withUnsafeBufferPointer { pg in
+            Float._gemmBlock(block, of: blocks, false, false, ws.factorCount[f], d, r, 1, ws.e + ws.segmentStart[f], r,
+                             pg.baseAddress!, d, 1, out + first * d, d)
+        }
+    }
+
+    /// Step B2 for a component whose direct products share rows: in increasing factor
+    /// order, each row's pending scatters below the direct factor, then its product;
+    /// then every row's remaining scatters. One task.
+    private func overlappingDirects(_ comps: DirectComponents, component c: Int, scatter: RowScatter,
+                                    out: UnsafeMutablePointer<Float>, workspace ws: SamplerWorkspace) {
+        let rows = comps.rows[c], next = ws.rowCursor
+        for q in rows { next[q] = 0 }
+        for f in comps.factors[c] {
+            let first = Int(ws.rowList[ws.rowStart[f]]), mf = ws.factorCount[f]
+            for q in first..<(first + mf) { next[q] = Int32(scatter.apply(row: q, from: Int(next[q]), below: f)) }
+            let blocks = gemmBlockCount(mf, dim, factors[f].rank)
+            for i in 0..<blocks { directProduct(f, block: i, of: blocks, first: first, out: out, workspace: ws) }
+            for q in first..<(first + mf) { next[q] += 1 }
+        }
+        for q in rows { scatter.apply(row: q, from: Int(next[q]), below: Int.max) }
+    }
+}
+
+/// One block of one factor's product, and its size for the largest-first schedule.
+private struct GemmTask {
+    var factor: Int, block: Int, blocks: Int, cost: Int
+}
+
+/// Sorts one row's parts by factor (insertion sort: at most `k + 1` of them).
+@inline(__always)
+private func sortParts(_ f: UnsafeMutablePointer<Int32>, _ pos: UnsafeMutablePointer<Int32>, count n: Int) {
+    if n < 2 { return }
+    for i in 1..<n {
+        let kf = f[i], kp = pos[i]
+        var j = i
+        while j > 0 && f[j - 1] > kf { f[j] = f[j - 1]; pos[j] = pos[j - 1]; j -= 1 }
+        f[j] = kf; pos[j] = kp
+    }
+}
+
+/// The direct products of one block grouped into components: runs of output rows covered
+/// by overlapping direct ranges. A component with one direct factor is "simple".
+private struct DirectComponents {
+    /// Per component, its direct factors in increasing order.
+    var factors: [[Int]] = []
+    /// Per component, its rows.
+    var rows: [Range<Int>] = []
+
+    /// Sets `rowComponent[q]` to the component of row `q`, −1 outside every direct range.
+    init(directs: [(f: Int, first: Int)], counts: UnsafeMutablePointer<Int>, rows m: Int,
+         rowComponent: UnsafeMutablePointer<Int32>) {
+        for q in 0..<m { rowComponent[q] = -1 }
+        let byStart = directs.sorted { $0.first < $1.first || ($0.first == $1.first && $0.f < $1.f) }
+        for (f, first) in byStart {
+            let end = first + counts[f]
+            if let last = rows.last, first < last.upperBound {
+                factors[factors.count - 1].append(f)
+                rows[rows.count - 1] = last.lowerBound..<max(last.upperBound, end)
+            } else {
+                factors.append([f]); rows.append(first..<end)
+            }
+        }
+        for c in factors.indices {
+            factors[c].sort()
+            for q in rows[c] { rowComponent[q] = Int32(c) }
+        }
+    }
+
+    @inline(__always) func isSimple(_ c: Int) -> Bool { factors[c].count == 1 }
+}
+
+/// Adds a row's scratch products to its output row, in its (sorted) part order.
+private struct RowScatter: @unchecked Sendable {
+    let partF: UnsafeMutablePointer<Int32>, partPos: UnsafeMutablePointer<Int32>, partN: UnsafeMutablePointer<Int32>
+    let P: Int, d: Int
+    let tmpStart: UnsafeMutablePointer<Int>
+    let tmp: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+
+    /// The index of factor `f` among row `q`'s parts (which hold it).
+    @inline(__always)
+    func position(row q: Int, of f: Int) -> Int {
+        var a = 0
+        while Int(partF[q * P + a]) != f { a += 1 }
+        return a
+    }
+
+    /// Adds the scratch products of row `q`'s parts from index `from` while their factor
+    /// is below `limit`; returns the index of the first part not applied.
+    @inline(__always) @discardableResult
+    func apply(row q: Int, from: Int, below limit: Int) -> Int {
+        var a = from
+        let n = Int(partN[q]), dst = out + q * d
+        while a < n {
+            let f = Int(partF[q * P + a])
+            if f >= limit { break }
+            let src = tmp + tmpStart[f] + Int(partPos[q * P + a]) * d
+            for j in 0..<d { dst[j] += src[j] }
+            a += 1
+        }
+        return a
+    }
+}
+
+/// The next index for the threads of one `forEachTask`.
+private final class TaskCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func take() -> Int { lock.lock(); defer { lock.unlock() }; let v = value; value += 1; return v }
+}
+
+/// Runs `body(i)` for every `i` in `0..<count` on the active processors, each thread
+/// taking the next index when it finishes one (the order of completion is free: every
+/// task writes its own outputs).
+private func forEachTask(_ count: Int, _ body: (Int) -> Void) {
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, count)
+    if workers <= 1 { for i in 0..<count { body(i) }; return }
+    let next = TaskCounter()
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        while true {
+            let i = next.take()
+            if i >= count { break }
+            body(i)
+        }
+    }
+}
+
+/// Runs `body(q)` for every row `q` in `0..<m`, in stripes of 64 rows over the threads.
+private func forEachRowStripe(_ m: Int, _ body: (Int) -> Void) {
+    let stripes = (m + 63) / 64
+    forEachTask(stripes) { s in for q in (s * 64)..<min(m, s * 64 + 64) { body(q) } }
 }
 
 /// Reused buffers of the block sampler (the pointer work of one hot kernel, in one place).
@@ -294,6 +481,11 @@ final class SamplerWorkspace {
     private(set) var rowStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     private(set) var e = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private(set) var rowList = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    /// Per class, the offset of its products in the scratch (−1: direct).
+    private(set) var scratchStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    /// Per row, its direct component (−1: none) and the next part to apply.
+    private(set) var rowComponent = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private(set) var rowCursor = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private var tmp = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private var rowCap = 0, partCap = 0, classCap = 0, eCap = 1, listCap = 1, tmpCap = 1
     private var cachedRanks: [Int] = []
@@ -304,6 +496,7 @@ final class SamplerWorkspace {
         partFactor.deallocate(); partPos.deallocate(); partScale.deallocate(); partCount.deallocate()
         rowClass.deallocate(); rowIndex.deallocate(); rowPlan.deallocate(); factorCount.deallocate(); segmentStart.deallocate()
         rowStart.deallocate(); e.deallocate(); rowList.deallocate(); tmp.deallocate()
+        scratchStart.deallocate(); rowComponent.deallocate(); rowCursor.deallocate()
     }
 
     private func grow<T>(_ p: inout UnsafeMutablePointer<T>, _ n: Int) {
@@ -312,13 +505,15 @@ final class SamplerWorkspace {
 
     func reserveRows(_ m: Int, parts: Int, classes: Int) {
         if m > rowCap {
-            grow(&partCount, m); grow(&rowClass, m); grow(&rowIndex, m); grow(&rowPlan, m); rowCap = m
+            grow(&partCount, m); grow(&rowClass, m); grow(&rowIndex, m); grow(&rowPlan, m)
+            grow(&rowComponent, m); grow(&rowCursor, m); rowCap = m
         }
         if m * parts > partCap {
             grow(&partFactor, m * parts); grow(&partPos, m * parts); grow(&partScale, m * parts); partCap = m * parts
         }
         if classes > classCap {
-            grow(&factorCount, classes); grow(&segmentStart, classes); grow(&rowStart, classes); classCap = classes
+            grow(&factorCount, classes); grow(&segmentStart, classes); grow(&rowStart, classes)
+            grow(&scratchStart, classes); classCap = classes
         }
     }
 

@@ -102,22 +102,57 @@ final class Ziggurat: @unchecked Sendable {
         }
         // Wedge: accept x when a uniform height between f(x[i]) and f(x[i+1]) lies under f(x).
         let xv = u * x[i]
-        if f[i + 1] + rng.nextOpenUnit() * (f[i] - f[i + 1]) < Foundation.exp(-0.5 * xv * xv) { return xv }
-        return nil
+        let h = f[i + 1] + rng.nextOpenUnit() * (f[i] - f[i + 1])
+        return wedgeAccepts(i, xv, h) ? xv : nil
+    }
+
+    /// `h < exp(−xv²/2)`, exactly as computed, with `exp` called only when `h` is close:
+    /// in `t = xv²`, `exp(−t/2)` is convex, so on the block `t ∈ [x[i+1]², x[i]²]` it lies
+    /// above both end tangents and below the chord. The margin (10⁻⁹ relative) is far
+    /// wider than the rounding of `exp` and of the bounds (about 10⁻¹⁵), so the answer is
+    /// the one the plain test gives, bit for bit.
+    @inline(__always)
+    private func wedgeAccepts(_ i: Int, _ xv: Double, _ h: Double) -> Bool {
+        let t = xv * xv, t1 = x[i + 1] * x[i + 1], t2 = x[i] * x[i], f1 = f[i + 1], f2 = f[i]
+        let below = max(f1 * (1 - 0.5 * (t - t1)), f2 * (1 - 0.5 * (t - t2)))
+        if h < below * (1 - 1e-9) { return true }
+        let chord = f1 + (t - t1) / (t2 - t1) * (f2 - f1)
+        if h > chord * (1 + 1e-9) { return false }
+        return h < Foundation.exp(-0.5 * xv * xv)
     }
 
     /// Writes `count` values `scale·N(0,1)` to `out`. O(count).
     @inline(__always)
     func fill(_ out: UnsafeMutablePointer<Float>, count: Int, scale: Float, _ rng: inout InlineXoshiro) {
         let s = Double(scale)
-        for q in 0..<count { out[q] = Float(s * next(&rng)) }
+        draw(count, &rng) { q, z in out[q] = Float(s * z) }
     }
 
     /// Adds `count` values `scale·N(0,1)` to `out`. O(count).
     @inline(__always)
     func add(_ out: UnsafeMutablePointer<Float>, count: Int, scale: Float, _ rng: inout InlineXoshiro) {
         let s = Double(scale)
-        for q in 0..<count { out[q] += Float(s * next(&rng)) }
+        draw(count, &rng) { q, z in out[q] += Float(s * z) }
+    }
+
+    /// Calls `body(q, z)` with the `count` values `next(&rng)` would return, in order. The
+    /// generator's state stays in local variables (registers) and only the rare path sees
+    /// a copy, which keeps the fast path free of stores and reloads of the state.
+    @inline(__always)
+    private func draw(_ count: Int, _ rng: inout InlineXoshiro, _ body: (Int, Double) -> Void) {
+        let xs = x, rs = ratio
+        var g = rng, q = 0
+        while q < count {
+            let bits = g.next()
+            let i = Int(bits & 0x7F)
+            let u = Double(Int64(bitPattern: bits) >> 11) * 0x1.0p-52
+            if abs(u) < rs[i] { body(q, u * xs[i]); q += 1; continue }
+            var t = g
+            let z = slow(i, u, &t)
+            g = t
+            if let z { body(q, z); q += 1 }
+        }
+        rng = g
     }
 }
 

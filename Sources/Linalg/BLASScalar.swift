@@ -163,22 +163,54 @@ public func setBLASThreadCount(_ n: Int) { _ = blasSetup; gemmThreads = max(1, n
 func gemmBlocks(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ ldc: Int,
                 _ body: (Int, Int, Int, Int, Int) -> Void) {
     _ = blasSetup
-    let work = m * n * k
-    let splitRows = m >= n
-    let extent = splitRows ? m : n
-    guard work >= 1 << 21, extent >= 128 else { body(m, n, 0, 0, 0); return }
-    let blocks = min(16, extent / 64)
-    func run(_ i: Int) {
-        let lo = i * extent / blocks, hi = (i + 1) * extent / blocks
-        if splitRows {
-            body(hi - lo, n, ta ? lo : lo * lda, 0, lo * ldc)
-        } else {
-            body(m, hi - lo, 0, tb ? lo * ldb : lo, lo)
-        }
-    }
+    let blocks = gemmBlockCount(m, n, k)
+    if blocks == 1 { body(m, n, 0, 0, 0); return }
+    func run(_ i: Int) { gemmBlock(i, of: blocks, ta, tb, m, n, lda, ldb, ldc, body) }
     if gemmThreads == 1 {
         for i in 0..<blocks { run(i) }
     } else {
         DispatchQueue.concurrentPerform(iterations: blocks) { run($0) }
+    }
+}
+
+/// How many blocks `_gemm` splits a row-major `m × n` product with inner dimension `k`
+/// into (1 under 2²¹ multiply-adds or when both sides are under 128). Callers that
+/// schedule the blocks themselves (`BLASScalar._gemmBlock`) get the bits of `_gemm`.
+public func gemmBlockCount(_ m: Int, _ n: Int, _ k: Int) -> Int {
+    let extent = max(m, n)
+    guard m * n * k >= 1 << 21, extent >= 128 else { return 1 }
+    return min(16, extent / 64)
+}
+
+/// Block `i` of `blocks` (`gemmBlockCount`) of a row-major product: `body(rows, cols,
+/// aOffset, bOffset, cOffset)`.
+@inline(__always)
+func gemmBlock(_ i: Int, of blocks: Int, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ lda: Int, _ ldb: Int, _ ldc: Int,
+               _ body: (Int, Int, Int, Int, Int) -> Void) {
+    if blocks == 1 { body(m, n, 0, 0, 0); return }
+    let splitRows = m >= n
+    let extent = splitRows ? m : n
+    let lo = i * extent / blocks, hi = (i + 1) * extent / blocks
+    if splitRows {
+        body(hi - lo, n, ta ? lo : lo * lda, 0, lo * ldc)
+    } else {
+        body(m, hi - lo, 0, tb ? lo * ldb : lo, lo)
+    }
+}
+
+extension Float {
+    /// Block `index` of the `gemmBlockCount(m, n, k)` blocks of `_gemm` with the same
+    /// arguments, on the calling thread (one single-threaded OpenBLAS call). Running every
+    /// block once, in any order and on any threads, gives exactly the bits of `_gemm`; a
+    /// caller with many independent products schedules their blocks itself.
+    @inline(__always)
+    public static func _gemmBlock(_ index: Int, of blocks: Int, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
+                                  _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+                                  _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        _ = blasSetup
+        gemmBlock(index, of: blocks, ta, tb, m, n, lda, ldb, ldc) { r, q, ao, bo, co in
+            cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), i32(r), i32(q), i32(k), alpha, a + ao, i32(lda), b + bo, i32(ldb),
+                        beta, c + co, i32(ldc))
+        }
     }
 }

@@ -13,6 +13,7 @@ let registry: [(name: String, byDefault: Bool, run: () throws -> Void)] = [
     ("featureio", true, benchFeatureIO),
     ("afg-cifar", false, benchAFGCifarShape),
     ("afg-imagenet", false, benchAFGImageNetShape),
+    ("afg-digest", false, benchAFGDigest),
     ("train", true, benchTrain),
     ("solver", true, benchSolver),
     ("scale-data", false, benchScaleData),

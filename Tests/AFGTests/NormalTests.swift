@@ -33,6 +33,34 @@ final class NormalTests: XCTestCase {
         XCTAssertEqual(Double(beyond), want, accuracy: 5 * want.squareRoot())
     }
 
+    /// The wedge test's shortcut (tangent and chord bounds before `exp`) gives the values of
+    /// the plain test `h < exp(−x²/2)`, draw for draw: a reference sampler written out here.
+    func testSameValuesAsPlainWedgeTest() {
+        let z = Ziggurat.shared
+        func reference(_ n: Int, _ rng: inout Xoshiro256) -> [Float] {
+            func unit(_ r: inout Xoshiro256) -> Double { (Double(r.next() >> 11) + 0.5) * (1.0 / 9_007_199_254_740_992.0) }
+            var out: [Float] = []
+            while out.count < n {
+                let bits = rng.next(), i = Int(bits & 0x7F)
+                let u = Double(Int64(bitPattern: bits) >> 11) * 0x1.0p-52
+                if abs(u) < z.ratio[i] { out.append(Float(u * z.x[i])); continue }
+                if i == 0 {
+                    var a: Double, b: Double
+                    repeat { a = log(unit(&rng)) / Ziggurat.r; b = log(unit(&rng)) } while -2 * b < a * a
+                    out.append(Float(u < 0 ? a - Ziggurat.r : Ziggurat.r - a)); continue
+                }
+                let xv = u * z.x[i]
+                if z.f[i + 1] + unit(&rng) * (z.f[i] - z.f[i + 1]) < exp(-0.5 * xv * xv) { out.append(Float(xv)) }
+            }
+            return out
+        }
+        for seed in UInt64(0)..<4 {
+            var a = Xoshiro256(seed: seed, stream: 11), b = Xoshiro256(seed: seed, stream: 11)
+            XCTAssertEqual(zigguratNormals(1_000_000, using: &a), reference(1_000_000, &b), "seed \(seed)")
+            XCTAssertEqual(a, b, "seed \(seed): the same number of words drawn")
+        }
+    }
+
     func testSameStreamSameValues() {
         var a = Xoshiro256(seed: 9, streams: [1, 2, 3]), b = Xoshiro256(seed: 9, streams: [1, 2, 3])
         XCTAssertEqual(zigguratNormals(1000, using: &a), zigguratNormals(1000, using: &b))
