@@ -9,7 +9,7 @@
 # Steps, each timed both ways (wall seconds, `date +%s.%N`):
 #   calibrate: statistics with covariances (C × D × D); "means": with --no-covariances.
 #   lbfgs:     afg train --method crt --solver lbfgs (one converged solve at --tolerance TOL).
-#   sgd:       afg train --method crt --solver sgd, SGD_EPOCHS epochs (default 1) at the default
+#   sgd:       afg train --method ce --solver sgd, SGD_EPOCHS epochs (default 1) at the default
 #              batch of 256 rows and at SGD_BATCH (default 4096): data-parallel steps, one sum
 #              of C·(D+1) doubles per step.
 # and the bytes each lbfgs evaluation moves per rank (one sum of C·(D+1)+1 doubles: a reduce
@@ -54,10 +54,10 @@ m2=$(secs $MPIRUN "$AFG" calibrate --train "$DIR/a.h5" --train "$DIR/b.h5" --out
 l1=$(secs "$AFG" train --method crt --solver lbfgs --tolerance "$TOL" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/c1.h5" --quiet)
 l2=$(secs $MPIRUN "$AFG" train --method crt --solver lbfgs --tolerance "$TOL" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/c2.h5" --quiet)
 E=${SGD_EPOCHS:-1} B=${SGD_BATCH:-4096}
-s1=$(secs "$AFG" train --method crt --solver sgd --epochs "$E" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/g1.h5" --quiet)
-s2=$(secs $MPIRUN "$AFG" train --method crt --solver sgd --epochs "$E" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/g2.h5" --quiet)
-b1=$(secs "$AFG" train --method crt --solver sgd --epochs "$E" --batch-size "$B" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/h1.h5" --quiet)
-b2=$(secs $MPIRUN "$AFG" train --method crt --solver sgd --epochs "$E" --batch-size "$B" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/h2.h5" --quiet)
+s1=$(secs "$AFG" train --method ce --solver sgd --epochs "$E" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/g1.h5" --quiet)
+s2=$(secs $MPIRUN "$AFG" train --method ce --solver sgd --epochs "$E" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/g2.h5" --quiet)
+b1=$(secs "$AFG" train --method ce --solver sgd --epochs "$E" --batch-size "$B" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/h1.h5" --quiet)
+b2=$(secs $MPIRUN "$AFG" train --method ce --solver sgd --epochs "$E" --batch-size "$B" --train "$DIR/a.h5" --train "$DIR/b.h5" --out "$DIR/h2.h5" --quiet)
 echo "load after:  $(uptime | sed 's/.*load average: //')"
 echo
 echo "shape: $N rows, D = $D, C = $C; 1 process × 2 cores against 2 ranks × 1 core"
@@ -71,5 +71,5 @@ row "sgd b=$B" "$b1" "$b2"
 bytes=$(( (C * (D + 1) + 1) * 8 ))
 echo
 echo "lbfgs: one sum per evaluation of $(( C * (D + 1) + 1 )) doubles = $bytes bytes; each rank sends and receives about that once in the reduce and once in the broadcast"
-echo "sgd: one sum per step of $(( C * (D + 1) )) doubles = $(( C * (D + 1) * 8 )) bytes; $(( (N + 255) / 256 )) steps per epoch at batch 256, $(( (N + B - 1) / B )) at batch $B"
+echo "sgd: one sum per step of $(( C * (D + 1) )) floats = $(( C * (D + 1) * 4 )) bytes; $(( (N + 255) / 256 )) steps per epoch at batch 256, $(( (N + B - 1) / B )) at batch $B"
 echo "calibrate: sums of $C counts + $(( C * D )) class sums (reduce + broadcast), then $(( C * D * (D + 1) / 2 )) packed scatter doubles reduced to rank 0: $(( (C + C * D) * 8 )) + $(( C * D * (D + 1) / 2 * 8 )) bytes (once)"
