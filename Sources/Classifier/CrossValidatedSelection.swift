@@ -157,7 +157,7 @@ public enum CrossValidatedSelection {
                                         C: path.chosen, scores: path.scores[path.best], first: candidates.first))
         }
         let last = spaces.count - 1
-        let generator = GeneratedRegression.recommendedGenerator(counts: classCounts(labels, numClasses), headThreshold: headThreshold)
+        let generator = GeneratedRegression.recommendedGenerator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses), headThreshold: headThreshold)
         candidates.append(try generatedCandidate(spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
                                                  C: paths[last].chosen, headThreshold: headThreshold, generator: generator,
                                                  blend: blend, seed: seed, solver: solver, first: candidates[0]))
@@ -201,7 +201,7 @@ public enum CrossValidatedSelection {
         var scores = [[Double]](repeating: [], count: genGrid.count)
         for f in 0..<folds.count {
             let split = FoldSplit(space.features, labels: labels, folds: folds, fold: f)
-            let counts = classCounts(split.trainLabels, numClasses)
+            let counts = LabeledFeatures.counts(of: split.trainLabels, numClasses: numClasses)
             let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts, headThreshold: headThreshold),
                                          solver: solver)
             let set = try gr.balancedSet(rawTrain: split.rawTrain, labels: split.trainLabels, numClasses: numClasses,
@@ -236,12 +236,5 @@ public enum CrossValidatedSelection {
         p.grid.indices.map { g in
             "  \(g == p.best ? "*" : " ") C = " + String(format: "%-8g %6.2f ± %.2f", p.grid[g], 100 * p.mean[g], 100 * p.standardError[g])
         }
-    }
-
-    /// `C` rows per class. O(N).
-    static func classCounts(_ labels: [Int32], _ c: Int) -> [Int] {
-        var n = [Int](repeating: 0, count: c)
-        for l in labels { n[Int(l)] += 1 }
-        return n
     }
 }

@@ -130,17 +130,24 @@ struct Calibrate: ParsableCommand {
                       emptyClasses: stats.counts.filter { $0 == 0 }.count, tukeyLambda: lambda)
     }
 
-    private func writeBalanced(to g: String, set: FeatureSet, x: Matrix<Float>, lambda: Float?, report: inout Report,
-                               console: Console) throws {
-        let gen = try FeatureGenerator(features: x, labels: set.labels, numClasses: set.numClasses, config: config)
-        console.line("calibrate: generating \(gen.generatedRows) rows (every class to \(gen.targetPerClass))")
+    /// The balanced file's writer: the training file's attributes plus how it was made
+    /// (`afg_generated_by`, `afg_config`, `afg_seed`, `tukey_lambda`) and the `is_generated`
+    /// column. Shared by the one-process and MPI paths, so their files match byte for byte.
+    func balancedWriter(to g: String, set: FeatureSet, lambda: Float?) throws -> FeatureWriter {
         var attrs = set.attributes
         attrs["afg_generated_by"] = "afg calibrate"
         attrs["afg_config"] = try encodeJSON(config, pretty: false)
         attrs["afg_seed"] = "\(seed)"
         attrs["tukey_lambda"] = lambda.map { "\($0)" } ?? "none"
-        let writer = try FeatureWriter(path: g, dim: set.dim, numClasses: set.numClasses, classNames: set.classNames,
-                                       attributes: attrs, extraColumns: ["is_generated": .uint8([])], compress: compress)
+        return try FeatureWriter(path: g, dim: set.dim, numClasses: set.numClasses, classNames: set.classNames,
+                                 attributes: attrs, extraColumns: ["is_generated": .uint8([])], compress: compress)
+    }
+
+    private func writeBalanced(to g: String, set: FeatureSet, x: Matrix<Float>, lambda: Float?, report: inout Report,
+                               console: Console) throws {
+        let gen = try FeatureGenerator(features: x, labels: set.labels, numClasses: set.numClasses, config: config)
+        console.line("calibrate: generating \(gen.generatedRows) rows (every class to \(gen.targetPerClass))")
+        let writer = try balancedWriter(to: g, set: set, lambda: lambda)
         let block = 8192
         for r0 in stride(from: 0, to: set.count, by: block) {
             let r1 = min(r0 + block, set.count)

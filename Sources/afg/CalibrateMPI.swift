@@ -85,13 +85,7 @@ extension Calibrate {
     /// The balanced file from gathered rows, appended in the blocks of the one-process
     /// path (8192 real rows, then 8192 generated rows at a time), so the bytes match.
     private func writeGathered(_ b: Balanced, to g: String, set: FeatureSet, lambda: Float?) throws {
-        var attrs = set.attributes
-        attrs["afg_generated_by"] = "afg calibrate"
-        attrs["afg_config"] = try encodeJSON(config, pretty: false)
-        attrs["afg_seed"] = "\(seed)"
-        attrs["tukey_lambda"] = lambda.map { "\($0)" } ?? "none"
-        let writer = try FeatureWriter(path: g, dim: set.dim, numClasses: set.numClasses, classNames: set.classNames,
-                                       attributes: attrs, extraColumns: ["is_generated": .uint8([])], compress: compress)
+        let writer = try balancedWriter(to: g, set: set, lambda: lambda)
         let block = 8192, d = set.dim
         for (features, labels, flag) in [(b.realFeatures, b.realLabels, UInt8(0)), (b.generatedFeatures, b.generatedLabels, 1)] {
             for r0 in stride(from: 0, to: labels.count, by: block) {

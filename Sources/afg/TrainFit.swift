@@ -113,21 +113,26 @@ extension Train {
                             notes: result.notes, chosen: result.chosen, history: result.history)
     }
 
+    /// Every rank's training rows as seen from this one (under mpirun): the global index of
+    /// this rank's first row, every rank's labels in rank order, and with `features` every
+    /// rank's rows (`N × D` on each rank). Gathers across ranks; call on every rank.
+    func gatheredTraining(_ t: LabeledFeatures, features: Bool) throws -> (first: Int, labels: [Int32], rows: Matrix<Float>?) {
+        let ranks = Job.ranks
+        let counts = try ranks.allGather([Double(t.labels.count)])
+        let labels = try ranks.allGather(t.labels.map { Double($0) }).map { Int32($0) }
+        let rows = features ? Matrix(rows: labels.count, cols: t.features.cols, data: try ranks.allGather(t.features.data)) : nil
+        return (Int(counts[..<ranks.rank].reduce(0, +)), labels, rows)
+    }
+
     /// Under mpirun, this rank's place in the training rows (`RowShare`): the labels of
     /// every rank and where its own rows start, and for glag / tailcalib every rank's rows
     /// (the generator is built from all of them, as in `afg calibrate`). nil in one process.
     func rowShare(_ data: TrainData) throws -> RowShare? {
         guard Job.isDistributed else { return nil }
         let ranks = Job.ranks, local = data.inputs.train
-        let counts = try ranks.allGather([Double(local.labels.count)])
-        let first = Int(counts[..<ranks.rank].reduce(0, +))
-        let labels = try ranks.allGather(local.labels.map { Double($0) }).map { Int32($0) }
-        var all: Matrix<Float>?
-        if method == .glag || method == .tailcalib {
-            all = Matrix(rows: labels.count, cols: local.features.cols, data: try ranks.allGather(local.features.data))
-        }
-        return RowShare(rank: ranks.rank, size: ranks.size, globalLabels: labels, firstRow: first, localRows: local.labels.count,
-                        allFeatures: all, sum: Job.sum, sumFloats: { ranks.sum(&$0) })
+        let all = try gatheredTraining(local, features: method == .glag || method == .tailcalib)
+        return RowShare(rank: ranks.rank, size: ranks.size, globalLabels: all.labels, firstRow: all.first, localRows: local.labels.count,
+                        allFeatures: all.rows, sum: Job.sum, sumFloats: { ranks.sum(&$0) })
     }
 
     /// `--select-on-val` on the SGD path: the documented grid of `GLAGSelection.sgdGrid`.

@@ -102,9 +102,9 @@ extension Train {
     /// every rank gathered), so the grid's scores are the one-process scores.
     func distributedPool(_ data: TrainData, folds k: Int, withValidation: Bool = true) throws -> (LabeledFeatures, StratifiedFolds) {
         let ranks = Job.ranks, t = data.inputs.train
-        let counts = try ranks.allGather([Double(t.labels.count)])
-        let first = Int(counts[..<ranks.rank].reduce(0, +)), trainRows = Int(counts.reduce(0, +))
-        var labels = try ranks.allGather(t.labels.map { Double($0) }).map { Int32($0) }
+        let gathered = try gatheredTraining(t, features: false)
+        let first = gathered.first, trainRows = gathered.labels.count
+        var labels = gathered.labels
         var x = t, mine = Array(first..<(first + t.labels.count))
         if withValidation, let v = data.inputs.val {
             let part = rowRange(of: ranks.rank, size: ranks.size, rows: v.labels.count)
@@ -214,8 +214,8 @@ extension Train {
             return (set, set.labels.count - x.labels.count)
         }
         let ranks = Job.ranks, t = data.inputs.train
-        var labels = try ranks.allGather(t.labels.map { Double($0) }).map { Int32($0) }
-        var all = Matrix(rows: labels.count, cols: t.features.cols, data: try ranks.allGather(t.features.data))
+        let gathered = try gatheredTraining(t, features: true)
+        var labels = gathered.labels, all = gathered.rows!
         if auto, let v = data.inputs.val { all = .verticalJoin(all, v.features); labels += v.labels }
         let g = try FeatureGenerator(features: all, labels: labels, numClasses: x.numClasses, config: gr.generator)
         let blocks = rowRange(of: ranks.rank, size: ranks.size, rows: g.blockCount)
