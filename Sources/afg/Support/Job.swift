@@ -77,9 +77,11 @@ extension AFGCommand {
         do {
             command = try parseAsRoot()
         } catch {
+            // Rank 0 prints before the ranks finish together: a rank that exits non-zero
+            // makes mpirun end the job, which must not cut rank 0 off before its line.
+            let code = ranks.isRoot ? printParseError(error) : exitCode(for: error).rawValue
             ranks.finish()
-            if ranks.isRoot { exit(withError: error) }
-            Foundation.exit(exitCode(for: error).rawValue)
+            Foundation.exit(code)
         }
         do {
             try command.run()
@@ -99,13 +101,23 @@ extension AFGCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
-            if let line = fullMessage(for: error).split(separator: "\n").first {
-                let text = line.hasPrefix("Error: ") ? String(line) : "Error: \(line)"
-                FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
-            }
-            Foundation.exit(code.rawValue)
+            Foundation.exit(printParseError(error))
         }
+    }
+
+    /// Prints what ArgumentParser's `exit(withError:)` would, except that an error is one
+    /// line on stderr (a bad option value's message without the help and usage blocks);
+    /// `--help`, `--version` and completion scripts print in full on stdout. Returns the
+    /// exit code.
+    static func printParseError(_ error: Error) -> Int32 {
+        let code = exitCode(for: error)
+        if code == .success {
+            print(fullMessage(for: error))
+            fflush(stdout)
+        } else if let line = fullMessage(for: error).split(separator: "\n").first {
+            let text = line.hasPrefix("Error: ") ? String(line) : "Error: \(line)"
+            FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+        }
+        return code.rawValue
     }
 }
