@@ -12,9 +12,6 @@ public struct GeneratedRegression {
         public static let blend = Setting<Double>(
             "blend", "lbfgs glag: weight w of the generated-set regression in the classifier's logits, 1 − w on the class-weighted regression at C* (0: the regression alone, 1: the generated-set regression alone).",
             default: 0.5, .closed(0, 1))
-        public static let draws = Setting<Int>(
-            "draws", "lbfgs glag: generated sets drawn (epochs 0..<n of --seed), one regression solved on each and the models averaged: the sampling noise of one set shrinks by √n, the cost grows by n.",
-            default: 3, .closed(1, 64))
     }
     /// The generator: `k = 2`, `β = 1`, sample mean, head threshold from the counts.
     public var generator: GeneratorConfig
@@ -38,41 +35,24 @@ public struct GeneratedRegression {
     /// third of the largest class's rows is calibrated. O(C).
     public static func headThreshold(counts: [Int]) -> Int { max(1, ((counts.max() ?? 0) + 2) / 3) }
 
-    /// Draws `draws` balanced sets from `rawTrain` (epochs `0..<draws` of `seed`), standardises
-    /// real and generated rows with `scaler`, solves each at `C` from `initial`, and averages
-    /// the models (`averagedSolve`). The model reads standardised rows.
-    /// - Complexity: one generator build plus `draws` generations and L-BFGS solves on
-    ///   `C·n_max` rows.
+    /// Generates one balanced set from `rawTrain` (epoch 0 of `seed`), standardises real and
+    /// generated rows with `scaler`, and solves at `C` (warm start `initial`). The model reads
+    /// standardised rows.
+    /// - Complexity: one generation plus one L-BFGS solve on `C·n_max` rows.
     public func fit(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: Standardizer, C: Double,
-                    seed: UInt64, draws: Int = 1, initial: LinearModel? = nil) throws -> LinearModel {
-        let g = try FeatureGenerator(features: rawTrain, labels: labels, numClasses: numClasses, config: generator)
-        return try averagedSolve(draws: draws, numClasses: numClasses, C: C, initial: initial) { e in
-            balancedSet(g, rawTrain: rawTrain, labels: labels, scaler: scaler, seed: seed, epoch: e)
-        }
+                    seed: UInt64, initial: LinearModel? = nil) throws -> LinearModel {
+        let set = try balancedSet(rawTrain: rawTrain, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
+        return try solve(set, numClasses: numClasses, C: C, initial: initial)
     }
 
-    /// The real rows followed by epoch `epoch` of `seed` drawn from `g` (built from
-    /// `rawTrain`), standardised by `scaler`. About `C·n_max × D` floats. O(generation + N·D).
-    public func balancedSet(_ g: FeatureGenerator, rawTrain: Matrix<Float>, labels: [Int32], scaler: Standardizer,
-                            seed: UInt64, epoch: Int) -> LabeledFeatures {
-        let gen = g.generate(seed: seed, epoch: epoch)
+    /// The real rows followed by one generated epoch (epoch 0 of `seed`), standardised by
+    /// `scaler`. About `C·n_max × D` floats. O(generation + N·D).
+    public func balancedSet(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: Standardizer,
+                            seed: UInt64) throws -> LabeledFeatures {
+        let gen = try FeatureGenerator(features: rawTrain, labels: labels, numClasses: numClasses, config: generator)
+            .generate(seed: seed, epoch: 0)
         return LabeledFeatures(features: scaler.apply(Matrix.verticalJoin(rawTrain, gen.features)),
-                               labels: labels + gen.labels, numClasses: g.numClasses)
-    }
-
-    /// Solves on `set(e)` for `e` in `0..<draws`, each from `initial` (so the draws are
-    /// independent of their order), and returns the mean of the models: their logits
-    /// averaged. One set is held at a time.
-    /// - Complexity: `draws` × (one `set` call + one L-BFGS solve).
-    public func averagedSolve(draws: Int, numClasses: Int, C: Double, initial: LinearModel?, totalRows: Int? = nil,
-                              _ set: (Int) throws -> LabeledFeatures) throws -> LinearModel {
-        precondition(draws >= 1, "GeneratedRegression: draws must be ≥ 1")
-        var mean: LinearModel? = nil
-        for e in 0..<draws {
-            let model = try solve(try set(e), numClasses: numClasses, C: C, initial: initial, totalRows: totalRows)
-            mean = mean.map { LinearModel.blend($0, model, weight: 1 / Double(e + 1)) } ?? model
-        }
-        return mean!
+                               labels: labels + gen.labels, numClasses: numClasses)
     }
 
     /// The unweighted regression on `set` at `C` (`l2 = 1/(C·rows)`, `rows` = `totalRows`,
@@ -93,9 +73,8 @@ public struct GeneratedRegression {
 /// 1. `C` for the class-weighted regression on each space by `RegressionCV` (the grid, mean
 ///    per-class recall on the held-out folds).
 /// 2. The generated-set regression at `C*/3` and `C*` (`C*` of the last space) on the same
-///    folds (`draws` generated sets per fold, their models averaged), warm-started from the
-///    fold's class-weighted regression and its logits blended with that regression's
-///    (weight `blend` on the generated model), the better mean kept;
+///    folds, warm-started from the fold's class-weighted regression and its logits blended
+///    with that regression's (weight `blend` on the generated model), the better mean kept;
 ///    the generator is rebuilt from each fold's training rows, so no held-out row leaks into
 ///    a generated one.
 /// 3. One-standard-error rule, paired by fold, in order of complexity (the first space's
@@ -106,8 +85,7 @@ public struct GeneratedRegression {
 ///    standardised rows.
 ///
 /// Cost: `S × K × grid + K` solves on the real rows (`S` spaces; warm-started along the
-/// grid), `(2K + 1)·n` warm-started generated-set solves and `(K + 1)·n` generations
-/// (`n = draws`, 3 by default), `K + 1` generator builds.
+/// grid), `2K` warm-started plus one cold generated-set solves, `K + 1` generations.
 public enum CrossValidatedSelection {
     public static let balancedName = "balanced-lr"
     public static let generatedName = "generated-lr"
@@ -149,8 +127,6 @@ public enum CrossValidatedSelection {
         public var generator: GeneratorConfig
         /// The generated candidate's weight in its blend with the class-weighted regression.
         public var blend: Double
-        /// Generated sets averaged in the generated candidate (`GeneratedRegression.averagedSolve`).
-        public var draws: Int
         public var folds: Int
         public var choice: Candidate { candidates[chosen] }
     }
@@ -164,8 +140,7 @@ public enum CrossValidatedSelection {
     /// - Throws: `LogisticRegressionError`, generator errors.
     public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = 5,
                               grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil,
-                              blend: Double = GeneratedRegression.Settings.blend.value,
-                              draws: Int = GeneratedRegression.Settings.draws.value, seed: UInt64,
+                              blend: Double = GeneratedRegression.Settings.blend.value, seed: UInt64,
                               solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
                               log: ((String) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
@@ -185,7 +160,7 @@ public enum CrossValidatedSelection {
         let generator = GeneratedRegression.recommendedGenerator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses), headThreshold: headThreshold)
         candidates.append(try generatedCandidate(spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
                                                  C: paths[last].chosen, headThreshold: headThreshold, generator: generator,
-                                                 blend: blend, draws: draws, seed: seed, solver: solver, first: candidates[0]))
+                                                 blend: blend, seed: seed, solver: solver, first: candidates[0]))
         // One-standard-error rule, paired, in order of complexity.
         var chosen = 0
         for i in 1..<candidates.count {
@@ -206,23 +181,21 @@ public enum CrossValidatedSelection {
             // Warm start: the class-weighted regression at the space's C*, as in the folds.
             let start = try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: paths[last].chosen)
             let gr = GeneratedRegression(generator: generator, solver: solver)
-            let generated = try gr.fit(rawTrain: x, labels: labels, numClasses: numClasses, scaler: scaler, C: pick.C,
-                                       seed: seed, draws: draws, initial: start)
-            model = LinearModel.blend(start, generated, weight: blend)
+            let set = try gr.balancedSet(rawTrain: x, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
+            model = LinearModel.blend(start, try gr.solve(set, numClasses: numClasses, C: pick.C, initial: start), weight: blend)
         } else {
             model = try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: pick.C)
         }
         return Outcome(model: scaler.rawModel(model), chosen: chosen, paths: paths, candidates: candidates,
-                       generator: generator, blend: blend, draws: draws, folds: k)
+                       generator: generator, blend: blend, folds: k)
     }
 
-    /// The generated-set regression on `space` at `C/3` and `C` over the folds, `draws` sets
-    /// per fold from the fold's generator (on each set the first solve warm-started from the
-    /// fold's class-weighted regression at `C`, the second from the first; the draws' models
-    /// averaged per `C`), blended with that regression (`blend`: the generated model's weight
-    /// in the logits); the better `C` kept.
+    /// The generated-set regression on `space` at `C/3` and `C` over the folds (the first solve
+    /// warm-started from the fold's class-weighted regression at `C`, the second from the
+    /// first), blended with that regression (`blend`: the generated model's weight in the
+    /// logits); the better `C` kept.
     static func generatedCandidate(_ space: Space, space index: Int, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
-                                   C: Double, headThreshold: Int?, generator: GeneratorConfig, blend: Double, draws: Int, seed: UInt64,
+                                   C: Double, headThreshold: Int?, generator: GeneratorConfig, blend: Double, seed: UInt64,
                                    solver: LogisticRegression, first: Candidate) throws -> Candidate {
         let genGrid = [C / 3, C]
         var scores = [[Double]](repeating: [], count: genGrid.count)
@@ -231,22 +204,14 @@ public enum CrossValidatedSelection {
             let counts = LabeledFeatures.counts(of: split.trainLabels, numClasses: numClasses)
             let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts, headThreshold: headThreshold),
                                          solver: solver)
-            let g = try FeatureGenerator(features: split.rawTrain, labels: split.trainLabels, numClasses: numClasses,
-                                         config: gr.generator)
+            let set = try gr.balancedSet(rawTrain: split.rawTrain, labels: split.trainLabels, numClasses: numClasses,
+                                         scaler: split.scaler, seed: seed)
             let regression = try RegressionCV(grid: [C], balanced: true, solver: solver)
                 .fit(split.train, labels: split.trainLabels, numClasses: numClasses, C: C)
-            var means = [LinearModel?](repeating: nil, count: genGrid.count)
-            for e in 0..<draws {
-                let set = gr.balancedSet(g, rawTrain: split.rawTrain, labels: split.trainLabels, scaler: split.scaler,
-                                         seed: seed, epoch: e)
-                var model = regression
-                for (i, c) in genGrid.enumerated() {
-                    model = try gr.solve(set, numClasses: numClasses, C: c, initial: model)
-                    means[i] = means[i].map { LinearModel.blend($0, model, weight: 1 / Double(e + 1)) } ?? model
-                }
-            }
-            for i in genGrid.indices {
-                scores[i].append(split.score(LinearModel.blend(regression, means[i]!, weight: blend), numClasses: numClasses))
+            var model = regression
+            for (g, c) in genGrid.enumerated() {
+                model = try gr.solve(set, numClasses: numClasses, C: c, initial: model)
+                scores[g].append(split.score(LinearModel.blend(regression, model, weight: blend), numClasses: numClasses))
             }
         }
         let means = scores.map { RegressionCV.meanAndStandardError($0).mean }
@@ -254,8 +219,7 @@ public enum CrossValidatedSelection {
         for g in genGrid.indices where means[g] > means[best] { best = g }
         let each = genGrid.indices.map { String(format: "%g: %.2f", genGrid[$0], 100 * means[$0]) }.joined(separator: ", ")
         let blended = blend == 1 ? "" : ", logits blended \(1 - blend) : \(blend) with the class-weighted regression at C*"
-        let sets = draws == 1 ? "one generated set" : "\(draws) generated sets (models averaged)"
-        return candidate(generatedName, "\(sets) on \(space.name) (k = \(generator.k), β = \(generator.initialBeta), sample mean, head threshold \(generator.headThreshold), every class to n_max) + unweighted regression (C*/3, C*: \(each))\(blended)",
+        return candidate(generatedName, "one generated set on \(space.name) (k = \(generator.k), β = \(generator.initialBeta), sample mean, head threshold \(generator.headThreshold), every class to n_max) + unweighted regression (C*/3, C*: \(each))\(blended)",
                          space: index, C: genGrid[best], scores: scores[best], first: first)
     }
 

@@ -155,9 +155,9 @@ extension Train {
                             record: ClassifierRecord.solver(summary: base.summary + " C=\(base.inverseRegularization)"))
     }
 
-    /// `glag` on the solver (the default for glag): `--draws` generated sets (`GeneratedRegression`:
-    /// k = 2, β = 1, sample mean, head threshold ⌈n_max/3⌉ unless given), the converged
-    /// unweighted regression on each (standardised rows), the models averaged. `C`: with `--C auto`, the class-weighted
+    /// `glag` on the solver (the default for glag): one generated set (`GeneratedRegression`:
+    /// k = 2, β = 1, sample mean, head threshold ⌈n_max/3⌉ unless given) and the converged
+    /// unweighted regression on standardised rows. `C`: with `--C auto`, the class-weighted
     /// regression's cross-validated `C*` on train + val, then `C*/3` (the generated set holds
     /// several times the real rows and `l2 = 1/(C·rows)`; `C*/3` was the suite's most frequent
     /// choice), fitted on train + val; a number is used as given on the training rows. The
@@ -165,7 +165,6 @@ extension Train {
     /// the class-weighted regression at `C*` (or the given `C`).
     func fitGeneratedRegression(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
         let auto = solverOptions.cChoice(hasValidation: val != nil) == .auto, blend = solverOptions.blend
-        let draws = solverOptions.draws
         let sum: SumAcrossRanks? = Job.isDistributed ? Job.sum : nil
         let (x, folds) = try Job.isDistributed ? distributedPool(data, folds: 5, withValidation: auto)
             : { let x = auto ? pooled(data) : data.inputs.train
@@ -189,34 +188,30 @@ extension Train {
             } else if blend < 1 {
                 start = try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: C)
             }
-            let sets = try generatedSets(gr, x, data, auto: auto, scaler: scaler)
-            console.line("\(draws) × \(sets.generated) generated rows (head threshold \(gr.generator.headThreshold)); solving at C = \(C)"
-                         + (draws > 1 ? ", the \(draws) models averaged" : "")
+            let set = try generatedSet(gr, x, data, auto: auto, scaler: scaler)
+            console.line("generated \(set.generated) rows (head threshold \(gr.generator.headThreshold)); solving at C = \(C)"
                          + (blend < 1 ? "; logits blended \(1 - blend) : \(blend) with the class-weighted regression" : ""))
-            let generated = try gr.averagedSolve(draws: draws, numClasses: x.numClasses, C: C, initial: start,
-                                                 totalRows: rows + sets.generated, sets.draw)
+            let generated = try gr.solve(set.rows, numClasses: x.numClasses, C: C, initial: start, totalRows: rows + set.generated)
             model = LinearModel.blend(start ?? generated, generated, weight: blend)
         } catch { throw CLIError("\(train): \(error)") }
         let g = gr.generator
-        let record = "{\"solver\":\"lbfgs\",\"method\":\"generated sets + unweighted regression, models averaged\",\"C\":\(C),\"C_selection\":\(auto ? "\"C*/3, C* by 5-fold cross-validation on train + val\"" : "\"given\""),\"standardized\":true,\"blend\":\(blend),\"draws\":\(draws),"
+        let record = "{\"solver\":\"lbfgs\",\"method\":\"one generated set + unweighted regression\",\"C\":\(C),\"C_selection\":\(auto ? "\"C*/3, C* by 5-fold cross-validation on train + val\"" : "\"given\""),\"standardized\":true,\"blend\":\(blend),"
             + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)}}"
         return TrainOutcome(model: scaler.rawModel(model), classCounts: counts, method: solverMethodName, lambda: data.lambda,
                             record: record, notes: auto ? ["C = C*/3 = \(C); the validation rows were trained on"] : [],
                             chosen: auto ? ["C": C] : [:])
     }
 
-    /// The generated-regression rows this process solves on for draw `e` (epoch `e` of
-    /// `--seed`): its rows of `x` then its generated rows, standardised, and the rows one
-    /// draw generates (every rank's). One process: every row. Under MPI the generator is
+    /// The generated-regression rows this process solves on: its rows of `x` then its
+    /// generated rows, standardised. One process: every row. Under MPI the generator is
     /// built on every rank from the one-process rows (every rank's training rows gathered,
     /// then the validation rows), and each rank keeps its blocks of the generated epoch (the
     /// one-process rows, from their per-row streams).
-    func generatedSets(_ gr: GeneratedRegression, _ x: LabeledFeatures, _ data: TrainData, auto: Bool,
-                       scaler: Standardizer) throws -> (draw: (Int) -> LabeledFeatures, generated: Int) {
+    func generatedSet(_ gr: GeneratedRegression, _ x: LabeledFeatures, _ data: TrainData, auto: Bool,
+                      scaler: Standardizer) throws -> (rows: LabeledFeatures, generated: Int) {
         guard Job.isDistributed else {
-            let g = try FeatureGenerator(features: x.features, labels: x.labels, numClasses: x.numClasses, config: gr.generator)
-            return ({ [seed] e in gr.balancedSet(g, rawTrain: x.features, labels: x.labels, scaler: scaler, seed: seed, epoch: e) },
-                    g.generatedRows)
+            let set = try gr.balancedSet(rawTrain: x.features, labels: x.labels, numClasses: x.numClasses, scaler: scaler, seed: seed)
+            return (set, set.labels.count - x.labels.count)
         }
         let ranks = Job.ranks, t = data.inputs.train
         let gathered = try gatheredTraining(t, features: true)
@@ -224,12 +219,10 @@ extension Train {
         if auto, let v = data.inputs.val { all = .verticalJoin(all, v.features); labels += v.labels }
         let g = try FeatureGenerator(features: all, labels: labels, numClasses: x.numClasses, config: gr.generator)
         let blocks = rowRange(of: ranks.rank, size: ranks.size, rows: g.blockCount)
-        return ({ [seed] e in
-            let part = g.generateBlocks(blocks, seed: seed, epoch: e)
-            let mine = Matrix(rows: part.labels.count, cols: t.features.cols, data: part.features)
-            return LabeledFeatures(features: scaler.apply(.verticalJoin(x.features, mine)), labels: x.labels + part.labels,
-                                   numClasses: x.numClasses)
-        }, g.generatedRows)
+        let part = g.generateBlocks(blocks, seed: seed, epoch: 0)
+        let mine = Matrix(rows: part.labels.count, cols: t.features.cols, data: part.features)
+        return (LabeledFeatures(features: scaler.apply(.verticalJoin(x.features, mine)), labels: x.labels + part.labels,
+                                numClasses: x.numClasses), g.generatedRows)
     }
 
     /// `glag --select-on-val` on the solver (the recommended command): `CrossValidatedSelection`
@@ -253,8 +246,7 @@ extension Train {
         do {
             outcome = try CrossValidatedSelection.select(
                 spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k,
-                headThreshold: generator.headThreshold, blend: solverOptions.blend, draws: solverOptions.draws, seed: seed,
-                solver: regressionSolver,
+                headThreshold: generator.headThreshold, blend: solverOptions.blend, seed: seed, solver: regressionSolver,
                 log: { console.line($0) })
         } catch { throw CLIError("\(train): \(error)") }
         let scores = outcome.candidates.map {
@@ -301,7 +293,7 @@ enum ClassifierRecord {
         }
         let g = o.generator
         let paths = o.paths.map { regressionCV($0, folds: o.folds, balanced: true) }
-        return "{\"solver\":\"lbfgs\",\"selection\":\"\(o.folds)-fold cross-validation, train + val, one-standard-error rule\",\"chosen\":\(quoted(o.choice.name)),\"C\":\(o.choice.C),\"standardized\":true,\"blend\":\(o.blend),\"draws\":\(o.draws),"
+        return "{\"solver\":\"lbfgs\",\"selection\":\"\(o.folds)-fold cross-validation, train + val, one-standard-error rule\",\"chosen\":\(quoted(o.choice.name)),\"C\":\(o.choice.C),\"standardized\":true,\"blend\":\(o.blend),"
             + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)},"
             + "\"candidates\":[\(cands.joined(separator: ","))],\"C_paths\":[\(paths.joined(separator: ","))]}"
     }

@@ -1,5 +1,4 @@
 import XCTest
-import AFG
 import Linalg
 @testable import Classifier
 
@@ -111,34 +110,5 @@ final class CrossValidationTests: XCTestCase {
             return tail.map { met.perClass[$0]! }.reduce(0, +) / Double(tail.count)
         }
         XCTAssertGreaterThan(tailRecall(gen), tailRecall(plain) + 0.05, "generated \(tailRecall(gen)) vs plain \(tailRecall(plain))")
-    }
-    /// Averaging the regressions of several generated sets shrinks the sampling noise: over
-    /// four seeds, the spread of the averaged model (4 draws) is well below that of one draw
-    /// (about 1/√4 for independent draws; a bug reusing one epoch would leave it unchanged),
-    /// and one draw equals the single-set solve.
-    func testAveragedDrawsShrinkTheGeneratedModelsSpread() throws {
-        let data = LongTailedGaussians(seed: 11, counts: [300, 200, 150, 6, 5, 4, 3], dim: 8)
-        let x = data.train.features, y = data.train.labels
-        let scaler = Standardizer(fitting: x)
-        let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: data.train.classCounts),
-                                     solver: LogisticRegression(gradientTolerance: 1e-6))
-        func spread(draws: Int) throws -> Double {
-            let models = try (1...4).map { s in
-                try gr.fit(rawTrain: x, labels: y, numClasses: data.numClasses, scaler: scaler, C: 1, seed: UInt64(s), draws: draws)
-            }
-            var total = 0.0
-            for j in models[0].weight.data.indices {
-                let v = models.map { Double($0.weight.data[j]) }, m = v.reduce(0, +) / 4
-                total += v.map { ($0 - m) * ($0 - m) }.reduce(0, +)
-            }
-            return total.squareRoot()
-        }
-        let one = try spread(draws: 1), four = try spread(draws: 4)
-        XCTAssertLessThan(four, 0.75 * one, "spread with 4 draws \(four) vs 1 draw \(one)")
-        XCTAssertGreaterThan(four, 0.25 * one, "4 draws should not collapse the spread: \(four) vs \(one)")
-        let g = try FeatureGenerator(features: x, labels: y, numClasses: data.numClasses, config: gr.generator)
-        let set = gr.balancedSet(g, rawTrain: x, labels: y, scaler: scaler, seed: 2, epoch: 0)
-        XCTAssertEqual(try gr.fit(rawTrain: x, labels: y, numClasses: data.numClasses, scaler: scaler, C: 1, seed: 2),
-                       try gr.solve(set, numClasses: data.numClasses, C: 1))
     }
 }

@@ -92,7 +92,7 @@ final class TrainTests: XCTestCase {
         }
     }
 
-    /// Plain `--method glag` runs on the converged solver (3 generated sets + regression, C*/3);
+    /// Plain `--method glag` runs on the converged solver (one generated set + regression, C*/3);
     /// an SGD-only flag (--epoch-rows) keeps it on SGD.
     func testPlainGLAGDefaultsToTheConvergedGeneratedSetRegression() throws {
         let out = path("g.h5")
@@ -102,9 +102,7 @@ final class TrainTests: XCTestCase {
         let file = try FeatureStore.readClassifier(path: out)
         XCTAssertEqual(file.method, "glag-lbfgs")
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any], file.configJSON)
-        XCTAssertEqual(config["method"] as? String, "generated sets + unweighted regression, models averaged")
-        XCTAssertEqual(config["draws"] as? Int, 3)
-        XCTAssertEqual(config["blend"] as? Double, 0.5)
+        XCTAssertEqual(config["method"] as? String, "one generated set + unweighted regression")
         let gen = try XCTUnwrap(config["generator"] as? [String: Any])
         XCTAssertEqual(gen["head_threshold"] as? Int, 2000, "⌈n_max/3⌉ of train + val (n_max 6000)")
         XCTAssertTrue(r.err.contains("the generated set uses C*/3"), r.err)
@@ -145,7 +143,7 @@ final class TrainTests: XCTestCase {
                               ("--kd-temperature", "0"), ("--kd-gamma", "nan"), ("--beta-step", "-1"), ("--beta-step", "nan"),
                               ("--lws-lr", "nan"), ("--tolerance", "nan"), ("--C", "0"), ("--rounds", "0"), ("--tukey", "nan"),
                               ("--k", "0"), ("--target-per-class", "0"), ("--epoch-rows", "0"), ("--many", "-1"),
-                              ("--blend", "nan"), ("--blend", "1.5"), ("--blend", "-0.1"), ("--draws", "0"), ("--draws", "65")] {
+                              ("--blend", "nan"), ("--blend", "1.5"), ("--blend", "-0.1")] {
             let r = try afg("train", "--method", "glag", "--train", missing, "--out", path("o.h5"), "\(flag)=\(value)")
             XCTAssertEqual(r.status, 1, "\(flag) \(value): \(r.err)")
             XCTAssertTrue(r.err.hasPrefix("Error: \(flag) must be "), "\(flag) \(value): \(r.err)")
@@ -155,7 +153,7 @@ final class TrainTests: XCTestCase {
 
     /// A value that does not parse for its option's type is one line (no help or usage block).
     func testUnparsableOptionValuesAreOneLine() throws {
-        for (flag, value) in [("--rounds", "nan"), ("--head-threshold", "99999999999999999999"), ("--epochs", "1.5"), ("--draws", "inf")] {
+        for (flag, value) in [("--rounds", "nan"), ("--head-threshold", "99999999999999999999"), ("--epochs", "1.5")] {
             let r = try afg("train", "--method", "glag", "--train", "\(fixtures)/train.h5", "--out", path("u.h5"), "\(flag)=\(value)")
             XCTAssertEqual(r.status, 64, r.err)
             XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)

@@ -188,8 +188,6 @@ struct SolverOptions: ParsableArguments {
     @Option(name: .setting(S.gradientTolerance), help: .init(S.gradientTolerance)) var tolerance = S.gradientTolerance.value
     @Option(name: .setting(GeneratedRegression.Settings.blend), help: .init(GeneratedRegression.Settings.blend))
     var blend = GeneratedRegression.Settings.blend.value
-    @Option(name: .setting(GeneratedRegression.Settings.draws), help: .init(GeneratedRegression.Settings.draws))
-    var draws = GeneratedRegression.Settings.draws.value
 
     /// The solver a run of `method` uses: the flag, else lbfgs for glag unless an SGD-only
     /// flag (`streaming`: --epoch-rows, checkpoints) asks for SGD.
@@ -211,7 +209,6 @@ struct SolverOptions: ParsableArguments {
             if let r = rounds { try S.rounds.check(r) }
             try S.gradientTolerance.check(tolerance)
             try GeneratedRegression.Settings.blend.check(blend)
-            try GeneratedRegression.Settings.draws.check(draws)
         }
     }
 }
