@@ -100,6 +100,9 @@ public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
 /// kernel `W′` (the transposed convolution is itself a same convolution), otherwise
 /// `dcol = Wᵀ·dY` then col2im. 1 × 1, stride-1, unpadded kernels skip im2col.
 /// Stride-1 same kernels build their columns with `SameColumns` (shifted plane copies).
+/// Each worker's product is one OpenBLAS call (`_gemmOneCall`: `_gemm`'s blocks would
+/// repack the weights per block), except the strided forward product, which keeps
+/// `_gemm`'s blocks (and with them the bits its PyTorch fixture was checked against).
 /// - Complexity: `2·N·Ho·Wo·Cout·Cin·k²` flops forward, twice that backward.
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -209,7 +212,7 @@ public final class Conv2d: Layer {
             forEachRowRange(total: os.n * os.h, rows: rows) { wk, _, q0, q1 in
                 let col = self.workspace.cols[wk].pointer
                 cols.gather(x, rows: q0, q1, into: col)
-                Float._gemm(false, false, self.outChannels, (q1 - q0) * W, K, 1, w, K, UnsafePointer(col), (q1 - q0) * W,
+                Float._gemmOneCall(false, false, self.outChannels, (q1 - q0) * W, K, 1, w, K, UnsafePointer(col), (q1 - q0) * W,
                             0, y + q0 * W, ldy)
             }
             addBias(y, ldy)
@@ -254,10 +257,10 @@ public final class Conv2d: Layer {
             forEachRowRange(total: os.n * os.h, rows: rows) { wk, ch, q0, q1 in
                 let col = self.workspace.cols[wk].pointer, dW = slots + ch * wcount, cols = (q1 - q0) * W
                 xcols.gather(x, rows: q0, q1, into: col)
-                Float._gemm(false, true, self.outChannels, K, cols, 1, dy + q0 * W, ldy, UnsafePointer(col), cols, 0, dW, K)
+                Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dy + q0 * W, ldy, UnsafePointer(col), cols, 0, dW, K)
                 if need {
                     dycols.gather(dy, rows: q0, q1, into: col)
-                    Float._gemm(false, false, self.inChannels, cols, KT, 1, wt, KT, UnsafePointer(col), cols, 0, dxp + q0 * W, s.perChannel)
+                    Float._gemmOneCall(false, false, self.inChannels, cols, KT, 1, wt, KT, UnsafePointer(col), cols, 0, dxp + q0 * W, s.perChannel)
                 }
             }
             let gw = weight.grad
@@ -277,14 +280,14 @@ public final class Conv2d: Layer {
                 let cols = cnt * os.plane, dW = self.workspace.grads[wk].pointer
                 let dyc = dy + n0 * os.plane
                 if self.isPointwise {
-                    Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 1, dW, K)
-                    if need { Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, dxp + n0 * s.plane, s.perChannel) }
+                    Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 1, dW, K)
+                    if need { Float._gemmOneCall(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, dxp + n0 * s.plane, s.perChannel) }
                 } else {
                     let col = self.workspace.cols[wk].pointer
                     self.im2col(x, s, os, n0, cnt, col, parallel: false)
-                    Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 1, dW, K)
+                    Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 1, dW, K)
                     if need {
-                        Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, col, cols)
+                        Float._gemmOneCall(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, col, cols)
                         self.col2im(UnsafePointer(col), s, os, n0, cnt, dxp, parallel: false)
                     }
                 }
