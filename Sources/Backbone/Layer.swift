@@ -100,6 +100,9 @@ public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
 /// kernel `W′` (the transposed convolution is itself a same convolution), otherwise
 /// `dcol = Wᵀ·dY` then col2im. 1 × 1, stride-1, unpadded kernels skip im2col.
 /// Stride-1 same kernels build their columns with `SameColumns` (shifted plane copies).
+/// Each worker's product is one OpenBLAS call (`_gemmOneCall`: `_gemm`'s blocks would
+/// repack the weights per block), except the strided forward product, which keeps
+/// `_gemm`'s blocks (and with them the bits its PyTorch fixture was checked against).
 /// - Complexity: `2·N·Ho·Wo·Cout·Cin·k²` flops forward, twice that backward.
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -209,7 +212,7 @@ public final class Conv2d: Layer {
             forEachRowRange(total: os.n * os.h, rows: rows) { wk, _, q0, q1 in
                 let col = self.workspace.cols[wk].pointer
                 cols.gather(x, rows: q0, q1, into: col)
-                Float._gemm(false, false, self.outChannels, (q1 - q0) * W, K, 1, w, K, UnsafePointer(col), (q1 - q0) * W,
+                Float._gemmOneCall(false, false, self.outChannels, (q1 - q0) * W, K, 1, w, K, UnsafePointer(col), (q1 - q0) * W,
                             0, y + q0 * W, ldy)
             }
             addBias(y, ldy)
@@ -254,10 +257,10 @@ public final class Conv2d: Layer {
             forEachRowRange(total: os.n * os.h, rows: rows) { wk, ch, q0, q1 in
                 let col = self.workspace.cols[wk].pointer, dW = slots + ch * wcount, cols = (q1 - q0) * W
                 xcols.gather(x, rows: q0, q1, into: col)
-                Float._gemm(false, true, self.outChannels, K, cols, 1, dy + q0 * W, ldy, UnsafePointer(col), cols, 0, dW, K)
+                Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dy + q0 * W, ldy, UnsafePointer(col), cols, 0, dW, K)
                 if need {
                     dycols.gather(dy, rows: q0, q1, into: col)
-                    Float._gemm(false, false, self.inChannels, cols, KT, 1, wt, KT, UnsafePointer(col), cols, 0, dxp + q0 * W, s.perChannel)
+                    Float._gemmOneCall(false, false, self.inChannels, cols, KT, 1, wt, KT, UnsafePointer(col), cols, 0, dxp + q0 * W, s.perChannel)
                 }
             }
             let gw = weight.grad
@@ -277,14 +280,14 @@ public final class Conv2d: Layer {
                 let cols = cnt * os.plane, dW = self.workspace.grads[wk].pointer
                 let dyc = dy + n0 * os.plane
                 if self.isPointwise {
-                    Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 1, dW, K)
-                    if need { Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, dxp + n0 * s.plane, s.perChannel) }
+                    Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 1, dW, K)
+                    if need { Float._gemmOneCall(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, dxp + n0 * s.plane, s.perChannel) }
                 } else {
                     let col = self.workspace.cols[wk].pointer
                     self.im2col(x, s, os, n0, cnt, col, parallel: false)
-                    Float._gemm(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 1, dW, K)
+                    Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 1, dW, K)
                     if need {
-                        Float._gemm(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, col, cols)
+                        Float._gemmOneCall(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, col, cols)
                         self.col2im(UnsafePointer(col), s, os, n0, cnt, dxp, parallel: false)
                     }
                 }
@@ -388,6 +391,14 @@ public final class Conv2d: Layer {
 
 // MARK: - Batch normalisation
 
+/// What `BatchNorm2d` applies to its affine output in the same pass (the fusions of
+/// `BasicBlock`): nothing, `max(·, 0)`, or `max(· + r, 0)` with `r` of the input's shape.
+/// Each is computed in the order of the separate layers (`(v·γ + β) + r`, then Swift's
+/// `max(·, 0)`), so a fused pass gives the separate layers' bits.
+enum BatchNormEpilogue {
+    case none, relu, residualReLU(UnsafePointer<Float>)
+}
+
 /// PyTorch's `BatchNorm2d` (also `BatchNorm1d` on `D × N × 1 × 1` input).
 ///
 /// Training: normalise with the batch mean and the *biased* batch variance, and update
@@ -406,6 +417,8 @@ public final class BatchNorm2d: Layer {
     var invStd: [Float]
     var shape = Shape(c: 0, n: 0, h: 0, w: 0)
     var lastTraining = true
+    /// The last input (inference-mode backward recomputes `x̂` from it).
+    var input: UnsafePointer<Float>?
 
     public init(_ channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
         self.channels = channels; self.momentum = momentum; self.eps = eps
@@ -433,53 +446,31 @@ public final class BatchNorm2d: Layer {
     }
 
     public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
+        forward(x, s, training: training, epilogue: .none, into: out.ensure(s.count))
+    }
+
+    /// Batch norm followed by `epilogue` in one pass, written to `y` (`s.count` floats,
+    /// not the layer's own block). `backward` then takes the gradient with respect to the
+    /// normalised values *before* the epilogue (`BasicBlock` applies the ReLU's mask,
+    /// or passes it to `backward(_:reluOutput:)`).
+    @discardableResult
+    func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool, epilogue: BatchNormEpilogue,
+                 into y: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
         _ = outputShape(for: s)
-        shape = s; lastTraining = training
-        let m = s.perChannel
-        let y = out.ensure(s.count)
-        let g = weight.value, b = bias.value
+        shape = s; lastTraining = training; input = x
         if training {
-            precondition(m > 1, "BatchNorm2d: training needs more than one value per channel (got \(s))")
-            let xh = xhat.ensure(s.count)
-            let mom = momentum, eps = eps
-            runningMean.withUnsafeMutableBufferPointer { rm in
-                runningVar.withUnsafeMutableBufferPointer { rv in
-                    invStd.withUnsafeMutableBufferPointer { inv in
-                        parallelRanges(channels, costPerItem: m) { r in
-                            for c in r {
-                                let xc = x + c * m
-                                let mean = vsum(xc, m) / Double(m)
-                                // Centred second pass (no cancellation); the centre is the
-                                // Float mean, and the remaining offset is corrected exactly.
-                                let mf0 = Float(mean), off = mean - Double(mf0)
-                                let ss = max(0, vsumSquares(xc, m, centre: mf0) - Double(m) * off * off)
-                                let varB = ss / Double(m)
-                                let istd = Float(1 / (varB + Double(eps)).squareRoot())
-                                inv[c] = istd
-                                let mf = Float(mean), gc = g[c], bc = b[c]
-                                let xhc = xh + c * m, yc = y + c * m
-                                let mv = SIMD8<Float>(repeating: mf), iv = SIMD8<Float>(repeating: istd)
-                                let gv = SIMD8<Float>(repeating: gc), bv = SIMD8<Float>(repeating: bc)
-                                var i = 0
-                                while i + 8 <= m { let v = (load8(xc + i) - mv) * iv; store8(v, xhc + i); store8(v * gv + bv, yc + i); i += 8 }
-                                while i < m { let v = (xc[i] - mf) * istd; xhc[i] = v; yc[i] = v * gc + bc; i += 1 }
-                                rm[c] = (1 - mom) * rm[c] + mom * mf
-                                rv[c] = (1 - mom) * rv[c] + mom * Float(ss / Double(m - 1))
-                            }
-                        }
-                    }
-                }
-            }
+            precondition(s.perChannel > 1, "BatchNorm2d: training needs more than one value per channel (got \(s))")
+            trainingForward(x, s.perChannel, epilogue, y)
             numBatchesTracked += 1
         } else {
             for c in 0..<channels { invStd[c] = 1 / (runningVar[c] + eps).squareRoot() }
+            let g = weight.value, b = bias.value, m = s.perChannel
             runningMean.withUnsafeBufferPointer { rm in
                 invStd.withUnsafeBufferPointer { inv in
                     parallelRanges(channels, costPerItem: m) { r in
                         for c in r {
                             let scale = g[c] * inv[c], shift = b[c] - rm[c] * scale
-                            let xc = x + c * m, yc = y + c * m
-                            for i in 0..<m { yc[i] = xc[i] * scale + shift }
+                            Self.affine(x + c * m, m, scale: scale, shift: shift, epilogue.offset(c * m), into: y + c * m)
                         }
                     }
                 }
@@ -488,7 +479,67 @@ public final class BatchNorm2d: Layer {
         return y
     }
 
+    /// Batch statistics, running-statistics update, `x̂` and the output, per channel.
+    func trainingForward(_ x: UnsafePointer<Float>, _ m: Int, _ epilogue: BatchNormEpilogue, _ y: UnsafeMutablePointer<Float>) {
+        let g = weight.value, b = bias.value
+        let xh = xhat.ensure(channels * m)
+        let mom = momentum, eps = eps
+        runningMean.withUnsafeMutableBufferPointer { rm in
+            runningVar.withUnsafeMutableBufferPointer { rv in
+                invStd.withUnsafeMutableBufferPointer { inv in
+                    parallelRanges(channels, costPerItem: m) { r in
+                        for c in r {
+                            let xc = x + c * m
+                            let mean = vsum(xc, m) / Double(m)
+                            // Centred second pass (no cancellation); the centre is the
+                            // Float mean, and the remaining offset is corrected exactly.
+                            let mf = Float(mean), off = mean - Double(mf)
+                            let ss = max(0, vsumSquares(xc, m, centre: mf) - Double(m) * off * off)
+                            let istd = Float(1 / (ss / Double(m) + Double(eps)).squareRoot())
+                            inv[c] = istd
+                            Self.normalize(xc, m, mean: mf, istd: istd, gamma: g[c], beta: b[c], xhat: xh + c * m,
+                                           epilogue.offset(c * m), into: y + c * m)
+                            rm[c] = (1 - mom) * rm[c] + mom * mf
+                            rv[c] = (1 - mom) * rv[c] + mom * Float(ss / Double(m - 1))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One channel in training: `x̂ = (x − μ)·istd`, `y = epilogue(x̂·γ + β)`. O(m).
+    @inline(__always)
+    static func normalize(_ xc: UnsafePointer<Float>, _ m: Int, mean: Float, istd: Float, gamma: Float, beta: Float,
+                          xhat xhc: UnsafeMutablePointer<Float>, _ epilogue: BatchNormEpilogue, into yc: UnsafeMutablePointer<Float>) {
+        let mv = SIMD8<Float>(repeating: mean), iv = SIMD8<Float>(repeating: istd)
+        let gv = SIMD8<Float>(repeating: gamma), bv = SIMD8<Float>(repeating: beta)
+        var i = 0
+        while i + 8 <= m {
+            let v = (load8(xc + i) - mv) * iv
+            store8(v, xhc + i); store8(epilogue.apply8(v * gv + bv, i), yc + i); i += 8
+        }
+        while i < m { let v = (xc[i] - mean) * istd; xhc[i] = v; yc[i] = epilogue.apply(v * gamma + beta, i); i += 1 }
+    }
+
+    /// One channel in inference: `y = epilogue(x·scale + shift)`. O(m).
+    @inline(__always)
+    static func affine(_ xc: UnsafePointer<Float>, _ m: Int, scale: Float, shift: Float, _ epilogue: BatchNormEpilogue,
+                       into yc: UnsafeMutablePointer<Float>) {
+        let sv = SIMD8<Float>(repeating: scale), tv = SIMD8<Float>(repeating: shift)
+        var i = 0
+        while i + 8 <= m { store8(epilogue.apply8(load8(xc + i) * sv + tv, i), yc + i); i += 8 }
+        while i < m { yc[i] = epilogue.apply(xc[i] * scale + shift, i); i += 1 }
+    }
+
     public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        backward(dy, reluOutput: nil)
+    }
+
+    /// `backward` of batch norm followed by a ReLU whose output is `reluOutput` (the
+    /// `.relu` epilogue's `y`): the gradient is masked where `y ≤ 0` on the fly, with the
+    /// bits of `ReLU.backward` then `backward`. `nil`: plain batch norm.
+    func backward(_ dy: UnsafePointer<Float>, reluOutput mask: UnsafePointer<Float>?) -> UnsafeMutablePointer<Float> {
         let s = shape, m = s.perChannel
         let dxp = dx.ensure(s.count)
         let g = weight.value, gg = weight.grad, bg = bias.grad
@@ -498,39 +549,97 @@ public final class BatchNorm2d: Layer {
             invStd.withUnsafeBufferPointer { inv in
                 parallelRanges(channels, costPerItem: m) { r in
                     for c in r {
-                        let dyc = dy + c * m, xhc = xh + c * m
-                        let sdy = vsum(dyc, m), sdyx = vdot(dyc, xhc, m)
+                        let dyc = dy + c * m, xhc = xh + c * m, mc = mask.map { $0 + c * m }
+                        let (sdy, sdyx) = maskedSums(dyc, xhc, mc, m)
                         gg[c] += Float(sdyx); bg[c] += Float(sdy)
                         if need {
-                            let k = g[c] * inv[c]
-                            let a = Float(sdy / Double(m)), bb = Float(sdyx / Double(m))
-                            let dxc = dxp + c * m
-                            let kv = SIMD8<Float>(repeating: k), av = SIMD8<Float>(repeating: a), bbv = SIMD8<Float>(repeating: bb)
-                            var i = 0
-                            while i + 8 <= m { store8(kv * (load8(dyc + i) - av - load8(xhc + i) * bbv), dxc + i); i += 8 }
-                            while i < m { dxc[i] = k * (dyc[i] - a - xhc[i] * bb); i += 1 }
+                            Self.inputGradient(dyc, xhc, mc, m, k: g[c] * inv[c], a: Float(sdy / Double(m)),
+                                               b: Float(sdyx / Double(m)), into: dxp + c * m)
                         }
                     }
                 }
             }
         } else {
-            // Inference mode: y = γ·(x − μ_run)·invStd + β, an affine map per channel.
-            let x = UnsafePointer(out.pointer) // y; recover x̂ = (y − β)/γ only for dγ when γ ≠ 0
-            invStd.withUnsafeBufferPointer { inv in
-                for c in 0..<channels {
-                    let dyc = dy + c * m, yc = x + c * m
-                    var sdy = 0.0, sdyx = 0.0
-                    for i in 0..<m {
-                        sdy += Double(dyc[i])
-                        if g[c] != 0 { sdyx += Double(dyc[i]) * Double((yc[i] - bias.value[c]) / g[c]) }
-                    }
-                    gg[c] += Float(sdyx); bg[c] += Float(sdy)
-                    if need { let k = g[c] * inv[c]; let dxc = dxp + c * m; for i in 0..<m { dxc[i] = dyc[i] * k } }
-                }
-            }
+            precondition(mask == nil, "BatchNorm2d: a fused ReLU's backward needs training mode")
+            inferenceBackward(dy, m, dxp)
         }
         return dxp
     }
+
+    /// One channel of the training-mode input gradient: `dx = k·(d − a − x̂·b)` with `d` the
+    /// (masked) output gradient. O(m).
+    @inline(__always)
+    static func inputGradient(_ dyc: UnsafePointer<Float>, _ xhc: UnsafePointer<Float>, _ mc: UnsafePointer<Float>?, _ m: Int,
+                              k: Float, a: Float, b: Float, into dxc: UnsafeMutablePointer<Float>) {
+        let kv = SIMD8<Float>(repeating: k), av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b)
+        var i = 0
+        while i + 8 <= m { store8(kv * (masked8(dyc, mc, i) - av - load8(xhc + i) * bv), dxc + i); i += 8 }
+        while i < m { dxc[i] = k * (masked(dyc, mc, i) - a - xhc[i] * b); i += 1 }
+    }
+
+    /// Inference mode: `y = γ·(x − μ_run)·invStd + β`, an affine map per channel, so
+    /// `dγ = Σ dy·x̂` with `x̂` recomputed from the kept input, `dβ = Σ dy`, `dx = dy·γ·invStd`.
+    func inferenceBackward(_ dy: UnsafePointer<Float>, _ m: Int, _ dxp: UnsafeMutablePointer<Float>) {
+        guard let x = input else { preconditionFailure("BatchNorm2d.backward before forward") }
+        let g = weight.value, gg = weight.grad, bg = bias.grad
+        for c in 0..<channels {
+            let dyc = dy + c * m, xc = x + c * m, mu = runningMean[c], inv = invStd[c]
+            var sdy = 0.0, sdyx = 0.0
+            for i in 0..<m { sdy += Double(dyc[i]); sdyx += Double(dyc[i]) * Double((xc[i] - mu) * inv) }
+            gg[c] += Float(sdyx); bg[c] += Float(sdy)
+            if needsInputGradient { let k = g[c] * inv; let dxc = dxp + c * m; for i in 0..<m { dxc[i] = dyc[i] * k } }
+        }
+    }
+}
+
+extension BatchNormEpilogue {
+    /// The epilogue for the values from flat index `offset` on.
+    @inline(__always) func offset(_ k: Int) -> BatchNormEpilogue {
+        if case .residualReLU(let r) = self { return .residualReLU(r + k) }
+        return self
+    }
+    /// Applied to 8 values at index `i`: `max(v, 0)` as Swift's `max` (`+0` where `0 ≥ v`).
+    @inline(__always) func apply8(_ v: SIMD8<Float>, _ i: Int) -> SIMD8<Float> {
+        let zero = SIMD8<Float>(repeating: 0)
+        switch self {
+        case .none: return v
+        case .relu: return v.replacing(with: zero, where: zero .>= v)
+        case .residualReLU(let r): let z = v + load8(r + i); return z.replacing(with: zero, where: zero .>= z)
+        }
+    }
+    @inline(__always) func apply(_ v: Float, _ i: Int) -> Float {
+        switch self {
+        case .none: return v
+        case .relu: return max(v, 0)
+        case .residualReLU(let r): return max(v + r[i], 0)
+        }
+    }
+}
+
+/// `d[i]`, or 0 where the ReLU output `mask[i] ≤ 0` (as `ReLU.backward`).
+@inline(__always) func masked8(_ d: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?, _ i: Int) -> SIMD8<Float> {
+    guard let mask else { return load8(d + i) }
+    let zero = SIMD8<Float>(repeating: 0)
+    return load8(d + i).replacing(with: zero, where: load8(mask + i) .<= zero)
+}
+@inline(__always) func masked(_ d: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?, _ i: Int) -> Float {
+    guard let mask else { return d[i] }
+    return mask[i] > 0 ? d[i] : 0
+}
+
+/// `(Σ d[i], Σ d[i]·x̂[i])` over one pass, `d` masked by `mask` when given: the bits of
+/// `vsum` and `vdot` on the masked gradient. O(m).
+func maskedSums(_ d: UnsafePointer<Float>, _ xh: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?, _ n: Int) -> (Double, Double) {
+    var total = 0.0, totalX = 0.0, i = 0
+    while i < n {
+        let end = min(n, i + 4096)
+        var acc = SIMD8<Float>(repeating: 0), accX = SIMD8<Float>(repeating: 0)
+        while i + 8 <= end { let v = masked8(d, mask, i); acc += v; accX += v * load8(xh + i); i += 8 }
+        var s = acc.sum(), sx = accX.sum()
+        while i < end { let v = masked(d, mask, i); s += v; sx += v * xh[i]; i += 1 }
+        total += Double(s); totalX += Double(sx)
+    }
+    return (total, totalX)
 }
 
 // MARK: - Element-wise and pooling
@@ -548,6 +657,9 @@ public final class ReLU: Layer {
         parallelRanges(count) { r in for i in r { y[i] = max(x[i], 0) } }
         return y
     }
+    /// The output block for input shape `s` when another layer writes this ReLU's output
+    /// in its own pass (`BatchNorm2d`'s ReLU epilogues); `backward` then works as after `forward`.
+    func fusedOutput(_ s: Shape) -> UnsafeMutablePointer<Float> { count = s.count; return out.ensure(count) }
     public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let d = dx.ensure(count), y = UnsafePointer(out.pointer)
         parallelRanges(count) { r in
@@ -754,11 +866,13 @@ public final class ShortcutA: Layer {
 
 /// The CIFAR ResNet basic block: `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`,
 /// 3 × 3 convolutions, option-A shortcut when the stride or width changes.
+/// Each batch norm writes its ReLU's output in the same pass (`BatchNormEpilogue`; the
+/// second adds the shortcut first), and `bn1`'s backward applies `relu1`'s mask itself.
 public final class BasicBlock: Layer {
     public let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU(), conv2: Conv2d, bn2: BatchNorm2d
     public let shortcut: ShortcutA?
     let relu2 = ReLU()
-    let sum = FloatBuffer(), dx = FloatBuffer()
+    let dx = FloatBuffer()
     var inShape = Shape(c: 0, n: 0, h: 0, w: 0)
     public var needsInputGradient: Bool {
         get { conv1.needsInputGradient }
@@ -783,23 +897,17 @@ public final class BasicBlock: Layer {
         inShape = s
         let s1 = conv1.outputShape(for: s)
         var a = conv1.forward(x, s, training: training)
-        a = bn1.forward(a, s1, training: training)
-        a = relu1.forward(a, s1, training: training)
+        a = bn1.forward(a, s1, training: training, epilogue: .relu, into: relu1.fusedOutput(s1))
         a = conv2.forward(a, s1, training: training)
-        a = bn2.forward(a, s1, training: training)
         let sc: UnsafePointer<Float> = shortcut.map { UnsafePointer($0.forward(x, s, training: training)) } ?? x
-        let z = sum.ensure(s1.count)
-        let a2 = UnsafePointer(a)
-        parallelRanges(s1.count) { r in for i in r { z[i] = a2[i] + sc[i] } }
-        return relu2.forward(z, s1, training: training)
+        return bn2.forward(a, s1, training: training, epilogue: .residualReLU(sc), into: relu2.fusedOutput(s1))
     }
 
     public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let dz = UnsafePointer(relu2.backward(dy))
         var g = bn2.backward(dz)
         g = conv2.backward(g)
-        g = relu1.backward(g)
-        g = bn1.backward(g)
+        g = bn1.backward(g, reluOutput: UnsafePointer(relu1.out.pointer))
         let d1 = UnsafePointer(conv1.backward(g))
         let count = inShape.count
         let d = dx.ensure(count)

@@ -214,3 +214,20 @@ extension Float {
         }
     }
 }
+
+extension Float {
+    /// `C ← α·op(A)·op(B) + β·C` (row-major, shapes as `_gemm`) as one single-threaded
+    /// OpenBLAS call on the calling thread, not cut into `_gemm`'s blocks: for callers that
+    /// already run many products on their own threads (the backbone's convolution workers),
+    /// where each block would repack the whole of the other operand. The bits depend on the
+    /// arguments only (not on threads), but may differ from `_gemm`'s in the last place.
+    /// - Complexity: `2·m·n·k` flops.
+    @inline(__always)
+    public static func _gemmOneCall(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                                    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                    _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        _ = blasSetup
+        cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb),
+                    beta, c, i32(ldc))
+    }
+}
