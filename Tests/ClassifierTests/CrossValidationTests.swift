@@ -60,6 +60,30 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(try cv.path(x, labels: y, numClasses: 2, folds: folds), path, "deterministic")
     }
 
+    /// The choice rule on constructed per-fold scores: the generated blend stays unless the
+    /// chosen regression beats it by more than the paired standard error; a later
+    /// regression replaces an earlier one on the same condition.
+    func testChoiceKeepsTheBlendUnlessARegressionClearlyBeatsIt() {
+        func cand(_ scores: [Double]) -> CrossValidatedSelection.Candidate {
+            .init(name: "", summary: "", space: 0, C: 1, scores: scores, mean: 0, standardError: 0,
+                  pairedDifference: 0, pairedStandardError: 0)
+        }
+        let base = [0.80, 0.82, 0.78, 0.81, 0.79]
+        let noisyBetter = zip(base, [0.02, -0.01, 0.03, -0.02, 0.01]).map { $0 + $1 }   // +0.006 ± 0.009
+        let clearlyBetter = base.map { $0 + 0.02 }                                       // +0.02 ± 0
+        let worse = base.map { $0 - 0.01 }
+        // Blend within one SE of the regression (either side): the blend.
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(noisyBetter), cand(base)]), 1)
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(base), cand(noisyBetter)]), 1)
+        // The regression clearly better: the regression.
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(clearlyBetter), cand(base)]), 0)
+        // Two spaces: the second regression clearly beats the first and the blend.
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(base), cand(clearlyBetter), cand(worse)]), 1)
+        // The second regression only noisily better than the first: the first is compared with the blend.
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(clearlyBetter), cand(noisyBetter), cand(base)]), 0)
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(base), cand(noisyBetter), cand(base)]), 2)
+    }
+
     /// The selection obeys its documented rule on the scores it reports, the refit is the
     /// chosen candidate on every row, and it is deterministic.
     func testSelectionFollowsThePairedOneStandardErrorRule() throws {
@@ -72,12 +96,13 @@ final class CrossValidationTests: XCTestCase {
         let out = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, seed: 2)
         XCTAssertEqual(out.candidates.map(\.name), ["balanced-lr (a)", "balanced-lr (b)", "generated-lr"])
         XCTAssertEqual(out.candidates.map(\.space), [0, 1, 1])
-        var chosen = 0
-        for i in 1..<out.candidates.count {
-            let d = zip(out.candidates[i].scores, out.candidates[chosen].scores).map { $0 - $1 }
+        func beats(_ i: Int, _ j: Int) -> Bool {
+            let d = zip(out.candidates[i].scores, out.candidates[j].scores).map { $0 - $1 }
             let s = RegressionCV.meanAndStandardError(d)
-            if s.mean > s.se { chosen = i }
+            return s.mean > s.se
         }
+        let regression = beats(1, 0) ? 1 : 0
+        let chosen = beats(regression, 2) ? regression : 2
         XCTAssertEqual(out.chosen, chosen)
         // An affine map of the rows is the same problem after standardisation: same C path.
         XCTAssertEqual(out.paths[0].best, out.paths[1].best)
