@@ -114,12 +114,16 @@ public final class StateTensor {
     }
 }
 
-/// Splits `0..<n` into at most `ProcessInfo.activeProcessorCount` contiguous ranges and
+/// `ProcessInfo.activeProcessorCount`, read once: on Linux each read of the property
+/// opens and parses `/proc` and cgroup files: tens of microseconds, serial, per call.
+let backboneProcessorCount = ProcessInfo.processInfo.activeProcessorCount
+
+/// Splits `0..<n` into at most `backboneProcessorCount` contiguous ranges and
 /// runs `body` on them concurrently (serially when `n · costPerItem` is small).
 /// The ranges are disjoint, so bodies that write only their own range do not race.
 @inline(__always)
 func parallelRanges(_ n: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
-    let workers = min(ProcessInfo.processInfo.activeProcessorCount, n)
+    let workers = min(backboneProcessorCount, n)
     if workers <= 1 || n * costPerItem < 32_768 {
         if n > 0 { body(0..<n) }
         return
