@@ -302,13 +302,16 @@ public final class Conv2d: Layer {
     }
 
     /// `W′[ci, (co·k + a)·k + b] = W[co, ci, k−1−a, k−1−b]` (`Cin × Cout·k²`, row-major):
-    /// the kernel of the same convolution that maps `dY` to `dX`. O(Cout·Cin·k²).
+    /// the kernel of the same convolution that maps `dY` to `dX`; rows of `W′` split over
+    /// the workers. O(Cout·Cin·k²).
     func flippedWeight() -> UnsafeMutablePointer<Float> {
         let k = kernel, kk = k * k, ci = inChannels, co = outChannels
-        let f = flipped.ensure(ci * co * kk), w = weight.value
-        for o in 0..<co { for i in 0..<ci { for a in 0..<k { for b in 0..<k {
-            f[i * co * kk + (o * k + a) * k + b] = w[((o * ci + i) * k + (k - 1 - a)) * k + (k - 1 - b)]
-        } } } }
+        let f = flipped.ensure(ci * co * kk), w = UnsafePointer(weight.value)
+        parallelRanges(ci, costPerItem: co * kk) { rows in
+            for i in rows { for o in 0..<co { for a in 0..<k { for b in 0..<k {
+                f[i * co * kk + (o * k + a) * k + b] = w[((o * ci + i) * k + (k - 1 - a)) * k + (k - 1 - b)]
+            } } } }
+        }
         return f
     }
 
@@ -840,26 +843,34 @@ public final class ShortcutA: Layer {
     public func outputShape(for s: Shape) -> Shape {
         Shape(c: outChannels, n: s.n, h: (s.h + stride - 1) / stride, w: (s.w + stride - 1) / stride)
     }
+    /// Output planes `(c, n)` split over the workers (`parallelRanges`): padding planes
+    /// zeroed, the others subsampled. O(`Cout·N·Ho·Wo`).
     public func forward(_ x: UnsafePointer<Float>, _ s: Shape, training: Bool) -> UnsafeMutablePointer<Float> {
         let os = outputShape(for: s)
         inShape = s
-        let y = out.ensure(os.count), pc = os.perChannel
-        y.update(repeating: 0, count: pad * pc)
-        (y + (pad + inChannels) * pc).update(repeating: 0, count: (outChannels - pad - inChannels) * pc)
-        for c in 0..<inChannels { for n in 0..<s.n {
-            let src = x + (c * s.n + n) * s.plane, dst = y + ((c + pad) * s.n + n) * os.plane
-            for ho in 0..<os.h { for wo in 0..<os.w { dst[ho * os.w + wo] = src[ho * stride * s.w + wo * stride] } }
-        } }
+        let y = out.ensure(os.count), pad = pad, inChannels = inChannels, stride = stride
+        parallelRanges(outChannels * s.n, costPerItem: os.plane) { planes in
+            for pl in planes {
+                let dst = y + pl * os.plane, c = pl / s.n - pad
+                if c < 0 || c >= inChannels { dst.update(repeating: 0, count: os.plane); continue }
+                let src = x + (pl - pad * s.n) * s.plane
+                for ho in 0..<os.h { for wo in 0..<os.w { dst[ho * os.w + wo] = src[ho * stride * s.w + wo * stride] } }
+            }
+        }
         return y
     }
+    /// Input-gradient planes `(c, n)` split over the workers: each zeroed, then the
+    /// subsampled positions set. O(`Cin·N·H·W`).
     public func backward(_ dy: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let s = inShape, os = outputShape(for: s)
-        let d = dx.ensure(s.count)
-        d.update(repeating: 0, count: s.count)
-        for c in 0..<inChannels { for n in 0..<s.n {
-            let dst = d + (c * s.n + n) * s.plane, src = dy + ((c + pad) * s.n + n) * os.plane
-            for ho in 0..<os.h { for wo in 0..<os.w { dst[ho * stride * s.w + wo * stride] = src[ho * os.w + wo] } }
-        } }
+        let d = dx.ensure(s.count), pad = pad, stride = stride
+        parallelRanges(inChannels * s.n, costPerItem: s.plane) { planes in
+            for pl in planes {
+                let dst = d + pl * s.plane, src = dy + (pl + pad * s.n) * os.plane
+                dst.update(repeating: 0, count: s.plane)
+                for ho in 0..<os.h { for wo in 0..<os.w { dst[ho * stride * s.w + wo * stride] = src[ho * os.w + wo] } }
+            }
+        }
         return d
     }
 }

@@ -6,15 +6,16 @@
 /// the column block to stay in the core's L2 cache between the gather and the `sgemm`
 /// that reads it; a range may start or end inside an image.
 ///
-/// For kernel offset `(ki, kj)` a column row is the input plane shifted by
-/// `(ki − p)·W + (kj − p)` floats, so within one image the valid output rows form one
-/// contiguous run: one `memcpy` per (column row, image), plus zeroed rows above/below
-/// the image and `≤ 2p` zeroed entries per output row where the run wraps. The values
-/// are those of the generic `Conv2d.im2col` loops.
+/// For kernel offset `(ki, kj)` a column row is the channel's batch (`N·H·W` contiguous
+/// floats, rows `q = n·H + h`) shifted by `(ki − p)·W + (kj − p)` floats, so the whole
+/// range is one `memcpy` per column row; then the rows that read across an image's top or
+/// bottom edge (`≤ p` per image) are zeroed, and the `≤ 2p` columns that read across a
+/// row's end, one strided pass per column. The values are those of the generic
+/// `Conv2d.im2col` loops.
 ///
 /// Layout: `x` is `C × N × H × W`; `col` is `C·k² × (q1 − q0)·W`, row `(c·k + ki)·k + kj`,
 /// column `(q − q0)·W + w`, holding `x[c, n, h + ki − p, w + kj − p]` (0 outside).
-/// - Complexity: `C·k²·(q1 − q0)·W` stores.
+/// - Complexity: `C·k²·(q1 − q0)·W` stores, in `C·k²` copies plus the zeroing.
 struct SameColumns {
     let channels: Int, batch: Int, height: Int, width: Int, kernel: Int
 
@@ -28,45 +29,49 @@ struct SameColumns {
     /// Fills `col` for output rows `q0..<q1` of `x`.
     /// - Precondition: `0 ≤ q0 < q1 ≤ batch·height`; `col` holds `channels·k²·(q1 − q0)·W` floats.
     func gather(_ x: UnsafePointer<Float>, rows q0: Int, _ q1: Int, into col: UnsafeMutablePointer<Float>) {
-        let k = kernel, p = kernel / 2, H = height, W = width, plane = H &* W, cols = (q1 &- q0) &* W
-        let nFirst = q0 / H, nLast = (q1 &- 1) / H
+        let k = kernel, p = kernel / 2, H = height, W = width, cols = (q1 &- q0) &* W
+        let total = batch &* H &* W
         for c in 0..<channels {
+            let xc = x + c &* total
             for ki in 0..<k {
-                let (hlo, hhi) = rows(ki)
                 for kj in 0..<k {
-                    let off = kj &- p
-                    let wlo = max(0, -off), whi = max(wlo, W &- max(0, off))
-                    let rowBase = col + ((c &* k &+ ki) &* k &+ kj) &* cols
-                    for n in nFirst...nLast {
-                        // This image's rows h0..<h1 sit at column (n·H + h − q0)·W.
-                        let h0 = max(0, q0 &- n &* H), h1 = min(H, q1 &- n &* H)
-                        let dst = rowBase + (n &* H &+ h0 &- q0) &* W   // row h0
-                        let v0 = max(h0, hlo), v1 = min(h1, hhi)
-                        if v1 <= v0 || whi <= wlo {
-                            dst.update(repeating: 0, count: (h1 &- h0) &* W)
-                            continue
-                        }
-                        if v0 > h0 { dst.update(repeating: 0, count: (v0 &- h0) &* W) }
-                        if v1 < h1 { (dst + (v1 &- h0) &* W).update(repeating: 0, count: (h1 &- v1) &* W) }
-                        // One run over the valid rows: d[j] = s[j] for plane index j in [v0·W + wlo, (v1−1)·W + whi).
-                        let d = dst - h0 &* W
-                        let s = x + (c &* batch &+ n) &* plane + (ki &- p) &* W + off
-                        let a = v0 &* W &+ wlo, b = (v1 &- 1) &* W &+ whi
-                        (d + a).update(from: s + a, count: b &- a)
-                        // The run wrapped across row ends: zero the columns that lie in the
-                        // padding, one strided pass per column (a loop along a row would
-                        // become a `memset` call per row).
-                        var w = 0
-                        while w < W {
-                            if w == wlo { w = whi; continue }
-                            var j = v0 &* W &+ w
-                            let end = v1 &* W
-                            while j < end { d[j] = 0; j &+= W }
-                            w &+= 1
-                        }
-                    }
+                    let off = kj &- p, shift = (ki &- p) &* W &+ off
+                    let row = col + ((c &* k &+ ki) &* k &+ kj) &* cols
+                    // row[j − q0·W] = xc[j + shift] for the j whose source lies in the channel.
+                    let a = min(max(q0 &* W, -shift), q1 &* W), b = max(a, min(q1 &* W, total &- shift))
+                    let d = row - q0 &* W
+                    if a > q0 &* W { row.update(repeating: 0, count: a &- q0 &* W) }
+                    (d + a).update(from: xc + (a &+ shift), count: b &- a)
+                    if b < q1 &* W { (d + b).update(repeating: 0, count: q1 &* W &- b) }
+                    zeroEdges(d, rows: q0, q1, ki: ki, kj: kj)
                 }
             }
+        }
+    }
+
+    /// Zeroes the entries of one column row (`d` indexed by `q·W + w`) that read outside
+    /// their image: rows `h` with `h + ki − p ∉ 0..<H` and columns `w + kj − p ∉ 0..<W`.
+    /// - Complexity: O(`p·W` per image + `p·(q1 − q0)`).
+    @inline(__always)
+    func zeroEdges(_ d: UnsafeMutablePointer<Float>, rows q0: Int, _ q1: Int, ki: Int, kj: Int) {
+        let p = kernel / 2, H = height, W = width
+        let (hlo, hhi) = rows(ki)
+        if hlo > 0 || hhi < H {
+            for n in (q0 / H)...((q1 &- 1) / H) {
+                let h0 = max(0, q0 &- n &* H), h1 = min(H, q1 &- n &* H), base = d + n &* H &* W
+                if hlo > h0 { (base + h0 &* W).update(repeating: 0, count: (min(hlo, h1) &- h0) &* W) }
+                if hhi < h1 { let r = max(hhi, h0); (base + r &* W).update(repeating: 0, count: (h1 &- r) &* W) }
+            }
+        }
+        let off = kj &- p
+        let wlo = max(0, -off), whi = max(wlo, W &- max(0, off))
+        var w = 0
+        while w < W {
+            if w == wlo { w = whi; continue }
+            var j = q0 &* W &+ w
+            let end = q1 &* W
+            while j < end { d[j] = 0; j &+= W }
+            w &+= 1
         }
     }
 }

@@ -114,18 +114,26 @@ public final class StateTensor {
     }
 }
 
-/// Splits `0..<n` into at most `ProcessInfo.activeProcessorCount` contiguous ranges and
-/// runs `body` on them concurrently (serially when `n · costPerItem` is small).
-/// The ranges are disjoint, so bodies that write only their own range do not race.
+/// `ProcessInfo.activeProcessorCount`, read once: on Linux each read of the property
+/// opens and parses `/proc` and cgroup files: tens of microseconds, serial, per call.
+let backboneProcessorCount = ProcessInfo.processInfo.activeProcessorCount
+
+/// Splits `0..<n` into at most `4 · backboneProcessorCount` contiguous ranges and runs
+/// `body` on them concurrently (serially when `n · costPerItem` is small); each thread
+/// takes the next range when it finishes one, so a worker that wakes late or is
+/// preempted leaves the rest to the others instead of making them wait. The ranges
+/// depend on `n` and the processor count only and are disjoint, so bodies that write
+/// only their own range do not race and give the same bits on any schedule.
 @inline(__always)
 func parallelRanges(_ n: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
-    let workers = min(ProcessInfo.processInfo.activeProcessorCount, n)
+    let workers = min(backboneProcessorCount, n)
     if workers <= 1 || n * costPerItem < 32_768 {
         if n > 0 { body(0..<n) }
         return
     }
-    DispatchQueue.concurrentPerform(iterations: workers) { k in
-        let lo = n * k / workers, hi = n * (k + 1) / workers
+    let pieces = min(n, 4 * workers)
+    DispatchQueue.concurrentPerform(iterations: pieces) { k in
+        let lo = n * k / pieces, hi = n * (k + 1) / pieces
         if lo < hi { body(lo..<hi) }
     }
 }

@@ -116,6 +116,26 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    /// `SameColumns.gather` over any row range equals the generic `im2col` columns, bit for bit.
+    func testSameColumnsMatchesIm2col() {
+        var rng = Xoshiro256(seed: 17)
+        for (c, n, h, w, k) in [(2, 3, 4, 5, 3), (1, 2, 3, 3, 5), (3, 2, 1, 4, 3), (2, 2, 6, 2, 3)] {
+            let conv = Conv2d(c, 1, kernel: k, stride: 1, padding: k / 2)
+            let s = Shape(c: c, n: n, h: h, w: w), kk = c * k * k, all = n * h * w
+            let x = randomArray(s.count, &rng)
+            var full = [Float](repeating: .nan, count: kk * all)
+            x.withUnsafeBufferPointer { xp in full.withUnsafeMutableBufferPointer { conv.im2col(xp.baseAddress!, s, s, 0, n, $0.baseAddress!) } }
+            let cols = SameColumns(channels: c, batch: n, height: h, width: w, kernel: k)
+            for q0 in 0..<(n * h) { for q1 in (q0 + 1)...(n * h) {
+                var part = [Float](repeating: .nan, count: kk * (q1 - q0) * w)
+                x.withUnsafeBufferPointer { xp in part.withUnsafeMutableBufferPointer { cols.gather(xp.baseAddress!, rows: q0, q1, into: $0.baseAddress!) } }
+                for r in 0..<kk { for j in 0..<((q1 - q0) * w) {
+                    XCTAssertEqual(part[r * (q1 - q0) * w + j].bitPattern, full[r * all + q0 * w + j].bitPattern, "\(c)×\(n)×\(h)×\(w) k\(k) rows \(q0)..<\(q1)")
+                } }
+            } }
+        }
+    }
+
     func testBatchNormTrainingGradientsAndRunningStatistics() {
         var rng = Xoshiro256(seed: 8)
         let bn = BatchNorm2d(3, momentum: 0.1)
