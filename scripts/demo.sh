@@ -16,8 +16,8 @@ printf '%-12s %9s %9s %9s %9s %12s %8s\n' method overall many medium few "mean r
 # ce: plain retraining; crt: class-balanced retraining; lr-balanced: the class-weighted
 # logistic regression (scikit-learn's class_weight="balanced", converged, C by 5-fold CV on
 # train + val); glag: one generated set (GLAG's calibrated tail covariances) + the converged
-# regression; glag-select: the recommended command, which chooses between those by 5-fold
-# cross-validation on train + val (docs/USAGE.md).
+# regression; glag-select: the recommended command, which keeps glag's blend unless 5-fold
+# cross-validation on train + val shows the regression better by more than one SE (docs/USAGE.md).
 for m in ce crt lr-balanced glag glag-select; do
   case $m in
     lr-balanced) args="--method crt --solver lbfgs";;
