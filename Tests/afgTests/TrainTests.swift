@@ -66,6 +66,16 @@ final class TrainTests: XCTestCase {
         XCTAssertEqual(file.tukeyLambda == nil, chosen.contains("raw"), "the file's λ is the chosen space's")
         XCTAssertEqual(try select(b, "--tolerance", "1e-2").status, 0)
         XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b), "same seed, same bytes")
+        // The fixture keeps the blend, and a kept blend is plain glag's classifier (same C*/3,
+        // generator, seed and rows).
+        XCTAssertEqual(chosen, "generated-lr")
+        let g = path("plain.h5")
+        let p = try afg("train", "--method", "glag", "--head-threshold", "1000", "--train", "\(fixtures)/train.h5",
+                        "--val", "\(fixtures)/val.h5", "--out", g, "--seed", "5", "--tolerance", "1e-2", "--quiet")
+        XCTAssertEqual(p.status, 0, p.err)
+        let plain = try FeatureStore.readClassifier(path: g)
+        XCTAssertEqual(plain.weight, file.weight)
+        XCTAssertEqual(plain.bias, file.bias)
     }
 
     /// `--C auto` (the default with --val on lbfgs): the grid printed and recorded, the chosen C
