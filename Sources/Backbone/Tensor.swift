@@ -1,4 +1,5 @@
 import Foundation
+import Linalg
 
 /// The shape of an activation batch in the backbone's internal **C × N × H × W** layout
 /// (channel-major: every channel's values for the whole batch are contiguous).
@@ -114,11 +115,7 @@ public final class StateTensor {
     }
 }
 
-/// `ProcessInfo.activeProcessorCount`, read once: on Linux each read of the property
-/// opens and parses `/proc` and cgroup files: tens of microseconds, serial, per call.
-let backboneProcessorCount = ProcessInfo.processInfo.activeProcessorCount
-
-/// Splits `0..<n` into at most `4 · backboneProcessorCount` contiguous ranges and runs
+/// Splits `0..<n` into at most `4 · availableProcessorCount` contiguous ranges and runs
 /// `body` on them concurrently (serially when `n · costPerItem` is small); each thread
 /// takes the next range when it finishes one, so a worker that wakes late or is
 /// preempted leaves the rest to the others instead of making them wait. The ranges
@@ -126,7 +123,7 @@ let backboneProcessorCount = ProcessInfo.processInfo.activeProcessorCount
 /// only their own range do not race and give the same bits on any schedule.
 @inline(__always)
 func parallelRanges(_ n: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
-    let workers = min(backboneProcessorCount, n)
+    let workers = min(availableProcessorCount, n)
     if workers <= 1 || n * costPerItem < 32_768 {
         if n > 0 { body(0..<n) }
         return
