@@ -97,6 +97,13 @@ enum LossKernel {
     }
 
     private static func rowRange(_ b: LossBatch, _ lo: Int, _ hi: Int) -> (Double, Double) {
+        // One row of the teacher's exps, for the KD rows.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: b.teacherLogits == nil ? 1 : b.classes) {
+            rowRange(b, lo, hi, teacherExps: $0.baseAddress!)
+        }
+    }
+
+    private static func rowRange(_ b: LossBatch, _ lo: Int, _ hi: Int, teacherExps te: UnsafeMutablePointer<Float>) -> (Double, Double) {
         let c = b.classes
         let inv = 1 / b.normaliser
         var ceSum = 0.0, kdSum = 0.0
@@ -116,9 +123,10 @@ enum LossKernel {
                 // Teacher: q_t = exp(t/T − m_t)/S_t, never stored; KL through
                 // Σ q_t (log q_t − log q_s) = Σ q_t (t − z)/T − log S_t + log S_s (Σ q_t = 1).
                 let mt = FastExp.maxOf(t, nil, scale: invT, c)
+                _ = FastExp.expShifted(t, nil, scale: invT, shift: mt, te, c)   // 16 lanes, exp1's bits
                 var st: Double = 0, dot: Double = 0
                 for j in 0..<c {
-                    let e = FastExp.exp1(t[j] * invT - mt)
+                    let e = te[j]
                     st += Double(e); dot += Double(e) * Double(t[j] - z[j])
                 }
                 let logSt = log(st) + Double(mt)
@@ -126,7 +134,7 @@ enum LossKernel {
                 let coef = b.kdWeight * b.kdTemperature * inv
                 let invSs = 1 / ss, invSt = Float(1 / st)
                 for j in 0..<c {
-                    let qt = FastExp.exp1(t[j] * invT - mt) * invSt
+                    let qt = te[j] * invSt
                     sc[j] = coef * (sc[j] * invSs - qt)            // β T (q_s − q_t) / B
                 }
                 kdSum += Double(b.kdWeight * b.kdTemperature * b.kdTemperature) * kl

@@ -39,6 +39,50 @@ final class LossTests: XCTestCase {
         for i in 0..<16 { XCTAssertEqual(e[i], FastExp.exp1(v[i]), "vector and scalar paths agree") }
     }
 
+    /// The SGD step's fused pass (vector body, scalar tail, four concurrent slices) gives each
+    /// element exactly the scalar update `v ← v + wd·w`, `w ← w − lr·v`.
+    func testDecayAndStepMatchesTheScalarUpdate() {
+        for count in [37, 70_001] {
+            var rng = Xoshiro256(seed: UInt64(count))
+            var v = (0..<count).map { _ in Float(rng.nextOpenUnit() * 2 - 1) }
+            var w = (0..<count).map { _ in Float(rng.nextOpenUnit() * 2 - 1) }
+            var rv = v, rw = w
+            for j in 0..<count { rv[j] = rv[j] + 5e-4 * rw[j]; rw[j] -= 0.1 * rv[j] }
+            v.withUnsafeMutableBufferPointer { pv in
+                w.withUnsafeMutableBufferPointer { pw in
+                    SGDEngine.decayAndStep(velocity: pv.baseAddress!, weight: pw.baseAddress!, count: count, wd: 5e-4, lr: 0.1)
+                }
+            }
+            XCTAssertEqual(v, rv, "velocity, \(count) elements")
+            XCTAssertEqual(w, rw, "weight, \(count) elements")
+        }
+    }
+
+    /// The two-add rounding equals the library's round-half-to-even on every value `exp`'s
+    /// argument reduction can see (`|x·log₂e| ≤ 128`): ties, near-ties and a dense sweep, and
+    /// the vector and scalar exps agree bit for bit on the same sweep.
+    func testFastExpRoundingMatchesLibraryRounding() {
+        var values: [Float] = []
+        for k in -130...130 {
+            let t = Float(k) + 0.5
+            values += [t, t.nextUp, t.nextDown, Float(k), Float(k).nextUp, Float(k).nextDown]
+        }
+        var x: Float = -128
+        while x < 128 { values.append(x); x += 0.000_731 }
+        for chunk in stride(from: 0, to: values.count - 15, by: 16) {
+            var v = SIMD16<Float>()
+            for i in 0..<16 { v[i] = values[chunk + i] }
+            let r = FastExp.roundToNearestEven(v)
+            for i in 0..<16 where r[i] != v[i].rounded(.toNearestOrEven) {
+                XCTFail("round(\(v[i])) = \(r[i]), library \(v[i].rounded(.toNearestOrEven))"); return
+            }
+            let e = FastExp.exp16(v * 0.69314718)
+            for i in 0..<16 where e[i].bitPattern != FastExp.exp1(v[i] * 0.69314718).bitPattern {
+                XCTFail("exp16 and exp1 differ at \(v[i] * 0.69314718)"); return
+            }
+        }
+    }
+
     /// Every loss of the family: the kernel's gradient against central finite differences
     /// of the Double reference, and its value against the reference value.
     func testGradientsAgainstFiniteDifferences() {
