@@ -8,4 +8,8 @@
 /// Number of threads OpenBLAS uses (exposed so benchmarks can report it).
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int num_threads);
+/// Stops OpenBLAS's worker threads (they are started when the library loads and spin on
+/// sched_yield for about 2^28 cycles before sleeping; with one OpenBLAS thread they never
+/// get work). Exported by both the pthread and the OpenMP builds.
+int blas_thread_shutdown_(void);
 #endif

@@ -129,7 +129,20 @@ extension Double: BLASScalar {
 /// result would depend on the machine's thread count. `_gemm` parallelises instead over
 /// blocks of the output fixed by the shape alone (`gemmBlocks`), each a single-threaded
 /// OpenBLAS call: the same bits for any thread count.
-private let blasSetup: Void = { openblas_set_num_threads(1) }()
+///
+/// OpenBLAS starts its worker threads when it loads, and they spin on `sched_yield` for about
+/// 2²⁸ cycles (~0.1 s) waiting for work they will never get: on 2 cores that took a core from
+/// the first parallel region of every process (a third of a 150 ms `afg calibrate`). They
+/// are stopped here; single-threaded calls never restart them.
+private let blasSetup: Void = {
+    openblas_set_num_threads(1)
+    _ = blas_thread_shutdown_()
+}()
+
+/// Puts OpenBLAS in the state the matrix products assume (one thread, no idle workers).
+/// Every product does this itself; a process calls it first to stop the library's idle
+/// threads before its own parallel work starts.
+public func prepareBLAS() { _ = blasSetup }
 
 /// The threads `_gemm` spreads its blocks over (default: the processors this process may
 /// run on, `availableProcessorCount`).

@@ -1,4 +1,5 @@
 import Foundation
+import Linalg
 
 // `afg-bench [NAME ...]`: release-build benchmarks printing measured figures.
 // Run through `make bench`. Each benchmark prints lines of `name: value unit`; the run ends
@@ -19,6 +20,7 @@ let registry: [(name: String, byDefault: Bool, run: () throws -> Void)] = [
     ("scale-data", false, benchScaleData),
 ]
 
+prepareBLAS()
 let requested = Array(CommandLine.arguments.dropFirst())
 let unknown = requested.filter { r in !registry.contains { $0.name == r } }
 if !unknown.isEmpty {

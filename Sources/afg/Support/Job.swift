@@ -2,6 +2,7 @@ import AFG
 import ArgumentParser
 import Distributed
 import Foundation
+import Linalg
 
 /// The job this process belongs to: `Ranks.single` (one process, no MPI) unless an MPI
 /// launcher started it (`mpirun -np N afg …`, `srun afg …`). Set once by
@@ -64,8 +65,10 @@ extension AFGCommand {
     /// process, MPI never initialised. Under a launcher: `MPI_Init`, parse (a usage error is
     /// printed by rank 0 only, every rank exits with its code), run; a run-time error on
     /// any rank prints one line naming the rank and aborts the whole job (`MPI_Abort`),
-    /// so no rank waits forever and rank 0 writes nothing.
+    /// so no rank waits forever and rank 0 writes nothing. Either way OpenBLAS's idle
+    /// worker threads are stopped first (`prepareBLAS`), before any parallel work.
     static func main() {
+        prepareBLAS()
         guard Launch.isMPI() else { return runOneProcess() }
         let ranks: Ranks
         do { ranks = try Ranks.start() } catch {
