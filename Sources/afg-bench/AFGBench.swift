@@ -122,7 +122,7 @@ func benchAFGCifarShape() throws {
 /// Best of 5 wall times of the `afg` binary next to this one running
 /// `afg calibrate --generate` on the features (written to `dir` as HDF5 first): start-up,
 /// reading, Tukey 0.5, statistics, k = 2 generation to n_max, and writing the statistics
-/// and the balanced file. Nil (with the reason printed) when there is no such binary.
+/// and the balanced file (new files: the previous run's are removed first). Nil (with the reason printed) when there is no such binary.
 private func wholeCalibrateProcess(features raw: [Float], labels: [Int32], dim: Int, classes: Int, dir: String) throws -> Double? {
     let afg = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         .deletingLastPathComponent().appendingPathComponent("afg").path
@@ -133,6 +133,7 @@ private func wholeCalibrateProcess(features raw: [Float], labels: [Int32], dim: 
     try FeatureStore.writeFeatures(FeatureSet(features: raw, dim: dim, labels: labels, numClasses: classes), to: input)
     var best = Double.infinity
     for _ in 0..<5 {
+        for f in ["stats.h5", "balanced.h5"] { unlink(dir + "/" + f) }   // a fresh run: nothing to replace
         let p = Process()
         p.executableURL = URL(fileURLWithPath: afg)
         p.standardOutput = FileHandle.nullDevice
