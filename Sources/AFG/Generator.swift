@@ -106,30 +106,42 @@ public struct FeatureGenerator: Sendable {
         var fill = start
         for (r, l) in labels.enumerated() { order[fill[Int(l)]] = r; fill[Int(l)] += 1 }
 
-        // Means and factors, class by class, on one reused buffer.
+        // Means and factors, classes in parallel (each class's arithmetic does not depend on
+        // the thread count, so neither do the bits); a failure reports the first failing class.
         var means = Matrix<Float>(rows: C, cols: d)
-        var factors = [CovarianceFactor]()
-        factors.reserveCapacity(C)
-        let maxCount = max(nmax, 1)
-        var centred = [Float](repeating: 0, count: maxCount * d)
-        var mean = [Double](repeating: 0, count: d)
-        for c in 0..<C {
-            let nc = counts[c]
-            guard nc > 0 else { factors.append(CovarianceFactor(rank: 0, g: [], jitter: 0, isCholesky: false)); continue }
-            for j in 0..<d { mean[j] = 0 }
+        let results = UnsafeMutableBufferPointer<Result<CovarianceFactor, Error>>.allocate(capacity: C)
+        defer { results.deallocate() }
+        let choice = config.factor
+        means.data.withUnsafeMutableBufferPointer { pm in
             features.data.withUnsafeBufferPointer { px in
-                for q in 0..<nc {
-                    let r = order[start[c] + q]
-                    for j in 0..<d { mean[j] += Double(px[r * d + j]) }
-                }
-                for j in 0..<d { mean[j] /= Double(nc); means.data[c * d + j] = Float(mean[j]) }
-                for q in 0..<nc {
-                    let r = order[start[c] + q]
-                    for j in 0..<d { centred[q * d + j] = Float(Double(px[r * d + j]) - mean[j]) }
+                let pmb = pm.baseAddress!, pxb = px.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: C) { c in
+                    let nc = counts[c]
+                    guard nc > 0 else {
+                        (results.baseAddress! + c).initialize(to: .success(CovarianceFactor(rank: 0, g: [], jitter: 0, isCholesky: false)))
+                        return
+                    }
+                    var mean = [Double](repeating: 0, count: d)
+                    var centred = [Float](repeating: 0, count: nc * d)
+                    for q in 0..<nc {
+                        let r = order[start[c] + q]
+                        for j in 0..<d { mean[j] += Double(pxb[r * d + j]) }
+                    }
+                    for j in 0..<d { mean[j] /= Double(nc); pmb[c * d + j] = Float(mean[j]) }
+                    for q in 0..<nc {
+                        let r = order[start[c] + q]
+                        for j in 0..<d { centred[q * d + j] = Float(Double(pxb[r * d + j]) - mean[j]) }
+                    }
+                    (results.baseAddress! + c).initialize(to: Result {
+                        try FeatureGenerator.factor(classIndex: c, centred: centred, count: nc, dim: d, choice: choice)
+                    })
                 }
             }
-            factors.append(try FeatureGenerator.factor(classIndex: c, centred: centred, count: nc, dim: d, choice: config.factor))
         }
+        defer { results.baseAddress!.deinitialize(count: C) }
+        var factors = [CovarianceFactor]()
+        factors.reserveCapacity(C)
+        for c in 0..<C { factors.append(try results[c].get()) }
         self.means = means
         self.factors = factors
 

@@ -1,3 +1,4 @@
+import Foundation
 import Linalg
 
 /// Per-class statistics of (transformed) features (method.md step 2): counts, means
@@ -41,30 +42,41 @@ public struct ClassStatistics: Equatable, Sendable {
         for (r, l) in labels.enumerated() { order[fill[Int(l)]] = r; fill[Int(l)] += 1 }
         var means = Matrix<Float>(rows: C, cols: d)
         var cov: [Float] = covariances ? Array(repeating: 0, count: C * dd) : []
-        var buf = [Double](repeating: 0, count: (counts.max() ?? 0) * d)
-        var scatter = [Double](repeating: 0, count: covariances ? dd : 0)
-        var mean = [Double](repeating: 0, count: d)
+        // Classes dealt round-robin to one worker per processor, each with its own buffers;
+        // a class writes only its row of `means` and block of `cov`, with arithmetic that
+        // does not depend on the thread count.
+        let workers = max(1, min(C, availableProcessorCount)), maxCount = counts.max() ?? 0
         features.data.withUnsafeBufferPointer { px in
-            for c in 0..<C where counts[c] > 0 {
-                let nc = counts[c]
-                for j in 0..<d { mean[j] = 0 }
-                for q in 0..<nc {
-                    let r = order[start[c] + q]
-                    for j in 0..<d { let v = Double(px[r * d + j]); buf[q * d + j] = v; mean[j] += v }
-                }
-                for j in 0..<d { mean[j] /= Double(nc); means.data[c * d + j] = Float(mean[j]) }
-                guard covariances && nc > 1 else { continue }
-                for q in 0..<nc { for j in 0..<d { buf[q * d + j] -= mean[j] } }
-                buf.withUnsafeBufferPointer { pb in
-                    scatter.withUnsafeMutableBufferPointer { ps in
-                        Double._syrk(true, true, d, nc, 1 / Double(nc - 1), pb.baseAddress!, d, 0, ps.baseAddress!, d)
-                    }
-                }
-                for i in 0..<d {
-                    for j in 0...i {
-                        let v = Float(scatter[i * d + j])
-                        cov[c * dd + i * d + j] = v
-                        cov[c * dd + j * d + i] = v
+            means.data.withUnsafeMutableBufferPointer { pm in
+                cov.withUnsafeMutableBufferPointer { pcov in
+                    let pxb = px.baseAddress!, pmb = pm.baseAddress!, pc = covariances ? pcov.baseAddress : nil
+                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        var buf = [Double](repeating: 0, count: maxCount * d)
+                        var scatter = [Double](repeating: 0, count: pc == nil ? 0 : dd)
+                        var mean = [Double](repeating: 0, count: d)
+                        for c in stride(from: w, to: C, by: workers) where counts[c] > 0 {
+                            let nc = counts[c]
+                            for j in 0..<d { mean[j] = 0 }
+                            for q in 0..<nc {
+                                let r = order[start[c] + q]
+                                for j in 0..<d { let v = Double(pxb[r * d + j]); buf[q * d + j] = v; mean[j] += v }
+                            }
+                            for j in 0..<d { mean[j] /= Double(nc); pmb[c * d + j] = Float(mean[j]) }
+                            guard let pc, nc > 1 else { continue }
+                            for q in 0..<nc { for j in 0..<d { buf[q * d + j] -= mean[j] } }
+                            buf.withUnsafeBufferPointer { pb in
+                                scatter.withUnsafeMutableBufferPointer { ps in
+                                    Double._syrk(true, true, d, nc, 1 / Double(nc - 1), pb.baseAddress!, d, 0, ps.baseAddress!, d)
+                                }
+                            }
+                            for i in 0..<d {
+                                for j in 0...i {
+                                    let v = Float(scatter[i * d + j])
+                                    pc[c * dd + i * d + j] = v
+                                    pc[c * dd + j * d + i] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
