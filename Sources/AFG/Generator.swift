@@ -114,10 +114,10 @@ public struct FeatureGenerator: Sendable {
         let choice = config.factor
         means.data.withUnsafeMutableBufferPointer { pm in
             features.data.withUnsafeBufferPointer { px in
-                let pmb = pm.baseAddress!, pxb = px.baseAddress!
+                let pmb = pm.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: C) { c in
                     let nc = counts[c]
-                    guard nc > 0 else {
+                    guard nc > 0, let pxb = px.baseAddress else {
                         (results.baseAddress! + c).initialize(to: .success(CovarianceFactor(rank: 0, g: [], jitter: 0, isCholesky: false)))
                         return
                     }

@@ -49,8 +49,9 @@ public struct ClassStatistics: Equatable, Sendable {
         features.data.withUnsafeBufferPointer { px in
             means.data.withUnsafeMutableBufferPointer { pm in
                 cov.withUnsafeMutableBufferPointer { pcov in
-                    let pxb = px.baseAddress!, pmb = pm.baseAddress!, pc = covariances ? pcov.baseAddress : nil
+                    let pmb = pm.baseAddress!, pc = covariances ? pcov.baseAddress : nil
                     DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        guard let pxb = px.baseAddress else { return }   // no rows: every class is empty
                         var buf = [Double](repeating: 0, count: maxCount * d)
                         var scatter = [Double](repeating: 0, count: pc == nil ? 0 : dd)
                         var mean = [Double](repeating: 0, count: d)
