@@ -14,6 +14,8 @@ METHODS=${6:-"glag glag-select glag-no-adaptive glag-no-kd glag-lbfgs-select lr-
 CUTS=${CUTS:-"--many 999 --few 200"}
 TEACHER=""; [ -f "$RUNS/$BB-head.h5" ] && TEACHER="--teacher $RUNS/$BB-head.h5"
 mkdir -p "$OUT"
+# The training split's class counts: every method's groups come from these.
+"$AFG" inspect "$RUNS/$BB-train.h5" --json > "$OUT/$BB.train-counts.inspect"
 for seed in $SEEDS; do
   for m in $METHODS; do
     extra=""
@@ -35,14 +37,7 @@ for seed in $SEEDS; do
       $TEACHER --out "$clf" --seed "$seed" $CUTS --quiet > "$OUT/$BB.$m.$seed.train.txt"
     t1=$(date +%s.%N)
     "$AFG" evaluate --classifier "$clf" --test "$RUNS/$BB-test.h5" $CUTS --json > "$OUT/$BB.$m.$seed.eval.json"
-    python3 - "$OUT/$BB.$m.$seed.eval.json" "$OUT/$BB.$m.$seed.json" "$BB" "$m" "$seed" "$t0" "$t1" <<'PY'
-import json, sys
-src, dst, bb, m, seed, t0, t1 = sys.argv[1:]
-d = json.load(open(src)); s = d["summary"]
-r = {"backbone": bb, "method": m, "seed": int(seed), "seconds": float(t1) - float(t0),
-     "overall": s["overall"] * 100, "many": s["many"] * 100, "medium": s["medium"] * 100,
-     "few": s["few"] * 100, "mean_recall": s["meanPerClassRecall"] * 100}
-json.dump(r, open(dst, "w")); print(json.dumps(r))
-PY
+    python3 scripts/stage2_record.py "$OUT/$BB.$m.$seed.eval.json" "$OUT/$BB.train-counts.inspect" \
+      "$OUT/$BB.$m.$seed.json" "$BB" "$m" "$seed" "$t0" "$t1"
   done
 done
