@@ -416,9 +416,11 @@ extension SGDEngine {
                 j += 1
             }
         }
-        let parts = 4, per = (count / parts + 15) & ~15
+        let parts = 4, per = (count / parts + 15) & ~15   // slice starts on 16-float boundaries
         if count < 65_536 { slice(0, count); return }
-        DispatchQueue.concurrentPerform(iterations: parts) { k in slice(min(count, k * per), min(count, (k + 1) * per)) }
+        DispatchQueue.concurrentPerform(iterations: parts) { k in
+            slice(min(count, k * per), k == parts - 1 ? count : min(count, (k + 1) * per))
+        }
     }
 }
 
