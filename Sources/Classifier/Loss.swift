@@ -120,7 +120,7 @@ enum LossKernel {
                 let ms = FastExp.maxOf(z, nil, scale: invT, c)
                 let ss = FastExp.expShifted(z, nil, scale: invT, shift: ms, sc, c)
                 let logSs = log(Double(ss)) + Double(ms)
-                // Teacher: q_t = exp(t/T − m_t)/S_t, never stored; KL through
+                // Teacher: q_t = exp(t/T − m_t)/S_t, its exps held for this row in `te`; KL through
                 // Σ q_t (log q_t − log q_s) = Σ q_t (t − z)/T − log S_t + log S_s (Σ q_t = 1).
                 let mt = FastExp.maxOf(t, nil, scale: invT, c)
                 _ = FastExp.expShifted(t, nil, scale: invT, shift: mt, te, c)   // 16 lanes, exp1's bits

@@ -131,8 +131,8 @@ extension Double: BLASScalar {
 /// OpenBLAS call: the same bits for any thread count.
 ///
 /// OpenBLAS starts its worker threads when it loads, and they spin on `sched_yield` for about
-/// 2²⁸ cycles (~0.1 s) waiting for work they will never get: on 2 cores that took a core from
-/// the first parallel region of every process (a third of a 150 ms `afg calibrate`). They
+/// 2²⁸ cycles (~0.1 s) waiting for work they will never get, competing with the process's
+/// own first parallel region (4,340 `sched_yield` calls in one short `afg calibrate`). They
 /// are stopped here; single-threaded calls never restart them.
 private let blasSetup: Void = {
     openblas_set_num_threads(1)
