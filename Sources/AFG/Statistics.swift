@@ -1,4 +1,3 @@
-import Foundation
 import Linalg
 
 /// Per-class statistics of (transformed) features (method.md step 2): counts, means
@@ -42,20 +41,20 @@ public struct ClassStatistics: Equatable, Sendable {
         for (r, l) in labels.enumerated() { order[fill[Int(l)]] = r; fill[Int(l)] += 1 }
         var means = Matrix<Float>(rows: C, cols: d)
         var cov: [Float] = covariances ? Array(repeating: 0, count: C * dd) : []
-        // Classes dealt round-robin to one worker per processor, each with its own buffers;
-        // a class writes only its row of `means` and block of `cov`, with arithmetic that
-        // does not depend on the thread count.
-        let workers = max(1, min(C, availableProcessorCount)), maxCount = counts.max() ?? 0
+        // Classes in `parallelRanges`, each range with its own buffers; a class writes only
+        // its row of `means` and block of `cov`, with arithmetic that does not depend on the
+        // schedule.
+        let maxCount = counts.max() ?? 0
         features.data.withUnsafeBufferPointer { px in
             means.data.withUnsafeMutableBufferPointer { pm in
                 cov.withUnsafeMutableBufferPointer { pcov in
                     let pmb = pm.baseAddress!, pc = covariances ? pcov.baseAddress : nil
-                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    parallelRanges(C, costPerItem: maxCount * d * (pc == nil ? 1 : d)) { classes in
                         guard let pxb = px.baseAddress else { return }   // no rows: every class is empty
                         var buf = [Double](repeating: 0, count: maxCount * d)
                         var scatter = [Double](repeating: 0, count: pc == nil ? 0 : dd)
                         var mean = [Double](repeating: 0, count: d)
-                        for c in stride(from: w, to: C, by: workers) where counts[c] > 0 {
+                        for c in classes where counts[c] > 0 {
                             let nc = counts[c]
                             for j in 0..<d { mean[j] = 0 }
                             for q in 0..<nc {

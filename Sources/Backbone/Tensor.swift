@@ -1,5 +1,4 @@
 import Foundation
-import Linalg
 
 /// The shape of an activation batch in the backbone's internal **C × N × H × W** layout
 /// (channel-major: every channel's values for the whole batch are contiguous).
@@ -115,25 +114,6 @@ public final class StateTensor {
     }
 }
 
-/// Splits `0..<n` into at most `4 · availableProcessorCount` contiguous ranges and runs
-/// `body` on them concurrently (serially when `n · costPerItem` is small); each thread
-/// takes the next range when it finishes one, so a worker that wakes late or is
-/// preempted leaves the rest to the others instead of making them wait. The ranges
-/// depend on `n` and the processor count only and are disjoint, so bodies that write
-/// only their own range do not race and give the same bits on any schedule.
-@inline(__always)
-func parallelRanges(_ n: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
-    let workers = min(availableProcessorCount, n)
-    if workers <= 1 || n * costPerItem < 32_768 {
-        if n > 0 { body(0..<n) }
-        return
-    }
-    let pieces = min(n, 4 * workers)
-    DispatchQueue.concurrentPerform(iterations: pieces) { k in
-        let lo = n * k / pieces, hi = n * (k + 1) / pieces
-        if lo < hi { body(lo..<hi) }
-    }
-}
 
 // MARK: - Vectorised reductions (SIMD lanes reassociate the sums; blocks of 4096 values
 // are flushed into Double, so the rounding error stays near Float epsilon per block).

@@ -394,14 +394,14 @@ public final class SGDEngine {
 
 extension SGDEngine {
     /// `v ← v + wd·w`, `w ← w − lr·v` elementwise over `count` floats: 16 lanes at a time, in
-    /// 4 fixed slices run concurrently (each element's arithmetic is the same whatever the
-    /// thread count, so the bits are). Memory-bound: 16 bytes read and written per element.
+    /// `parallelRanges` (each element's arithmetic is the same on any schedule, so the bits
+    /// are). Memory-bound: 16 bytes read and written per element.
     static func decayAndStep(velocity v: UnsafeMutablePointer<Float>, weight w: UnsafeMutablePointer<Float>,
                              count: Int, wd: Float, lr: Float) {
-        func slice(_ lo: Int, _ hi: Int) {
-            var j = lo
+        parallelRanges(count) { range in
+            var j = range.lowerBound
             let rv = UnsafeMutableRawPointer(v), rw = UnsafeMutableRawPointer(w)
-            while j + 16 <= hi {
+            while j + 16 <= range.upperBound {
                 let vj = rv.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
                     + wd * rw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
                 rv.storeBytes(of: vj, toByteOffset: j * 4, as: SIMD16<Float>.self)
@@ -409,17 +409,12 @@ extension SGDEngine {
                               toByteOffset: j * 4, as: SIMD16<Float>.self)
                 j += 16
             }
-            while j < hi {
+            while j < range.upperBound {
                 let vj = v[j] + wd * w[j]
                 v[j] = vj
                 w[j] -= lr * vj
                 j += 1
             }
-        }
-        let parts = 4, per = (count / parts + 15) & ~15   // slice starts on 16-float boundaries
-        if count < 65_536 { slice(0, count); return }
-        DispatchQueue.concurrentPerform(iterations: parts) { k in
-            slice(min(count, k * per), k == parts - 1 ? count : min(count, (k + 1) * per))
         }
     }
 }

@@ -39,10 +39,10 @@ final class LossTests: XCTestCase {
         for i in 0..<16 { XCTAssertEqual(e[i], FastExp.exp1(v[i]), "vector and scalar paths agree") }
     }
 
-    /// The SGD step's fused pass (vector body, scalar tail, four concurrent slices) gives each
+    /// The SGD step's fused pass (vector body, scalar tail, concurrent ranges) gives each
     /// element exactly the scalar update `v ← v + wd·w`, `w ← w − lr·v`.
     func testDecayAndStepMatchesTheScalarUpdate() {
-        for count in [37, 65_539, 70_001] {   // 65,539: four 16-aligned slices of 16,384 leave 3 for the last
+        for count in [37, 65_539, 70_001] {   // ranges that do not split on 16-float boundaries
             var rng = Xoshiro256(seed: UInt64(count))
             var v = (0..<count).map { _ in Float(rng.nextOpenUnit() * 2 - 1) }
             var w = (0..<count).map { _ in Float(rng.nextOpenUnit() * 2 - 1) }
