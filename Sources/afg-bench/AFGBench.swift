@@ -57,6 +57,19 @@ func wallAndCPU(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Doubl
     return (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, cpuSeconds() - c0)
 }
 
+/// This machine's sgemm rate in this process: 2048³, best of 3 by wall time, as GFLOP/s by
+/// wall time and GFLOP per CPU-second. Its 48 MB of matrices live only during the call.
+func sgemmRate() -> (wall: Double, cpu: Double) {
+    var rng = Xoshiro256(seed: 1)
+    let m = 2048
+    let a = Matrix<Float>(rows: m, cols: m, data: zigguratNormals(m * m, using: &rng))
+    let b = Matrix<Float>(rows: m, cols: m, data: zigguratNormals(m * m, using: &rng))
+    var cm = Matrix<Float>(rows: m, cols: m)
+    var g = (wall: Double.infinity, cpu: Double.infinity)
+    for _ in 0..<3 { let r = wallAndCPU { BLAS.gemm(a, b, into: &cm) }; if r.wall < g.wall { g = r } }
+    return (2 * pow(Double(m), 3) / g.wall / 1e9, 2 * pow(Double(m), 3) / g.cpu / 1e9)
+}
+
 private func writeRaw<T>(_ a: [T], to path: String) throws {
     let data = a.withUnsafeBufferPointer { Data(buffer: $0) }
     try data.write(to: URL(fileURLWithPath: path))
@@ -182,17 +195,6 @@ func benchAFGImageNetShape() throws {
     // This machine's sgemm rate, same process (2048³, best of 3), by wall and by CPU time,
     // measured before and after the sampling; the ratio uses the faster of the two (a
     // neighbour's load moved a single reading between 91 and 171 GFLOP/s).
-    // Its matrices live only inside each measurement, so the streaming RSS excludes them.
-    func sgemmRate() -> (wall: Double, cpu: Double) {
-        var rng = Xoshiro256(seed: 1)
-        let m = 2048
-        let a = Matrix<Float>(rows: m, cols: m, data: zigguratNormals(m * m, using: &rng))
-        let b = Matrix<Float>(rows: m, cols: m, data: zigguratNormals(m * m, using: &rng))
-        var cm = Matrix<Float>(rows: m, cols: m)
-        var g = (wall: Double.infinity, cpu: Double.infinity)
-        for _ in 0..<3 { let r = wallAndCPU { BLAS.gemm(a, b, into: &cm) }; if r.wall < g.wall { g = r } }
-        return (2 * pow(Double(m), 3) / g.wall / 1e9, 2 * pow(Double(m), 3) / g.cpu / 1e9)
-    }
     let before = sgemmRate()
     var rows = 0
     var checksum: Float = 0

@@ -87,13 +87,7 @@ func benchTrain() throws {
     let plain = SGDEngine(model: LinearModel(numClasses: C, dim: D), config: cfg)
     let stPlain = plain.runEpoch(plainRows, order: order, epoch: 0, loss: .crossEntropy, classCounts: counts)
 
-    // sgemm rate, same process.
-    let m = 2048
-    let a = Matrix<Float>(rows: m, cols: m, data: standardNormals(m * m, using: &rng))
-    let b = Matrix<Float>(rows: m, cols: m, data: standardNormals(m * m, using: &rng))
-    var cm = Matrix<Float>(rows: m, cols: m)
-    let tg = bestTime { BLAS.gemm(a, b, into: &cm) }
-    let peak = 2 * pow(Double(m), 3) / tg / 1e9
+    let peak = sgemmRate().wall   // same process
     let nd = Double(total) * Double(D) * Double(C)
     func line(_ name: String, _ st: EpochStats, extraFlops: Double) {
         let eff = 6 * nd / st.seconds / 1e9, actual = (4 * nd + extraFlops) / st.seconds / 1e9
