@@ -61,8 +61,8 @@ final class CrossValidationTests: XCTestCase {
     }
 
     /// The choice rule on constructed per-fold scores: the generated blend stays unless the
-    /// chosen regression beats it by more than the paired standard error; a later
-    /// regression replaces an earlier one on the same condition.
+    /// chosen regression beats it significantly (corrected resampled t-test at 5 %); a later
+    /// regression replaces an earlier one when it beats it by more than one paired SE.
     func testChoiceKeepsTheBlendUnlessARegressionClearlyBeatsIt() {
         func cand(_ scores: [Double]) -> CrossValidatedSelection.Candidate {
             .init(name: "", summary: "", space: 0, C: 1, scores: scores, mean: 0, standardError: 0,
@@ -82,11 +82,39 @@ final class CrossValidationTests: XCTestCase {
         // The second regression only noisily better than the first: the first is compared with the blend.
         XCTAssertEqual(CrossValidatedSelection.choose([cand(clearlyBetter), cand(noisyBetter), cand(base)]), 0)
         XCTAssertEqual(CrossValidatedSelection.choose([cand(base), cand(noisyBetter), cand(base)]), 2)
+        // Better by 1.7 and by 2.7 naive SE: enough to replace a simpler regression (one-SE
+        // rule), not the blend (the corrected resampled t-test over 5 folds needs 3.20).
+        let by17 = zip(base, [0.02, -0.005, 0.03, 0.0, 0.01]).map { $0 + $1 }   // +0.011 ± 0.0064
+        let by27 = zip(base, [0.02, 0.0, 0.03, 0.01, 0.01]).map { $0 + $1 }     // +0.014 ± 0.0051
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(by17), cand(base)]), 1)
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(by27), cand(base)]), 1)
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(base), cand(by17), cand(base.map { $0 - 0.05 })]), 1)
+        // Better by 5.7 naive SE: significant, the regression replaces the blend.
+        let by57 = zip(base, [0.02, 0.01, 0.03, 0.015, 0.02]).map { $0 + $1 }   // +0.019 ± 0.0033
+        XCTAssertEqual(CrossValidatedSelection.choose([cand(by57), cand(base)]), 0)
+    }
+
+    /// The t quantiles the blend rule uses: scipy's `t.ppf(0.95, df)` to the table's three
+    /// decimals, decreasing in `df`, and the normal quantile's limit.
+    func testStudentT95MatchesScipyAndDecreases() {
+        let scipy: [(Int, Double)] = [(1, 6.3138), (4, 2.1318), (9, 1.8331), (30, 1.6973), (31, 1.6955), (60, 1.6706),
+                                      (1000, 1.6464)]
+        for (df, t) in scipy {
+            XCTAssertEqual(CrossValidatedSelection.studentT95(degreesOfFreedom: df), t, accuracy: 2e-3, "df \(df)")
+        }
+        for df in 1..<200 {
+            XCTAssertGreaterThan(CrossValidatedSelection.studentT95(degreesOfFreedom: df),
+                                 CrossValidatedSelection.studentT95(degreesOfFreedom: df + 1), "df \(df)")
+        }
+        XCTAssertEqual(CrossValidatedSelection.studentT95(degreesOfFreedom: 1_000_000), 1.6449, accuracy: 1e-4)
+        // The corrected test's threshold in naive SEs: t₀.₉₅(K−1)·√(1 + K/(K−1)).
+        XCTAssertEqual(CrossValidatedSelection.correctedThreshold(folds: 5), 2.1318 * 1.5, accuracy: 2e-3)
+        XCTAssertEqual(CrossValidatedSelection.correctedThreshold(folds: 10), 1.8331 * (1 + 10.0 / 9).squareRoot(), accuracy: 2e-3)
     }
 
     /// The selection obeys its documented rule on the scores it reports, the refit is the
     /// chosen candidate on every row, and it is deterministic.
-    func testSelectionFollowsThePairedOneStandardErrorRule() throws {
+    func testSelectionFollowsItsPairedRules() throws {
         let data = LongTailedGaussians(seed: 31)
         let x = Matrix.verticalJoin(data.train.features, data.validation.features)
         let y = data.train.labels + data.validation.labels
@@ -96,13 +124,13 @@ final class CrossValidationTests: XCTestCase {
         let out = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, seed: 2)
         XCTAssertEqual(out.candidates.map(\.name), ["balanced-lr (a)", "balanced-lr (b)", "generated-lr"])
         XCTAssertEqual(out.candidates.map(\.space), [0, 1, 1])
-        func beats(_ i: Int, _ j: Int) -> Bool {
+        func beats(_ i: Int, _ j: Int, by factor: Double) -> Bool {
             let d = zip(out.candidates[i].scores, out.candidates[j].scores).map { $0 - $1 }
             let s = RegressionCV.meanAndStandardError(d)
-            return s.mean > s.se
+            return s.mean > factor * s.se
         }
-        let regression = beats(1, 0) ? 1 : 0
-        let chosen = beats(regression, 2) ? regression : 2
+        let regression = beats(1, 0, by: 1) ? 1 : 0
+        let chosen = beats(regression, 2, by: 2.1318 * 1.5) ? regression : 2   // t₀.₉₅(4)·√(1 + 5/4): 5 folds
         XCTAssertEqual(out.chosen, chosen)
         // An affine map of the rows is the same problem after standardisation: same C path.
         XCTAssertEqual(out.paths[0].best, out.paths[1].best)

@@ -183,7 +183,7 @@ struct SolverOptions: ParsableArguments {
     var kdTeacher = GLAGSolverConfig().teacher
     @Option(name: .customLong("init"), help: "lbfgs glag: start from the teacher or from zero.")
     var initialization = GLAGSolverConfig().initialization
-    @Flag(help: "glag: the recommended command. On the converged solver (the default with this flag): chooses between the class-weighted regression and one generated set + regression, and C, by stratified 5-fold cross-validation over train + val (the blend is kept unless the regression beats it by more than one standard error), prints the grid, refits on train + val; never reads a test file. With --solver sgd: KD teacher (stage-one / balanced / none) × initial β chosen on --val.")
+    @Flag(help: "glag: the recommended command. On the converged solver (the default with this flag): chooses between the class-weighted regression and one generated set + regression, and C, by stratified 5-fold cross-validation over train + val (the blend is kept unless the regression beats it in a one-sided corrected resampled t-test at 5 % over the folds), prints the grid, refits on train + val; never reads a test file. With --solver sgd: KD teacher (stage-one / balanced / none) × initial β chosen on --val.")
     var selectOnVal = false
     @Option(name: .setting(S.gradientTolerance), help: .init(S.gradientTolerance)) var tolerance = S.gradientTolerance.value
     @Option(name: .setting(GeneratedRegression.Settings.blend), help: .init(GeneratedRegression.Settings.blend))
