@@ -57,6 +57,10 @@ public enum Tukey {
         try x.withUnsafeMutableBufferPointer { p in
             let n = p.count
             // Scan first: report every problem of one kind with the first row it occurs in.
+            // A vectorised pass decides whether every value is valid; only otherwise does the
+            // counting scan below run.
+            let lowest: Float = needPositive ? .leastNonzeroMagnitude : needNonNegative ? 0 : -.greatestFiniteMagnitude
+            if allWithin(p, shift: s, lowest: lowest) { transform(p, lambda: lambda, shift: s); return }
             var bad = 0, firstBad = -1, nonFinite = 0, firstNonFinite = -1
             for i in 0..<n {
                 let v = p[i] + s
@@ -73,18 +77,41 @@ public enum Tukey {
                 throw needPositive ? TukeyError.nonPositiveInput(count: bad, firstRow: firstBad)
                                    : TukeyError.negativeInput(count: bad, firstRow: firstBad)
             }
-            if lambda == 1 {
-                if s != 0 { for i in 0..<n { p[i] += s } }
-            } else if lambda == 0.5 {
-                for i in 0..<n { p[i] = (p[i] + s).squareRoot() }
-            } else if lambda == 0 {
-                for i in 0..<n { p[i] = Float(Foundation.log(Double(p[i] + s))) }
-            } else if lambda == 2 {
-                for i in 0..<n { let v = p[i] + s; p[i] = v * v }
-            } else {
-                let l = Double(lambda)
-                for i in 0..<n { p[i] = Float(Foundation.pow(Double(p[i] + s), l)) }
-            }
+            transform(p, lambda: lambda, shift: s)
+        }
+    }
+
+    /// Whether every `p[i] + shift` lies in `[lowest, greatestFiniteMagnitude]` (NaN never
+    /// does), 16 values at a time. O(n).
+    private static func allWithin(_ p: UnsafeMutableBufferPointer<Float>, shift s: Float, lowest: Float) -> Bool {
+        guard let base = p.baseAddress else { return true }
+        let n = p.count
+        var ok = SIMDMask<SIMD16<Int32>>(repeating: true)
+        var i = 0
+        while i + 16 <= n {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) + SIMD16(repeating: s)
+            ok = ok .& (v .>= SIMD16(repeating: lowest)) .& (v .<= SIMD16(repeating: .greatestFiniteMagnitude))
+            i += 16
+        }
+        var tail = true
+        while i < n { let v = base[i] + s; tail = tail && v >= lowest && v <= .greatestFiniteMagnitude; i += 1 }
+        return tail && all(ok)
+    }
+
+    /// `p[i] ← (p[i] + shift)^λ` (log for λ = 0) on validated values. O(n).
+    private static func transform(_ p: UnsafeMutableBufferPointer<Float>, lambda: Float, shift s: Float) {
+        let n = p.count
+        if lambda == 1 {
+            if s != 0 { for i in 0..<n { p[i] += s } }
+        } else if lambda == 0.5 {
+            for i in 0..<n { p[i] = (p[i] + s).squareRoot() }
+        } else if lambda == 0 {
+            for i in 0..<n { p[i] = Float(Foundation.log(Double(p[i] + s))) }
+        } else if lambda == 2 {
+            for i in 0..<n { let v = p[i] + s; p[i] = v * v }
+        } else {
+            let l = Double(lambda)
+            for i in 0..<n { p[i] = Float(Foundation.pow(Double(p[i] + s), l)) }
         }
     }
 

@@ -53,4 +53,44 @@ final class TukeyTests: XCTestCase {
         try Tukey.apply(&m, lambda: 0.5)
         XCTAssertEqual(m.data, [2, 3])
     }
+
+    /// The vectorised validity pass (16 values at a time, then a scalar tail) sends every
+    /// bad value to the counting scan wherever it sits: each kind of bad value at each
+    /// position of a 1,000-value input (62 full vectors and an 8-value tail).
+    func testOneBadValueAnywhereIsReported() {
+        let n = 1000, dim = 10
+        let cases: [(Float, Float, TukeyError)] = [
+            (-1, 0.5, .negativeInput(count: 1, firstRow: 0)),
+            (.nan, 0.5, .nonFiniteInput(count: 1, firstRow: 0)),
+            (.infinity, 0.5, .nonFiniteInput(count: 1, firstRow: 0)),
+            (-.infinity, 2, .nonFiniteInput(count: 1, firstRow: 0)),
+            (0, 0, .nonPositiveInput(count: 1, firstRow: 0)),
+            (-0.0, -0.5, .nonPositiveInput(count: 1, firstRow: 0)),
+        ]
+        for (bad, lambda, kind) in cases {
+            for at in [0, 7, 15, 16, 511, 991, 992, 999] {
+                var x = [Float](repeating: 2, count: n)
+                x[at] = bad
+                let before = x
+                XCTAssertThrowsError(try Tukey.apply(&x, dim: dim, lambda: lambda), "value \(bad) at \(at), λ \(lambda)") { e in
+                    let want: TukeyError
+                    switch kind {
+                    case .negativeInput: want = .negativeInput(count: 1, firstRow: at / dim)
+                    case .nonFiniteInput: want = .nonFiniteInput(count: 1, firstRow: at / dim)
+                    case .nonPositiveInput: want = .nonPositiveInput(count: 1, firstRow: at / dim)
+                    case .nonFiniteParameter: want = kind
+                    }
+                    XCTAssertEqual(e as? TukeyError, want, "value \(bad) at \(at), λ \(lambda)")
+                }
+                XCTAssertEqual(x.map(\.bitPattern), before.map(\.bitPattern), "input touched: value \(bad) at \(at)")
+            }
+        }
+        // Values on the domain's edge pass: −0 and 0 under √, the largest finite float.
+        var edge = [Float](repeating: 4, count: n)
+        edge[3] = -0.0; edge[500] = 0; edge[998] = .greatestFiniteMagnitude
+        XCTAssertNoThrow(try Tukey.apply(&edge, dim: dim, lambda: 0.5))
+        XCTAssertEqual(edge[500], 0)
+        XCTAssertEqual(edge[998], Float.greatestFiniteMagnitude.squareRoot())
+        XCTAssertEqual(edge[0], 2)
+    }
 }
