@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: afg → Backbone → Classifier → AFG → Linalg → CLAPACK;
+// Dependencies point one way: afg → Backbone → Classifier → AFG → Linalg → CLAPACK, CMalloc;
 // FeatureIO (→ CHDF5, CZlib) sits at the bottom beside them (Backbone uses its safetensors).
 // Distributed (→ CMPI, Open MPI) sits beside them too, imported only by the CLI and its own
 // tests: AFG and Classifier take a sum-across-ranks closure instead. Nothing imports the CLI.
@@ -25,11 +25,13 @@ let package = Package(
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // glibc's mallopt (not in Swift's Glibc module). Only Linalg imports CMalloc.
+        .systemLibrary(name: "CMalloc"),
         // Open MPI, with getters for its macro handles (MPI_COMM_WORLD, MPI_DOUBLE, ...).
         // Only Distributed imports CMPI.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "Linalg", dependencies: ["CLAPACK"]),
+        .target(name: "Linalg", dependencies: ["CLAPACK", "CMalloc"]),
         .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "AFG", dependencies: ["Linalg"]),
         .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),

@@ -66,9 +66,11 @@ extension AFGCommand {
     /// printed by rank 0 only, every rank exits with its code), run; a run-time error on
     /// any rank prints one line naming the rank and aborts the whole job (`MPI_Abort`),
     /// so no rank waits forever and rank 0 writes nothing. Either way OpenBLAS's idle
-    /// worker threads are stopped first (`prepareBLAS`), before any parallel work.
+    /// worker threads are stopped first (`prepareBLAS`), before any parallel work, and the
+    /// allocator keeps freed blocks for reuse (`keepFreedBlocks`).
     static func main() {
         prepareBLAS()
+        keepFreedBlocks()
         guard Launch.isMPI() else { return runOneProcess() }
         let ranks: Ranks
         do { ranks = try Ranks.start() } catch {
