@@ -7,8 +7,8 @@ import CMalloc
 /// blocks are freed) with its own `mmap`, and unmaps it on `free`. A process that allocates
 /// and frees matrices of a few MiB in turn (generated batches, normals, chunk buffers)
 /// page-faults every one of them in again, and the kernel zeroes each page. With this
-/// setting `afg calibrate --generate` on the CIFAR-100-LT shape takes 11,500 → 8,700 page
-/// faults and about 8 % less wall time (docs/RESULTS.md, "Issue 17"). Process-wide: the
+/// setting `afg calibrate --generate` on the CIFAR-100-LT shape takes 11,700 → 8,900 page
+/// faults and 9–15 % less wall time (docs/RESULTS.md, "Issue 17"). Process-wide: the
 /// command-line tool calls it once, first; a library user decides for their own process.
 /// Returns whether glibc accepted both settings.
 @discardableResult
