@@ -8,6 +8,7 @@ import Linalg
 /// optionally a balanced feature file (real rows plus AFG-generated ones) for any pipeline.
 struct Calibrate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "calibrate",
         abstract: "Write class statistics (means, counts, covariances) and, with --generate, a balanced feature file.",
         discussion: """
         Applies Tukey's ladder of powers (--tukey, 0 = log; --no-tukey to skip), computes \

@@ -6,6 +6,7 @@ import Linalg
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "evaluate",
         abstract: "Score a classifier file on a feature file: overall, Many / Medium / Few, mean per-class recall.",
         discussion: """
         Applies the classifier's recorded Tukey λ to the features first. Groups are by the \

@@ -4,6 +4,7 @@ import FeatureIO
 /// `afg export`: a classifier for PyTorch / NumPy.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write a classifier as .safetensors (torch.nn.Linear state_dict) or .npz.",
         discussion: """
         Writes weight (C × D) and bias (C) as float32. In .safetensors, __metadata__ holds \

@@ -9,6 +9,7 @@ import Foundation
 /// PyTorch `state_dict` saved with safetensors), plus its linear head as a classifier file.
 struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "extract",
         abstract: "Extract pooled backbone features (and the linear head) from a safetensors checkpoint.",
         discussion: """
         Checkpoints written by `afg pretrain` carry the architecture and the input \

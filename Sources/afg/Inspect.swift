@@ -5,6 +5,7 @@ import FeatureIO
 /// `afg inspect FILE`: what is in a feature file, read block by block (never whole).
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Summarise a feature file: shape, types, classes, head/tail shape, bad values, attributes.",
         discussion: """
         Reads the file in blocks of rows, so files larger than memory are fine. Fails \

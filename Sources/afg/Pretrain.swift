@@ -30,6 +30,7 @@ enum CheckpointMeta {
 /// `afg pretrain`: stage one, a backbone trained with CE, logit adjustment or GraLoss.
 struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pretrain",
         abstract: "Stage one: train a backbone (resnet20/32/44/56, convnet, mlp) with ce, la or graloss.",
         discussion: """
         Writes OUT (safetensors, PyTorch state_dict names, afg metadata) after every epoch, \

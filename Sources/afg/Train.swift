@@ -7,6 +7,7 @@ import Linalg
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "train",
         abstract: "Train the stage-two linear classifier (GLAG or a baseline) on feature files.",
         discussion: """
         Features are Tukey-transformed with --tukey (default auto: 0.5 for non-negative \
