@@ -106,35 +106,39 @@ public struct FeatureGenerator: Sendable {
         var fill = start
         for (r, l) in labels.enumerated() { order[fill[Int(l)]] = r; fill[Int(l)] += 1 }
 
-        // Means and factors, classes in parallel (each class's arithmetic does not depend on
-        // the thread count, so neither do the bits); a failure reports the first failing class.
+        // Means and factors, classes in `parallelRanges`, each range with its own buffers (each
+        // class's arithmetic does not depend on the schedule, so neither do the bits); a
+        // failure reports the first failing class.
         var means = Matrix<Float>(rows: C, cols: d)
         let results = UnsafeMutableBufferPointer<Result<CovarianceFactor, Error>>.allocate(capacity: C)
         defer { results.deallocate() }
-        let choice = config.factor
+        let choice = config.factor, maxCount = max(nmax, 1)
         means.data.withUnsafeMutableBufferPointer { pm in
             features.data.withUnsafeBufferPointer { px in
                 let pmb = pm.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: C) { c in
-                    let nc = counts[c]
-                    guard nc > 0, let pxb = px.baseAddress else {
-                        (results.baseAddress! + c).initialize(to: .success(CovarianceFactor(rank: 0, g: [], jitter: 0, isCholesky: false)))
-                        return
-                    }
+                parallelRanges(C, costPerItem: maxCount * d * d) { classes in
                     var mean = [Double](repeating: 0, count: d)
-                    var centred = [Float](repeating: 0, count: nc * d)
-                    for q in 0..<nc {
-                        let r = order[start[c] + q]
-                        for j in 0..<d { mean[j] += Double(pxb[r * d + j]) }
+                    var centred = [Float](repeating: 0, count: maxCount * d)
+                    for c in classes {
+                        let nc = counts[c]
+                        guard nc > 0, let pxb = px.baseAddress else {
+                            (results.baseAddress! + c).initialize(to: .success(CovarianceFactor(rank: 0, g: [], jitter: 0, isCholesky: false)))
+                            continue
+                        }
+                        for j in 0..<d { mean[j] = 0 }
+                        for q in 0..<nc {
+                            let r = order[start[c] + q]
+                            for j in 0..<d { mean[j] += Double(pxb[r * d + j]) }
+                        }
+                        for j in 0..<d { mean[j] /= Double(nc); pmb[c * d + j] = Float(mean[j]) }
+                        for q in 0..<nc {
+                            let r = order[start[c] + q]
+                            for j in 0..<d { centred[q * d + j] = Float(Double(pxb[r * d + j]) - mean[j]) }
+                        }
+                        (results.baseAddress! + c).initialize(to: Result {
+                            try FeatureGenerator.factor(classIndex: c, centred: centred, count: nc, dim: d, choice: choice)
+                        })
                     }
-                    for j in 0..<d { mean[j] /= Double(nc); pmb[c * d + j] = Float(mean[j]) }
-                    for q in 0..<nc {
-                        let r = order[start[c] + q]
-                        for j in 0..<d { centred[q * d + j] = Float(Double(pxb[r * d + j]) - mean[j]) }
-                    }
-                    (results.baseAddress! + c).initialize(to: Result {
-                        try FeatureGenerator.factor(classIndex: c, centred: centred, count: nc, dim: d, choice: choice)
-                    })
                 }
             }
         }

@@ -23,6 +23,10 @@ enum FastExp {
         (v + roundingShift) - roundingShift
     }
 
+    /// The scalar `roundToNearestEven`, the same two adds.
+    @inline(__always) @usableFromInline
+    static func roundToNearestEven(_ v: Float) -> Float { (v + roundingShift) - roundingShift }
+
     @inline(__always) @usableFromInline
     static func exp16(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
         // Clamp by compare-and-blend (the generic `clamped`/`pointwiseMin` are not inlined).
@@ -49,7 +53,7 @@ enum FastExp {
     static func exp1(_ xIn: Float) -> Float {
         if xIn.isNaN { return xIn }   // NaN in, NaN out (the trainer reports divergence); no trap below
         var x = min(max(xIn, lo), hi)
-        let n = (x * 1.44269504088896341 + roundingShift) - roundingShift
+        let n = roundToNearestEven(x * 1.44269504088896341)
         x = x - n * 0.693359375
         x = x + n * 2.12194440e-4
         let z = x * x
