@@ -142,10 +142,73 @@ public final class FeatureWriter {
     }
 
     private func abandon() {
+        // The datasets first: closed by the file's strong close after a failed flush (a
+        // full disk), HDF5 1.10 leaves them half destroyed, and their own close crashed.
+        features.handle.close()
+        labels.handle.close()
+        for (d, _) in extras.values { d.handle.close() }
         if let f = file { f.handle.close() }
         file = nil
         unlink(temporary)
     }
 
     deinit { if file != nil { abandon() } }
+}
+
+/// A `FeatureWriter` whose appends run on one background thread, so the caller makes its
+/// next batch (a generated block, say) while the previous one is written. The appends run
+/// in call order, so the file is byte for byte the plain writer's. At most `depth` batches
+/// wait; `append` blocks beyond that, so memory stays `depth` batches. The writer is used
+/// by the appender's thread only.
+///
+/// The first failed append is rethrown by the next `append` or by `finish()`, and the
+/// batches after it are dropped. Dropped without `finish()`, it waits for the queued
+/// appends and then drops the writer, which removes its temporary file.
+public final class BackgroundAppender {
+    /// What the queued appends share; they hold this, not the appender, so the appender's
+    /// `deinit` runs on its owner's thread and can wait for them.
+    private final class Shared: @unchecked Sendable {
+        let writer: FeatureWriter
+        let slots: DispatchSemaphore
+        let lock = NSLock()
+        var failure: Error?
+        init(_ writer: FeatureWriter, depth: Int) { self.writer = writer; slots = DispatchSemaphore(value: depth) }
+        var firstFailure: Error? { lock.withLock { failure } }
+    }
+    private let shared: Shared
+    private let queue = DispatchQueue(label: "afg.feature-writer")
+
+    /// - Precondition: `depth > 0`.
+    public init(_ writer: FeatureWriter, depth: Int = 2) {
+        precondition(depth > 0, "BackgroundAppender: depth must be positive")
+        shared = Shared(writer, depth: depth)
+    }
+
+    /// Queues `FeatureWriter.append(features:labels:extras:)` with the same arguments.
+    /// - Throws: the error of an earlier append that failed.
+    public func append(features x: [Float], labels y: [Int32], extras ex: [String: ColumnData] = [:]) throws {
+        if let e = shared.firstFailure { throw e }
+        let s = shared
+        s.slots.wait()
+        queue.async {
+            defer { s.slots.signal() }
+            if s.firstFailure != nil { return }
+            do { try s.writer.append(features: x, labels: y, extras: ex) } catch {
+                s.lock.withLock { s.failure = error }
+            }
+        }
+    }
+
+    /// Waits for the queued appends, then `FeatureWriter.finish()`.
+    /// - Throws: the first failed append's error, or `finish()`'s.
+    public func finish() throws {
+        queue.sync {}
+        if let e = shared.firstFailure { throw e }
+        try shared.writer.finish()
+    }
+
+    /// Rows written so far (after the queued appends).
+    public var count: Int { queue.sync { shared.writer.count } }
+
+    deinit { queue.sync {} }
 }

@@ -6,8 +6,8 @@ import Foundation
 // else sees `H5File` / `H5Dataset` values whose identifiers are owned by `H5Handle`s
 // (closed in `deinit`) and whose failures are `FeatureIOError`s naming file and dataset.
 //
-// Thread safety: the system HDF5 is the serial (non-thread-safe) build, so FeatureIO
-// values must be used from one thread at a time.
+// Thread safety: the system HDF5 is the serial (non-MPI) build with its global lock, but
+// FeatureIO's values hold state of their own: use each from one thread at a time.
 
 /// Silence HDF5's own error printing once, before the first call (failures become
 /// `FeatureIOError`s instead of a stack dump on stderr). HDF5's exit-time clean-up is

@@ -148,7 +148,8 @@ struct Calibrate: ParsableCommand {
                                console: Console) throws {
         let gen = try FeatureGenerator(features: x, labels: set.labels, numClasses: set.numClasses, config: config)
         console.line("calibrate: generating \(gen.generatedRows) rows (every class to \(gen.targetPerClass))")
-        let writer = try balancedWriter(to: g, set: set, lambda: lambda)
+        // Each block is written on a background thread while the next one is generated.
+        let writer = BackgroundAppender(try balancedWriter(to: g, set: set, lambda: lambda))
         let block = 8192
         for r0 in stride(from: 0, to: set.count, by: block) {
             let r1 = min(r0 + block, set.count)

@@ -78,4 +78,67 @@ final class FeatureWriterTests: XCTestCase {
         }
         XCTAssertEqual(bytes[0], bytes[1])
     }
+
+    /// The background appender writes the plain writer's bytes (the same appends, in
+    /// order), and renames nothing before `finish()`.
+    func testBackgroundAppenderWritesThePlainWritersBytes() throws {
+        let dir = try temporaryFolder(self)
+        let set = randomSet(n: 2000, d: 7, c: 5, seed: 8)
+        var bytes: [Data] = []
+        for background in [false, true] {
+            let p = dir.appendingPathComponent(background ? "bg.h5" : "plain.h5").path
+            let w = try FeatureWriter(path: p, dim: 7, numClasses: 5, extraColumns: ["is_generated": .uint8([])])
+            let bg = BackgroundAppender(w, depth: 2)
+            var rng = SplitMix64(seed: 5)
+            var start = 0
+            while start < 2000 {
+                let rows = min(2000 - start, Int.random(in: 1...300, using: &rng))
+                let x = Array(set.features[(start * 7)..<((start + rows) * 7)]), y = Array(set.labels[start..<(start + rows)])
+                let extras: [String: ColumnData] = ["is_generated": .uint8([UInt8](repeating: UInt8(start % 2), count: rows))]
+                if background { try bg.append(features: x, labels: y, extras: extras) } else { try w.append(features: x, labels: y, extras: extras) }
+                start += rows
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: p), "renamed before finish")
+            if background { XCTAssertEqual(bg.count, 2000); try bg.finish() } else { try w.finish() }
+            bytes.append(try Data(contentsOf: URL(fileURLWithPath: p)))
+        }
+        XCTAssertEqual(bytes[0], bytes[1])
+    }
+
+    /// A failed write (here a file-size limit, as on a full disk) is thrown, by the plain
+    /// writer at once and by the background appender at a later call; the temporary file
+    /// is removed, the earlier file untouched, and nothing crashes (HDF5 1.10 did, when a
+    /// dataset was closed after the file's failed close).
+    func testFailedWritesAreThrownAndLeaveNothing() throws {
+        let dir = try temporaryFolder(self)
+        let p = dir.appendingPathComponent("full.h5").path
+        try FeatureStore.writeFeatures(randomSet(n: 5, d: 2, c: 2, seed: 1), to: p)
+        let before = try Data(contentsOf: URL(fileURLWithPath: p))
+        var old = rlimit()
+        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &old)
+        let oldHandler = signal(SIGXFSZ, SIG_IGN)
+        defer { setrlimit(Int32(RLIMIT_FSIZE.rawValue), &old); signal(SIGXFSZ, oldHandler) }
+        var small = old
+        small.rlim_cur = 256 << 10
+        let rows = 1024, x = [Float](repeating: 0.5, count: rows * 256), y = [Int32](repeating: 1, count: rows)
+        for background in [false, true] {
+            XCTAssertEqual(setrlimit(Int32(RLIMIT_FSIZE.rawValue), &small), 0)
+            var thrown: Error?
+            do {
+                let w = try FeatureWriter(path: p, dim: 256, numClasses: 2)
+                if background {
+                    let bg = BackgroundAppender(w, depth: 1)
+                    for _ in 0..<8 { try bg.append(features: x, labels: y) }
+                    try bg.finish()
+                } else {
+                    for _ in 0..<8 { try w.append(features: x, labels: y) }
+                    try w.finish()
+                }
+            } catch { thrown = error }
+            XCTAssertEqual(setrlimit(Int32(RLIMIT_FSIZE.rawValue), &old), 0)
+            XCTAssertEqual((thrown as? FeatureIOError)?.kind, .writeFailed, "background \(background): \(String(describing: thrown))")
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: p)), before)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["full.h5"])
+        }
+    }
 }
