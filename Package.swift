@@ -1,5 +1,16 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+// HDF5 is linked statically when its archive is there (Debian's and Ubuntu's libhdf5-dev
+// ship it): the shared library loads about 35 more (libcurl, gnutls, Kerberos, LDAP, ...)
+// whose loading and symbol relocation cost about 6 ms of every `afg` start-up. Its
+// shared library is the fallback. Either way CHDF5's shim finds the header itself.
+let hdf5Archive = "/usr/lib/x86_64-linux-gnu/hdf5/serial/libhdf5.a"
+let hdf5Linking: [LinkerSetting] = FileManager.default.fileExists(atPath: hdf5Archive)
+    ? [.unsafeFlags(["-Xlinker", hdf5Archive]), .linkedLibrary("sz"), .linkedLibrary("z"), .linkedLibrary("dl"),
+       .linkedLibrary("m")]
+    : [.unsafeFlags(["-L/usr/lib/x86_64-linux-gnu/hdf5/serial"]), .linkedLibrary("hdf5")]
 
 // Dependencies point one way: afg → Backbone → Classifier → AFG → Linalg → CLAPACK, CMalloc;
 // FeatureIO (→ CHDF5, CZlib) sits at the bottom beside them (Backbone uses its safetensors).
@@ -20,8 +31,7 @@ let package = Package(
     targets: [
         // C behind one door each: HDF5 (with getters for its macro constants) and
         // CBLAS + LAPACKE (OpenBLAS). Only FeatureIO imports CHDF5; only Linalg imports CLAPACK.
-        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
-                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -32,7 +42,7 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Linalg", dependencies: ["CLAPACK", "CMalloc"]),
-        .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"]),
+        .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"], linkerSettings: hdf5Linking),
         .target(name: "AFG", dependencies: ["Linalg"]),
         .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),
         .target(name: "Backbone", dependencies: ["Classifier", "Linalg", "FeatureIO", "CZlib"]),

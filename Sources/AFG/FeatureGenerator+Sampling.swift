@@ -224,7 +224,7 @@ extension FeatureGenerator {
         let e = UInt64(bitPattern: Int64(epoch))
         let alphaScale = config.alpha.squareRoot(), hasAlpha = config.alpha > 0
         let zig = Ziggurat.shared
-        let stripes = max(1, min(m / 32, 8 * ProcessInfo.processInfo.activeProcessorCount))
+        let stripes = max(1, min(m / 32, 8 * availableProcessorCount))
         seeds.data.withUnsafeBufferPointer { ps in
             means.data.withUnsafeBufferPointer { pm in
                 let sp = ps.baseAddress ?? UnsafePointer(bitPattern: 8)!, mp = pm.baseAddress!
@@ -449,7 +449,7 @@ private final class TaskCounter: @unchecked Sendable {
 /// taking the next index when it finishes one (the order of completion is free: every
 /// task writes its own outputs).
 private func forEachTask(_ count: Int, _ body: (Int) -> Void) {
-    let workers = min(ProcessInfo.processInfo.activeProcessorCount, count)
+    let workers = min(availableProcessorCount, count)
     if workers <= 1 { for i in 0..<count { body(i) }; return }
     let next = TaskCounter()
     DispatchQueue.concurrentPerform(iterations: workers) { _ in

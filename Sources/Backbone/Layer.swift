@@ -62,7 +62,7 @@ public final class Workspace {
     /// Upper bound on one worker's im2col block, in floats: the batch is processed in
     /// chunks (row ranges or images) whose columns fit, so the block stays cache-friendly.
     public var columnBudget: Int
-    public init(columnBudget: Int = 1 << 19, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(columnBudget: Int = 1 << 19, workers: Int = availableProcessorCount) {
         self.columnBudget = columnBudget
         self.workers = max(1, workers)
         cols = (0..<self.workers).map { _ in FloatBuffer() }

@@ -3,7 +3,13 @@
 // HDF5 (serial). Its type and flag constants are C macros (often expanding to
 // `(H5OPEN H5T_NATIVE_FLOAT_g)`), which Swift cannot import: these static inline
 // getters are the one door. Only FeatureIO imports this module.
+// Debian and Ubuntu keep the serial build's headers under hdf5/serial; elsewhere they are
+// at the top of the include path. The library itself is linked by FeatureIO (Package.swift).
+#if __has_include(<hdf5/serial/hdf5.h>)
+#include <hdf5/serial/hdf5.h>
+#else
 #include <hdf5.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 
