@@ -565,6 +565,18 @@ public struct GeneratedBatches: Sequence {
             if position >= G { return nil }
             let end = Swift.min(position + owner.batchRows, G), n = end - position
             var labels = [Int32](repeating: 0, count: n)
+            if position % B == 0 && end == Swift.min(position + B, G) {
+                // The batch is one whole block: generated straight into it, no copy.
+                let features = [Float](unsafeUninitializedCapacity: n * d) { pf, initialized in
+                    labels.withUnsafeMutableBufferPointer { pl in
+                        _ = g.sampleBlock(plan: owner.plan, seed: owner.seed, epoch: owner.epoch, rows: position..<end,
+                                          out: pf.baseAddress!, labels: pl.baseAddress!, workspace: workspace)
+                    }
+                    initialized = n * d
+                }
+                position = end
+                return GeneratedSet(features: Matrix(rows: n, cols: d, data: features), labels: labels, donorWeights: owner.plan.donorWeights)
+            }
             // Every element is written below: skip the zero fill.
             var features = [Float](unsafeUninitializedCapacity: n * d) { _, initialized in initialized = n * d }
             var at = position

@@ -171,6 +171,7 @@ final class GeneratorTests: XCTestCase {
         gen.beta[5] = 0.9
         let whole = gen.generate(seed: 7, epoch: 2)
         XCTAssertEqual(whole.count, gen.generatedRows)
+        // With 1000-row blocks, batches of 1000 are whole blocks, generated straight into the batch.
         for batch in [1, 37, 1000, 1003, 2999, 100_000] {
             var feats = [Float](), labels = [Int32]()
             var sizes = [Int]()
