@@ -252,8 +252,9 @@ extension FeatureGenerator {
     /// output row takes its products in increasing factor order. Returns the flops,
     /// `Σ_f 2·m_f·rank_f·D`.
     ///
-    /// The products are the same OpenBLAS calls (`_gemm`'s blocks) on the same operands as
-    /// a loop over the factors in order, so the bits are too; only the schedule is parallel:
+    /// The products are the same OpenBLAS calls (`productBlocks` row slices) on the same
+    /// operands as a loop over the factors in order, so the bits are too; only the schedule
+    /// is parallel:
     /// A. every scratch product (blocks of all factors in one task pool);
     /// B1. per row, the scatters that precede its direct product (or all of them);
     /// B2. the direct products (rows whose direct products overlap go as one task);
@@ -272,7 +273,7 @@ extension FeatureGenerator {
             flops += 2 * Double(mf) * Double(r) * Double(d)
             if Int(rowList[rowStart[f] + mf - 1]) - first == mf - 1 { directs.append((f, first)); continue }
             tmpStart[f] = scratchTotal; scratchTotal += mf * d
-            let blocks = gemmBlockCount(mf, d, r)
+            let blocks = productBlocks(mf)
             for i in 0..<blocks { scratchTasks.append(GemmTask(factor: f, block: i, blocks: blocks, cost: mf * r / blocks)) }
         }
         let tmp = ws.scratch(scratchTotal)
@@ -302,7 +303,7 @@ extension FeatureGenerator {
         var tasks: [GemmTask] = []
         for c in comps.factors.indices {
             if comps.isSimple(c) {
-                let f = comps.factors[c][0], blocks = gemmBlockCount(fCount[f], d, factors[f].rank)
+                let f = comps.factors[c][0], blocks = productBlocks(fCount[f])
                 for i in 0..<blocks { tasks.append(GemmTask(factor: f, block: i, blocks: blocks, cost: fCount[f] * factors[f].rank / blocks)) }
             } else {
                 tasks.append(GemmTask(factor: -1 - c, block: 0, blocks: 1, cost: comps.factors[c].reduce(0) { $0 + fCount[$1] * factors[$1].rank }))
@@ -327,6 +328,15 @@ extension FeatureGenerator {
         return flops
     }
 
+    /// The blocks one factor's product `E_f · G_f` (`m_f × rank` by `rank × D`) is cut
+    /// into: slices of at least 1024 rows when it has at least `D` rows (`_gemmBlock` then
+    /// cuts rows), else one; never columns. Each block is one OpenBLAS call that packs
+    /// `G_f` again, and a column slice would pack all of `E_f` again; the many factors of a
+    /// block already give the threads enough products. OpenBLAS's bits depend on the
+    /// slicing, so this fixes the sampler's bits too (it depends on `m_f` and `D` only).
+    @inline(__always)
+    private func productBlocks(_ mf: Int) -> Int { mf >= dim ? max(1, mf / 1024) : 1 }
+
     /// Block `block` of factor `f`'s direct product, `β = 1` into its consecutive output
     /// rows from `first`.
     @inline(__always)
@@ -349,7 +359,7 @@ extension FeatureGenerator {
         for f in comps.factors[c] {
             let first = Int(ws.rowList[ws.rowStart[f]]), mf = ws.factorCount[f]
             for q in first..<(first + mf) { next[q] = Int32(scatter.apply(row: q, from: Int(next[q]), below: f)) }
-            let blocks = gemmBlockCount(mf, dim, factors[f].rank)
+            let blocks = productBlocks(mf)
             for i in 0..<blocks { directProduct(f, block: i, of: blocks, first: first, out: out, workspace: ws) }
             for q in first..<(first + mf) { next[q] += 1 }
         }
