@@ -193,6 +193,7 @@ public final class BackgroundAppender {
         queue.async {
             defer { s.slots.signal() }
             if s.firstFailure != nil { return }
+            silenceHDF5ErrorsOnThisThread()   // a queue thread: failures are errors, not stack dumps
             do { try s.writer.append(features: x, labels: y, extras: ex) } catch {
                 s.lock.withLock { s.failure = error }
             }

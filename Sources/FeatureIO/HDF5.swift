@@ -19,6 +19,14 @@ private let h5Setup: Void = {
     afg_h5_silence_errors()
 }()
 
+/// Silences HDF5's error printing on the calling thread. In HDF5's thread-safe build
+/// (Debian's) the setting is per thread, so `h5Setup` covers only the thread that first
+/// called into HDF5: work moved to another thread calls this first.
+func silenceHDF5ErrorsOnThisThread() {
+    _ = h5Setup
+    afg_h5_silence_errors()
+}
+
 /// Owns one HDF5 identifier and closes it exactly once (on `close()` or in `deinit`).
 final class H5Handle {
     enum Kind { case file, group, dataset, dataspace, datatype, attribute, plist }

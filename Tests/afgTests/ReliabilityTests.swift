@@ -94,6 +94,7 @@ final class ReliabilityTests: XCTestCase {
         let s = path("s.h5"), b = path("b.h5")
         let c = try limited(2000, ["calibrate", "--train", "\(fixtures)/train.h5", "--out", s, "--generate", b, "--quiet"])
         XCTAssertEqual(c.status, 1, c.err)
+        XCTAssertEqual(c.err.split(separator: "\n").count, 1, c.err)
         XCTAssertTrue(c.err.contains(b), c.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: s), "the statistics file alone would not belong to any balanced file")
         XCTAssertFalse(FileManager.default.fileExists(atPath: b))
