@@ -3,8 +3,8 @@ import Foundation
 import PackageDescription
 
 // HDF5 is linked statically when its archive is there (Debian's and Ubuntu's libhdf5-dev
-// ship it): the shared library loads about 35 more (libcurl, gnutls, Kerberos, LDAP, ...)
-// whose loading and symbol relocation cost about 6 ms of every `afg` start-up. Its
+// ship it): the shared library loads about 30 more (libcurl, gnutls, Kerberos, LDAP, ...)
+// whose loading and symbol relocation cost about 5 ms of every `afg` start-up. Its
 // shared library is the fallback. Either way CHDF5's shim finds the header itself.
 let hdf5Archive = "/usr/lib/x86_64-linux-gnu/hdf5/serial/libhdf5.a"
 let hdf5Linking: [LinkerSetting] = FileManager.default.fileExists(atPath: hdf5Archive)

@@ -129,9 +129,7 @@ public final class FeatureWriter {
             attrs["num_classes"] = .int(Int64(numClasses))
             attrs["afg_file"] = .string("features")
             try FeatureStore.writeAttributes(attrs, to: f)
-            features.handle.close()
-            labels.handle.close()
-            for (d, _) in extras.values { d.handle.close() }
+            closeDatasets()
             try f.close()
             file = nil
             try writeAtomically(to: path) { tmp in precondition(tmp == temporary) }
@@ -141,12 +139,17 @@ public final class FeatureWriter {
         }
     }
 
-    private func abandon() {
-        // The datasets first: closed by the file's strong close after a failed flush (a
-        // full disk), HDF5 1.10 leaves them half destroyed, and their own close crashed.
+    /// Closes the datasets; always before the file: closed by the file's strong close
+    /// after a failed flush (a full disk), HDF5 1.10 leaves them half destroyed, and their
+    /// own close then crashed.
+    private func closeDatasets() {
         features.handle.close()
         labels.handle.close()
         for (d, _) in extras.values { d.handle.close() }
+    }
+
+    private func abandon() {
+        closeDatasets()
         if let f = file { f.handle.close() }
         file = nil
         unlink(temporary)

@@ -231,10 +231,11 @@ func gemmBlock(_ i: Int, of blocks: Int, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: 
 }
 
 extension Float {
-    /// Block `index` of the `gemmBlockCount(m, n, k)` blocks of `_gemm` with the same
-    /// arguments, on the calling thread (one single-threaded OpenBLAS call). Running every
-    /// block once, in any order and on any threads, gives exactly the bits of `_gemm`; a
-    /// caller with many independent products schedules their blocks itself.
+    /// Block `index` of `blocks` slices of the product (rows when `m ≥ n`, else columns),
+    /// on the calling thread (one single-threaded OpenBLAS call). With `gemmBlockCount(m,
+    /// n, k)` blocks, running every block once, in any order and on any threads, gives
+    /// exactly the bits of `_gemm`; a caller with many independent products schedules
+    /// their blocks itself (and may choose its own count: the bits then follow it).
     @inline(__always)
     public static func _gemmBlock(_ index: Int, of blocks: Int, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
                                   _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
