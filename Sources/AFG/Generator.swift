@@ -106,13 +106,40 @@ public struct FeatureGenerator: Sendable {
         var fill = start
         for (r, l) in labels.enumerated() { order[fill[Int(l)]] = r; fill[Int(l)] += 1 }
 
-        // Means and factors, classes in `parallelRanges`, each range with its own buffers (each
-        // class's arithmetic does not depend on the schedule, so neither do the bits); a
-        // failure reports the first failing class.
+        (self.means, self.factors) = try FeatureGenerator.meansAndFactors(features, order: order, start: start, counts: counts,
+                                                                           choice: config.factor)
+
+        // Tail samples (the seeds of generated rows), grouped by class.
+        var seedStart = [Int](repeating: 0, count: C + 1)
+        for c in 0..<C { seedStart[c + 1] = seedStart[c] + (tail[c] ? counts[c] : 0) }
+        let T = seedStart[C]
+        var seeds = Matrix<Float>(rows: T, cols: d)
+        var seedClass = [Int32](repeating: 0, count: T)
+        var seedOfRow = [Int32](repeating: -1, count: n)
+        for c in 0..<C where tail[c] {
+            for q in 0..<counts[c] {
+                let r = order[start[c] + q], t = seedStart[c] + q
+                seedOfRow[r] = Int32(t)
+                seedClass[t] = Int32(c)
+                for j in 0..<d { seeds.data[t * d + j] = features.data[r * d + j] }
+            }
+        }
+        self.seeds = seeds; self.seedClass = seedClass; self.seedStart = seedStart; self.seedOfRow = seedOfRow
+        let s = FeatureGenerator.supportSets(seeds: seeds, seedClass: seedClass, means: means, counts: counts, config: config)
+        support = s.classes; weight = s.weights; supportDistance = s.distances
+    }
+
+    /// Per-class means (`C × D`) and covariance factors, classes in `parallelRanges`, each
+    /// range with its own buffers (each class's arithmetic does not depend on the schedule,
+    /// so neither do the bits); a failure reports the first failing class.
+    /// - Parameters: `order[start[c] ..< start[c + 1]]` are class `c`'s rows of `features`.
+    /// - Complexity: O(N·D) for the means plus each class's factor (`factor`).
+    static func meansAndFactors(_ features: Matrix<Float>, order: [Int], start: [Int], counts: [Int],
+                                choice: FactorChoice) throws -> (Matrix<Float>, [CovarianceFactor]) {
+        let d = features.cols, C = counts.count, maxCount = max(counts.max() ?? 0, 1)
         var means = Matrix<Float>(rows: C, cols: d)
         let results = UnsafeMutableBufferPointer<Result<CovarianceFactor, Error>>.allocate(capacity: C)
         defer { results.deallocate() }
-        let choice = config.factor, maxCount = max(nmax, 1)
         means.data.withUnsafeMutableBufferPointer { pm in
             features.data.withUnsafeBufferPointer { px in
                 let pmb = pm.baseAddress!
@@ -146,27 +173,7 @@ public struct FeatureGenerator: Sendable {
         var factors = [CovarianceFactor]()
         factors.reserveCapacity(C)
         for c in 0..<C { factors.append(try results[c].get()) }
-        self.means = means
-        self.factors = factors
-
-        // Tail samples (the seeds of generated rows), grouped by class.
-        var seedStart = [Int](repeating: 0, count: C + 1)
-        for c in 0..<C { seedStart[c + 1] = seedStart[c] + (tail[c] ? counts[c] : 0) }
-        let T = seedStart[C]
-        var seeds = Matrix<Float>(rows: T, cols: d)
-        var seedClass = [Int32](repeating: 0, count: T)
-        var seedOfRow = [Int32](repeating: -1, count: n)
-        for c in 0..<C where tail[c] {
-            for q in 0..<counts[c] {
-                let r = order[start[c] + q], t = seedStart[c] + q
-                seedOfRow[r] = Int32(t)
-                seedClass[t] = Int32(c)
-                for j in 0..<d { seeds.data[t * d + j] = features.data[r * d + j] }
-            }
-        }
-        self.seeds = seeds; self.seedClass = seedClass; self.seedStart = seedStart; self.seedOfRow = seedOfRow
-        let s = FeatureGenerator.supportSets(seeds: seeds, seedClass: seedClass, means: means, counts: counts, config: config)
-        support = s.classes; weight = s.weights; supportDistance = s.distances
+        return (means, factors)
     }
 
     /// The factor of one class from its centred rows (`count × dim` at the front of `centred`).
