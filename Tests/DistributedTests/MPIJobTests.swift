@@ -96,10 +96,9 @@ final class MPIJobTests: XCTestCase {
             // nearly separable folds stop the solver at its tolerance on iterates that differ
             // by more than rounding, and a held-out row or two may flip (< 0.01 in mean recall).
             let (g, g1) = (try gridScores(c.configJSON), try gridScores(reference.configJSON))
-            XCTAssertEqual(g.count, RegressionCV.defaultGrid.count)
+            XCTAssertEqual(g.count, 9)
             for (a, b) in zip(g, g1) { XCTAssertEqual(a, b, accuracy: 0.01, "np \(n): grid score") }
-            let upToOne = RegressionCV.defaultGrid.filter { $0 <= 1 }.count
-            XCTAssertEqual(Array(g.prefix(upToOne)), Array(g1.prefix(upToOne)), "np \(n): grid scores up to C = 1")
+            XCTAssertEqual(Array(g.prefix(5)), Array(g1.prefix(5)), "np \(n): grid scores up to C = 1")
         }
     }
 
