@@ -74,9 +74,11 @@ public struct GeneratedRegression {
 ///    per-class recall on the held-out folds).
 /// 2. The generated-set regression at `C*/3` (`C*` of the last space) on the same
 ///    folds, warm-started from the fold's class-weighted regression and its logits blended
-///    with that regression's (weight `blend` on the generated model), as plain `glag`;
-///    the generator is rebuilt from each fold's training rows, so no held-out row leaks into
-///    a generated one.
+///    (weight `blend` on the generated model), as plain `glag`, with a class-weighted
+///    regression at its space's `C*`: with `twoView` and two or more spaces, the first
+///    space's (the raw rows: the classifier then reads two views, `LinearModel.twoView`),
+///    else the last space's; the generator is rebuilt from each fold's training rows, so no
+///    held-out row leaks into a generated one.
 /// 3. Paired rules (`choose`): among the regressions the simpler is kept unless a later
 ///    one's mean held-out recall beats it by more than the standard error of the per-fold
 ///    differences; the generated blend, plain `glag`'s classifier and the suite's robust
@@ -88,7 +90,8 @@ public struct GeneratedRegression {
 ///    standardised rows.
 ///
 /// Cost: `S × K × grid + K` solves on the real rows (`S` spaces; warm-started along the
-/// grid), `K + 1` warm-started generated-set solves, `K + 1` generations.
+/// grid; `K + 1` more with two views), `K + 1` warm-started generated-set solves, `K + 1`
+/// generations.
 public enum CrossValidatedSelection {
     public static let balancedName = "balanced-lr"
     public static let generatedName = "generated-lr"
@@ -119,8 +122,12 @@ public enum CrossValidatedSelection {
     }
 
     public struct Outcome: Sendable {
-        /// The chosen model refitted on every row, reading the chosen space's (unstandardised) rows.
+        /// The chosen model refitted on every row, reading the chosen space's (unstandardised)
+        /// rows; a two-view blend (`twoView`) reads `[last space | first space]`.
         public var model: LinearModel
+        /// Whether `model` is a two-view blend (`LinearModel.twoView`: the generated-set
+        /// regression on the last space, the class-weighted regression on the first).
+        public var twoView: Bool
         /// Index into `candidates`.
         public var chosen: Int
         /// Every space's `C` path.
@@ -139,11 +146,13 @@ public enum CrossValidatedSelection {
     ///   - spaces: one or more input spaces of the same rows, simplest first.
     ///   - folds: `K ≥ 2`.
     ///   - headThreshold: the generator's head threshold; nil derives it from each fit's counts.
+    ///   - twoView: with two or more spaces, blend the generated-set regression with the
+    ///     first space's class-weighted regression (two views) rather than the last's.
     ///   - log: one line per finished step (the grids, the candidates, the choice).
     /// - Throws: `LogisticRegressionError`, generator errors.
     public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = 5,
                               grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil,
-                              blend: Double = GeneratedRegression.Settings.blend.value, seed: UInt64,
+                              blend: Double = GeneratedRegression.Settings.blend.value, twoView: Bool = true, seed: UInt64,
                               solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
                               log: ((String) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
@@ -159,11 +168,12 @@ public enum CrossValidatedSelection {
                                         "class-weighted logistic regression (balanced) on \(space.name)", space: i,
                                         C: path.chosen, scores: path.scores[path.best], first: candidates.first))
         }
-        let last = spaces.count - 1
+        let last = spaces.count - 1, views = twoView && last > 0 && blend < 1
         let generator = GeneratedRegression.recommendedGenerator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses), headThreshold: headThreshold)
         candidates.append(try generatedCandidate(spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
                                                  C: paths[last].chosen, headThreshold: headThreshold, generator: generator,
-                                                 blend: blend, seed: seed, solver: solver, first: candidates[0]))
+                                                 blend: blend, partner: views ? (spaces[0], paths[0].chosen) : nil,
+                                                 seed: seed, solver: solver, first: candidates[0]))
         let chosen = choose(candidates)
         for (i, c) in candidates.enumerated() {
             let name = c.name.padding(toLength: max(13, candidates.map(\.name.count).max()!), withPad: " ", startingAt: 0)
@@ -175,26 +185,37 @@ public enum CrossValidatedSelection {
         let pick = candidates[chosen], x = spaces[pick.space].features
         let scaler = Standardizer(fitting: x)
         let model: LinearModel
-        if chosen == candidates.count - 1 {
+        let generatedChosen = chosen == candidates.count - 1
+        if generatedChosen {
             // Warm start: the class-weighted regression at the space's C*, as in the folds.
             let start = try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: paths[last].chosen)
             let gr = GeneratedRegression(generator: generator, solver: solver)
             let set = try gr.balancedSet(rawTrain: x, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
-            model = LinearModel.blend(start, try gr.solve(set, numClasses: numClasses, C: pick.C, initial: start), weight: blend)
+            let generated = try gr.solve(set, numClasses: numClasses, C: pick.C, initial: start)
+            if views {
+                let raw = spaces[0].features, rawScaler = Standardizer(fitting: raw)
+                let partner = try cv.fit(rawScaler.apply(raw), labels: labels, numClasses: numClasses, C: paths[0].chosen)
+                model = LinearModel.twoView(transformed: scaler.rawModel(generated), raw: rawScaler.rawModel(partner), weight: blend)
+            } else {
+                model = scaler.rawModel(LinearModel.blend(start, generated, weight: blend))
+            }
         } else {
-            model = try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: pick.C)
+            model = scaler.rawModel(try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: pick.C))
         }
-        return Outcome(model: scaler.rawModel(model), chosen: chosen, paths: paths, candidates: candidates,
+        return Outcome(model: model, twoView: generatedChosen && views, chosen: chosen, paths: paths, candidates: candidates,
                        generator: generator, blend: blend, folds: k)
     }
 
     /// The generated-set regression on `space` at `C/3` over the folds (warm-started from the
     /// fold's class-weighted regression at `C`), blended with that regression (`blend`: the
-    /// generated model's weight in the logits): plain `glag`'s classifier, fold by fold. `C/3`
+    /// generated model's weight in the logits), or with `partner` (another space's rows and
+    /// `C`) with that space's class-weighted regression, read on both views
+    /// (`LinearModel.twoView`): plain `glag`'s classifier, fold by fold. `C/3`
     /// is fixed, as in plain `glag` (choosing between `C/3` and `C` by the CV mean was one more
     /// noisy per-set pick; docs/RESULTS.md).
     static func generatedCandidate(_ space: Space, space index: Int, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
-                                   C: Double, headThreshold: Int?, generator: GeneratorConfig, blend: Double, seed: UInt64,
+                                   C: Double, headThreshold: Int?, generator: GeneratorConfig, blend: Double,
+                                   partner: (space: Space, C: Double)? = nil, seed: UInt64,
                                    solver: LogisticRegression, first: Candidate) throws -> Candidate {
         var scores: [Double] = []
         for f in 0..<folds.count {
@@ -207,9 +228,18 @@ public enum CrossValidatedSelection {
             let regression = try RegressionCV(grid: [C], balanced: true, solver: solver)
                 .fit(split.train, labels: split.trainLabels, numClasses: numClasses, C: C)
             let model = try gr.solve(set, numClasses: numClasses, C: C / 3, initial: regression)
-            scores.append(split.score(LinearModel.blend(regression, model, weight: blend), numClasses: numClasses))
+            if let p = partner {
+                let other = FoldSplit(p.space.features, labels: labels, folds: folds, fold: f)
+                let raw = try RegressionCV(grid: [p.C], balanced: true, solver: solver)
+                    .fit(other.train, labels: other.trainLabels, numClasses: numClasses, C: p.C)
+                scores.append(split.score(LinearModel.twoView(transformed: model, raw: raw, weight: blend), numClasses: numClasses,
+                                          beside: other))
+            } else {
+                scores.append(split.score(LinearModel.blend(regression, model, weight: blend), numClasses: numClasses))
+            }
         }
-        let blended = blend == 1 ? "" : ", logits blended \(1 - blend) : \(blend) with the class-weighted regression at C*"
+        let blended = blend == 1 ? ""
+            : ", logits blended \(1 - blend) : \(blend) with the class-weighted regression at C*" + (partner.map { " = \($0.C) on \($0.space.name)" } ?? "")
         return candidate(generatedName, "one generated set on \(space.name) (k = \(generator.k), β = \(generator.initialBeta), sample mean, head threshold \(generator.headThreshold), every class to n_max) + unweighted regression at C*/3\(blended)",
                          space: index, C: C / 3, scores: scores, first: first)
     }

@@ -237,9 +237,12 @@ public struct FoldSplit {
     }
 
     /// Held-out mean per-class recall of `model` (over the classes present in the fold); with
-    /// `sumAcrossRanks`, over every rank's held-out rows (one sum of `2·C` doubles). O(N_f·D·C).
-    public func score(_ model: LinearModel, numClasses: Int, sumAcrossRanks: SumAcrossRanks? = nil) -> Double {
-        let predictions = model.predict(heldOut)
+    /// `sumAcrossRanks`, over every rank's held-out rows (one sum of `2·C` doubles); with
+    /// `other` (the same fold of another view of the rows), `model` reads the joined rows
+    /// `[heldOut | other.heldOut]` (`LinearModel.twoView`). O(N_f·D·C).
+    public func score(_ model: LinearModel, numClasses: Int, sumAcrossRanks: SumAcrossRanks? = nil,
+                      beside other: FoldSplit? = nil) -> Double {
+        let predictions = model.predict(other.map { Matrix.horizontalJoin(heldOut, $0.heldOut) } ?? heldOut)
         guard let sum = sumAcrossRanks else {
             return Metrics(predictions: predictions, labels: heldOutLabels, numClasses: numClasses,
                            trainCounts: [Int](repeating: 0, count: numClasses)).meanPerClassRecall

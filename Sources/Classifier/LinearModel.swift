@@ -30,6 +30,38 @@ public struct LinearModel: Equatable, Sendable {
                            bias: zip(a.bias, b.bias).map { u * $0 + v * $1 })
     }
 
+    /// The two-view model whose logits are `w·t(T(x)) + (1 − w)·r(x)`: `t` reads the
+    /// transformed rows `T(x)`, `r` the raw rows `x`, and the result reads the joined rows
+    /// `[T(x) | x]` (`Matrix.horizontalJoin`): weight `[w·W_t | (1 − w)·W_r]`, bias
+    /// `w·b_t + (1 − w)·b_r`. A classifier file stores the two halves as `weight` and
+    /// `raw_weight` (docs/FORMAT.md).
+    /// - Shapes: `t` is `C × D_t`, `r` is `C × D_r`; the result is `C × (D_t + D_r)`.
+    /// - Precondition: equal class counts. O(C·(D_t + D_r)).
+    public static func twoView(transformed t: LinearModel, raw r: LinearModel, weight w: Double) -> LinearModel {
+        precondition(t.numClasses == r.numClasses, "LinearModel.twoView: \(t.numClasses) and \(r.numClasses) classes")
+        let v = Float(w), u = Float(1 - w)
+        var joined = Matrix.horizontalJoin(t.weight, r.weight)
+        let a = t.dim, d = joined.cols
+        for k in 0..<joined.rows {
+            for j in 0..<d { joined.data[k * d + j] *= j < a ? v : u }
+        }
+        return LinearModel(weight: joined, bias: zip(t.bias, r.bias).map { v * $0 + u * $1 })
+    }
+
+    /// The two halves of a model read on `[T(x) | x]` (the inverse of `twoView`'s join):
+    /// the first `transformedDim` columns and the rest, the bias staying with the first.
+    /// O(C·D).
+    public func splitViews(transformedDim a: Int) -> (transformed: LinearModel, raw: Matrix<Float>) {
+        precondition(a >= 0 && a <= dim, "LinearModel.splitViews: \(a) columns of \(dim)")
+        let c = numClasses, d = dim
+        var t = Matrix<Float>(rows: c, cols: a), r = Matrix<Float>(rows: c, cols: d - a)
+        for k in 0..<c {
+            for j in 0..<a { t.data[k * a + j] = weight.data[k * d + j] }
+            for j in a..<d { r.data[k * (d - a) + j - a] = weight.data[k * d + j] }
+        }
+        return (LinearModel(weight: t, bias: bias), r)
+    }
+
     /// The zero model (every logit 0) for `numClasses` classes in `dim` dimensions.
     public init(numClasses: Int, dim: Int) {
         precondition(numClasses > 0 && dim >= 0, "LinearModel: bad shape \(numClasses)×\(dim)")

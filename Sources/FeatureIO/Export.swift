@@ -9,6 +9,9 @@ extension FeatureStore {
     ///   classifier expects raw features), `class_names` (a JSON array) when known.
     /// - `.npz`: arrays `weight`, `bias` (float32), `class_names` (`<U`) when known, and the
     ///   0-d arrays `method` (string) and `tukey_lambda` (float64, absent when none).
+    /// - A two-view classifier (`rawWeight`) adds the tensor / array `raw_weight` (C × D): the
+    ///   logits are `T(x)·weightᵀ + x·raw_weightᵀ + bias`, so it is not one `torch.nn.Linear`
+    ///   (`load_state_dict` names the unexpected key rather than dropping the second head).
     ///
     /// The same classifier gives the same bytes; written atomically.
     /// - Throws: `FeatureIOError(.writeFailed)`; `.wrongType` for any other extension.
@@ -20,9 +23,13 @@ extension FeatureStore {
             if let names = c.classNames {
                 meta["class_names"] = try jsonArray(names)
             }
-            let file = SafeTensorsFile(tensors: ["weight": StoredTensor(shape: [c.numClasses, c.dim], floats: c.weight),
-                                                 "bias": StoredTensor(shape: [c.numClasses], floats: c.bias)],
-                                       metadata: meta)
+            var tensors = ["weight": StoredTensor(shape: [c.numClasses, c.dim], floats: c.weight),
+                           "bias": StoredTensor(shape: [c.numClasses], floats: c.bias)]
+            if let r = c.rawWeight {
+                tensors["raw_weight"] = StoredTensor(shape: [c.numClasses, c.dim], floats: r)
+                meta["logits"] = "tukey(x) @ weight.T + x @ raw_weight.T + bias"
+            }
+            let file = SafeTensorsFile(tensors: tensors, metadata: meta)
             data = file.encoded()
         case .npz:
             var members: [(name: String, data: Data)] = [
@@ -30,6 +37,7 @@ extension FeatureStore {
                 ("bias.npy", NumPy.encode(c.bias, shape: [c.numClasses])),
                 ("method.npy", NumPy.encode(strings: [c.method], shape: [])),
             ]
+            if let r = c.rawWeight { members.append(("raw_weight.npy", NumPy.encode(r, shape: [c.numClasses, c.dim]))) }
             if let l = c.tukeyLambda {
                 members.append(("tukey_lambda.npy", NumPy.encode(descr: "<f8", shape: [], data: withUnsafeBytes(of: Double(l)) { Data($0) })))
             }

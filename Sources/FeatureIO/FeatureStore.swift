@@ -105,7 +105,8 @@ public enum FeatureStore {
     // MARK: classifier files
 
     /// Writes a classifier file atomically: `weight` (C × D float32), `bias` (C float32),
-    /// `class_counts` (C int64) and `class_names` if known; attributes `method`, `num_classes`,
+    /// `raw_weight` (C × D float32) for a two-view classifier, `class_counts` (C int64) and
+    /// `class_names` if known; attributes `method`, `num_classes`,
     /// `dim`, `tukey_lambda` (float64, absent = no transform), `config` (JSON text),
     /// `created_by`, `afg_file = "classifier"`.
     public static func writeClassifier(_ c: ClassifierFile, to path: String, compress: Bool = false) throws {
@@ -113,6 +114,7 @@ public enum FeatureStore {
             let f = try H5File.create(tmp)
             try f.writeDataset("weight", shape: [c.numClasses, c.dim], values: c.weight, compress: compress)
             try f.writeDataset("bias", shape: [c.numClasses], values: c.bias, compress: compress)
+            if let r = c.rawWeight { try f.writeDataset("raw_weight", shape: [c.numClasses, c.dim], values: r, compress: compress) }
             if let counts = c.classCounts {
                 try f.writeDataset("class_counts", shape: [c.numClasses], values: counts.map { Int64($0) }, compress: compress)
             }
@@ -131,11 +133,12 @@ public enum FeatureStore {
     ///
     /// The weight and bias are `weight` + `bias`, else the one PyTorch `state_dict` pair
     /// among `fc.`, `linear.`, `head.`, `classifier.` (each also under `module.`), else
-    /// `headKey` (`fc`, `heads.0`) names the prefix. `class_counts`, `class_names` and the
-    /// attributes (`method`, `tukey_lambda`, `num_classes`, `dim`, `config`) are optional.
+    /// `headKey` (`fc`, `heads.0`) names the prefix. `class_counts`, `class_names`,
+    /// `raw_weight` (beside an unprefixed `weight`) and the attributes (`method`,
+    /// `tukey_lambda`, `num_classes`, `dim`, `config`) are optional.
     /// - Throws: `FeatureIOError` for no or an ambiguous weight/bias pair (naming the
-    ///   candidates), shapes that disagree (C, D), a non-finite weight or bias, or a
-    ///   malformed attribute.
+    ///   candidates), shapes that disagree (C, D), a non-finite weight or bias, a
+    ///   `raw_weight` without `tukey_lambda`, or a malformed attribute.
     public static func readClassifier(path: String, headKey: String? = nil) throws -> ClassifierFile {
         let f = try openArrays(path: path)
         let prefix = try headPrefix(f, headKey: headKey)
@@ -145,14 +148,27 @@ public enum FeatureStore {
         let counts = f.hasArray("class_counts") ? try readIntVector(f, "class_counts", expected: c, of: wKey) : nil
         try checkFinite(weight, file: path, dataset: wKey, dim: d)
         try checkFinite(bias, file: path, dataset: bKey, dim: 1)
+        var rawWeight: [Float]? = nil
+        if prefix.isEmpty && f.hasArray("raw_weight") {
+            let (r, rc, rd) = try readMatrix(f, "raw_weight")
+            guard rc == c && rd == d else {
+                throw FeatureIOError(.wrongShape, file: path, dataset: "raw_weight", problem: "shape (\(rc), \(rd)), weight is (\(c), \(d))")
+            }
+            try checkFinite(r, file: path, dataset: "raw_weight", dim: d)
+            rawWeight = r
+        }
         let attrs = try f.attributes()
         try checkShapeAttribute(attrs, "num_classes", equals: c, file: path)
         try checkShapeAttribute(attrs, "dim", equals: d, file: path)
         let lambda = try tukeyLambda(attrs, file: path)
+        if rawWeight != nil && lambda == nil {
+            throw FeatureIOError(.invalidAttribute, file: path, dataset: "raw_weight",
+                                 problem: "a second head on the raw features needs the tukey_lambda of the first (the attribute is missing)")
+        }
         let names = try readNames(f, expected: c) ?? namesAttribute(attrs, expected: c, file: path)
         return ClassifierFile(numClasses: c, dim: d, weight: weight, bias: bias, classCounts: counts,
                               method: attrs["method"]?.text ?? "unknown", tukeyLambda: lambda,
-                              configJSON: attrs["config"]?.text ?? "{}", classNames: names)
+                              configJSON: attrs["config"]?.text ?? "{}", classNames: names, rawWeight: rawWeight)
     }
 
     /// The PyTorch module names a bare head may sit under, in `state_dict` spelling.

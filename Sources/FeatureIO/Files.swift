@@ -86,11 +86,18 @@ public struct ClassifierFile: Equatable, Sendable {
     public var configJSON: String
     /// C names, if known.
     public var classNames: [String]?
+    /// C × D, row-major: a second head on the raw (untransformed) features, so the logits are
+    /// `weight·T(x) + raw_weight·x + bias` with `T` the Tukey transform of `tukeyLambda`
+    /// (a two-view classifier, docs/FORMAT.md); nil for one linear head.
+    public var rawWeight: [Float]?
 
-    /// - Precondition: `weight.count == numClasses * dim`, `bias` and `classCounts` have C entries.
+    /// - Precondition: `weight.count == numClasses * dim` (and `rawWeight`'s, when given),
+    ///   `bias` and `classCounts` have C entries.
     public init(numClasses: Int, dim: Int, weight: [Float], bias: [Float], classCounts: [Int]?,
-                method: String, tukeyLambda: Float?, configJSON: String = "{}", classNames: [String]? = nil) {
+                method: String, tukeyLambda: Float?, configJSON: String = "{}", classNames: [String]? = nil,
+                rawWeight: [Float]? = nil) {
         precondition(weight.count == numClasses * dim, "ClassifierFile: weight has \(weight.count) entries, expected \(numClasses) × \(dim)")
+        precondition(rawWeight.map { $0.count == numClasses * dim } ?? true, "ClassifierFile: raw_weight must be \(numClasses) × \(dim)")
         precondition(bias.count == numClasses && (classCounts?.count ?? numClasses) == numClasses, "ClassifierFile: bias/classCounts length ≠ \(numClasses)")
         precondition(classNames.map { $0.count == numClasses } ?? true, "ClassifierFile: class names length ≠ \(numClasses)")
         self.numClasses = numClasses
@@ -102,6 +109,7 @@ public struct ClassifierFile: Equatable, Sendable {
         self.tukeyLambda = tukeyLambda
         self.configJSON = configJSON
         self.classNames = classNames
+        self.rawWeight = rawWeight
     }
 }
 

@@ -92,6 +92,30 @@ extension Matrix {
         }
         return Matrix(rows: top.rows + bottom.rows, cols: top.cols, data: out)
     }
+
+    /// The horizontal join `[left | right]`: row `i` is row `i` of `left` followed by row `i`
+    /// of `right`.
+    ///
+    /// - Shapes: `left` is `N × A`, `right` is `N × B` (row-major); the result is `N × (A + B)`.
+    /// - Precondition: equal row counts. A mismatch is a programmer error and traps.
+    /// - Complexity: O(N · (A + B)): two bulk copies per row.
+    public static func horizontalJoin(_ left: Matrix, _ right: Matrix) -> Matrix {
+        precondition(left.rows == right.rows, "horizontalJoin: \(left.rows)×\(left.cols) beside \(right.rows)×\(right.cols)")
+        let n = left.rows, a = left.cols, b = right.cols, d = a + b
+        if n == 0 || d == 0 { return Matrix(rows: n, cols: d) }
+        let out = [Scalar](unsafeUninitializedCapacity: n * d) { dst, initialized in
+            left.data.withUnsafeBufferPointer { l in
+                right.data.withUnsafeBufferPointer { r in
+                    for i in 0..<n {
+                        if a > 0 { (dst.baseAddress! + i * d).initialize(from: l.baseAddress! + i * a, count: a) }
+                        if b > 0 { (dst.baseAddress! + i * d + a).initialize(from: r.baseAddress! + i * b, count: b) }
+                    }
+                }
+            }
+            initialized = n * d
+        }
+        return Matrix(rows: n, cols: d, data: out)
+    }
 }
 
 /// Errors the linear-algebra layer reports (data errors: they throw, never trap).

@@ -9,7 +9,8 @@ struct Evaluate: ParsableCommand {
         commandName: "evaluate",
         abstract: "Score a classifier file on a feature file: overall, Many / Medium / Few, mean per-class recall.",
         discussion: """
-        Applies the classifier's recorded Tukey λ to the features first. Groups are by the \
+        Applies the classifier's recorded Tukey λ to the features first (a two-view classifier \
+        also reads the raw features with its raw_weight head). Groups are by the \
         training counts stored in the classifier file; a bare head (a PyTorch state_dict, \
         no class_counts) takes them from --train-counts-from, else only overall and mean \
         recall are reported. --plot writes an SVG of per-class \
@@ -51,9 +52,7 @@ struct Evaluate: ParsableCommand {
             f.classCounts = counts
         }
         let (set, x) = try Job.agree {
-            let r = try loadFeatures(testFiles, keys: datasets.keys, numClasses: f.numClasses, lambda: f.tukeyLambda, part: Job.part)
-            if r.set.dim != f.dim { throw CLIError("\(test): feature dimension \(r.set.dim), classifier \(classifier) expects \(f.dim)") }
-            return r
+            try loadClassifierInput(testFiles, keys: datasets.keys, file: f, path: classifier, part: Job.part)
         }
         var m = score(model, x, set.labels, trainCounts: f.classCounts ?? Array(repeating: 0, count: f.numClasses))
         if f.classCounts == nil {
@@ -69,8 +68,8 @@ struct Evaluate: ParsableCommand {
             }
             guard let fc = f.classCounts else { throw CLIError("--compare needs training counts: \(classifier) has no class_counts; pass --train-counts-from TRAIN_FILE") }
             if let gc = g.classCounts, gc != fc { throw CLIError("\(path): trained on other class counts than \(classifier)") }
-            let gx = g.tukeyLambda == f.tukeyLambda ? x
-                : try Job.agree { try loadFeatures(testFiles, keys: datasets.keys, numClasses: g.numClasses, lambda: g.tukeyLambda, part: Job.part).x }
+            let gx = g.tukeyLambda == f.tukeyLambda && (g.rawWeight == nil) == (f.rawWeight == nil) ? x
+                : try Job.agree { try loadClassifierInput(testFiles, keys: datasets.keys, file: g, path: path, part: Job.part).x }
             others.append((path, g.method, score(gm, gx, set.labels, trainCounts: f.classCounts!)))
         }
         guard Job.ranks.isRoot else { return }
@@ -91,7 +90,7 @@ struct Evaluate: ParsableCommand {
         }
         if json {
             struct Out: Encodable {
-                var classifier: String, test: String, method: String, tukeyLambda: Float?
+                var classifier: String, test: String, method: String, tukeyLambda: Float?, rawHead: Bool
                 var summary: Summary, perClass: [Double?], trainCounts: [Int]?, testCounts: [Int], confusion: [[Int]]
                 var compared: [Compared]?
             }
@@ -99,13 +98,14 @@ struct Evaluate: ParsableCommand {
             let c = m.numClasses
             let conf = (0..<c).map { Array(m.confusion[($0 * c)..<(($0 + 1) * c)]) }
             print(try encodeJSON(Out(classifier: classifier, test: test, method: f.method, tukeyLambda: f.tukeyLambda,
+                                     rawHead: f.rawWeight != nil,
                                      summary: Summary(m), perClass: m.perClass, trainCounts: f.classCounts,
                                      testCounts: m.evaluatedCounts, confusion: conf,
                                      compared: others.isEmpty ? nil : others.map {
                                          Compared(classifier: $0.path, method: $0.method, summary: Summary($0.metrics), perClass: $0.metrics.perClass)
                                      })))
         } else {
-            print("classifier \(classifier) (method \(f.method), Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")) on \(test): \(m.rows) rows")
+            print("classifier \(classifier) (method \(f.method), Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")\(f.rawWeight == nil ? "" : ", plus a head on the raw features")) on \(test): \(m.rows) rows")
             print("overall      \(pct(m.overall))")
             if f.classCounts == nil {
                 print("many / medium / few: unavailable (no class_counts in \(classifier); pass --train-counts-from TRAIN_FILE)")

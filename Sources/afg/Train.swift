@@ -63,6 +63,9 @@ struct Train: ParsableCommand {
             }
             if sgd.epochRows != nil { throw CLIError("--epoch-rows applies to --solver sgd (the lbfgs solver fits the whole generated set)") }
         }
+        if o.singleHead && (method != .glag || solverKind != .lbfgs || o.rounds != nil) {
+            throw CLIError("--single-head applies to --method glag on the lbfgs solver without --rounds (the one path that can write a second head)")
+        }
         if o.selectOnVal {
             if method != .glag { throw CLIError("--select-on-val applies to --method glag") }
             if val == nil { throw CLIError("--select-on-val needs --val") }
@@ -128,10 +131,12 @@ struct Train: ParsableCommand {
         }
         guard Job.ranks.isRoot else { return }   // under MPI, rank 0 writes and reports
         let set = data.trainSet
+        let heads = outcome.twoView ? outcome.model.splitViews(transformedDim: set.dim) : (outcome.model, nil)
         try FeatureStore.writeClassifier(
-            ClassifierFile(numClasses: set.numClasses, dim: set.dim, weight: outcome.model.weight.data,
-                           bias: outcome.model.bias, classCounts: outcome.classCounts, method: outcome.method,
-                           tukeyLambda: outcome.lambda, configJSON: outcome.record, classNames: set.classNames),
+            ClassifierFile(numClasses: set.numClasses, dim: set.dim, weight: heads.0.weight.data,
+                           bias: heads.0.bias, classCounts: outcome.classCounts, method: outcome.method,
+                           tukeyLambda: outcome.lambda, configJSON: outcome.record, classNames: set.classNames,
+                           rawWeight: heads.1?.data),
             to: out)
         let validation: Metrics? = data.inputs.val.map { v in
             Metrics(model: outcome.model, features: outcome.validationFeatures ?? v.features, labels: v.labels,
@@ -158,6 +163,9 @@ struct Train: ParsableCommand {
                 parts.append(("the teacher's logits (computed once)", 4 * n * c))
             }
             if Job.isDistributed && solverKind == .sgd { parts.append(("every rank's rows (the generator's)", 4 * Double(shape.rows) * d)) }
+            if method == .glag && solverKind == .lbfgs && !solverOptions.singleHead && !tukey.noTukey {
+                parts.append(("the raw rows of the two-view blend (both views, standardised)", 4 * n * d * 3))
+            }
             parts.append(("generated rows", solverKind == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
                                             : sgd.epochRows == nil ? 4 * g * d + 16 * g : 16 * g))
         }

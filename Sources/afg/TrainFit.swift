@@ -15,7 +15,8 @@ struct TrainOutcome {
     var lambda: Float?
     /// The classifier file's `config` attribute (docs/FORMAT.md).
     var record: String
-    /// The validation rows in the classifier's input space, when not the transformed ones.
+    /// The validation rows in the classifier's input space, when not the transformed ones
+    /// (a two-view classifier's: `[T(x) | x]`).
     var validationFeatures: Matrix<Float>? = nil
     var notes: [String] = []
     /// `p` / `τ` chosen on validation (post-hoc methods).
@@ -25,6 +26,8 @@ struct TrainOutcome {
     var selected: String? = nil
     var grid: [GridScore]? = nil
     var seconds = 0.0
+    /// `model` reads `[T(x) | x]` (`LinearModel.twoView`): the file gets a `raw_weight` head.
+    var twoView = false
 }
 
 /// One grid setting's validation scores (`--select-on-val`, either solver).

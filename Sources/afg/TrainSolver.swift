@@ -162,16 +162,23 @@ extension Train {
     /// several times the real rows and `l2 = 1/(C·rows)`; `C*/3` was the suite's most frequent
     /// choice), fitted on train + val; a number is used as given on the training rows. The
     /// classifier's logits blend the generated-set regression (weight `--blend`, 0.5) with
-    /// the class-weighted regression at `C*` (or the given `C`).
+    /// the class-weighted regression at `C*` (or the given `C`). On Tukey-transformed rows
+    /// that regression reads the raw rows, with its own cross-validated `C*` (two views,
+    /// `LinearModel.twoView`: a `raw_weight` head in the file), unless `--single-head`.
     func fitGeneratedRegression(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
         let auto = solverOptions.cChoice(hasValidation: val != nil) == .auto, blend = solverOptions.blend
         let sum: SumAcrossRanks? = Job.isDistributed ? Job.sum : nil
-        let (x, folds) = try Job.isDistributed ? distributedPool(data, folds: 5, withValidation: auto)
-            : { let x = auto ? pooled(data) : data.inputs.train
-                return (x, StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: 5, seed: seed)) }()
+        func pool(_ data: TrainData) throws -> (LabeledFeatures, StratifiedFolds) {
+            try Job.isDistributed ? distributedPool(data, folds: 5, withValidation: auto)
+                : { let x = auto ? pooled(data) : data.inputs.train
+                    return (x, StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: 5, seed: seed)) }()
+        }
+        let (x, folds) = try pool(data)
+        let rawData = data.lambda != nil && !solverOptions.singleHead && blend < 1 ? try untransformed(data) : nil
+        let raw = try rawData.map { try pool($0).0 }
         let counts = Job.totalCounts(x.classCounts), rows = counts.reduce(0, +)
         let scaler = Standardizer(fitting: x.features, sumAcrossRanks: sum)
-        var C = solverOptions.inverseRegularization
+        var C = solverOptions.inverseRegularization, rawC = C
         var start: LinearModel? = nil
         let cv = RegressionCV(balanced: true, solver: regressionSolver, sumAcrossRanks: sum)
         var gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts, headThreshold: generator.headThreshold),
@@ -185,6 +192,12 @@ extension Train {
                 for line in CrossValidatedSelection.pathLines(path) { console.line(line) }
                 start = try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen)
                 C = path.chosen / 3
+                if let r = raw {
+                    let rawPath = try cv.path(r.features, labels: r.labels, numClasses: r.numClasses, folds: folds)
+                    rawC = rawPath.chosen
+                    console.line("C* = \(rawC) for the class-weighted regression on the raw features (the blend's second view), by the same folds")
+                    for line in CrossValidatedSelection.pathLines(rawPath) { console.line(line) }
+                }
             } else if blend < 1 {
                 start = try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: C)
             }
@@ -192,14 +205,42 @@ extension Train {
             console.line("generated \(set.generated) rows (head threshold \(gr.generator.headThreshold)); solving at C = \(C)"
                          + (blend < 1 ? "; logits blended \(1 - blend) : \(blend) with the class-weighted regression" : ""))
             let generated = try gr.solve(set.rows, numClasses: x.numClasses, C: C, initial: start, totalRows: rows + set.generated)
-            model = LinearModel.blend(start ?? generated, generated, weight: blend)
+            if let r = raw {
+                let rawScaler = Standardizer(fitting: r.features, sumAcrossRanks: sum)
+                let partner = try cv.fit(rawScaler.apply(r.features), labels: r.labels, numClasses: r.numClasses, C: rawC)
+                model = LinearModel.twoView(transformed: scaler.rawModel(generated), raw: rawScaler.rawModel(partner), weight: blend)
+            } else {
+                model = scaler.rawModel(LinearModel.blend(start ?? generated, generated, weight: blend))
+            }
         } catch { throw CLIError("\(train): \(error)") }
         let g = gr.generator
         let record = "{\"solver\":\"lbfgs\",\"method\":\"one generated set + unweighted regression\",\"C\":\(C),\"C_selection\":\(auto ? "\"C*/3, C* by 5-fold cross-validation on train + val\"" : "\"given\""),\"standardized\":true,\"blend\":\(blend),"
+            + (raw != nil ? "\"blend_view\":\"raw\",\"raw_C\":\(rawC)," : "")
             + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)}}"
-        return TrainOutcome(model: scaler.rawModel(model), classCounts: counts, method: solverMethodName, lambda: data.lambda,
-                            record: record, notes: auto ? ["C = C*/3 = \(C); the validation rows were trained on"] : [],
-                            chosen: auto ? ["C": C] : [:])
+        var notes = auto ? ["C = C*/3 = \(C); the validation rows were trained on"] : []
+        if raw != nil { notes.append("two views: the blend's class-weighted regression reads the raw features (C = \(rawC)), a raw_weight head in the file") }
+        return TrainOutcome(model: model, classCounts: counts, method: solverMethodName, lambda: data.lambda, record: record,
+                            validationFeatures: try rawData.flatMap { try twoViewValidation(data, $0) }, notes: notes,
+                            chosen: auto ? ["C": C] : [:], twoView: raw != nil)
+    }
+
+    /// `data` with its training and validation rows read again untransformed (this rank's
+    /// part of the training rows, every validation row): the raw view of a two-view blend.
+    func untransformed(_ data: TrainData) throws -> TrainData {
+        var d = data
+        d.inputs.train.features = try Job.agree { try loadFeatures(trainFiles, keys: datasets.keys, lambda: nil, part: Job.part).x }
+        if !valFiles.isEmpty, d.inputs.val != nil {
+            d.inputs.val!.features = try Job.agree {
+                try loadFeatures(valFiles, keys: datasets.keys, numClasses: data.trainSet.numClasses, lambda: nil).x
+            }
+        }
+        return d
+    }
+
+    /// The validation rows a two-view classifier reads, `[T(x) | x]`; nil without `--val`.
+    func twoViewValidation(_ data: TrainData, _ raw: TrainData) throws -> Matrix<Float>? {
+        guard let v = data.inputs.val, let r = raw.inputs.val else { return nil }
+        return .horizontalJoin(v.features, r.features)
     }
 
     /// The generated-regression rows this process solves on: its rows of `x` then its
@@ -232,10 +273,11 @@ extension Train {
         let x = pooled(data), k = 5
         var spaces: [CrossValidatedSelection.Space] = []
         var lambdas: [Float?] = []
+        var rawVal: Matrix<Float>? = nil
         if let l = data.lambda, tukey.tukey == "auto", !tukey.noTukey {
             let rawTrain = try loadFeatures(train, keys: datasets.keys, lambda: nil).x
-            let rawVal = try loadFeatures(val!, keys: datasets.keys, numClasses: x.numClasses, lambda: nil).x
-            spaces.append(.init(name: "raw features", features: .verticalJoin(rawTrain, rawVal))); lambdas.append(nil)
+            rawVal = try loadFeatures(val!, keys: datasets.keys, numClasses: x.numClasses, lambda: nil).x
+            spaces.append(.init(name: "raw features", features: .verticalJoin(rawTrain, rawVal!))); lambdas.append(nil)
             spaces.append(.init(name: "Tukey λ = \(l)", features: x.features)); lambdas.append(l)
         } else {
             spaces.append(.init(name: data.lambda.map { "Tukey λ = \($0)" } ?? "raw features", features: x.features))
@@ -246,7 +288,8 @@ extension Train {
         do {
             outcome = try CrossValidatedSelection.select(
                 spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k,
-                headThreshold: generator.headThreshold, blend: solverOptions.blend, seed: seed, solver: regressionSolver,
+                headThreshold: generator.headThreshold, blend: solverOptions.blend, twoView: !solverOptions.singleHead,
+                seed: seed, solver: regressionSolver,
                 log: { console.line($0) })
         } catch { throw CLIError("\(train): \(error)") }
         let scores = outcome.candidates.map {
@@ -255,10 +298,16 @@ extension Train {
                                      100 * $0.pairedDifference, 100 * $0.pairedStandardError) + $0.summary)
         }
         let pick = outcome.choice
+        // The validation rows in the chosen model's input space: raw, or both views.
+        let validation = rawVal.flatMap { r in
+            outcome.twoView ? .horizontalJoin(data.inputs.val!.features, r) : (lambdas[pick.space] == nil ? r : nil)
+        }
+        let views = outcome.twoView ? [" (two views: + the class-weighted regression on \(spaces[0].name) at C = \(outcome.paths[0].chosen), a raw_weight head)"] : [""]
         return TrainOutcome(model: outcome.model, classCounts: x.classCounts, method: "glag-cv", lambda: lambdas[pick.space],
                             record: ClassifierRecord.crossValidated(outcome, spaces: spaces.map(\.name)),
-                            notes: ["chosen by \(k)-fold cross-validation on train + val: \(pick.name), C = \(pick.C); the validation rows were trained on"],
-                            chosen: ["C": pick.C], selected: pick.name, grid: scores)
+                            validationFeatures: validation,
+                            notes: ["chosen by \(k)-fold cross-validation on train + val: \(pick.name), C = \(pick.C)\(views[0]); the validation rows were trained on"],
+                            chosen: ["C": pick.C], selected: pick.name, grid: scores, twoView: outcome.twoView)
     }
 }
 
@@ -293,7 +342,8 @@ enum ClassifierRecord {
         }
         let g = o.generator
         let paths = o.paths.map { regressionCV($0, folds: o.folds, balanced: true) }
-        return "{\"solver\":\"lbfgs\",\"selection\":\"\(o.folds)-fold cross-validation, train + val, one-standard-error rule\",\"chosen\":\(quoted(o.choice.name)),\"C\":\(o.choice.C),\"standardized\":true,\"blend\":\(o.blend),"
+        return "{\"solver\":\"lbfgs\",\"selection\":\"\(o.folds)-fold cross-validation, train + val, one-standard-error rule among the regressions, one-sided corrected resampled t-test at 5 % against the blend\",\"chosen\":\(quoted(o.choice.name)),\"C\":\(o.choice.C),\"standardized\":true,\"blend\":\(o.blend),"
+            + (o.twoView ? "\"blend_view\":\(quoted(spaces[0])),\"raw_C\":\(o.paths[0].chosen)," : "")
             + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)},"
             + "\"candidates\":[\(cands.joined(separator: ","))],\"C_paths\":[\(paths.joined(separator: ","))]}"
     }

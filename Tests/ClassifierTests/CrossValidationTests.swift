@@ -145,6 +145,35 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(again.candidates, out.candidates)
     }
 
+    /// With two spaces the kept blend reads two views: the generated-set regression on the
+    /// last space, the class-weighted regression on the first at that space's own `C*`
+    /// (weight 1 − blend); without `twoView`, or at blend 1, one head on the last space.
+    func testKeptBlendReadsTwoViewsWithTheFirstSpacesRegression() throws {
+        let data = LongTailedGaussians(seed: 31)
+        let x = Matrix.verticalJoin(data.train.features, data.validation.features)
+        let y = data.train.labels + data.validation.labels
+        var t = x
+        for i in 0..<t.data.count { let v = t.data[i]; t.data[i] = v + v * v * v / 10 }   // a non-affine second space
+        let spaces = [CrossValidatedSelection.Space(name: "raw", features: x), .init(name: "cubic", features: t)]
+        let out = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, seed: 2)
+        XCTAssertEqual(out.chosen, 2, "the fixture keeps the blend")
+        XCTAssertTrue(out.twoView)
+        XCTAssertTrue(out.candidates[2].summary.contains("at C* = \(out.paths[0].chosen) on raw"), out.candidates[2].summary)
+        let d = x.cols
+        XCTAssertEqual(out.model.dim, 2 * d)
+        let scaler = Standardizer(fitting: x)
+        let partner = scaler.rawModel(try RegressionCV(balanced: true).fit(scaler.apply(x), labels: y, numClasses: data.numClasses,
+                                                                            C: out.paths[0].chosen))
+        let raw = out.model.splitViews(transformedDim: d).raw
+        XCTAssertEqual(raw.data, partner.weight.data.map { 0.5 * $0 }, "the raw head is half the first space's regression")
+        let one = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, twoView: false, seed: 2)
+        XCTAssertFalse(one.twoView)
+        XCTAssertEqual(one.model.dim, d)
+        XCTAssertEqual(one.candidates.prefix(2), out.candidates.prefix(2), "the regressions do not depend on the blend's partner")
+        XCTAssertNotEqual(one.candidates[2].scores, out.candidates[2].scores)
+        XCTAssertFalse(try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, blend: 1, seed: 2).twoView)
+    }
+
     /// Tail classes of a few rows drawn from Gaussians that share one covariance with the head
     /// classes are what the generator models: the generated set helps their recall.
     func testGeneratedRegressionHelpsTailRecallOnSharedCovarianceData() throws {

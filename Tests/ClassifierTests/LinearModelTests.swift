@@ -34,11 +34,7 @@ final class LinearModelTests: XCTestCase {
     /// the models themselves.
     func testBlendAveragesTheLogits() {
         var rng = Xoshiro256(seed: 9)
-        func random(_ r: Int, _ c: Int) -> Matrix<Float> {
-            var m = Matrix<Float>(rows: r, cols: c)
-            for i in m.data.indices { m.data[i] = Float(rng.nextOpenUnit() * 2 - 1) }
-            return m
-        }
+        func random(_ r: Int, _ c: Int) -> Matrix<Float> { uniform(r, c, &rng) }
         let a = LinearModel(weight: random(4, 6), bias: [0.5, -1, 2, 0]), b = LinearModel(weight: random(4, 6), bias: [1, 1, -3, 0.25])
         let x = random(50, 6)
         let (za, zb) = (a.logits(x), b.logits(x))
@@ -49,5 +45,33 @@ final class LinearModelTests: XCTestCase {
         XCTAssertEqual(LinearModel.blend(a, b, weight: 0), a)
         XCTAssertEqual(LinearModel.blend(a, b, weight: 1), b)
         XCTAssertNotEqual(LinearModel.blend(a, b, weight: 0.5).predict(x), [Int32](repeating: 0, count: 50))
+    }
+
+    /// A two-view model's logits on `[T(x) | x]` are `w·t(T(x)) + (1 − w)·r(x)`, and
+    /// `splitViews` gives back the two heads a classifier file stores.
+    func testTwoViewBlendsTheLogitsOfBothViews() {
+        var rng = Xoshiro256(seed: 10)
+        func random(_ r: Int, _ c: Int) -> Matrix<Float> { uniform(r, c, &rng) }
+        let t = LinearModel(weight: random(4, 6), bias: [0.5, -1, 2, 0]), r = LinearModel(weight: random(4, 3), bias: [1, 1, -3, 0.25])
+        let xt = random(40, 6), xr = random(40, 3)
+        let (zt, zr) = (t.logits(xt), r.logits(xr))
+        for w in [0.0, 0.3, 0.5, 1.0] {
+            let m = LinearModel.twoView(transformed: t, raw: r, weight: w)
+            XCTAssertEqual(m.dim, 9)
+            let z = m.logits(.horizontalJoin(xt, xr))
+            for i in z.data.indices { XCTAssertEqual(Double(z.data[i]), w * Double(zt.data[i]) + (1 - w) * Double(zr.data[i]), accuracy: 1e-5) }
+            let (head, raw) = m.splitViews(transformedDim: 6)
+            XCTAssertEqual(head.bias, m.bias)
+            XCTAssertEqual(LinearModel(weight: .horizontalJoin(head.weight, raw), bias: head.bias), m, "split, then joined")
+        }
+        XCTAssertEqual(LinearModel.twoView(transformed: t, raw: r, weight: 1).splitViews(transformedDim: 6).raw,
+                       Matrix<Float>(rows: 4, cols: 3), "weight 1: the raw head is zero")
+    }
+
+    /// An `r × c` matrix of uniform values in (−1, 1).
+    func uniform(_ r: Int, _ c: Int, _ rng: inout Xoshiro256) -> Matrix<Float> {
+        var m = Matrix<Float>(rows: r, cols: c)
+        for i in m.data.indices { m.data[i] = Float(rng.nextOpenUnit() * 2 - 1) }
+        return m
     }
 }

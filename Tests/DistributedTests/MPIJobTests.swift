@@ -123,6 +123,8 @@ final class MPIJobTests: XCTestCase {
             XCTAssertEqual(c.configJSON, reference.configJSON, "np \(n): record")
             XCTAssertEqual(c.classCounts, reference.classCounts, "np \(n)")
             assertClose(c.weight, reference.weight, absolute: 1e-4, "np \(n) weights")
+            XCTAssertEqual(c.rawWeight == nil, reference.rawWeight == nil, "np \(n): two views")
+            if let r = c.rawWeight, let q = reference.rawWeight { assertClose(r, q, absolute: 1e-4, "np \(n) raw weights") }
             XCTAssertEqual(try predictions(of: c), try predictions(of: reference), "np \(n): test predictions differ")
         }
     }
@@ -283,12 +285,17 @@ final class MPIJobTests: XCTestCase {
 
     // MARK: helpers
 
-    /// The predicted class of every row of `test.h5` under the classifier's recorded λ.
+    /// The predicted class of every row of `test.h5` under the classifier's recorded λ (and,
+    /// for a two-view classifier, its `raw_weight` head on the raw rows).
     func predictions(of c: ClassifierFile) throws -> [Int32] {
         let set = try FeatureStore.readFeatures(path: test)
-        var x = Matrix(rows: set.count, cols: set.dim, data: set.features)
+        let raw = Matrix(rows: set.count, cols: set.dim, data: set.features)
+        var x = raw
         if let l = c.tukeyLambda { try Tukey.apply(&x, lambda: l) }
-        return LinearModel(weight: Matrix(rows: c.numClasses, cols: c.dim, data: c.weight), bias: c.bias).predict(x)
+        let w = Matrix(rows: c.numClasses, cols: c.dim, data: c.weight)
+        guard let r = c.rawWeight else { return LinearModel(weight: w, bias: c.bias).predict(x) }
+        return LinearModel(weight: .horizontalJoin(w, Matrix(rows: c.numClasses, cols: c.dim, data: r)), bias: c.bias)
+            .predict(.horizontalJoin(x, raw))
     }
 
     /// Test accuracy in points.

@@ -111,6 +111,13 @@ final class FormatTests: XCTestCase {
             XCTAssertEqual(r.method, "glag"); XCTAssertEqual(r.tukeyLambda, 0.5); XCTAssertEqual(r.classNames, c.classNames)
             XCTAssertNil(r.classCounts)
         }
+        var twoView = c; twoView.rawWeight = [0.5, 0.25, -1, 2, 0, 1]
+        for ext in ["safetensors", "npz"] {
+            let p = dir.appendingPathComponent("two.\(ext)").path
+            try FeatureStore.exportClassifier(twoView, to: p)
+            let r = try FeatureStore.readClassifier(path: p)
+            XCTAssertEqual(r.rawWeight, twoView.rawWeight, ext); XCTAssertEqual(r.weight, c.weight); XCTAssertEqual(r.tukeyLambda, 0.5)
+        }
         var raw = c; raw.tukeyLambda = nil; raw.classNames = nil
         for ext in ["safetensors", "npz"] {
             let p = dir.appendingPathComponent("raw.\(ext)").path

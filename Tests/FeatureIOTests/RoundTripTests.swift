@@ -99,6 +99,12 @@ final class RoundTripTests: XCTestCase {
             let p = dir.appendingPathComponent("clf.h5").path
             try FeatureStore.writeClassifier(clf, to: p)
             XCTAssertEqual(try FeatureStore.readClassifier(path: p), clf)
+            guard lambda != nil else { continue }
+            // A two-view classifier: the second head on the raw features comes back exactly.
+            var twoView = clf
+            twoView.rawWeight = (0..<(c * d)).map { _ in .random(in: -1...1, using: &rng) }
+            try FeatureStore.writeClassifier(twoView, to: p)
+            XCTAssertEqual(try FeatureStore.readClassifier(path: p), twoView)
         }
     }
 

@@ -232,6 +232,23 @@ final class ValidationTests: XCTestCase {
         }
         XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: q) }?.description,
                        "\(q): weight: 1 non-finite value (1 NaN, 0 Inf), first at row 0 column 1")
+        let r = path("clf3.h5")
+        try writeRaw(r) { f in
+            try f.writeDataset("weight", shape: [2, 2], values: [Float](repeating: 1, count: 4), compress: false)
+            try f.writeDataset("bias", shape: [2], values: [Float(0), 0], compress: false)
+            try f.writeDataset("raw_weight", shape: [2, 3], values: [Float](repeating: 1, count: 6), compress: false)
+            try f.writeRootAttribute("tukey_lambda", .double(0.5))
+        }
+        XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: r) }?.description,
+                       "\(r): raw_weight: shape (2, 3), weight is (2, 2)")
+        let s = path("clf4.h5")
+        try writeRaw(s) { f in
+            try f.writeDataset("weight", shape: [2, 2], values: [Float](repeating: 1, count: 4), compress: false)
+            try f.writeDataset("bias", shape: [2], values: [Float(0), 0], compress: false)
+            try f.writeDataset("raw_weight", shape: [2, 2], values: [Float](repeating: 1, count: 4), compress: false)
+        }
+        XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: s) }?.description,
+                       "\(s): raw_weight: a second head on the raw features needs the tukey_lambda of the first (the attribute is missing)")
         XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: try make("feat.h5")) }?.description,
                        "\(path("feat.h5")): weight: no such dataset; datasets in the file: features, labels")
     }

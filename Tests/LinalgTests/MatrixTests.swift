@@ -65,6 +65,26 @@ final class MatrixTests: XCTestCase {
         }
     }
 
+    /// `horizontalJoin` puts row `i` of the right matrix after row `i` of the left one, for
+    /// random shapes (empty widths and heights included), in Float and Double.
+    func testHorizontalJoinMatchesElementCopies() {
+        for seed in UInt64(0)..<16 {
+            var rng = Xoshiro256(seed: seed)
+            let n = Int(rng.next() % 6), a = Int(rng.next() % 5), b = Int(rng.next() % 5)
+            let l: Matrix<Float> = randomMatrix(n, a, &rng), r: Matrix<Float> = randomMatrix(n, b, &rng)
+            let j = Matrix.horizontalJoin(l, r)
+            XCTAssertEqual(j.rows, n); XCTAssertEqual(j.cols, a + b)
+            for i in 0..<n {
+                XCTAssertEqual(j.row(i), l.row(i) + r.row(i), "seed \(seed) row \(i): \(n)×\(a) beside \(n)×\(b)")
+            }
+            let ld = l.converted(to: Double.self), rd = r.converted(to: Double.self)
+            XCTAssertEqual(Matrix.horizontalJoin(ld, rd), j.converted(to: Double.self), "Double, seed \(seed)")
+        }
+        let m = Matrix<Float>(rows: 2, cols: 2, data: [1, 2, 3, 4])
+        XCTAssertEqual(Matrix.horizontalJoin(m, m).data, [1, 2, 1, 2, 3, 4, 3, 4])
+        XCTAssertEqual(Matrix.horizontalJoin(m, Matrix<Float>(rows: 2, cols: 0)), m)
+    }
+
     func testVerticalJoinWithEmptyParts() {
         let a = Matrix<Double>(rows: 2, cols: 3, data: [1, 2, 3, 4, 5, 6])
         let none = Matrix<Double>(rows: 0, cols: 3)

@@ -37,6 +37,53 @@ final class EvaluateTests: XCTestCase {
         XCTAssertTrue(text.contains("crt: top-1"))
     }
 
+    /// Plain lbfgs glag on non-negative (Tukey) features writes a two-view classifier:
+    /// `evaluate` scores `weight·√x + raw_weight·x + bias`, exactly as computed here from the
+    /// files; `--single-head` writes one head; a two-view file is refused as a teacher and
+    /// exported with its second head.
+    func testTwoViewClassifierIsScoredOnBothViews() throws {
+        let a = path("two.h5"), b = path("one.h5")
+        XCTAssertEqual(try afg("train", "--method", "glag", "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5",
+                               "--out", a, "--tolerance", "1e-2", "--quiet").status, 0)
+        XCTAssertEqual(try afg("train", "--method", "glag", "--single-head", "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5",
+                               "--out", b, "--tolerance", "1e-2", "--quiet").status, 0)
+        let f = try FeatureStore.readClassifier(path: a), g = try FeatureStore.readClassifier(path: b)
+        let raw = try XCTUnwrap(f.rawWeight, "two views on Tukey features")
+        XCTAssertNil(g.rawWeight)
+        XCTAssertEqual(f.tukeyLambda, 0.5)
+        XCTAssertTrue(f.configJSON.contains("\"blend_view\":\"raw\""), f.configJSON)
+        let test = try FeatureStore.readFeatures(path: "\(fixtures)/test.h5")
+        let c = f.numClasses, d = f.dim
+        var correct = 0
+        for i in 0..<test.count {
+            var best = 0, bestValue = -Double.infinity
+            for k in 0..<c {
+                var z = Double(f.bias[k])
+                for j in 0..<d {
+                    let x = Double(test.features[i * d + j])
+                    z += Double(f.weight[k * d + j]) * Double(Float(x).squareRoot()) + Double(raw[k * d + j]) * x
+                }
+                if z > bestValue { bestValue = z; best = k }
+            }
+            if best == Int(test.labels[i]) { correct += 1 }
+        }
+        let r = try afg("evaluate", "--classifier", a, "--compare", b, "--test", "\(fixtures)/test.h5", "--json")
+        XCTAssertEqual(r.status, 0, r.err)
+        let j = try json(r.out)
+        XCTAssertEqual(j["rawHead"] as? Bool, true)
+        let overall = try XCTUnwrap((j["summary"] as? [String: Any])?["overall"] as? Double)
+        XCTAssertEqual(overall, Double(correct) / Double(test.count), accuracy: 1.5 / Double(test.count), "at most one near-tie apart")
+        XCTAssertGreaterThan(overall, 0.8)
+        let teacher = try afg("train", "--method", "glag", "--solver", "sgd", "--epochs", "1", "--teacher", a,
+                              "--train", "\(fixtures)/train.h5", "--out", path("t.h5"), "--quiet")
+        XCTAssertEqual(teacher.status, 1)
+        XCTAssertEqual(teacher.err.split(separator: "\n").count, 1, teacher.err)
+        XCTAssertTrue(teacher.err.contains("raw_weight") && teacher.err.contains("--single-head"), teacher.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("t.h5")))
+        XCTAssertEqual(try afg("export", "--classifier", a, "--out", path("two.npz")).status, 0)
+        XCTAssertEqual(try FeatureStore.readClassifier(path: path("two.npz")).rawWeight, raw)
+    }
+
     func testMismatchedCompareFailsWithOneLine() throws {
         let a = path("a.h5")
         XCTAssertEqual(try afg("train", "--method", "ce", "--epochs", "1", "--train", "\(fixtures)/train.h5", "--out", a, "--quiet").status, 0)

@@ -76,6 +76,8 @@ final class TrainTests: XCTestCase {
         let plain = try FeatureStore.readClassifier(path: g)
         XCTAssertEqual(plain.weight, file.weight)
         XCTAssertEqual(plain.bias, file.bias)
+        XCTAssertNotNil(plain.rawWeight, "two views: the blend's regression reads the raw features")
+        XCTAssertEqual(plain.rawWeight, file.rawWeight)
     }
 
     /// `--C auto` (the default with --val on lbfgs): the grid printed and recorded, the chosen C
@@ -142,6 +144,13 @@ final class TrainTests: XCTestCase {
                         "--out", path("e.h5"), "--quiet")
         XCTAssertEqual(e.status, 1)
         XCTAssertTrue(e.err.contains("--epoch-rows applies to --solver sgd"), e.err)
+        for extra in [["--method", "crt"], ["--method", "glag", "--solver", "sgd"], ["--method", "glag", "--rounds", "2"]] {
+            let h = try afgArgs(["train", "--single-head", "--train", "\(fixtures)/train.h5", "--out", path("h.h5"), "--quiet"] + extra)
+            XCTAssertEqual(h.status, 1, "\(extra)")
+            XCTAssertEqual(h.err.split(separator: "\n").count, 1, h.err)
+            XCTAssertTrue(h.err.contains("--single-head applies to --method glag on the lbfgs solver"), h.err)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("h.h5")))
+        }
     }
 
     /// Every numeric option of `afg train` outside its interval (NaN and ±∞ included) fails

@@ -28,10 +28,25 @@ func loadFeatures(_ paths: [String], keys: DatasetKeys = .init(), numClasses: In
 }
 
 /// A classifier file (or a bare head: HDF5, .npz, .safetensors; `headKey` picks the
-/// state_dict prefix) and its linear model.
+/// state_dict prefix) and its linear model. A two-view classifier's model (`raw_weight`)
+/// reads the joined rows `[T(x) | x]`, C × 2D (`loadClassifierInput`).
 func loadClassifier(_ path: String, headKey: String? = nil) throws -> (file: ClassifierFile, model: LinearModel) {
     let f = try FeatureStore.readClassifier(path: path, headKey: headKey)
-    return (f, LinearModel(weight: Matrix(rows: f.numClasses, cols: f.dim, data: f.weight), bias: f.bias))
+    let w = Matrix(rows: f.numClasses, cols: f.dim, data: f.weight)
+    guard let r = f.rawWeight else { return (f, LinearModel(weight: w, bias: f.bias)) }
+    return (f, LinearModel(weight: .horizontalJoin(w, Matrix(rows: f.numClasses, cols: f.dim, data: r)), bias: f.bias))
+}
+
+/// The rows classifier `f` reads from these feature files: the features under its Tukey λ,
+/// joined with the raw features for a two-view classifier (`[T(x) | x]`, N × 2D). Errors
+/// name the file; a dimension other than the classifier's is refused.
+func loadClassifierInput(_ paths: [String], keys: DatasetKeys, file f: ClassifierFile, path classifier: String,
+                         part: ShardPart = .whole) throws -> (set: FeatureSet, x: Matrix<Float>) {
+    let r = try loadFeatures(paths, keys: keys, numClasses: f.numClasses, lambda: f.tukeyLambda, part: part)
+    if r.set.dim != f.dim { throw CLIError("\(shardName(paths)): feature dimension \(r.set.dim), classifier \(classifier) expects \(f.dim)") }
+    guard f.rawWeight != nil else { return r }
+    let raw = try loadFeatures(paths, keys: keys, numClasses: f.numClasses, lambda: nil, part: part).x
+    return (r.set, .horizontalJoin(r.x, raw))
 }
 
 /// Rows per class in a feature file, from its labels only (the features are not read).
@@ -80,6 +95,9 @@ struct TrainData {
         var head: LinearModel?, rawTrain: Matrix<Float>?, rawVal: Matrix<Float>?, teacherLambda: Float?
         if let t = teacher {
             let (f, model) = try Job.agree { try loadClassifier(t, headKey: headKey) }
+            if f.rawWeight != nil {
+                throw CLIError("\(t): dataset raw_weight: a two-view classifier (a second head on the raw features) cannot be a teacher; train the teacher with --single-head")
+            }
             if f.numClasses != c { throw CLIError("\(t): \(f.numClasses) classes, training file \(train) has \(c)") }
             if f.dim != trainSet.dim { throw CLIError("\(t): dimension \(f.dim), training file \(train) has \(trainSet.dim)") }
             head = model

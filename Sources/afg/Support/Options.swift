@@ -188,6 +188,8 @@ struct SolverOptions: ParsableArguments {
     @Option(name: .setting(S.gradientTolerance), help: .init(S.gradientTolerance)) var tolerance = S.gradientTolerance.value
     @Option(name: .setting(GeneratedRegression.Settings.blend), help: .init(GeneratedRegression.Settings.blend))
     var blend = GeneratedRegression.Settings.blend.value
+    @Flag(help: "lbfgs glag on Tukey-transformed features: blend with the class-weighted regression on the transformed features, so the classifier file holds one linear head (loadable as a torch.nn.Linear on Tukey-transformed features). Default: with the regression on the raw features, a second head (raw_weight) in the file.")
+    var singleHead = false
 
     /// The solver a run of `method` uses: the flag, else lbfgs for glag unless an SGD-only
     /// flag (`streaming`: --epoch-rows, checkpoints) asks for SGD.
