@@ -173,7 +173,7 @@ public enum CrossValidatedSelection {
         candidates.append(try generatedCandidate(spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
                                                  C: paths[last].chosen, headThreshold: headThreshold, generator: generator,
                                                  blend: blend, partner: views ? (spaces[0], paths[0].chosen) : nil,
-                                                 seed: seed, solver: solver, first: candidates[0]))
+                                                 seed: seed, cv: cv, first: candidates[0]))
         let chosen = choose(candidates)
         for (i, c) in candidates.enumerated() {
             let name = c.name.padding(toLength: max(13, candidates.map(\.name.count).max()!), withPad: " ", startingAt: 0)
@@ -188,19 +188,19 @@ public enum CrossValidatedSelection {
         let generatedChosen = chosen == candidates.count - 1
         if generatedChosen {
             // Warm start: the class-weighted regression at the space's C*, as in the folds.
-            let start = try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: paths[last].chosen)
+            let start = try cv.refit(scaler.apply(x), labels: labels, numClasses: numClasses, C: paths[last].chosen)
             let gr = GeneratedRegression(generator: generator, solver: solver)
             let set = try gr.balancedSet(rawTrain: x, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
             let generated = try gr.solve(set, numClasses: numClasses, C: pick.C, initial: start)
             if views {
                 let raw = spaces[0].features, rawScaler = Standardizer(fitting: raw)
-                let partner = try cv.fit(rawScaler.apply(raw), labels: labels, numClasses: numClasses, C: paths[0].chosen)
+                let partner = try cv.refit(rawScaler.apply(raw), labels: labels, numClasses: numClasses, C: paths[0].chosen)
                 model = LinearModel.twoView(transformed: scaler.rawModel(generated), raw: rawScaler.rawModel(partner), weight: blend)
             } else {
                 model = scaler.rawModel(LinearModel.blend(start, generated, weight: blend))
             }
         } else {
-            model = scaler.rawModel(try cv.fit(scaler.apply(x), labels: labels, numClasses: numClasses, C: pick.C))
+            model = scaler.rawModel(try cv.refit(scaler.apply(x), labels: labels, numClasses: numClasses, C: pick.C))
         }
         return Outcome(model: model, twoView: generatedChosen && views, chosen: chosen, paths: paths, candidates: candidates,
                        generator: generator, blend: blend, folds: k)
@@ -216,22 +216,20 @@ public enum CrossValidatedSelection {
     static func generatedCandidate(_ space: Space, space index: Int, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
                                    C: Double, headThreshold: Int?, generator: GeneratorConfig, blend: Double,
                                    partner: (space: Space, C: Double)? = nil, seed: UInt64,
-                                   solver: LogisticRegression, first: Candidate) throws -> Candidate {
+                                   cv: RegressionCV, first: Candidate) throws -> Candidate {
         var scores: [Double] = []
         for f in 0..<folds.count {
             let split = FoldSplit(space.features, labels: labels, folds: folds, fold: f)
             let counts = LabeledFeatures.counts(of: split.trainLabels, numClasses: numClasses)
             let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts, headThreshold: headThreshold),
-                                         solver: solver)
+                                         solver: cv.solver)
             let set = try gr.balancedSet(rawTrain: split.rawTrain, labels: split.trainLabels, numClasses: numClasses,
                                          scaler: split.scaler, seed: seed)
-            let regression = try RegressionCV(grid: [C], balanced: true, solver: solver)
-                .fit(split.train, labels: split.trainLabels, numClasses: numClasses, C: C)
+            let regression = try cv.refit(split.train, labels: split.trainLabels, numClasses: numClasses, C: C)
             let model = try gr.solve(set, numClasses: numClasses, C: C / 3, initial: regression)
             if let p = partner {
                 let other = FoldSplit(p.space.features, labels: labels, folds: folds, fold: f)
-                let raw = try RegressionCV(grid: [p.C], balanced: true, solver: solver)
-                    .fit(other.train, labels: other.trainLabels, numClasses: numClasses, C: p.C)
+                let raw = try cv.refit(other.train, labels: other.trainLabels, numClasses: numClasses, C: p.C)
                 scores.append(split.score(LinearModel.twoView(transformed: model, raw: raw, weight: blend), numClasses: numClasses,
                                           beside: other))
             } else {

@@ -85,7 +85,7 @@ extension Train {
         do {
             path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
             let scaler = Standardizer(fitting: x.features, sumAcrossRanks: sum)
-            model = scaler.rawModel(try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen))
+            model = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen))
         } catch { throw CLIError("\(train): \(error)") }
         let counts = Job.totalCounts(x.classCounts)
         let note = "C = \(path.chosen) by \(k)-fold cross-validation on \(counts.reduce(0, +)) rows (train\(val == nil ? "" : " + val")), refitted on them"
@@ -190,7 +190,7 @@ extension Train {
                 let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
                 console.line("C* = \(path.chosen) by 5-fold cross-validation of the class-weighted regression on \(rows) rows (train + val); the generated set uses C*/3")
                 for line in CrossValidatedSelection.pathLines(path) { console.line(line) }
-                start = try cv.fit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen)
+                start = try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen)
                 C = path.chosen / 3
                 if let r = raw {
                     let rawPath = try cv.path(r.features, labels: r.labels, numClasses: r.numClasses, folds: folds)
@@ -207,7 +207,9 @@ extension Train {
             let generated = try gr.solve(set.rows, numClasses: x.numClasses, C: C, initial: start, totalRows: rows + set.generated)
             if let r = raw {
                 let rawScaler = Standardizer(fitting: r.features, sumAcrossRanks: sum)
-                let partner = try cv.fit(rawScaler.apply(r.features), labels: r.labels, numClasses: r.numClasses, C: rawC)
+                let scaled = rawScaler.apply(r.features)
+                let partner = try auto ? cv.refit(scaled, labels: r.labels, numClasses: r.numClasses, C: rawC)
+                    : cv.fit(scaled, labels: r.labels, numClasses: r.numClasses, C: rawC)
                 model = LinearModel.twoView(transformed: scaler.rawModel(generated), raw: rawScaler.rawModel(partner), weight: blend)
             } else {
                 model = scaler.rawModel(LinearModel.blend(start ?? generated, generated, weight: blend))

@@ -60,6 +60,32 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(try cv.path(x, labels: y, numClasses: 2, folds: folds), path, "deterministic")
     }
 
+    /// `refit` at a grid point is the model each fold of `path` scored: on a fold's rows it
+    /// reproduces the fold's held-out score at every `C` (a cold solve need not, on separable
+    /// rows at large `C`); off the grid it is the cold solve.
+    func testRefitFollowsThePathCrossValidationScored() throws {
+        var rng = Xoshiro256(seed: 13)
+        let n = 60, d = 40   // separable: d close to n
+        var x = Matrix<Float>(rows: n, cols: d, data: standardNormals(n * d, using: &rng))
+        let y: [Int32] = (0..<n).map { Int32($0 % 3) }
+        for i in 0..<n { x[i, Int(y[i])] += 1.5 }
+        let cv = RegressionCV(balanced: true)
+        let folds = StratifiedFolds(labels: y, numClasses: 3, folds: 5, seed: 2)
+        let path = try cv.path(x, labels: y, numClasses: 3, folds: folds)
+        for f in [0, 3] {
+            let split = FoldSplit(x, labels: y, folds: folds, fold: f)
+            for (g, c) in cv.grid.enumerated() {
+                let m = try cv.refit(split.train, labels: split.trainLabels, numClasses: 3, C: c)
+                XCTAssertEqual(split.score(m, numClasses: 3), path.scores[g][f], "fold \(f), C = \(c)")
+            }
+        }
+        let z = Standardizer(fitting: x).apply(x)
+        var warm: LinearModel? = nil
+        for c in cv.grid.prefix(5) { warm = try cv.fit(z, labels: y, numClasses: 3, C: c, initial: warm) }
+        XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: cv.grid[4]), warm)
+        XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: 0.5), try cv.fit(z, labels: y, numClasses: 3, C: 0.5))
+    }
+
     /// The choice rule on constructed per-fold scores: the generated blend stays unless the
     /// chosen regression beats it significantly (corrected resampled t-test at 5 %); a later
     /// regression replaces an earlier one when it beats it by more than one paired SE.
@@ -136,7 +162,7 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(out.paths[0].best, out.paths[1].best)
         if chosen < 2 {
             let scaler = Standardizer(fitting: spaces[chosen].features)
-            let direct = try RegressionCV(balanced: true).fit(scaler.apply(spaces[chosen].features), labels: y,
+            let direct = try RegressionCV(balanced: true).refit(scaler.apply(spaces[chosen].features), labels: y,
                                                               numClasses: data.numClasses, C: out.choice.C)
             XCTAssertEqual(scaler.rawModel(direct), out.model)
         }
@@ -162,8 +188,8 @@ final class CrossValidationTests: XCTestCase {
         let d = x.cols
         XCTAssertEqual(out.model.dim, 2 * d)
         let scaler = Standardizer(fitting: x)
-        let partner = scaler.rawModel(try RegressionCV(balanced: true).fit(scaler.apply(x), labels: y, numClasses: data.numClasses,
-                                                                            C: out.paths[0].chosen))
+        let partner = scaler.rawModel(try RegressionCV(balanced: true).refit(scaler.apply(x), labels: y, numClasses: data.numClasses,
+                                                                              C: out.paths[0].chosen))
         let raw = out.model.splitViews(transformedDim: d).raw
         XCTAssertEqual(raw.data, partner.weight.data.map { 0.5 * $0 }, "the raw head is half the first space's regression")
         let one = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, twoView: false, seed: 2)
