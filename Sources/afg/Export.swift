@@ -29,6 +29,7 @@ struct Export: ParsableCommand {
     func run() throws {
         let f = try FeatureStore.readClassifier(path: classifier, headKey: head.headKey)
         try FeatureStore.exportClassifier(f, to: out)
-        print("wrote \(out): weight \(f.numClasses) × \(f.dim), bias \(f.numClasses), float32, Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")")
+        let raw = f.rawWeight == nil ? "" : ", raw_weight \(f.numClasses) × \(f.dim) (on the untransformed features, added to the logits)"
+        print("wrote \(out): weight \(f.numClasses) × \(f.dim), bias \(f.numClasses)\(raw), float32, Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")")
     }
 }
