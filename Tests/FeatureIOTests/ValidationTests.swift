@@ -232,21 +232,21 @@ final class ValidationTests: XCTestCase {
         }
         XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: q) }?.description,
                        "\(q): weight: 1 non-finite value (1 NaN, 0 Inf), first at row 0 column 1")
-        let r = path("clf3.h5")
-        try writeRaw(r) { f in
-            try f.writeDataset("weight", shape: [2, 2], values: [Float](repeating: 1, count: 4), compress: false)
-            try f.writeDataset("bias", shape: [2], values: [Float(0), 0], compress: false)
-            try f.writeDataset("raw_weight", shape: [2, 3], values: [Float](repeating: 1, count: 6), compress: false)
-            try f.writeRootAttribute("tukey_lambda", .double(0.5))
+        // A 2 × 2 head beside a raw_weight of `rawCols` columns, with or without its λ.
+        func twoView(_ name: String, rawCols: Int, lambda: Double?) throws -> String {
+            let p = path(name)
+            try writeRaw(p) { f in
+                try f.writeDataset("weight", shape: [2, 2], values: [Float](repeating: 1, count: 4), compress: false)
+                try f.writeDataset("bias", shape: [2], values: [Float(0), 0], compress: false)
+                try f.writeDataset("raw_weight", shape: [2, rawCols], values: [Float](repeating: 1, count: 2 * rawCols), compress: false)
+                if let l = lambda { try f.writeRootAttribute("tukey_lambda", .double(l)) }
+            }
+            return p
         }
+        let r = try twoView("clf3.h5", rawCols: 3, lambda: 0.5)
         XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: r) }?.description,
                        "\(r): raw_weight: shape (2, 3), weight is (2, 2)")
-        let s = path("clf4.h5")
-        try writeRaw(s) { f in
-            try f.writeDataset("weight", shape: [2, 2], values: [Float](repeating: 1, count: 4), compress: false)
-            try f.writeDataset("bias", shape: [2], values: [Float(0), 0], compress: false)
-            try f.writeDataset("raw_weight", shape: [2, 2], values: [Float](repeating: 1, count: 4), compress: false)
-        }
+        let s = try twoView("clf4.h5", rawCols: 2, lambda: nil)
         XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: s) }?.description,
                        "\(s): raw_weight: a second head on the raw features needs the tukey_lambda of the first (the attribute is missing)")
         XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: try make("feat.h5")) }?.description,
