@@ -277,9 +277,9 @@ extension Train {
         var lambdas: [Float?] = []
         var rawVal: Matrix<Float>? = nil
         if let l = data.lambda, tukey.tukey == "auto", !tukey.noTukey {
-            let rawTrain = try loadFeatures(train, keys: datasets.keys, lambda: nil).x
-            rawVal = try loadFeatures(val!, keys: datasets.keys, numClasses: x.numClasses, lambda: nil).x
-            spaces.append(.init(name: "raw features", features: .verticalJoin(rawTrain, rawVal!))); lambdas.append(nil)
+            let raw = try untransformed(data)
+            rawVal = raw.inputs.val!.features
+            spaces.append(.init(name: "raw features", features: pooled(raw).features)); lambdas.append(nil)
             spaces.append(.init(name: "Tukey λ = \(l)", features: x.features)); lambdas.append(l)
         } else {
             spaces.append(.init(name: data.lambda.map { "Tukey λ = \($0)" } ?? "raw features", features: x.features))

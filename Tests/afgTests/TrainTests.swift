@@ -80,6 +80,23 @@ final class TrainTests: XCTestCase {
         XCTAssertEqual(plain.rawWeight, file.rawWeight)
     }
 
+    /// The recommended command on sharded training files (non-negative, so the raw rows are a
+    /// candidate space and the blend's second view) writes the heads one file of the same
+    /// rows gives.
+    func testSelectionOnShardsMatchesOneFile() throws {
+        let shards = repoRoot.appendingPathComponent("fixtures/shards").path
+        func run(_ trains: [String], _ out: String) throws -> ClassifierFile {
+            let r = try afgArgs(["train", "--method", "glag", "--select-on-val", "--val", "\(shards)/test.h5", "--out", out,
+                                 "--tolerance", "1e-2", "--quiet"] + trains.flatMap { ["--train", "\(shards)/\($0)"] })
+            XCTAssertEqual(r.status, 0, r.err)
+            return try FeatureStore.readClassifier(path: out)
+        }
+        let sharded = try run(["a.h5", "b.h5", "c.h5"], path("sharded.h5")), one = try run(["all.h5"], path("one.h5"))
+        XCTAssertEqual(sharded.weight, one.weight)
+        XCTAssertEqual(sharded.bias, one.bias)
+        XCTAssertEqual(sharded.rawWeight, one.rawWeight)
+    }
+
     /// `--C auto` (the default with --val on lbfgs): the grid printed and recorded, the chosen C
     /// the best mean; `--C` must be auto or a positive finite number.
     func testCAutoCrossValidatesAndBadValuesAreRefused() throws {
