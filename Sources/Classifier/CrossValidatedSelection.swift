@@ -5,7 +5,7 @@ import Linalg
 /// One generated balanced set plus a converged unweighted regression (method.md,
 /// "Measured on data the project never saw"): the generator fills every class to `n_max`
 /// (tail classes from the calibrated covariance, head classes from their own Gaussian),
-/// the real and generated rows are standardised with the real rows' scaler, and the
+/// the real and generated rows are scaled with the real rows' scaler, and the
 /// multinomial regression is solved to convergence without class weights.
 public struct GeneratedRegression {
     public enum Settings {
@@ -35,19 +35,19 @@ public struct GeneratedRegression {
     /// third of the largest class's rows is calibrated. O(C).
     public static func headThreshold(counts: [Int]) -> Int { max(1, ((counts.max() ?? 0) + 2) / 3) }
 
-    /// Generates one balanced set from `rawTrain` (epoch 0 of `seed`), standardises real and
+    /// Generates one balanced set from `rawTrain` (epoch 0 of `seed`), scales real and
     /// generated rows with `scaler`, and solves at `C` (warm start `initial`). The model reads
-    /// standardised rows.
+    /// scaled rows.
     /// - Complexity: one generation plus one L-BFGS solve on `C·n_max` rows.
-    public func fit(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: Standardizer, C: Double,
+    public func fit(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: FeatureScaler, C: Double,
                     seed: UInt64, initial: LinearModel? = nil) throws -> LinearModel {
         let set = try balancedSet(rawTrain: rawTrain, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
         return try solve(set, numClasses: numClasses, C: C, initial: initial)
     }
 
-    /// The real rows followed by one generated epoch (epoch 0 of `seed`), standardised by
+    /// The real rows followed by one generated epoch (epoch 0 of `seed`), scaled by
     /// `scaler`. About `C·n_max × D` floats. O(generation + N·D).
-    public func balancedSet(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: Standardizer,
+    public func balancedSet(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: FeatureScaler,
                             seed: UInt64) throws -> LabeledFeatures {
         let gen = try FeatureGenerator(features: rawTrain, labels: labels, numClasses: numClasses, config: generator)
             .generate(seed: seed, epoch: 0)
@@ -87,7 +87,7 @@ public struct GeneratedRegression {
 ///    (Nadeau & Bengio 2003: the folds' training sets overlap, so the naive standard error
 ///    is too small).
 /// 4. The chosen model is refitted on every row of its space and mapped back from the
-///    standardised rows.
+///    scaled rows.
 ///
 /// Cost: `S × K × grid + K` solves on the real rows (`S` spaces; warm-started along the
 /// grid; `K + 1` more with two views), `K + 1` warm-started generated-set solves, `K + 1`
@@ -99,7 +99,7 @@ public enum CrossValidatedSelection {
     /// An input space the candidates may read: e.g. the raw rows and their Tukey transform.
     public struct Space: Sendable {
         public var name: String
-        /// `N × D` labelled rows (train + validation), not standardised.
+        /// `N × D` labelled rows (train + validation), not scaled.
         public var features: Matrix<Float>
         public init(name: String, features: Matrix<Float>) { self.name = name; self.features = features }
     }
@@ -122,7 +122,7 @@ public enum CrossValidatedSelection {
     }
 
     public struct Outcome: Sendable {
-        /// The chosen model refitted on every row, reading the chosen space's (unstandardised)
+        /// The chosen model refitted on every row, reading the chosen space's (unscaled)
         /// rows; a two-view blend (`twoView`) reads `[last space | first space]`.
         public var model: LinearModel
         /// Whether `model` is a two-view blend (`LinearModel.twoView`: the generated-set
@@ -183,7 +183,7 @@ public enum CrossValidatedSelection {
         }
         // Refit the winner on every row of its space.
         let pick = candidates[chosen], x = spaces[pick.space].features
-        let scaler = Standardizer(fitting: x)
+        let scaler = FeatureScaler(fitting: x)
         let model: LinearModel
         let generatedChosen = chosen == candidates.count - 1
         if generatedChosen {
@@ -193,7 +193,7 @@ public enum CrossValidatedSelection {
             let set = try gr.balancedSet(rawTrain: x, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
             let generated = try gr.solve(set, numClasses: numClasses, C: pick.C, initial: start)
             if views {
-                let raw = spaces[0].features, rawScaler = Standardizer(fitting: raw)
+                let raw = spaces[0].features, rawScaler = FeatureScaler(fitting: raw)
                 let partner = try cv.refit(rawScaler.apply(raw), labels: labels, numClasses: numClasses, C: paths[0].chosen)
                 model = LinearModel.twoView(transformed: scaler.rawModel(generated), raw: rawScaler.rawModel(partner), weight: blend)
             } else {

@@ -164,7 +164,7 @@ struct Train: ParsableCommand {
             }
             if Job.isDistributed && solverKind == .sgd { parts.append(("every rank's rows (the generator's)", 4 * Double(shape.rows) * d)) }
             if method == .glag && solverKind == .lbfgs && !solverOptions.singleHead && !tukey.noTukey {
-                parts.append(("the raw rows of the two-view blend (both views, standardised)", 4 * n * d * 3))
+                parts.append(("the raw rows of the two-view blend (both views, scaled)", 4 * n * d * 3))
             }
             parts.append(("generated rows", solverKind == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
                                             : sgd.epochRows == nil ? 4 * g * d + 16 * g : 16 * g))

@@ -30,7 +30,7 @@ extension Train {
     var solverMethodName: String { methodName + (method == .crt ? "-lbfgs-balanced" : "-lbfgs") }
 
     /// The stage-one head and the rows it reads (the untransformed features when its λ differs).
-    /// `raw`: the transformed rows before any standardisation (the head's input when λ agrees).
+    /// `raw`: the transformed rows before any scaling (the head's input when λ agrees).
     func stageOne(_ data: TrainData, raw: Matrix<Float>? = nil) -> (LinearModel?, Matrix<Float>?) {
         guard let t = data.inputs.teacher else { return (nil, nil) }
         return (t, data.inputs.rawTrain ?? raw ?? data.inputs.train.features)
@@ -84,7 +84,7 @@ extension Train {
         let model: LinearModel, path: RegressionCV.Path
         do {
             path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
-            let scaler = Standardizer(fitting: x.features, sumAcrossRanks: sum)
+            let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: sum)
             model = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses, C: path.chosen))
         } catch { throw CLIError("\(train): \(error)") }
         let counts = Job.totalCounts(x.classCounts)
@@ -119,11 +119,11 @@ extension Train {
 
     /// `glag` on the solver: rounds of generation and a warm-started solve. With `--C auto`,
     /// `C` is cross-validated for the class-weighted regression on the training rows and the
-    /// rounds run on standardised rows (the model is mapped back to the raw rows).
+    /// rounds run on scaled rows (the model is mapped back to the raw rows).
     func fitSolverGLAG(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
         var base = solverConfig
         var inputs = data.inputs
-        var scaler: Standardizer? = nil
+        var scaler: FeatureScaler? = nil
         if solverOptions.cChoice(hasValidation: val != nil) == .auto {
             let x = inputs.train
             let folds = StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: 5, seed: seed)
@@ -133,7 +133,7 @@ extension Train {
                 base.inverseRegularization = path.chosen
                 console.line("C = \(path.chosen) by 5-fold cross-validation of the class-weighted regression on \(train)")
             } catch { throw CLIError("\(train): \(error)") }
-            let s = Standardizer(fitting: x.features)
+            let s = FeatureScaler(fitting: x.features)
             inputs.train.features = s.apply(x.features)
             if let v = inputs.val { inputs.val!.features = s.apply(v.features) }
             scaler = s
@@ -157,7 +157,7 @@ extension Train {
 
     /// `glag` on the solver (the default for glag): one generated set (`GeneratedRegression`:
     /// k = 2, β = 1, sample mean, head threshold ⌈n_max/3⌉ unless given) and the converged
-    /// unweighted regression on standardised rows. `C`: with `--C auto`, the class-weighted
+    /// unweighted regression on scaled rows. `C`: with `--C auto`, the class-weighted
     /// regression's cross-validated `C*` on train + val, then `C*/3` (the generated set holds
     /// several times the real rows and `l2 = 1/(C·rows)`; `C*/3` was the suite's most frequent
     /// choice), fitted on train + val; a number is used as given on the training rows. The
@@ -177,7 +177,7 @@ extension Train {
         let rawData = data.lambda != nil && !solverOptions.singleHead && blend < 1 ? try untransformed(data) : nil
         let raw = try rawData.map { try pool($0).0 }
         let counts = Job.totalCounts(x.classCounts), rows = counts.reduce(0, +)
-        let scaler = Standardizer(fitting: x.features, sumAcrossRanks: sum)
+        let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: sum)
         var C = solverOptions.inverseRegularization, rawC = C
         var start: LinearModel? = nil
         let cv = RegressionCV(balanced: true, solver: regressionSolver, sumAcrossRanks: sum)
@@ -206,7 +206,7 @@ extension Train {
                          + (blend < 1 ? "; logits blended \(1 - blend) : \(blend) with the class-weighted regression" : ""))
             let generated = try gr.solve(set.rows, numClasses: x.numClasses, C: C, initial: start, totalRows: rows + set.generated)
             if let r = raw {
-                let rawScaler = Standardizer(fitting: r.features, sumAcrossRanks: sum)
+                let rawScaler = FeatureScaler(fitting: r.features, sumAcrossRanks: sum)
                 let scaled = rawScaler.apply(r.features)
                 let partner = try auto ? cv.refit(scaled, labels: r.labels, numClasses: r.numClasses, C: rawC)
                     : cv.fit(scaled, labels: r.labels, numClasses: r.numClasses, C: rawC)
@@ -216,7 +216,7 @@ extension Train {
             }
         } catch { throw CLIError("\(train): \(error)") }
         let g = gr.generator
-        let record = "{\"solver\":\"lbfgs\",\"method\":\"one generated set + unweighted regression\",\"C\":\(C),\"C_selection\":\(auto ? "\"C*/3, C* by 5-fold cross-validation on train + val\"" : "\"given\""),\"standardized\":true,\"blend\":\(blend),"
+        let record = "{\"solver\":\"lbfgs\",\"method\":\"one generated set + unweighted regression\",\"C\":\(C),\"C_selection\":\(auto ? "\"C*/3, C* by 5-fold cross-validation on train + val\"" : "\"given\""),\"scaling\":\"centred, one pooled standard deviation\",\"blend\":\(blend),"
             + (raw != nil ? "\"blend_view\":\"raw\",\"raw_C\":\(rawC)," : "")
             + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)}}"
         var notes = auto ? ["C = C*/3 = \(C); the validation rows were trained on"] : []
@@ -246,12 +246,12 @@ extension Train {
     }
 
     /// The generated-regression rows this process solves on: its rows of `x` then its
-    /// generated rows, standardised. One process: every row. Under MPI the generator is
+    /// generated rows, scaled. One process: every row. Under MPI the generator is
     /// built on every rank from the one-process rows (every rank's training rows gathered,
     /// then the validation rows), and each rank keeps its blocks of the generated epoch (the
     /// one-process rows, from their per-row streams).
     func generatedSet(_ gr: GeneratedRegression, _ x: LabeledFeatures, _ data: TrainData, auto: Bool,
-                      scaler: Standardizer) throws -> (rows: LabeledFeatures, generated: Int) {
+                      scaler: FeatureScaler) throws -> (rows: LabeledFeatures, generated: Int) {
         guard Job.isDistributed else {
             let set = try gr.balancedSet(rawTrain: x.features, labels: x.labels, numClasses: x.numClasses, scaler: scaler, seed: seed)
             return (set, set.labels.count - x.labels.count)
@@ -334,7 +334,7 @@ enum ClassifierRecord {
     /// lbfgs `ce` / `crt` with `--C auto`: the grid's held-out scores.
     static func regressionCV(_ p: RegressionCV.Path, folds: Int, balanced: Bool) -> String {
         let rows = p.grid.indices.map { "{\"C\":\(p.grid[$0]),\"cv_mean_recall\":\(p.mean[$0]),\"se\":\(p.standardError[$0])}" }
-        return "{\"solver\":\"lbfgs\",\"C\":\(p.chosen),\"C_selection\":\"\(folds)-fold cross-validation, train + val\",\"standardized\":true,\"class_weight\":\"\(balanced ? "balanced" : "none")\",\"grid\":[\(rows.joined(separator: ","))]}"
+        return "{\"solver\":\"lbfgs\",\"C\":\(p.chosen),\"C_selection\":\"\(folds)-fold cross-validation, train + val\",\"scaling\":\"centred, one pooled standard deviation\",\"class_weight\":\"\(balanced ? "balanced" : "none")\",\"grid\":[\(rows.joined(separator: ","))]}"
     }
 
     /// `glag --select-on-val` on the solver: the candidates, `C`, the generator and the choice.
@@ -344,7 +344,7 @@ enum ClassifierRecord {
         }
         let g = o.generator
         let paths = o.paths.map { regressionCV($0, folds: o.folds, balanced: true) }
-        return "{\"solver\":\"lbfgs\",\"selection\":\"\(o.folds)-fold cross-validation, train + val, one-standard-error rule among the regressions, one-sided corrected resampled t-test at 5 % against the blend\",\"chosen\":\(quoted(o.choice.name)),\"C\":\(o.choice.C),\"standardized\":true,\"blend\":\(o.blend),"
+        return "{\"solver\":\"lbfgs\",\"selection\":\"\(o.folds)-fold cross-validation, train + val, one-standard-error rule among the regressions, one-sided corrected resampled t-test at 5 % against the blend\",\"chosen\":\(quoted(o.choice.name)),\"C\":\(o.choice.C),\"scaling\":\"centred, one pooled standard deviation\",\"blend\":\(o.blend),"
             + (o.twoView ? "\"blend_view\":\(quoted(spaces[0])),\"raw_C\":\(o.paths[0].chosen)," : "")
             + "\"generator\":{\"k\":\(g.k),\"beta\":\(g.initialBeta),\"mean\":\"\(g.meanMode.rawValue)\",\"head_threshold\":\(g.headThreshold)},"
             + "\"candidates\":[\(cands.joined(separator: ","))],\"C_paths\":[\(paths.joined(separator: ","))]}"

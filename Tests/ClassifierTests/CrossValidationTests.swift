@@ -2,7 +2,7 @@ import XCTest
 import Linalg
 @testable import Classifier
 
-/// Stratified folds, the standardiser's map back to raw rows, `C` by cross-validation and the
+/// Stratified folds, the scaler's map back to raw rows, `C` by cross-validation and the
 /// recommended command's selection rule.
 final class CrossValidationTests: XCTestCase {
     func testStratifiedFoldsSplitEveryClassEvenly() {
@@ -22,19 +22,25 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertNotEqual(folds, StratifiedFolds(labels: labels, numClasses: counts.count, folds: 5, seed: 10))
     }
 
-    func testStandardizerRawModelGivesTheSameLogits() {
+    func testScalerCentresKeepsRelativeScalesAndRawModelGivesTheSameLogits() {
         var rng = Xoshiro256(seed: 4)
         var x = Matrix<Float>(rows: 50, cols: 6, data: standardNormals(300, using: &rng))
         for i in 0..<50 { x[i, 0] = x[i, 0] * 40 + 300; x[i, 3] = 7 }   // a large-scale column, a constant one
-        let s = Standardizer(fitting: x)
+        let s = FeatureScaler(fitting: x)
         let z = s.apply(x)
-        for j in [0, 1, 2, 4, 5] {
-            let col = (0..<50).map { Double(z[$0, j]) }
+        func variance(_ m: Matrix<Float>, _ j: Int) -> Double {
+            let col = (0..<50).map { Double(m[$0, j]) }
             let mean = col.reduce(0, +) / 50
-            XCTAssertEqual(mean, 0, accuracy: 1e-5)
-            XCTAssertEqual(col.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 50, 1, accuracy: 1e-4)
+            return col.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 50
         }
-        XCTAssertEqual(s.scale[3], 1, "a constant column is centred, not divided by zero")
+        for j in 0..<6 { XCTAssertEqual((0..<50).map { Double(z[$0, j]) }.reduce(0, +) / 50, 0, accuracy: 1e-5, "column \(j) centred") }
+        XCTAssertEqual((0..<6).map { variance(z, $0) }.reduce(0, +) / 6, 1, accuracy: 1e-4, "mean variance 1")
+        for j in [1, 2, 4, 5] {
+            let ratio = variance(x, 0) / variance(x, j)
+            XCTAssertEqual(variance(z, 0) / variance(z, j), ratio, accuracy: 1e-3 * ratio, "one scale for every column")
+        }
+        XCTAssertEqual(FeatureScaler(fitting: Matrix(rows: 4, cols: 2, data: [Float](repeating: 3, count: 8))).scale, 1,
+                       "constant rows are centred, not divided by zero")
         let m = LinearModel(weight: Matrix(rows: 3, cols: 6, data: standardNormals(18, using: &rng)), bias: [0.5, -1, 2])
         let a = m.logits(z), b = s.rawModel(m).logits(x)
         for i in 0..<a.data.count { XCTAssertEqual(a.data[i], b.data[i], accuracy: 2e-3 * max(1, abs(a.data[i]))) }
@@ -79,7 +85,7 @@ final class CrossValidationTests: XCTestCase {
                 XCTAssertEqual(split.score(m, numClasses: 3), path.scores[g][f], "fold \(f), C = \(c)")
             }
         }
-        let z = Standardizer(fitting: x).apply(x)
+        let z = FeatureScaler(fitting: x).apply(x)
         var warm: LinearModel? = nil
         for c in cv.grid.prefix(5) { warm = try cv.fit(z, labels: y, numClasses: 3, C: c, initial: warm) }
         XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: cv.grid[4]), warm)
@@ -158,10 +164,10 @@ final class CrossValidationTests: XCTestCase {
         let regression = beats(1, 0, by: 1) ? 1 : 0
         let chosen = beats(regression, 2, by: 2.1318 * 1.5) ? regression : 2   // t₀.₉₅(4)·√(1 + 5/4): 5 folds
         XCTAssertEqual(out.chosen, chosen)
-        // An affine map of the rows is the same problem after standardisation: same C path.
+        // x ↦ 1.5·x + 4 is the same problem after scaling: same C path.
         XCTAssertEqual(out.paths[0].best, out.paths[1].best)
         if chosen < 2 {
-            let scaler = Standardizer(fitting: spaces[chosen].features)
+            let scaler = FeatureScaler(fitting: spaces[chosen].features)
             let direct = try RegressionCV(balanced: true).refit(scaler.apply(spaces[chosen].features), labels: y,
                                                               numClasses: data.numClasses, C: out.choice.C)
             XCTAssertEqual(scaler.rawModel(direct), out.model)
@@ -187,7 +193,7 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertTrue(out.candidates[2].summary.contains("at C* = \(out.paths[0].chosen) on raw"), out.candidates[2].summary)
         let d = x.cols
         XCTAssertEqual(out.model.dim, 2 * d)
-        let scaler = Standardizer(fitting: x)
+        let scaler = FeatureScaler(fitting: x)
         let partner = scaler.rawModel(try RegressionCV(balanced: true).refit(scaler.apply(x), labels: y, numClasses: data.numClasses,
                                                                               C: out.paths[0].chosen))
         let raw = out.model.splitViews(transformedDim: d).raw
@@ -205,7 +211,7 @@ final class CrossValidationTests: XCTestCase {
     func testGeneratedRegressionHelpsTailRecallOnSharedCovarianceData() throws {
         let data = LongTailedGaussians(seed: 7, counts: [400, 300, 200, 6, 5, 4, 4, 3], dim: 10)
         let x = data.train.features, y = data.train.labels
-        let scaler = Standardizer(fitting: x)
+        let scaler = FeatureScaler(fitting: x)
         let counts = data.train.classCounts
         let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts),
                                      solver: LogisticRegression(gradientTolerance: 1e-4))
