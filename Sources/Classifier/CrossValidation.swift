@@ -199,10 +199,7 @@ public struct RegressionCV {
 
     /// Cross-validates the grid on `x` (raw rows; each fold scales with its own
     /// training rows' statistics).
-    /// - Parameters:
-    ///   - onFold: called with (fold, the fold's scaled training rows and labels, its
-    ///     scaled held-out rows, the fold's scaler, and the models along the grid), so a
-    ///     caller can score more candidates on the same folds without redoing the split.
+    /// - Parameter progress: called after each solve with (fold, `C`, held-out score).
     /// - Complexity: `K × grid.count` warm-started solves on `(K−1)/K` of the rows.
     public func path(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
                      progress: ((Int, Double, Double) -> Void)? = nil) throws -> Path {
