@@ -9,8 +9,8 @@ Seeds 0, 1, 2 are the ones defaults were chosen on; `build_sets.py --seeds 3 4` 
 kept to check a choice on draws it was not made on (`run --seeds 3 4`, `table --seeds 3 4`),
 `--seeds 5 6` two more that no default has been chosen on since, `--seeds 7 8` two more
 built on 2026-12-01 to check that round's candidates, `--seeds 9 10` two more built after
-the two-view blend was committed, and `--seeds 11 12` two more built after the pooled scaling
-was chosen (docs/RESULTS.md).
+the two-view blend was committed, `--seeds 11 12` two more built after the pooled scaling
+was chosen, and `--seeds 13 14 15 16` four more built after it was committed (docs/RESULTS.md).
 
 Methods (every one sees the same labelled rows, train + val; the test split is balanced and
 only scored):
