@@ -100,7 +100,7 @@ enum TrainFlagRules {
             $0.lbfgs && $0.method == .glag && $0.mode != .rounds && $0.transform && $0.blend < 1
         },
         Rule(flags: ["--select-on-val"], belongsTo: "--method glag") { $0.method == .glag },
-        Rule(flags: ["--teacher"], belongsTo: "glag and tailcalib's KD or start on the SGD path, lws / tau-norm / logit-adjust on the SGD path, and --rounds --kd-teacher stage-one") {
+        Rule(flags: ["--teacher"], belongsTo: "glag's KD and start on the SGD path, lws / tau-norm / logit-adjust on the SGD path, and --rounds --kd-teacher stage-one") {
             ($0.sgd && [.glag, .lws, .tauNorm, .logitAdjust].contains($0.method)) || ($0.mode == .rounds && $0.kdTeacher == .stageOne)
         },
         Rule(flags: ["--head-key"], belongsTo: "a --teacher head") { $0.teacher },

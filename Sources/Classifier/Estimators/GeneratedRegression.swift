@@ -171,7 +171,7 @@ public struct GeneratedRegression: Estimator {
         case .crossValidated:
             let folds = data.requireFolds(name), cv = RegressionCV(grid: grid, balanced: true, solver: solver, sumAcrossRanks: sum)
             let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
-            log("C* = \(path.chosen) by \(folds.count)-fold cross-validation of the class-weighted regression on \(rows) rows; the generated set uses C*/\(cDivisor)")
+            log("C* = \(path.chosen) by \(folds.count)-fold cross-validation of the class-weighted regression on \(rows) rows; the generated set uses C*/\(String(format: "%g", cDivisor))")
             for line in path.lines() { log(line) }
             C = path.chosen; paths.append(path)
             score = path.score(folds: folds.count, rows: rows)
@@ -192,11 +192,11 @@ public struct GeneratedRegression: Estimator {
         log("generated \(parts.generatedRows) rows")
         var record = FitRecord(C: generatedC)
         record.method = "one generated set + unweighted regression"
-        record.cSelection = auto ? "C*/\(cDivisor), C* by \(data.folds?.count ?? 0)-fold cross-validation on train + val" : "given"
+        record.cSelection = auto ? "C*/\(String(format: "%g", cDivisor)), C* by \(data.folds?.count ?? 0)-fold cross-validation on train + val" : "given"
         record.scaling = FeatureScaler.description
         record.blend = blend
         record.generator = .init(g)
-        if auto { record.cDivisor = cDivisor; record.cPaths = paths.map { FitRecord(path: $0, folds: data.folds!.count, classWeight: "balanced") } }
+        if auto { record.cDivisor = cDivisor }
         if second != nil { record.blendView = "raw"; record.rawC = partnerC }
         var notes: [String] = []
         if second != nil { notes.append("two views: the blend's class-weighted regression reads the raw features (C = \(partnerC!)), a raw_weight head in the file") }

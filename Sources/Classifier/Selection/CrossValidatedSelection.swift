@@ -160,7 +160,7 @@ public enum CrossValidatedSelection {
         let g = gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)), blend = gr.blend
         let blended = blend == 1 ? ""
             : ", logits blended \(1 - blend) : \(blend) with the class-weighted regression at C*" + (partner.map { " = \($0.C) on \($0.space.name)" } ?? "")
-        return candidate(generatedName, "one generated set on \(space.name) (k = \(g.k), α = \(g.alpha), β = \(g.initialBeta), \(g.meanMode.rawValue) mean, head threshold \(gr.headThreshold.map(String.init) ?? "⌈n_max/3⌉ of each fold"), every class to \(g.targetPerClass.map(String.init) ?? "n_max")) + unweighted regression at C*/\(gr.cDivisor)\(blended)",
+        return candidate(generatedName, "one generated set on \(space.name) (k = \(g.k), α = \(g.alpha), β = \(g.initialBeta), \(g.meanMode.rawValue) mean, head threshold \(gr.headThreshold.map(String.init) ?? "⌈n_max/3⌉ of each fold"), every class to \(g.targetPerClass.map(String.init) ?? "n_max")) + unweighted regression at C*/\(String(format: "%g", gr.cDivisor))\(blended)",
                          space: index, C: C / gr.cDivisor, scores: scores, first: first)
     }
 
