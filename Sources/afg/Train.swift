@@ -109,7 +109,7 @@ struct Train: ParsableCommand {
         return TrainPath(method: method, solver: solverKind, mode: mode, teacher: teacher != nil, val: val != nil,
                          cAuto: solverKind == .lbfgs && regularization == .crossValidated, transform: !tukey.noTukey,
                          noKd: glag.noKd, noAdaptive: glag.noAdaptive, kdTeacher: o.kdTeacher ?? GLAGSolverConfig().teacher,
-                         blend: o.blend)
+                         blend: o.blend, generations: mode == .rounds ? o.rounds! : sgd.config.epochs)
     }
 
     /// What runs under mpirun: `--solver lbfgs` with ce or crt at a given C, and every SGD
@@ -155,6 +155,7 @@ struct Train: ParsableCommand {
                                       tukey: tukey, keepRaw: readsRawView, part: Job.part)
         let t0 = Date()
         if let n = data.tukeyNote { output.console.line("note: \(n)") }
+        if solverOptions.solver == nil { output.console.line("solver: \(solverKind.rawValue) (the default for --method \(method.rawValue)\(solverKind == .sgd && method == .glag ? " with --epoch-rows or checkpoints" : ""))") }
         var outcome = try fit(data)
         if let n = data.tukeyNote { outcome.notes.insert(n, at: 0) }
         outcome.seconds = Date().timeIntervalSince(t0)

@@ -111,7 +111,7 @@ extension Train {
     /// under MPI this rank's part, the one-process folds, and for a generator the
     /// one-process rows it is built from.
     func fitData(_ data: TrainData, pooled pool: Bool, generates: Bool) throws -> FitData {
-        let k = 5
+        let k = StratifiedFolds.defaultCount
         let stageOne = data.inputs.teacher.map { ($0, data.inputs.rawTrain ?? data.inputs.train.features) }
         guard Job.isDistributed else {
             let x = pool ? pooled(data.inputs.train, data.inputs.val) : data.inputs.train

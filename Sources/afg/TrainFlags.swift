@@ -19,6 +19,9 @@ struct TrainPath: CustomStringConvertible {
     var noAdaptive: Bool
     var kdTeacher: TeacherKind
     var blend: Double
+    /// Generation epochs (SGD) or rounds (`--rounds`): β moves after the second and acts
+    /// from the third on.
+    var generations: Int
 
     var lbfgs: Bool { solver == .lbfgs }
     var sgd: Bool { solver == .sgd }
@@ -41,7 +44,7 @@ struct TrainPath: CustomStringConvertible {
         return mode == .rounds && kdTeacher != .none && (kdTeacher != .stageOne || teacher)
     }
     /// β adapts from validation accuracy.
-    var adaptive: Bool { method == .glag && val && (sgd || mode == .rounds) }
+    var adaptive: Bool { method == .glag && val && (sgd || mode == .rounds) && generations >= 3 }
     /// Randomness enters the fit (shuffles, folds, generation).
     var random: Bool {
         if sgd { return !(teacher && [.tauNorm, .logitAdjust].contains(method)) }
@@ -79,8 +82,8 @@ enum TrainFlagRules {
         Rule(flags: ["--no-kd"], belongsTo: "glag with a KD term (a --teacher on the SGD path; --rounds)") {
             $0.method == .glag && (($0.sgd && $0.teacher && $0.mode != .select) || ($0.mode == .rounds && $0.kdTeacher != .none))
         },
-        Rule(flags: ["--no-adaptive"], belongsTo: "glag's adaptive β (with --val, on the SGD path or --rounds)") { $0.adaptive },
-        Rule(flags: ["--beta-rule", "--beta-step"], belongsTo: "glag's adaptive β (with --val, on the SGD path or --rounds)") {
+        Rule(flags: ["--no-adaptive"], belongsTo: "glag's adaptive β (with --val, on the SGD path or --rounds, 3 epochs or rounds or more)") { $0.adaptive },
+        Rule(flags: ["--beta-rule", "--beta-step"], belongsTo: "glag's adaptive β (with --val, on the SGD path or --rounds, 3 epochs or rounds or more)") {
             $0.adaptive && !$0.noAdaptive
         },
         Rule(flags: ["--kd-teacher"], belongsTo: "--method glag --solver lbfgs --rounds") { $0.lbfgs && $0.mode == .rounds },

@@ -29,15 +29,15 @@ struct DeclaredOption {
         guard let r = abstract.range(of: "Must be ") else { return nil }
         let rest = abstract[r.upperBound...]
         if rest.hasPrefix("finite") { return (nil, true, nil, true) }
-        let num = #"-?[0-9.]+(?:e-?[0-9]+)?"#
+        let num = #"-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?"#
         func capture(_ pattern: String) -> [Double]? {
             guard let m = rest.range(of: pattern, options: .regularExpression) else { return nil }
             let nums = rest[m].matches(of: try! Regex(num)).compactMap { Double(rest[m][$0.range]) }
             return nums
         }
-        if let v = capture("^≥ " + num) { return (v[0], true, nil, true) }
-        if let v = capture("^> " + num) { return (v[0], false, nil, true) }
-        if let v = capture(#"^in [\[(]"# + num + ", " + num + #"[\])]"#) {
+        if let v = capture("^≥ " + num), v.count == 1 { return (v[0], true, nil, true) }
+        if let v = capture("^> " + num), v.count == 1 { return (v[0], false, nil, true) }
+        if let v = capture(#"^in [\[(]"# + num + ", " + num + #"[\])]"#), v.count == 2 {
             let text = String(rest.prefix(while: { $0 != "]" && $0 != ")" }))
             let close = rest.dropFirst(text.count).first
             return (v[0], rest.dropFirst(3).first == "[", v[1], close == "]")
@@ -181,7 +181,7 @@ final class TrainFlagTests: XCTestCase {
             ["--method", "ce", "--solver", "lbfgs"], ["--method", "crt", "--solver", "lbfgs"] + val,
             ["--method", "logit-adjust", "--solver", "lbfgs"] + val,
             ["--method", "glag"] + val, ["--method", "glag"],
-            ["--method", "glag", "--rounds", "2"] + val, ["--method", "glag", "--select-on-val"] + val,
+            ["--method", "glag", "--rounds", "3"] + val, ["--method", "glag", "--select-on-val"] + val,
         ]
         // Options that choose the path or name its files, and the hidden spellings of others.
         let structural: Set<String> = ["method", "solver", "train", "val", "teacher", "out", "help", "version"]

@@ -39,9 +39,9 @@ public struct GLAGSolverConfig: Sendable, Equatable, Codable {
     /// KD weight schedule over rounds: round `r` (0-based) mixes its head-class real rows'
     /// targets as `(1 − w)·onehot + w·softmax(teacher/T)`, `w = kd.value(at: r+1, totalEpochs: rounds)`
     /// clamped to [0, 1] (method.md's `β_KD(t) = kd_max·s_γ(t/T)`). `maxValue = 0` turns KD off.
-    public var kd: GradualSchedule = GradualSchedule(maxValue: 0.5, gamma: 3)
+    public var kd = GradualSchedule(maxValue: KDSettings.Settings.maxWeight.value, gamma: KDSettings.Settings.gamma.value)
     /// Teacher temperature `T_kd`.
-    public var kdTemperature: Double = 2
+    public var kdTemperature = Double(KDSettings.Settings.temperature.value)
     /// Adapt β between rounds from per-class validation accuracy (method.md step 9).
     public var adaptiveBeta: Bool = true
     public var betaUpdate = BetaUpdate()
@@ -157,7 +157,7 @@ public struct GLAGSolver: Sendable {
         // A stage-one teacher reads other features (untransformed); it seeds only when the shapes agree.
         if config.initialization == .teacher, config.teacher == .stageOne, let t = teacher, t.dim == d { model = t }
         var rounds: [GLAGRound] = []
-        var previousAccuracy: [Double]? = nil
+        var tracker = AdaptiveBeta(update: config.betaUpdate)
         let solver = LogisticRegression(gradientTolerance: config.gradientTolerance, maxIterations: config.maxIterations,
                                         precision: config.precision)
         for r in 0..<config.rounds {
@@ -178,14 +178,9 @@ public struct GLAGSolver: Sendable {
                 let m = Metrics(model: sol.model, features: v.features, labels: v.labels, trainCounts: trainCounts)
                 recall = m.meanPerClassRecall
                 accuracy = m.overall
-                let acc = m.perClass.map { $0 ?? .nan }  // NaN for a class absent from validation: updateBeta skips it
-                if config.adaptiveBeta, let prev = previousAccuracy {
-                    let delta = zip(acc, prev).map { $0.0 - $0.1 }
-                    generator.beta = updateBeta(generator.beta, isTail: isTail, accuracyDelta: delta,
-                                                donorWeights: gen.donorWeights, rule: config.betaUpdate.rule,
-                                                step: config.betaUpdate.step)
+                if config.adaptiveBeta {
+                    generator.beta = tracker.next(generator.beta, isTail: isTail, accuracy: m.perClass, donorWeights: gen.donorWeights)
                 }
-                previousAccuracy = acc
             }
             let info = GLAGRound(round: r, generatedRows: g, kdWeight: soft == nil ? 0 : w, objective: sol.objective,
                                  iterations: sol.iterations, validationMeanRecall: recall, validationAccuracy: accuracy,
@@ -295,7 +290,7 @@ public struct GLAGRounds: Estimator {
                 log("round \(r.round + 1)/\(rounds)  objective \(String(format: "%.5f", r.objective))  \(r.iterations) it  val \(percent(r.validationAccuracy))  recall \(percent(r.validationMeanRecall))  mean tail β \(String(format: "%.3f", r.meanTailBeta))")
             })
         var record = FitRecord(C: config.inverseRegularization)
-        record.cSelection = scaler == nil ? "given" : "5-fold cross-validation of the class-weighted regression, train"
+        record.cSelection = scaler == nil ? "given" : "\(data.folds?.count ?? 0)-fold cross-validation of the class-weighted regression, train"
         record.config = config.summary
         record.generator = .init(config.generator)
         return Fitted(model: scaler.map { $0.rawModel(fit.model) } ?? fit.model, chosen: scaler == nil ? [:] : ["C": config.inverseRegularization],

@@ -88,7 +88,7 @@ public enum CrossValidatedSelection {
     ///   - generator: the generated candidate's generator (its head threshold is replaced).
     ///   - log: one line per finished step (the grids, the candidates, the choice).
     /// - Throws: `LogisticRegressionError`, generator errors.
-    public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = 5,
+    public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = StratifiedFolds.defaultCount,
                               grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil,
                               blend: Double = GeneratedRegression.Settings.blend.value, twoView: Bool = true, seed: UInt64,
                               solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),

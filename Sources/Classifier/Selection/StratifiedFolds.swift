@@ -8,6 +8,10 @@ import Linalg
 /// toolchain) and dealt to the folds in turn; the deal continues from class to class, so fold
 /// sizes differ by at most one. A class with fewer than `K` rows is absent from some folds.
 public struct StratifiedFolds: Sendable, Equatable {
+    /// The fold count of every cross-validated choice of the command line (scikit-learn's
+    /// `cv=5`).
+    public static let defaultCount = 5
+
     /// `K`.
     public let count: Int
     /// The fold of each row (`N` values in `0..<K`).
