@@ -6,18 +6,13 @@ import Classifier
 /// does or is refused with one line.
 struct TrainPath: CustomStringConvertible {
     enum Mode { case plain, rounds, select }
-    var method: Method
-    var solver: SolverOptions.Solver
-    var mode: Mode
-    var teacher: Bool
-    var val: Bool
-    /// `C` cross-validated (lbfgs: `--C auto`, the default with `--val`, and always for logit-adjust).
-    var cAuto: Bool
-    /// A Tukey transform may apply (not `--no-tukey`).
-    var transform: Bool
-    var noKd: Bool
-    var noAdaptive: Bool
-    var kdTeacher: TeacherKind
+    var method: Method, solver: SolverOptions.Solver, mode: Mode
+    /// `--teacher` and `--val` given.
+    var teacher: Bool, val: Bool
+    /// `C` cross-validated (lbfgs: `--C auto`, the default with `--val`, and always for
+    /// logit-adjust); a Tukey transform may apply (not `--no-tukey`).
+    var cAuto: Bool, transform: Bool
+    var noKd: Bool, noAdaptive: Bool, kdTeacher: TeacherKind
     var blend: Double
     /// Generation epochs (SGD) or rounds (`--rounds`): β moves after the second and acts
     /// from the third on.
