@@ -67,7 +67,8 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "FeatureIO", "AFG", "Classifier", "Linalg"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg", "FeatureIO"]),
     ],
-    // Swift 5 mode: the numeric kernels hand raw buffers to `concurrentPerform`, which
-    // Swift 6's strict Sendable checking rejects without adding safety here.
+    // Swift 5 mode: the numeric kernels hand raw buffers to `parallelFor` (Linalg's
+    // Parallel.swift, over `concurrentPerform`), which Swift 6's strict Sendable checking
+    // rejects without adding safety here.
     swiftLanguageModes: [.v5]
 )
