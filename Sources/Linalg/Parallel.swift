@@ -3,9 +3,9 @@ import Foundation
 
 // The package's one parallel-for: every concurrent loop of the libraries, the CLI and the
 // benchmarks goes through `parallelFor` (or `parallelRanges`, built on it), and this is the
-// only file that starts threads. Results never depend on the schedule: a body writes only
-// its own item's outputs (or its thread's scratch), and any sum over items is taken
-// afterwards, in item order, by the caller.
+// only file that calls `concurrentPerform`. Results never depend on the schedule: a body
+// writes only its own item's outputs (or its thread's scratch), and any sum over items is
+// taken afterwards, in item order, by the caller.
 
 /// The processors this process may run on: the CPUs of its affinity mask (`Cpus_allowed`
 /// of `/proc/self/status`), so that an MPI rank bound to one core (`mpirun --bind-to core`)
