@@ -12,8 +12,10 @@ let hdf5Linking: [LinkerSetting] = FileManager.default.fileExists(atPath: hdf5Ar
        .linkedLibrary("m")]
     : [.unsafeFlags(["-L/usr/lib/x86_64-linux-gnu/hdf5/serial"]), .linkedLibrary("hdf5")]
 
-// Dependencies point one way: afg → Backbone → Classifier → AFG → Linalg → CLAPACK, CMalloc;
-// FeatureIO (→ CHDF5, CZlib) sits at the bottom beside them (Backbone uses its safetensors).
+// Dependencies point one way: afg → Classifier → AFG → Linalg → CLAPACK, CMalloc, and
+// afg → Backbone → Linalg (stage one does not link stage two: the schedule both share is
+// Linalg's); FeatureIO (→ CHDF5, CZlib) sits at the bottom beside them (Backbone uses its
+// safetensors).
 // Distributed (→ CMPI, Open MPI) sits beside them too, imported only by the CLI and its own
 // tests: AFG and Classifier take a sum-across-ranks closure instead. Nothing imports the CLI.
 let package = Package(
@@ -45,7 +47,7 @@ let package = Package(
         .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"], linkerSettings: hdf5Linking),
         .target(name: "AFG", dependencies: ["Linalg"]),
         .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),
-        .target(name: "Backbone", dependencies: ["Classifier", "Linalg", "FeatureIO", "CZlib"]),
+        .target(name: "Backbone", dependencies: ["Linalg", "FeatureIO", "CZlib"]),
         .executableTarget(name: "afg", dependencies: [
             "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -59,13 +61,14 @@ let package = Package(
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         .testTarget(name: "FeatureIOTests", dependencies: ["FeatureIO"]),
         .testTarget(name: "AFGTests", dependencies: ["AFG", "Linalg"]),
-        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Classifier", "Linalg", "FeatureIO"]),
+        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Linalg", "FeatureIO"]),
         .testTarget(name: "afgTests", dependencies: ["afg", "FeatureIO"]),
         // Runs `mpirun -np N afg ...` against one process (Open MPI from `make setup`).
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "FeatureIO", "AFG", "Classifier", "Linalg"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "AFG", "Linalg", "FeatureIO"]),
     ],
-    // Swift 5 mode: the numeric kernels hand raw buffers to `concurrentPerform`, which
-    // Swift 6's strict Sendable checking rejects without adding safety here.
+    // Swift 5 mode: the numeric kernels hand raw buffers to `parallelFor` (Linalg's
+    // Parallel.swift, over `concurrentPerform`), which Swift 6's strict Sendable checking
+    // rejects without adding safety here.
     swiftLanguageModes: [.v5]
 )

@@ -228,7 +228,7 @@ extension FeatureGenerator {
         seeds.data.withUnsafeBufferPointer { ps in
             means.data.withUnsafeBufferPointer { pm in
                 let sp = ps.baseAddress ?? UnsafePointer(bitPattern: 8)!, mp = pm.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: stripes) { s in
+                parallelFor(stripes) { s, _ in
                     let lo = s * m / stripes, hi = (s + 1) * m / stripes
                     for q in lo..<hi {
                         let global = rowPlan[q], cls = Int(rowClass[q])
@@ -279,7 +279,7 @@ extension FeatureGenerator {
         let tmp = ws.scratch(scratchTotal)
         // A. Scratch products.
         scratchTasks.sort { $0.cost > $1.cost }
-        forEachTask(scratchTasks.count) { i in
+        parallelFor(scratchTasks.count) { i, _ in
             let t = scratchTasks[i], f = t.factor
             factors[f].g.withUnsafeBufferPointer { pg in
                 Float._gemmBlock(t.block, of: t.blocks, false, false, fCount[f], d, factors[f].rank, 1, E + segStart[f],
@@ -310,7 +310,7 @@ extension FeatureGenerator {
             }
         }
         tasks.sort { $0.cost > $1.cost }
-        forEachTask(tasks.count) { i in
+        parallelFor(tasks.count) { i, _ in
             let t = tasks[i]
             if t.factor >= 0 {
                 directProduct(t.factor, block: t.block, of: t.blocks, first: Int(rowList[rowStart[t.factor]]), out: out, workspace: ws)
@@ -448,33 +448,10 @@ private struct RowScatter: @unchecked Sendable {
     }
 }
 
-/// The next index for the threads of one `forEachTask`.
-private final class TaskCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func take() -> Int { lock.lock(); defer { lock.unlock() }; let v = value; value += 1; return v }
-}
-
-/// Runs `body(i)` for every `i` in `0..<count` on the active processors, each thread
-/// taking the next index when it finishes one (the order of completion is free: every
-/// task writes its own outputs).
-private func forEachTask(_ count: Int, _ body: (Int) -> Void) {
-    let workers = min(availableProcessorCount, count)
-    if workers <= 1 { for i in 0..<count { body(i) }; return }
-    let next = TaskCounter()
-    DispatchQueue.concurrentPerform(iterations: workers) { _ in
-        while true {
-            let i = next.take()
-            if i >= count { break }
-            body(i)
-        }
-    }
-}
-
 /// Runs `body(q)` for every row `q` in `0..<m`, in stripes of 64 rows over the threads.
 private func forEachRowStripe(_ m: Int, _ body: (Int) -> Void) {
     let stripes = (m + 63) / 64
-    forEachTask(stripes) { s in for q in (s * 64)..<min(m, s * 64 + 64) { body(q) } }
+    parallelFor(stripes) { s, _ in for q in (s * 64)..<min(m, s * 64 + 64) { body(q) } }
 }
 
 /// Reused buffers of the block sampler (the pointer work of one hot kernel, in one place).

@@ -19,5 +19,4 @@ import FeatureIO
 /// - `ImageSet.readIDX`, `readCIFAR`, `loadFolder`, `longTailCounts`, `longTailSplit`;
 ///   `Normalization`, `Augmentation`, `BatchBuilder`;
 /// - `SafeTensorsFile.read/decode/encoded/write`.
-import Classifier
 import Foundation

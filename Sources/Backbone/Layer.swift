@@ -70,14 +70,6 @@ public final class Workspace {
     }
 }
 
-/// The next chunk index for workers that share a loop (`Conv2d.forEachRowRange`).
-final class ChunkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    /// Returns the current index and advances it.
-    func take() -> Int { lock.lock(); defer { lock.unlock() }; let v = value; value += 1; return v }
-}
-
 /// Runs `body` with OpenBLAS on one thread (restoring the previous count after): the
 /// backbone parallelises over images itself, and OpenBLAS's own threads would compete
 /// with its workers (and spin in `sched_yield` on a loaded machine).
@@ -146,17 +138,15 @@ public final class Conv2d: Layer {
     }
 
     /// Runs `body(worker, firstImage, imageCount)` over the batch's chunks, chunks dealt
-    /// round-robin to the workspace's workers.
+    /// round-robin to the workspace's workers: worker `w` takes chunks `w`, `w + workers`,
+    /// ... in order, so what it accumulates in its own slot does not depend on the schedule.
     func forEachChunk(_ os: Shape, _ body: (Int, Int, Int) -> Void) {
         let nb = chunkImages(os)
         let chunks = (os.n + nb - 1) / nb
         let workers = min(workspace.workers, chunks)
-        withoutActuallyEscaping(body) { body in
-            let run = { (w: Int) in
-                var ch = w
-                while ch < chunks { let n0 = ch * nb; body(w, n0, min(nb, os.n - n0)); ch += workers }
-            }
-            if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+        parallelFor(workers, threads: workers) { w, _ in
+            var ch = w
+            while ch < chunks { let n0 = ch * nb; body(w, n0, min(nb, os.n - n0)); ch += workers }
         }
     }
 
@@ -175,21 +165,7 @@ public final class Conv2d: Layer {
     /// the schedule.
     func forEachRowRange(total: Int, rows: Int, _ body: (Int, Int, Int, Int) -> Void) {
         let chunks = (total + rows - 1) / rows
-        let workers = min(workspace.workers, chunks)
-        if workers == 1 {
-            for ch in 0..<chunks { body(0, ch, ch * rows, min(total, ch * rows + rows)) }
-            return
-        }
-        let next = ChunkCounter()
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                while true {
-                    let ch = next.take()
-                    if ch >= chunks { break }
-                    body(w, ch, ch * rows, min(total, ch * rows + rows))
-                }
-            }
-        }
+        parallelFor(chunks, threads: workspace.workers) { ch, w in body(w, ch, ch * rows, min(total, ch * rows + rows)) }
     }
 
     func addBias(_ y: UnsafeMutablePointer<Float>, _ ldy: Int) {

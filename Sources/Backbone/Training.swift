@@ -1,5 +1,4 @@
 import FeatureIO
-import Classifier
 import Foundation
 import Linalg
 

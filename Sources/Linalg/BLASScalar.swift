@@ -1,5 +1,4 @@
 import CLAPACK
-import Dispatch
 import Foundation
 
 // The one door to CBLAS / LAPACKE: the `BLASScalar` protocol and its `Float` / `Double`
@@ -148,39 +147,6 @@ public func prepareBLAS() { _ = blasSetup }
 /// run on, `availableProcessorCount`).
 nonisolated(unsafe) private var gemmThreads = availableProcessorCount
 
-/// The processors this process may run on: the CPUs of its affinity mask (`Cpus_allowed`
-/// of `/proc/self/status`), so that an MPI rank bound to one core (`mpirun --bind-to core`)
-/// or a process under `taskset` runs one product thread per core it owns; the active
-/// processor count where the mask cannot be read.
-public let availableProcessorCount: Int = {
-    let all = ProcessInfo.processInfo.activeProcessorCount
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return all }
-    let bits = line.dropFirst("Cpus_allowed:".count).reduce(0) { n, ch in
-        n + (ch.hexDigitValue.map { $0.nonzeroBitCount } ?? 0)
-    }
-    return bits > 0 ? min(bits, max(all, 1)) : all
-}()
-
-/// Splits `0..<n` into at most `4 · availableProcessorCount` contiguous ranges and runs
-/// `body` on them concurrently (serially when `n · costPerItem` is small); each thread
-/// takes the next range when it finishes one, so a worker that wakes late or is
-/// preempted leaves the rest to the others instead of making them wait. The ranges
-/// depend on `n` and the processor count only and are disjoint, so bodies that write
-/// only their own range do not race and give the same bits on any schedule.
-public func parallelRanges(_ n: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
-    let workers = min(availableProcessorCount, n)
-    if workers <= 1 || n * costPerItem < 32_768 {
-        if n > 0 { body(0..<n) }
-        return
-    }
-    let pieces = min(n, 4 * workers)
-    DispatchQueue.concurrentPerform(iterations: pieces) { k in
-        let lo = n * k / pieces, hi = n * (k + 1) / pieces
-        if lo < hi { body(lo..<hi) }
-    }
-}
-
 /// Threads the matrix products run on.
 public var blasThreadCount: Int { gemmThreads }
 /// Sets the threads the matrix products run on (benchmarks and thread-invariance tests
@@ -198,11 +164,7 @@ func gemmBlocks(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ lda: Int
     let blocks = gemmBlockCount(m, n, k)
     if blocks == 1 { body(m, n, 0, 0, 0); return }
     func run(_ i: Int) { gemmBlock(i, of: blocks, ta, tb, m, n, lda, ldb, ldc, body) }
-    if gemmThreads == 1 {
-        for i in 0..<blocks { run(i) }
-    } else {
-        DispatchQueue.concurrentPerform(iterations: blocks) { run($0) }
-    }
+    parallelFor(blocks, threads: gemmThreads) { i, _ in run(i) }
 }
 
 /// How many blocks `_gemm` splits a row-major `m × n` product with inner dimension `k`

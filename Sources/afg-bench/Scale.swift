@@ -112,7 +112,7 @@ func benchScaleData() throws {
             let stripes = 2 * ProcessInfo.processInfo.activeProcessorCount
             x.withUnsafeMutableBufferPointer { px in noise.withUnsafeMutableBufferPointer { pn in
                 let px = px.baseAddress!, pn = pn.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: stripes) { s in
+                parallelFor(stripes) { s, _ in
                     for q in (s * m / stripes)..<((s + 1) * m / stripes) {
                         var g = Xoshiro256(seed: seed, streams: [UInt64(rowClass[q]), UInt64(rowIndex[q])])
                         fillStandardNormal(UnsafeMutableBufferPointer(start: px + q * D, count: D), using: &g)

@@ -1,6 +1,5 @@
 import XCTest
 import FeatureIO
-import Classifier
 import Linalg
 @testable import Backbone
 

@@ -468,7 +468,7 @@ final class Objective<T: SoftmaxScalar> {
                 let z = pz.baseAddress!
                 for i in 0..<rows { for k in 0..<c { z[i * c + k] = pb[k] } }
                 if d > 0 { T._gemm(false, true, rows, c, d, 1, xb, d, pw.baseAddress!, d, 1, z, c) }
-                DispatchQueue.concurrentPerform(iterations: chunks) { ch in
+                parallelFor(chunks) { ch, _ in
                     let lo = ch * Objective.chunkRows, hi = min(rows, lo + Objective.chunkRows)
                     pcl[ch] = Objective.residuals(rows: lo..<hi, start: start, classes: c, logits: z, labels: py,
                                                   softIndex: psi, soft: pst, rowWeight: pa, bias: pcb.baseAddress! + ch * c)

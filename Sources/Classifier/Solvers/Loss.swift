@@ -1,5 +1,4 @@
 import Foundation
-import Dispatch
 import Linalg
 
 /// The softmax losses of stage one and stage two, as one parametrised family.
@@ -86,7 +85,7 @@ enum LossKernel {
                 ps[k] = lo < hi ? rowRange(b, lo, hi) : (0, 0)
             }
             if parallel && b.rows * b.classes >= 32_768 {
-                DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+                parallelFor(chunks) { k, _ in body(k) }
             } else {
                 for k in 0..<chunks { body(k) }
             }

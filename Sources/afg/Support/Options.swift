@@ -2,6 +2,7 @@ import AFG
 import ArgumentParser
 import Classifier
 import FeatureIO
+import Linalg
 
 // The option groups every subcommand that takes them shares. Each numeric option derives
 // its flag, `--help` text and check from the library's `Setting` (AFG's Settings.swift):

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Classifier
+import Linalg
 
 final class ScheduleTests: XCTestCase {
     func testEndpointsAndShapes() {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The gradual schedule shared by GraLoss (stage one's `τ(t)`) and stage two's KD
-/// weight `β_KD(t)` (method.md, "Stage one"): one implementation for both.
+/// weight `β_KD(t)` (method.md, "Stage one"): one implementation for both, in Linalg, the
+/// module both stages import (Backbone does not import Classifier).
 ///
 ///     value(t) = maxValue · s_γ(t / T)
 ///     s_γ(u) = (exp(γ·u) − 1) / (exp(γ) − 1)   for γ ≠ 0,   s_0(u) = u
