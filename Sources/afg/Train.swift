@@ -60,8 +60,8 @@ struct Train: ParsableCommand {
         try checkFiles(inputs: inputs, outputs: [("--out", out), ("--out (checkpoint)", out + ".ckpt")])
         try checkingSettings { if let e = checkpoints.givenCheckpointEvery, e < 0 { throw CLIError("--checkpoint-every must be ≥ 0 (got \(e))") } }
         if solverKind == .lbfgs {
-            guard [.glag, .crt, .ce, .logitAdjust].contains(method) else {
-                throw CLIError("--solver lbfgs trains glag, crt, ce or logit-adjust; \(method.rawValue) uses --solver sgd")
+            guard [.glag, .crt, .ce, .logitAdjust, .balancedSoftmax].contains(method) else {
+                throw CLIError("--solver lbfgs trains glag, crt, ce, logit-adjust or balanced-softmax; \(method.rawValue) uses --solver sgd")
             }
         }
         if solverOptions.selectOnVal && solverKind == .sgd {
@@ -118,7 +118,9 @@ struct Train: ParsableCommand {
         if solverKind == .lbfgs {
             if solverOptions.selectOnVal { throw CLIError("under mpirun, --select-on-val runs in one process") }
             if solverOptions.rounds != nil { throw CLIError("under mpirun, --rounds runs in one process") }
-            if method == .logitAdjust { throw CLIError("under mpirun, logit-adjust runs in one process") }
+            if method == .logitAdjust || method == .balancedSoftmax {
+                throw CLIError("under mpirun, \(method.rawValue) on lbfgs runs in one process (its τ scoring is not distributed)")
+            }
             return
         }
         if method == .lws { throw CLIError("under mpirun, lws runs in one process (its scales are not data-parallel)") }

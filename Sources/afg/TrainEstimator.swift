@@ -17,9 +17,9 @@ extension Train {
     }
 
     /// `--C`: given, or cross-validated (`auto`, the default with `--val`; always for
-    /// logit-adjust, whose τ is cross-validated anyway).
+    /// logit-adjust and balanced-softmax, which cross-validate anyway).
     var regularization: RegularizationChoice {
-        let choice = solverOptions.cChoice(hasValidation: val != nil || method == .logitAdjust)
+        let choice = solverOptions.cChoice(hasValidation: val != nil || [.logitAdjust, .balancedSoftmax].contains(method))
         if case .value(let v) = choice { return .fixed(v) }
         return .crossValidated
     }
@@ -66,6 +66,7 @@ extension Train {
         switch method {
         case .ce, .crt: return Regression(balanced: method == .crt, C: regularization, solver: regressionSolver)
         case .logitAdjust: return LogitAdjustedRegression(C: regularization, solver: regressionSolver)
+        case .balancedSoftmax: return LogitAdjustedRegression.balancedSoftmax(C: regularization, solver: regressionSolver)
         default:
             if solverOptions.selectOnVal {
                 return RecommendedSelection(generated: generatedRegression, offerRawSpace: tukey.tukey == "auto",

@@ -31,7 +31,9 @@ struct TrainPath: CustomStringConvertible {
     var generates: Bool { (sgd && [.glag, .tailcalib].contains(method)) || (lbfgs && method == .glag) }
     /// The classifier is refitted on every labelled row after cross-validation: no
     /// validation row is left held out.
-    var crossValidates: Bool { lbfgs && (mode == .select || method == .logitAdjust || (mode == .plain && cAuto)) }
+    var crossValidates: Bool {
+        lbfgs && (mode == .select || [.logitAdjust, .balancedSoftmax].contains(method) || (mode == .plain && cAuto))
+    }
     /// GLAG's KD term runs.
     var kd: Bool {
         guard method == .glag, !noKd else { return false }
@@ -43,7 +45,7 @@ struct TrainPath: CustomStringConvertible {
     /// Randomness enters the fit (shuffles, folds, generation).
     var random: Bool {
         if sgd { return !(teacher && [.tauNorm, .logitAdjust].contains(method)) }
-        return cAuto || method == .glag || method == .logitAdjust || mode == .select
+        return cAuto || crossValidates || method == .glag
     }
 
     var description: String {

@@ -179,7 +179,7 @@ final class TrainFlagTests: XCTestCase {
             ["--method", "glag", "--solver", "sgd"] + teacher + val,
             ["--method", "glag", "--solver", "sgd", "--select-on-val"] + teacher + val,
             ["--method", "ce", "--solver", "lbfgs"], ["--method", "crt", "--solver", "lbfgs"] + val,
-            ["--method", "logit-adjust", "--solver", "lbfgs"] + val,
+            ["--method", "logit-adjust", "--solver", "lbfgs"] + val, ["--method", "balanced-softmax", "--solver", "lbfgs"],
             ["--method", "glag"] + val, ["--method", "glag"],
             ["--method", "glag", "--rounds", "3"] + val, ["--method", "glag", "--select-on-val"] + val,
         ]

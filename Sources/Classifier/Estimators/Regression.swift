@@ -96,7 +96,17 @@ public struct LogitAdjustedRegression: Estimator {
         self.C = C; self.solver = solver
     }
 
-    public var name: String { "logit-adjust-lbfgs" }
+    /// Balanced softmax on the converged solver (Ren et al.): the loss with the logits
+    /// shifted by `+log π` in training. The bias carries no penalty, so the shift is
+    /// absorbed by it exactly: the trained model is the unweighted regression with its bias
+    /// moved by `−log π`, logit adjustment at `τ = 1`.
+    public static func balancedSoftmax(C: RegularizationChoice, solver: LogisticRegression) -> LogitAdjustedRegression {
+        var r = LogitAdjustedRegression(C: C, solver: solver)
+        r.shifts = [1]
+        return r
+    }
+
+    public var name: String { shifts == [1] ? "balanced-softmax-lbfgs" : "logit-adjust-lbfgs" }
     /// `τ` is always cross-validated, so the fit always refits on every labelled row.
     public var crossValidates: Bool { true }
 

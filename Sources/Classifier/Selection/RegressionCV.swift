@@ -119,8 +119,7 @@ public struct RegressionCV {
             }
         }
         let stats = scores.map(RegressionCV.meanAndStandardError)
-        var best = 0
-        for p in scores.indices where stats[p].mean > stats[best].mean { best = p }
+        let best = ChoiceRule.best(stats.map(\.mean)) ?? 0
         return Path(grid: grid, shifts: shifts, scores: scores, mean: stats.map(\.mean), standardError: stats.map(\.se),
                     best: best)
     }

@@ -47,9 +47,8 @@ public enum GLAGSelection {
                                               fit: (Candidate) throws -> Fitted<Run>,
                                               progress: ((Entry) -> Void)? = nil) rethrows -> Outcome<Run> {
         precondition(!grid.isEmpty, "GLAGSelection: empty grid")
-        var entries: [Entry] = []
-        var best: (index: Int, recall: Double, run: Run)?
-        for (i, cand) in grid.enumerated() {
+        var entries: [Entry] = [], runs: [Run] = []
+        for cand in grid {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let f = try fit(cand)
             let m = Metrics(model: f.model, features: validation.features, labels: validation.labels, trainCounts: trainCounts)
@@ -57,10 +56,11 @@ public enum GLAGSelection {
                           validationAccuracy: m.overall,
                           seconds: f.seconds ?? Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             entries.append(e)
+            runs.append(f.run)
             progress?(e)
-            if best == nil || e.validationMeanRecall > best!.recall { best = (i, e.validationMeanRecall, f.run) }
         }
-        return Outcome(run: best!.run, bestIndex: best!.index, entries: entries)
+        let best = ChoiceRule.best(entries.map(\.validationMeanRecall))!
+        return Outcome(run: runs[best], bestIndex: best, entries: entries)
     }
 }
 

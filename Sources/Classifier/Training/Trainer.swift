@@ -434,20 +434,18 @@ public final class Trainer {
         return TrainResult(model: model, inputSpace: space, history: history, chosen: chosen, beta: nil, notes: notes, classCounts: classCounts)
     }
 
-    /// The candidate with the best validation top-1 (the first on ties); `default` without a validation split.
+    /// The candidate chosen on the validation rows by `ChoiceRule` (mean per-class recall,
+    /// the first on ties); `default` without a validation split.
     func chooseOnValidation(grid: [Double], valX: Matrix<Float>?, default d: Double, notes: inout [String], name: String,
                             make: (Double) -> LinearModel) -> (LinearModel, Double) {
         guard let vx = valX, let v = inputs.val, !grid.isEmpty else {
             notes.append("no validation split: \(name) = \(d) (not chosen)")
             return (make(d), d)
         }
-        var best = (model: make(grid[0]), value: grid[0], acc: -1.0)
-        for g in grid {
-            let m = make(g)
-            let acc = Metrics(model: m, features: vx, labels: v.labels, trainCounts: classCounts).overall
-            if acc > best.acc { best = (m, g, acc) }
-        }
-        return (best.model, best.value)
+        let models = grid.map(make)
+        let scores = models.map { Metrics(model: $0, features: vx, labels: v.labels, trainCounts: classCounts).meanPerClassRecall }
+        let best = ChoiceRule.best(scores)!
+        return (models[best], grid[best])
     }
 
     /// τ-normalisation: row `c` of `W` (and `b_c`) divided by `‖W_c‖^p` (rows with zero norm kept).

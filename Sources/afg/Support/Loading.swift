@@ -80,51 +80,50 @@ struct TrainData {
     static func load(train trainFiles: [String], val valFiles: [String], teacher: String?, headKey: String? = nil,
                      keys: DatasetKeys, tukey: TukeyOptions, keepRaw: Bool = false, part: ShardPart = .whole) throws -> TrainData {
         let train = shardName(trainFiles), val = valFiles.isEmpty ? nil : shardName(valFiles)
+        let head = try teacher.map { t in try Job.agree { try loadClassifier(t, headKey: headKey) } }
         var (trainSet, trainX) = try Job.agree { try loadFeatures(trainFiles, keys: keys, lambda: nil, part: part) }
         try Job.checkShapesAgree(dim: trainSet.dim, classes: trainSet.numClasses, files: trainFiles)
-        let (lambda, note) = tukey.lambda(minimum: try Job.minimum(trainX.data.min() ?? (part.isWhole ? 0 : .infinity)))
-        let untransformedTrain = keepRaw && lambda != nil ? trainX : nil
-        if let l = lambda {
-            try Job.agree {
-                do { try Tukey.apply(&trainX, lambda: l) } catch { throw CLIError("\(train): dataset \(keys.features): \(error)") }
-            }
-        }
         let c = trainSet.numClasses
-        var valSet: FeatureSet?, valX: Matrix<Float>?
-        var untransformedVal: Matrix<Float>?
-        if let v = val {
-            (valSet, valX) = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: nil) }
-            if keepRaw && lambda != nil { untransformedVal = valX }
-            if let l = lambda {
-                try Job.agree {
-                    do { try Tukey.apply(&valX!, lambda: l) } catch { throw CLIError("\(v): dataset \(keys.features): \(error)") }
-                }
-            }
-            if valSet!.dim != trainSet.dim {
-                throw CLIError("\(v): feature dimension \(valSet!.dim), training file \(train) has \(trainSet.dim)")
-            }
-        }
-        var head: LinearModel?, rawTrain: Matrix<Float>?, rawVal: Matrix<Float>?, teacherLambda: Float?
-        if let t = teacher {
-            let (f, model) = try Job.agree { try loadClassifier(t, headKey: headKey) }
+        if let (f, _) = head, let t = teacher {
             if f.rawWeight != nil {
                 throw CLIError("\(t): dataset raw_weight: a two-view classifier (a second head on the raw features) cannot be a teacher; train the teacher with --single-head")
             }
             if f.numClasses != c { throw CLIError("\(t): \(f.numClasses) classes, training file \(train) has \(c)") }
             if f.dim != trainSet.dim { throw CLIError("\(t): dimension \(f.dim), training file \(train) has \(trainSet.dim)") }
-            head = model
-            teacherLambda = f.tukeyLambda
-            if f.tukeyLambda != lambda {
-                rawTrain = try Job.agree { try loadFeatures(trainFiles, keys: keys, lambda: f.tukeyLambda, part: part).x }
-                if let v = val { _ = v; rawVal = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: f.tukeyLambda).x } }
+        }
+        let (lambda, note) = tukey.lambda(minimum: try Job.minimum(trainX.data.min() ?? (part.isWhole ? 0 : .infinity)))
+        let teacherLambda = head?.file.tukeyLambda
+        // The rows under the teacher's own λ, from the untransformed rows already read.
+        let teacherView = head != nil && teacherLambda != lambda
+        // A copy of the untransformed rows only where one is read (else the transform runs in place).
+        func views(_ x: inout Matrix<Float>, _ name: String) throws -> (raw: Matrix<Float>?, teacher: Matrix<Float>?) {
+            let untransformed: Matrix<Float>? = keepRaw && lambda != nil ? x : nil
+            var forTeacher: Matrix<Float>? = teacherView ? x : nil
+            try Job.agree {
+                do {
+                    if let l = lambda { try Tukey.apply(&x, lambda: l) }
+                    if teacherView, let l = teacherLambda { try Tukey.apply(&forTeacher!, lambda: l) }
+                } catch { throw CLIError("\(name): dataset \(keys.features): \(error)") }
             }
+            return (untransformed, forTeacher)
+        }
+        let trainViews = try views(&trainX, train)
+        var valSet: FeatureSet?, valX: Matrix<Float>?, valViews: (raw: Matrix<Float>?, teacher: Matrix<Float>?) = (nil, nil)
+        if let v = val {
+            var x: Matrix<Float>
+            (valSet, x) = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: nil) }
+            if valSet!.dim != trainSet.dim {
+                throw CLIError("\(v): feature dimension \(valSet!.dim), training file \(train) has \(trainSet.dim)")
+            }
+            valViews = try views(&x, v)
+            valX = x
         }
         let inputs = TrainInputs(
             train: LabeledFeatures(features: trainX, labels: trainSet.labels, numClasses: c),
             val: valSet.map { LabeledFeatures(features: valX!, labels: $0.labels, numClasses: c) },
-            teacher: head, rawTrain: rawTrain, rawVal: rawVal)
+            teacher: head?.model, rawTrain: trainViews.teacher, rawVal: valViews.teacher)
         return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda, lambda: lambda, tukeyNote: note,
-                         untransformedTrain: untransformedTrain, untransformedVal: untransformedVal)
+                         untransformedTrain: trainViews.raw, untransformedVal: valViews.raw)
     }
 }
 

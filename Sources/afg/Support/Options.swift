@@ -221,9 +221,9 @@ struct SolverOptions: ParsableArguments {
             if argument == "auto" { self = .auto } else if let v = Double(argument) { self = .value(v) } else { self = .invalid(argument) }
         }
     }
-    @Option(help: "Solver: sgd (mini-batch; streams) or lbfgs (converged full-batch logistic regression; methods glag, crt, ce, logit-adjust). Default: lbfgs for glag (sgd with --epoch-rows, --checkpoint-every or --resume), sgd for the other methods.")
+    @Option(help: "Solver: sgd (mini-batch; streams) or lbfgs (converged full-batch logistic regression; methods glag, crt, ce, logit-adjust, balanced-softmax). Default: lbfgs for glag (sgd with --epoch-rows, --checkpoint-every or --resume), sgd for the other methods.")
     var solver: Solver?
-    @Option(name: .customLong("C"), help: "lbfgs: inverse L2 strength, as scikit-learn's C (l2 = 1/(C·Σ weights)), a number > 0, or auto: stratified 5-fold cross-validation over 1e-4, 1e-3, …, 1e4 on train + val (rows centred and divided by one pooled standard deviation), then a refit on train + val. Default: auto when --val is given, and always for logit-adjust; else 1. SGD glag --select-on-val: C of the balanced teacher (default 1).")
+    @Option(name: .customLong("C"), help: "lbfgs: inverse L2 strength, as scikit-learn's C (l2 = 1/(C·Σ weights)), a number > 0, or auto: stratified 5-fold cross-validation over 1e-4, 1e-3, …, 1e4 on train + val (rows centred and divided by one pooled standard deviation), then a refit on train + val. Default: auto when --val is given, and always for logit-adjust and balanced-softmax; else 1. SGD glag --select-on-val: C of the balanced teacher (default 1).")
     var inverseRegularizationChoice: CChoice?
     @Option(name: .customLong("rounds"), help: "lbfgs glag: run the multi-round GLAG (each round a fresh generated set, adaptive β, KD from --kd-teacher) for N rounds instead of one generated set + regression. Must be ≥ 1.")
     var rounds: Int?
