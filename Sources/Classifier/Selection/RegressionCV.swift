@@ -48,8 +48,7 @@ public struct RegressionCV {
         /// The chosen point's held-out score, for the run's report.
         public func score(folds: Int, rows: Int) -> CrossValidationScore {
             CrossValidationScore(folds: folds, rows: rows, meanPerClassRecall: mean[best], standardError: standardError[best],
-                                 rule: shifts.count > 1 ? "best mean per-class recall over C × τ (the smallest C, then τ, on ties)"
-                                                        : "best mean per-class recall over C (the smallest on ties)")
+                                 rule: ChoiceRule.description + (shifts.count > 1 ? ", over C × τ" : ", over C"))
         }
     }
 
