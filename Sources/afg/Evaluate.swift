@@ -39,7 +39,7 @@ struct Evaluate: ParsableCommand {
         testFiles = try expandShards(testFiles, flag: "--test")
         try checkFiles(inputs: [("--classifier", classifier)] + testFiles.map { ("--test", $0) } + compare.map { ("--compare", $0) }
                            + (trainCountsFrom.map { [("--train-counts-from", $0)] } ?? []),
-                       outputs: plot.map { [("--plot", $0)] } ?? [])
+                       outputs: [], otherOutputs: plot.map { [("--plot", $0)] } ?? [])
     }
 
     /// Under MPI each rank scores its part of the test rows and the confusion matrices
