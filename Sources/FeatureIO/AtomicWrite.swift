@@ -109,7 +109,8 @@ private func lockFile(_ fd: Int32, wait: Bool) -> Bool {
 
 /// Writes a file atomically: `body` writes to a `TemporaryFile` in the same folder, which
 /// is renamed over `path` only after `body` returns. If `body` throws (or the process dies),
-/// any earlier file at `path` is left untouched and the temporary file is removed.
+/// any earlier file at `path` is left untouched and the temporary file is removed (after a
+/// SIGKILL, by the next write's sweep of the folder).
 ///
 /// `body` must have closed the temporary file before it returns.
 /// - Throws: `FeatureIOError(.writeFailed)` if the folder is missing or the rename fails,
