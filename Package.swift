@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"], linkerSettings: hdf5Linking),
         .target(name: "AFG", dependencies: ["Linalg"]),
         .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),
-        .target(name: "Backbone", dependencies: ["Linalg", "FeatureIO", "CZlib"]),
+        .target(name: "Backbone", dependencies: ["Linalg", "FeatureIO"]),
         .executableTarget(name: "afg", dependencies: [
             "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,6 +1,6 @@
 #ifndef AFG_CZLIB_SHIM_H
 #define AFG_CZLIB_SHIM_H
-// zlib (Debian's zlib1g-dev). No stable Swift API: only Backbone's Gzip.swift and FeatureIO's Zip.swift import this.
+// zlib (Debian's zlib1g-dev). No stable Swift API: only FeatureIO's Inflate.swift imports this.
 #include <zlib.h>
 
 /// `inflateInit2` is a macro; Swift cannot call it directly.

@@ -87,10 +87,10 @@ extension FeatureStore {
     }
 
     /// Writes `data` to `path` atomically.
-    private static func writeData(_ data: Data, to path: String) throws {
+    static func writeData(_ data: Data, to path: String) throws {
         try writeAtomically(to: path) { tmp in
             do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
-                throw FeatureIOError(.writeFailed, file: path, problem: "cannot write (\(error.localizedDescription))")
+                throw FeatureIOError(.writeFailed, file: path, problem: "cannot write: \(ioReason(error))")
             }
         }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A problem with a file's content or with reading/writing it. One line, naming the file,
 /// the dataset (when there is one) and the problem, e.g.
 /// `train.h5: labels: 3 labels outside 0..<10 (num_classes attribute), first -1 at row 7`.
@@ -9,7 +11,7 @@ public struct FeatureIOError: Error, CustomStringConvertible, Equatable, Sendabl
     public enum Kind: String, Equatable, Sendable {
         case fileMissing, notHDF5, datasetMissing, wrongShape, wrongType, countMismatch,
              labelOutOfRange, nonFinite, dimensionMismatch, classCountMismatch, empty,
-             invalidAttribute, writeFailed, hdf5
+             invalidAttribute, writeFailed, hdf5, changed
     }
 
     public var kind: Kind
@@ -27,20 +29,14 @@ public struct FeatureIOError: Error, CustomStringConvertible, Equatable, Sendabl
         self.problem = problem
     }
 
-    /// The file the user named for a temporary one (`out.h5.tmp-42` → `out.h5`): an error
-    /// while writing names the output, not our temporary.
-    static func userPath(_ path: String) -> String {
-        var p = path
-        while let r = p.range(of: ".tmp-", options: .backwards), !p[r.upperBound...].isEmpty,
-              p[r.upperBound...].allSatisfy({ $0.isASCII && $0.isNumber }) {
-            p = String(p[..<r.lowerBound])
-        }
-        return p
-    }
+    /// The file the user named for a temporary one (a live `TemporaryFile` → its output):
+    /// an error while writing names the output, not our temporary.
+    static func userPath(_ path: String) -> String { TemporaryRegistry.userPath(path) }
 
     public var description: String {
         let text = dataset.map { "\(file): \($0): \(problem)" } ?? "\(file): \(problem)"
-        return text.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: " ")
+        // One line whatever the file held (a header's text may carry line breaks of any kind).
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { CharacterSet.newlines.contains($0) ? " " : $0 }))
     }
 }
 

@@ -193,6 +193,13 @@ final class FeatureFileReader {
             c = Int(max(0, min(maxLabel, Int64(Int32.max) - 1))) + 1
             source = "largest label + 1"
         }
+        if source == "largest label + 1", maxLabel >= Int64(Int32.max) {
+            // Past Int32 the class count above is clamped: name the label itself (Int64.max
+            // stands for every uint64 label of 2^63 or more, read clamped).
+            let label = maxLabel == Int64.max ? "\(maxLabel) or more" : "\(maxLabel)"
+            throw FeatureIOError(.labelOutOfRange, file: path, dataset: labelsName,
+                                 problem: "largest label \(label) would make more than \(FeatureFileReader.maxClasses) classes; labels must be class indices 0..<C, so map raw ids to indices first (docs/FORMAT.md)")
+        }
         guard c <= FeatureFileReader.maxClasses else {
             throw FeatureIOError(.labelOutOfRange, file: path, dataset: labelsName,
                                  problem: "\(c) classes (\(source)) is more than \(FeatureFileReader.maxClasses); labels must be class indices 0..<C, so map raw ids to indices first (docs/FORMAT.md)")

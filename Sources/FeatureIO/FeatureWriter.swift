@@ -3,7 +3,7 @@ import Foundation
 /// Writes a feature file block by block, for sets too large to hold in memory (e.g. a
 /// generated epoch). The result is the same kind of file as `FeatureStore.writeFeatures`
 /// (float32 `features`, int64 `labels`, optional `class_names`, extra per-row columns,
-/// `num_classes` and `created_by` attributes), written to `<path>.tmp-<pid>` and renamed
+/// `num_classes` and `created_by` attributes), written to a `TemporaryFile` and renamed
 /// into place by `finish()`. If the writer is dropped without `finish()` (or an append
 /// fails), the temporary file is removed and any earlier file at `path` is untouched.
 ///
@@ -21,7 +21,7 @@ public final class FeatureWriter {
     /// Rows appended so far.
     public private(set) var count = 0
 
-    private let temporary: String
+    private let temporary: TemporaryFile
     private var file: H5File?
     private let features: H5Dataset
     private let labels: H5Dataset
@@ -48,10 +48,9 @@ public final class FeatureWriter {
         self.dim = dim
         self.numClasses = numClasses
         self.attributes = attributes
-        temporary = temporaryPath(for: path)
-        // Fail now (not at finish) if the folder is missing.
-        try checkFolderExists(for: path)
-        let f = try H5File.create(temporary)
+        // Fails now (not at finish) if the folder is missing.
+        temporary = try TemporaryFile(for: path)
+        let f = try H5File.create(temporary.path)
         file = f
         do {
             let chunkRows = H5File.chunkShape([Int.max / 2, dim], elementSize: 4)[0]
@@ -72,7 +71,7 @@ public final class FeatureWriter {
             if let names = classNames { try f.writeStrings("class_names", names) }
         } catch {
             file = nil
-            unlink(temporary)
+            temporary.discard()
             throw error
         }
     }
@@ -132,7 +131,7 @@ public final class FeatureWriter {
             closeDatasets()
             try f.close()
             file = nil
-            try writeAtomically(to: path) { tmp in precondition(tmp == temporary) }
+            try temporary.commit()
         } catch {
             abandon()
             throw error
@@ -152,7 +151,7 @@ public final class FeatureWriter {
         closeDatasets()
         if let f = file { f.handle.close() }
         file = nil
-        unlink(temporary)
+        temporary.discard()
     }
 
     deinit { if file != nil { abandon() } }

@@ -14,6 +14,10 @@ import Foundation
 /// turned off: after a close that failed (a full disk) it would flush the half-closed
 /// file again and crash; every file we open is closed by its owner before exit.
 private let h5Setup: Void = {
+    // afg holds an fcntl lock on each temporary it writes (`TemporaryFile`); on NFS the
+    // kernel turns libhdf5's own flock into an fcntl lock too, which would then conflict.
+    // afg never writes a file another process reads, so HDF5's locking adds nothing.
+    setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0)
     _ = H5dont_atexit()
     _ = H5open()
     afg_h5_silence_errors()
@@ -167,10 +171,20 @@ private final class VisitBox {
 final class H5File {
     let path: String
     let handle: H5Handle
+    /// The file as opened for reading (`open`); every dataset read checks it is unchanged.
+    let snapshot: FileSnapshot?
 
-    private init(path: String, handle: H5Handle) {
+    private init(path: String, handle: H5Handle, snapshot: FileSnapshot? = nil) {
         self.path = path
         self.handle = handle
+        self.snapshot = snapshot
+    }
+
+    /// Throws `.changed` if the file opened for reading has since been truncated,
+    /// rewritten or replaced (libhdf5 would read zeros past a truncation).
+    func checkUnchanged() throws {
+        guard let s = snapshot else { return }
+        guard FileSnapshot(path: path) == s else { throw FileSnapshot.changed(path) }
     }
 
     var id: hid_t { handle.id }
@@ -195,10 +209,11 @@ final class H5File {
         let fapl = try H5Handle(H5Pcreate(afg_H5P_FILE_ACCESS()), .plist,
                                 orThrow: FeatureIOError(.hdf5, file: path, problem: "cannot create access properties"))
         H5Pset_fclose_degree(fapl.id, H5F_CLOSE_STRONG)
+        let snapshot = FileSnapshot(path: path)
         let id = H5Fopen(path, afg_H5F_ACC_RDONLY(), fapl.id)
         let h = try H5Handle(id, .file, orThrow: FeatureIOError(
             .notHDF5, file: path, problem: "cannot open as HDF5 (unreadable or corrupt)"))
-        return H5File(path: path, handle: h)
+        return H5File(path: path, handle: h, snapshot: snapshot)
     }
 
     /// Opens an HDF5 file read-only with HDF5's default close degree, which shares a file
@@ -697,7 +712,11 @@ final class H5Dataset {
         count[0] = hsize_t(rows.count)
         guard H5Sselect_hyperslab(fspace.id, H5S_SELECT_SET, &start, nil, &count, nil) >= 0 else { throw fail }
         let mspace = try H5Handle(H5Screate_simple(Int32(count.count), &count, nil), .dataspace, orThrow: fail)
-        guard H5Dread(handle.id, memType, mspace.id, fspace.id, afg_H5P_DEFAULT(), buffer) >= 0 else { throw fail }
+        guard H5Dread(handle.id, memType, mspace.id, fspace.id, afg_H5P_DEFAULT(), buffer) >= 0 else {
+            try file.checkUnchanged()
+            throw fail
+        }
+        try file.checkUnchanged()
     }
 
     /// Reads rows as `T` (HDF5 converts from the stored type).

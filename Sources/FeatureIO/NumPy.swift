@@ -19,16 +19,16 @@ enum NumPy {
     static func header(_ bytes: ByteStorage, start: Int, end: Int, file: String, array: String) throws -> Header {
         func fail(_ problem: String) -> FeatureIOError { FeatureIOError(.wrongType, file: file, dataset: array, problem: problem) }
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-        guard end - start >= 10, (0..<6).allSatisfy({ bytes.le(start + $0, 1) == UInt64(magic[$0]) }) else {
+        guard end - start >= 10, try bytes.bytes(start..<(start + 6)) == magic else {
             throw fail("not a NumPy .npy array (no \\x93NUMPY magic)")
         }
-        let major = Int(bytes.le(start + 6, 1))
+        let major = Int(try bytes.le(start + 6, 1))
         let lenWidth = major == 1 ? 2 : 4
         guard (1...3).contains(major), end - start >= 8 + lenWidth else { throw fail("unsupported .npy version \(major)") }
-        let hlen = Int(bytes.le(start + 8, lenWidth))
+        let hlen = Int(try bytes.le(start + 8, lenWidth))
         let textStart = start + 8 + lenWidth
         guard textStart + hlen <= end else { throw fail(".npy header length \(hlen) exceeds the data") }
-        let text = String(decoding: UnsafeRawBufferPointer(start: bytes.base + textStart, count: hlen), as: UTF8.self)
+        let text = String(decoding: try bytes.bytes(textStart..<(textStart + hlen)), as: UTF8.self)
         guard let descr = field(text, "descr"), let fortran = field(text, "fortran_order"), let shapeText = field(text, "shape") else {
             throw fail("malformed .npy header \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
@@ -43,11 +43,25 @@ enum NumPy {
             throw fail("Fortran-order (column-major) array of shape \(shape); save it in C order (np.ascontiguousarray) first")
         }
         let dataOffset = textStart + hlen
-        let need = shape.reduce(1, *) * element.size
+        guard let need = byteCount(shape: shape, elementSize: element.size) else {
+            throw fail("shape \(shape) of \(element.name) is larger than any file")
+        }
         guard end - dataOffset >= need else {
             throw fail("truncated: shape \(shape) of \(element.name) needs \(need) bytes, the file has \(end - dataOffset)")
         }
         return Header(element: element, shape: shape, dataOffset: dataOffset)
+    }
+
+    /// The bytes of an array of `shape` and `elementSize` (≥ 1, so every partial product of
+    /// the shape is no larger), or nil when the product overflows `Int` (a forged header).
+    static func byteCount(shape: [Int], elementSize: Int) -> Int? {
+        var n = elementSize
+        for d in shape {
+            let (m, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = m
+        }
+        return n
     }
 
     /// The value text of `'key': value` in a header dict literal (a quoted string, a tuple
@@ -81,8 +95,10 @@ enum NumPy {
         case ("i", 1), ("i", 2), ("i", 4), ("i", 8): return .integer(bytes: width, signed: true)
         case ("u", 1), ("u", 2), ("u", 4), ("u", 8): return .integer(bytes: width, signed: false)
         case ("b", 1): return .bool
-        case ("U", let n) where n >= 0: return .unicode(chars: n)
-        case ("S", let n) where n >= 0: return .bytes(count: n)
+        case ("U", let n) where n >= 1:
+            guard n <= Int.max / 4 else { throw fail("dtype '\(d)': strings of \(n) characters are larger than any file") }
+            return .unicode(chars: n)
+        case ("S", let n) where n >= 1: return .bytes(count: n)
         case ("V", 2):
             // ml_dtypes' bfloat16 is saved as a void type; accept it by its width only with the name.
             throw fail("dtype '\(d)' (raw void); save bfloat16 features as float32 or through safetensors")
@@ -93,7 +109,7 @@ enum NumPy {
     /// An array over the `.npy` bytes at `start..<end` of `bytes`.
     static func array(_ bytes: ByteStorage, start: Int, end: Int, file: String, array name: String) throws -> RawArray {
         let h = try header(bytes, start: start, end: end, file: file, array: name)
-        return RawArray(name: name, shape: h.shape, element: h.element, storage: bytes, offset: h.dataOffset)
+        return RawArray(file: file, name: name, shape: h.shape, element: h.element, storage: bytes, offset: h.dataOffset)
     }
 
     // MARK: writing
@@ -141,14 +157,14 @@ final class NpyArrays: ArrayContainer {
     let path: String
     private let featuresKey: String
     private let stem: String
-    /// The features file, mapped once (a missing file fails here, before any sibling).
+    /// The features file, opened once (a missing file fails here, before any sibling).
     private let features: ByteStorage
 
     init(path: String, featuresKey: String) throws {
         self.path = path
         self.featuresKey = H5File.normalize(featuresKey)
         stem = String(path.dropLast(4))
-        features = try ByteStorage.map(path)
+        features = try ByteStorage.open(path)
     }
 
     /// The file holding array `key`.
@@ -165,7 +181,7 @@ final class NpyArrays: ArrayContainer {
             throw FeatureIOError(.datasetMissing, file: path, dataset: k,
                                  problem: "no such array; a .npy feature file takes \(k) from \((f as NSString).lastPathComponent) beside it")
         }
-        let bytes = f == path ? features : try ByteStorage.map(f)
+        let bytes = f == path ? features : try ByteStorage.open(f)
         return try NumPy.array(bytes, start: 0, end: bytes.count, file: f, array: k)
     }
 
@@ -173,7 +189,7 @@ final class NpyArrays: ArrayContainer {
 }
 
 /// A `.npz` archive (`np.savez`, `np.savez_compressed`): member `k.npy` is array `k`.
-/// Stored members are read in place from the mapped file; deflated ones are inflated once,
+/// Stored members are read in place from the file; deflated ones are inflated once,
 /// when first opened.
 final class NpzArrays: ArrayContainer {
     let path: String
@@ -209,14 +225,14 @@ final class NpzArrays: ArrayContainer {
             switch a.kind {
             case .integer:
                 var v: Int64 = 0
-                a.integers(start: 0, count: 1, into: &v)
+                try a.integers(start: 0, count: 1, into: &v)
                 out[k] = .int(v)
             case .float:
                 var v: Float = 0
-                a.floats(start: 0, count: 1, into: &v)
-                out[k] = a.element == .float64 ? .double(a.double(at: 0)) : .float(v)
+                try a.floats(start: 0, count: 1, into: &v)
+                out[k] = a.element == .float64 ? .double(try a.double(at: 0)) : .float(v)
             case .string:
-                out[k] = .string(try RawArray(name: k, shape: [1], element: a.element, storage: a.storage, offset: a.offset).readStrings()[0])
+                out[k] = .string(try RawArray(file: path, name: k, shape: [1], element: a.element, storage: a.storage, offset: a.offset).readStrings()[0])
             case .other: continue
             }
         }

@@ -36,7 +36,7 @@ public struct SafeTensorsFile: Equatable {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw FeatureIOError(.fileMissing, file: path, problem: "cannot read safetensors file")
         }
-        return try decode(try ByteStorage.map(path), name: path)
+        return try decode(try ByteStorage.open(path), name: path)
     }
 
     /// Decodes safetensors bytes; `name` appears in error messages.
@@ -53,11 +53,11 @@ public struct SafeTensorsFile: Equatable {
             switch a.kind {
             case .float:
                 var v = [Float](repeating: 0, count: a.count)
-                v.withUnsafeMutableBufferPointer { if a.count > 0 { a.floats(start: 0, count: a.count, into: $0.baseAddress!) } }
+                try v.withUnsafeMutableBufferPointer { if a.count > 0 { try a.floats(start: 0, count: a.count, into: $0.baseAddress!) } }
                 out.tensors[key] = StoredTensor(shape: a.shape, values: .float(v))
             default:
                 var v = [Int64](repeating: 0, count: a.count)
-                v.withUnsafeMutableBufferPointer { if a.count > 0 { a.integers(start: 0, count: a.count, into: $0.baseAddress!) } }
+                try v.withUnsafeMutableBufferPointer { if a.count > 0 { try a.integers(start: 0, count: a.count, into: $0.baseAddress!) } }
                 out.tensors[key] = StoredTensor(shape: a.shape, values: .int64(v))
             }
         }
@@ -97,13 +97,8 @@ public struct SafeTensorsFile: Equatable {
         return out
     }
 
-    /// Writes atomically (a temporary file in the same folder, then a rename).
-    public func write(path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        do { try encoded().write(to: url, options: .atomic) } catch {
-            throw FeatureIOError(.writeFailed, file: path, problem: "cannot write safetensors file (\(error.localizedDescription))")
-        }
-    }
+    /// Writes atomically (`writeAtomically`: a temporary file in the same folder, then a rename).
+    public func write(path: String) throws { try FeatureStore.writeData(encoded(), to: path) }
 }
 
 private func jsonString(_ s: String) -> String {
@@ -119,7 +114,7 @@ private func jsonString(_ s: String) -> String {
     return out + "\""
 }
 
-/// The header of a safetensors file over its mapped bytes: one `RawArray` per tensor, and
+/// The header of a safetensors file over its bytes: one `RawArray` per tensor, and
 /// the `__metadata__` strings. Validates every entry (dtype, shape, offsets inside the file).
 struct SafeTensorsLayout {
     var arrays: [String: RawArray] = [:]
@@ -129,12 +124,13 @@ struct SafeTensorsLayout {
     init(_ bytes: ByteStorage, name: String) throws {
         func fail(_ problem: String) -> FeatureIOError { FeatureIOError(.wrongType, file: name, problem: problem) }
         guard bytes.count >= 8 else { throw fail("not a safetensors file (\(bytes.count) bytes)") }
-        let hlen = bytes.le(0, 8)
+        let hlen = try bytes.le(0, 8)
         guard hlen <= UInt64(bytes.count - 8) else {
             throw fail("safetensors header length \(hlen) exceeds the file size \(bytes.count)")
         }
         let start = 8 + Int(hlen)
-        let text = Data(UnsafeRawBufferPointer(start: bytes.base + 8, count: Int(hlen)))
+        let text = Data(try bytes.bytes(8..<(8 + Int(hlen))))
+        var ranges: [(String, Range<Int>)] = []
         guard let json = try? JSONSerialization.jsonObject(with: text) as? [String: Any] else {
             throw fail("safetensors header is not a JSON object")
         }
@@ -144,9 +140,15 @@ struct SafeTensorsLayout {
                 continue
             }
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offs = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), offs.count == 2
+                  let shapeValues = info["shape"] as? [Any], let offsetValues = info["data_offsets"] as? [Any]
             else { throw fail("tensor '\(key)' has a malformed header entry") }
+            let shape = shapeValues.compactMap(jsonInteger), offs = offsetValues.compactMap(jsonInteger)
+            guard shape.count == shapeValues.count else {
+                throw fail("tensor '\(key)' has shape \(shapeValues.map { "\($0)" }); every dimension must be a whole number")
+            }
+            guard offs.count == 2, offsetValues.count == 2 else {
+                throw fail("tensor '\(key)' has data offsets \(offsetValues.map { "\($0)" }); expected two whole numbers")
+            }
             let element: RawElement
             switch dtype {
             case "F64": element = .float64
@@ -166,9 +168,27 @@ struct SafeTensorsLayout {
             guard !tooLarge, offs[0] >= 0, offs[1] >= offs[0], offs[1] - offs[0] == size, offs[1] <= bytes.count - start else {
                 throw fail("tensor '\(key)' (\(dtype) \(shape)) has data offsets \(offs) that do not match its size or the file")
             }
-            arrays[key] = RawArray(name: key, shape: shape, element: element, storage: bytes, offset: start + offs[0])
+            arrays[key] = RawArray(file: name, name: key, shape: shape, element: element, storage: bytes, offset: start + offs[0])
+            ranges.append((key, offs[0]..<offs[1]))
+        }
+        try Self.checkDisjoint(ranges, fail: fail)
+    }
+
+    /// Refuses tensors whose data ranges overlap (a forged header could alias one tensor's
+    /// bytes as another's); empty tensors overlap nothing.
+    private static func checkDisjoint(_ ranges: [(String, Range<Int>)], fail: (String) -> FeatureIOError) throws {
+        let sorted = ranges.filter { !$0.1.isEmpty }.sorted { ($0.1.lowerBound, $0.0) < ($1.1.lowerBound, $1.0) }
+        for (a, b) in zip(sorted, sorted.dropFirst()) where b.1.lowerBound < a.1.upperBound {
+            throw fail("tensors '\(a.0)' (bytes \(a.1)) and '\(b.0)' (bytes \(b.1)) overlap")
         }
     }
+}
+
+/// A JSON number that is a whole number within `Int` (JSONSerialization types integers
+/// as `i`/`q`; a fraction, an exponent form, a boolean or a value ≥ 2^63 is none).
+private func jsonInteger(_ v: Any) -> Int? {
+    guard let n = v as? NSNumber, ["i", "l", "q", "s"].contains(String(cString: n.objCType)) else { return nil }
+    return n.intValue
 }
 
 /// A `.safetensors` feature or classifier file: tensors are arrays, `__metadata__` entries
@@ -179,7 +199,7 @@ final class SafeTensorArrays: ArrayContainer {
 
     init(path: String) throws {
         self.path = path
-        layout = try SafeTensorsLayout(try ByteStorage.map(path), name: path)
+        layout = try SafeTensorsLayout(try ByteStorage.open(path), name: path)
     }
 
     func hasArray(_ key: String) -> Bool { layout.arrays[key] != nil || layout.arrays[H5File.normalize(key)] != nil }

@@ -93,9 +93,12 @@ extension H5File: ArrayContainer {
 }
 
 extension H5Dataset: StoredArray {
+    /// Floats of 16, 32 and 64 bits are `.float` (docs/FORMAT.md); wider ones (long double,
+    /// float128) are `.other`, so they are refused rather than read through a lossy conversion.
     var kind: StoredKind {
         switch elementType {
-        case .float: return .float
+        case .float(let bits) where [16, 32, 64].contains(bits): return .float
+        case .float: return .other
         case .integer: return .integer
         case .string: return .string
         case .other: return .other

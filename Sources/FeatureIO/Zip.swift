@@ -1,9 +1,8 @@
-import CZlib
 import Foundation
 
-/// A zip archive read from a memory map: the central directory (zip64 included) names the
-/// members; a stored member is a range of the mapped file, a deflated one is inflated
-/// (raw deflate, zlib) into a buffer of its recorded size. Only what `np.savez` /
+/// A zip archive read with `pread` (`ByteStorage`): the central directory (zip64 included)
+/// names the members; a stored member is a range of the file, a deflated one is inflated
+/// (raw deflate, `Inflater`) into a buffer of its recorded size. Only what `np.savez` /
 /// `np.savez_compressed` write is supported: methods 0 and 8, no encryption, one disk.
 final class ZipArchive {
     struct Member {
@@ -23,19 +22,46 @@ final class ZipArchive {
     /// - Throws: `.wrongType` naming the file for anything that is not a readable zip.
     init(path: String) throws {
         self.path = path
-        bytes = try ByteStorage.map(path)
+        bytes = try ByteStorage.open(path)
         try readDirectory()
     }
 
     private func fail(_ problem: String) -> FeatureIOError { FeatureIOError(.wrongType, file: path, problem: problem) }
 
+    /// The little-endian unsigned field of `width` bytes at `offset`, as an `Int`.
+    /// - Throws: for a field outside the file, or a 64-bit value ≥ 2^63 (no size or offset
+    ///   of a real file is that large).
     private func u(_ offset: Int, _ width: Int) throws -> Int {
-        guard offset >= 0, offset + width <= bytes.count else { throw fail("not a zip archive (.npz): truncated") }
-        return Int(bytes.le(offset, width))
+        guard offset >= 0, offset <= bytes.count - width else { throw fail("not a zip archive (.npz): truncated") }
+        let raw = try bytes.le(offset, width)
+        guard let v = Int(exactly: raw) else {
+            throw fail("zip field at byte \(offset) holds \(raw), beyond any file size (corrupt .npz)")
+        }
+        return v
     }
 
     private func readDirectory() throws {
-        // End of central directory: signature 0x06054b50 in the last 64 KiB + 22 bytes.
+        let (entries, dirStart, dirSize) = try endOfDirectory()
+        guard dirStart <= bytes.count, dirSize <= bytes.count - dirStart else {
+            throw fail("zip directory outside the file (truncated .npz?)")
+        }
+        let dirEnd = dirStart + dirSize
+        var p = dirStart
+        for _ in 0..<entries {
+            guard p <= dirEnd - 46, try u(p, 4) == 0x0201_4B50 else { throw fail("corrupt zip directory entry at byte \(p)") }
+            let nameLen = try u(p + 28, 2), extraLen = try u(p + 30, 2), commentLen = try u(p + 32, 2)
+            guard 46 + nameLen + extraLen + commentLen <= dirEnd - p else { throw fail("corrupt zip directory entry at byte \(p)") }
+            let name = String(decoding: try bytes.bytes((p + 46)..<(p + 46 + nameLen)), as: UTF8.self)
+            let member = try directoryEntry(at: p, name: name, extra: (p + 46 + nameLen)..<(p + 46 + nameLen + extraLen))
+            members[name] = member
+            memberNames.append(name)
+            p += 46 + nameLen + extraLen + commentLen
+        }
+    }
+
+    /// The entry count, start and size of the central directory, from the end-of-directory
+    /// record (signature 0x06054b50 in the last 64 KiB + 22 bytes) or its zip64 form.
+    private func endOfDirectory() throws -> (entries: Int, start: Int, size: Int) {
         var eocd = -1
         var i = bytes.count - 22
         while i >= max(0, bytes.count - 22 - 65_535) {
@@ -43,39 +69,55 @@ final class ZipArchive {
             i -= 1
         }
         guard eocd >= 0 else { throw fail("not a zip archive (.npz): no end-of-directory record") }
-        var entries = try u(eocd + 10, 2), dirSize = try u(eocd + 12, 4), dirStart = try u(eocd + 16, 4)
         if eocd >= 20, try u(eocd - 20, 4) == 0x0706_4B50 {
             let e64 = try u(eocd - 20 + 8, 8)
             guard try u(e64, 4) == 0x0606_4B50 else { throw fail("corrupt zip64 end-of-directory record") }
-            entries = try u(e64 + 32, 8); dirSize = try u(e64 + 40, 8); dirStart = try u(e64 + 48, 8)
+            return (try u(e64 + 32, 8), try u(e64 + 48, 8), try u(e64 + 40, 8))
         }
-        guard dirStart + dirSize <= bytes.count else { throw fail("zip directory outside the file (truncated .npz?)") }
-        var p = dirStart
-        for _ in 0..<entries {
-            guard try u(p, 4) == 0x0201_4B50 else { throw fail("corrupt zip directory entry at byte \(p)") }
-            let flags = try u(p + 8, 2), method = try u(p + 10, 2), crc = UInt32(try u(p + 16, 4))
-            var csize = try u(p + 20, 4), size = try u(p + 24, 4)
-            let nameLen = try u(p + 28, 2), extraLen = try u(p + 30, 2), commentLen = try u(p + 32, 2)
-            var local = try u(p + 42, 4)
-            guard p + 46 + nameLen <= bytes.count else { throw fail("corrupt zip directory entry at byte \(p)") }
-            let name = String(decoding: UnsafeRawBufferPointer(start: bytes.base + p + 46, count: nameLen), as: UTF8.self)
-            // zip64 extra field: the 0xFFFFFFFF fields, in order size, compressed size, offset.
-            var e = p + 46 + nameLen
-            while e + 4 <= p + 46 + nameLen + extraLen {
-                let id = try u(e, 2), len = try u(e + 2, 2)
-                if id == 1 {
-                    var q = e + 4
-                    if size == 0xFFFF_FFFF { size = try u(q, 8); q += 8 }
-                    if csize == 0xFFFF_FFFF { csize = try u(q, 8); q += 8 }
-                    if local == 0xFFFF_FFFF { local = try u(q, 8) }
+        return (try u(eocd + 10, 2), try u(eocd + 16, 4), try u(eocd + 12, 4))
+    }
+
+    /// Deflate expands at most 1032:1 (a 258-byte match per 2 bits, plus block overhead):
+    /// a member that claims more is forged, and is refused before its buffer is allocated.
+    static let maxDeflateRatio = 1032
+
+    /// The central-directory entry at `p` (its zip64 extra field in `extra`), with every
+    /// size and offset checked against the file before anything is allocated.
+    private func directoryEntry(at p: Int, name: String, extra: Range<Int>) throws -> Member {
+        let flags = try u(p + 8, 2), method = try u(p + 10, 2), crc = UInt32(try u(p + 16, 4))
+        var csize = try u(p + 20, 4), size = try u(p + 24, 4), local = try u(p + 42, 4)
+        // zip64 extra field (id 1): the 0xFFFFFFFF fields, in order size, compressed size, offset.
+        var e = extra.lowerBound
+        while e <= extra.upperBound - 4 {
+            let id = try u(e, 2), len = try u(e + 2, 2)
+            guard len <= extra.upperBound - e - 4 else { throw fail("member \(name): zip extra field overruns its entry") }
+            if id == 1 {
+                var q = e + 4
+                func next() throws -> Int {
+                    guard q + 8 <= e + 4 + len else { throw fail("member \(name): zip64 extra field too short") }
+                    defer { q += 8 }
+                    return try u(q, 8)
                 }
-                e += 4 + len
+                if size == 0xFFFF_FFFF { size = try next() }
+                if csize == 0xFFFF_FFFF { csize = try next() }
+                if local == 0xFFFF_FFFF { local = try next() }
             }
-            guard flags & 1 == 0 else { throw fail("member \(name) is encrypted") }
-            members[name] = Member(method: method, compressedSize: csize, size: size, localHeader: local, crc: crc)
-            memberNames.append(name)
-            p += 46 + nameLen + extraLen + commentLen
+            e += 4 + len
         }
+        guard flags & 1 == 0 else { throw fail("member \(name) is encrypted") }
+        guard local <= bytes.count - 30, csize <= bytes.count - 30 - local else {
+            throw fail("member \(name): \(csize) bytes at offset \(local) extend past the end of the file (\(bytes.count) bytes; truncated?)")
+        }
+        if method == 0 && size != csize {
+            throw fail("member \(name) is stored but its sizes differ (\(csize) stored, \(size) declared; corrupt .npz)")
+        }
+        if method == 8 {
+            let (bound, overflow) = csize.multipliedReportingOverflow(by: Self.maxDeflateRatio)
+            guard !overflow, size - Self.maxDeflateRatio <= bound else {
+                throw fail("member \(name) declares \(size) bytes from \(csize) deflated bytes, more than deflate can expand (forged or corrupt .npz)")
+            }
+        }
+        return Member(method: method, compressedSize: csize, size: size, localHeader: local, crc: crc)
     }
 
     func hasMember(_ name: String) -> Bool { members[name] != nil }
@@ -89,40 +131,35 @@ final class ZipArchive {
         guard let m = members[name] else { preconditionFailure("no member \(name)") }
         guard try u(m.localHeader, 4) == 0x0403_4B50 else { throw fail("corrupt local header of member \(name)") }
         let start = m.localHeader + 30 + (try u(m.localHeader + 26, 2)) + (try u(m.localHeader + 28, 2))
-        guard start + m.compressedSize <= bytes.count else { throw fail("member \(name) extends past the end of the file (truncated?)") }
+        guard start <= bytes.count, m.compressedSize <= bytes.count - start else {
+            throw fail("member \(name) extends past the end of the file (truncated?)")
+        }
+        let data: (ByteStorage, Range<Int>)
         switch m.method {
-        case 0: return (bytes, start..<(start + m.compressedSize))
+        case 0: data = (bytes, start..<(start + m.compressedSize))
         case 8:
             let (out, p) = ByteStorage.owned(count: m.size)
-            try inflateRaw(from: bytes.base + start, count: m.compressedSize, into: p, size: m.size, member: name)
-            guard UInt32(crc32(0, p.assumingMemoryBound(to: Bytef.self), uInt(m.size))) == m.crc || m.size > Int(UInt32.max) else {
-                throw fail("member \(name): CRC mismatch (corrupt .npz)")
+            var filled = 0
+            do {
+                _ = try bytes.withBytes(start..<(start + m.compressedSize)) { compressed in
+                    try Inflater.inflate(compressed, format: .raw, limit: m.size) { piece in
+                        (p + filled).copyMemory(from: piece.baseAddress!, byteCount: piece.count)
+                        filled += piece.count
+                    }
+                }
+            } catch let f as Inflater.Failure {
+                throw fail("member \(name): \(f.problem) (corrupt .npz)")
             }
-            return (out, 0..<m.size)
+            guard filled == m.size else {
+                throw fail("member \(name) inflates to \(filled) bytes, but the directory declares \(m.size) (corrupt .npz)")
+            }
+            data = (out, 0..<m.size)
         default: throw fail("member \(name) uses zip method \(m.method); only stored (0) and deflated (8) are supported")
         }
-    }
-
-    /// Inflates raw deflate data into exactly `size` bytes.
-    private func inflateRaw(from src: UnsafeRawPointer, count: Int, into dst: UnsafeMutableRawPointer, size: Int, member: String) throws {
-        var s = z_stream()
-        guard afg_inflateInit2(&s, -MAX_WBITS) == Z_OK else { throw fail("zlib inflateInit failed") }
-        defer { inflateEnd(&s) }
-        var inDone = 0, outDone = 0, status = Z_OK
-        let step = Int(UInt32.max / 2)
-        repeat {
-            s.next_in = UnsafeMutablePointer(mutating: (src + inDone).assumingMemoryBound(to: Bytef.self))
-            s.avail_in = uInt(min(step, count - inDone))
-            s.next_out = (dst + outDone).assumingMemoryBound(to: Bytef.self)
-            s.avail_out = uInt(min(step, size - outDone))
-            let (ai, ao) = (Int(s.avail_in), Int(s.avail_out))
-            status = inflate(&s, Z_NO_FLUSH)
-            inDone += ai - Int(s.avail_in); outDone += ao - Int(s.avail_out)
-            if status == Z_BUF_ERROR && (inDone == count || outDone == size) { break }
-        } while status == Z_OK
-        guard status == Z_STREAM_END || status == Z_BUF_ERROR, outDone == size else {
-            throw fail("member \(member): corrupt deflate data (zlib status \(status) after \(outDone) of \(size) bytes)")
-        }
+        var crc = Inflater.CRC32()
+        try data.0.forEachPiece(data.1) { crc.add($0) }
+        guard crc.value == m.crc else { throw fail("member \(name): CRC mismatch (corrupt .npz)") }
+        return data
     }
 
     // MARK: writing
@@ -134,7 +171,7 @@ final class ZipArchive {
         var out = Data(), dir = Data()
         func put(_ v: Int, _ w: Int, _ d: inout Data) { for b in 0..<w { d.append(UInt8((v >> (8 * b)) & 0xFF)) } }
         for (name, data) in members {
-            let crc = data.withUnsafeBytes { Int(crc32(0, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count))) }
+            let crc = Int(data.withUnsafeBytes { Inflater.crc32($0) })
             let n = Array(name.utf8), offset = out.count
             precondition(offset + data.count < Int(UInt32.max), "storedArchive: over 4 GiB")
             // Local header: signature, version 20, flags 0, method 0, time 0, date 1980-01-01.

@@ -5,7 +5,8 @@
 //     afg-fuzz <parser> <first-seed> <count> <work-folder> [seed-file ...]
 //
 // parsers: safetensors, idx, gzip, cifar, folder (Backbone); features, classifier,
-// statistics, images (FeatureIO, through HDF5). Seed files add valid inputs to the ones
+// statistics, images (FeatureIO, through HDF5); zip, npz, npy (FeatureIO's NumPy readers,
+// Containers.swift). Seed files add valid inputs to the ones
 // built here (e.g. the committed fixtures).
 //
 // Before each input it writes `seed N` to stderr, so the last line names the input that
@@ -352,6 +353,60 @@ case "features", "classifier", "statistics", "images":
             case "statistics": _ = try FeatureStore.readStatistics(path: path)
             default: _ = try FeatureStore.readImages(path: path)
             }
+        }
+    }
+case "zip", "npz":
+    // zip: the container's headers (local, central, zip64 extras and end records, data
+    // descriptors); npz: the .npy header dicts of its members, rewritten with valid CRCs.
+    let x = (0..<(6 * 4)).map { Float($0) / 8 - 1 }
+    let built = work + "/seed.npz"
+    try FeatureStore.writeFeatureArrays(FeatureSet(features: x, dim: 4, labels: [0, 2, 1, 2, 0, 1], numClasses: 3,
+                                                   classNames: ["a", "b", "ç"]), to: built)
+    let seeds = ([[UInt8](try Data(contentsOf: URL(fileURLWithPath: built)))] + seedFiles).map(zipMembers)
+    let path = work + "/input.npz"
+    fuzzOne = { seed in
+        var m = Mutator(seed: seed)
+        var members = seeds[m.below(seeds.count)]
+        if parser == "npz", !members.isEmpty {
+            let k = m.below(members.count)
+            if members[k].method == 0 {
+                members[k].data = mutateNpyHeader(members[k].data, &m)
+                members[k].size = members[k].data.count
+                members[k].crc = crc(members[k].data)
+            }
+        }
+        var (b, fields) = zipBytes(members, randomLayout(&m))
+        if parser == "zip" || m.chance(0.3) { m.mutate(&b, fields: fields) }
+        try write(b, path)
+        return try expectTyped(FeatureIOError.self, file: path, seed: seed) {
+            _ = try FeatureStore.readFeatures(path: path)
+            _ = try FeatureStream(path: path)
+        }
+    }
+case "npy":
+    let x = (0..<(6 * 4)).map { Float($0) / 8 - 1 }
+    let built = work + "/seed.npy"
+    try FeatureStore.writeFeatureArrays(FeatureSet(features: x, dim: 4, labels: [0, 2, 1, 2, 0, 1], numClasses: 3,
+                                                   classNames: ["a", "b", "ç"]), to: built)
+    let sibling = { (p: String, k: String) in String(p.dropLast(4)) + ".\(k).npy" }
+    let read = { (p: String) in [UInt8]((try? Data(contentsOf: URL(fileURLWithPath: p))) ?? Data()) }
+    let features = [read(built)] + seedFiles
+    let labels = [read(sibling(built, "labels"))], names = [read(sibling(built, "class_names"))]
+    let path = work + "/input.npy"
+    fuzzOne = { seed in
+        var m = Mutator(seed: seed)
+        var files = [features[m.below(features.count)], labels[0], names[0]]
+        let victim = m.below(3)
+        for i in 0..<3 where i == victim || m.chance(0.1) {
+            if m.chance(0.7) { files[i] = mutateNpyHeader(files[i], &m) }
+            if m.chance(0.5) { m.mutate(&files[i], fields: npyFields) }
+        }
+        try write(files[0], path)
+        try write(files[1], sibling(path, "labels"))
+        try write(files[2], sibling(path, "class_names"))
+        return try expectTyped(FeatureIOError.self, file: work, seed: seed) {
+            _ = try FeatureStore.readFeatures(path: path)
+            _ = try FeatureStream(path: path)
         }
     }
 default:

@@ -26,6 +26,7 @@ struct Evaluate: ParsableCommand {
             help: "Feature file to evaluate on (HDF5, .npz, .npy, .safetensors); repeat the flag, or quote a glob, for shards read as one data set.")
     var testFiles: [String]
     @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions
+    @OptionGroup(title: "Class names") var classNames: ClassNameOptions
     @OptionGroup(title: "Shot groups") var shots: ShotOptions
     @Option(help: "Write a per-class accuracy SVG here.") var plot: String?
     @Option(help: "Another classifier file (same classes and training counts) scored on the same test file and drawn beside the first in --plot; repeatable.")
@@ -39,7 +40,7 @@ struct Evaluate: ParsableCommand {
         testFiles = try expandShards(testFiles, flag: "--test")
         try checkFiles(inputs: [("--classifier", classifier)] + testFiles.map { ("--test", $0) } + compare.map { ("--compare", $0) }
                            + (trainCountsFrom.map { [("--train-counts-from", $0)] } ?? []),
-                       outputs: plot.map { [("--plot", $0)] } ?? [])
+                       outputs: [], otherOutputs: plot.map { [("--plot", $0)] } ?? [])
     }
 
     /// Under MPI each rank scores its part of the test rows and the confusion matrices
@@ -52,7 +53,8 @@ struct Evaluate: ParsableCommand {
             f.classCounts = counts
         }
         let (set, x) = try Job.agree {
-            try loadClassifierInput(testFiles, keys: datasets.keys, file: f, path: classifier, part: Job.part)
+            try loadClassifierInput(testFiles, keys: datasets.keys, file: f, path: classifier, part: Job.part,
+                                    classNamesMayDiffer: classNames.classNamesMayDiffer)
         }
         var m = score(model, x, set.labels, trainCounts: f.classCounts ?? Array(repeating: 0, count: f.numClasses))
         if f.classCounts == nil {
@@ -69,7 +71,8 @@ struct Evaluate: ParsableCommand {
             guard let fc = f.classCounts else { throw CLIError("--compare needs training counts: \(classifier) has no class_counts; pass --train-counts-from TRAIN_FILE") }
             if let gc = g.classCounts, gc != fc { throw CLIError("\(path): trained on other class counts than \(classifier)") }
             let gx = g.tukeyLambda == f.tukeyLambda && (g.rawWeight == nil) == (f.rawWeight == nil) ? x
-                : try Job.agree { try loadClassifierInput(testFiles, keys: datasets.keys, file: g, path: path, part: Job.part).x }
+                : try Job.agree { try loadClassifierInput(testFiles, keys: datasets.keys, file: g, path: path, part: Job.part,
+                                                          classNamesMayDiffer: classNames.classNamesMayDiffer).x }
             others.append((path, g.method, score(gm, gx, set.labels, trainCounts: f.classCounts!)))
         }
         guard Job.ranks.isRoot else { return }

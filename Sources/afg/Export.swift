@@ -23,7 +23,7 @@ struct Export: ParsableCommand {
         guard [.safetensors, .npz].contains(ArrayFileFormat(path: out)) else {
             throw CLIError("--out \(out): export writes .safetensors or .npz")
         }
-        try checkFiles(inputs: [("--classifier", classifier)], outputs: [("--out", out)])
+        try checkFiles(inputs: [("--classifier", classifier)], outputs: [], otherOutputs: [("--out", out)])
     }
 
     func run() throws {

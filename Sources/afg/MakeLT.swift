@@ -37,7 +37,7 @@ struct MakeLT: ParsableCommand {
         console.line("make-lt: reading \(data)")
         let full = try loadImages(data, split: "train")
         let (train, val, counts) = try full.longTailSplit(imbalance: imbalance, valPerClass: valPerClass, seed: seed, nMax: nMax)
-        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        try createFolder(outDir, flag: "--out-dir")
         let attrs = ["source": data, "imbalance": String(imbalance), "seed": String(seed), "val_per_class": String(valPerClass)]
         func file(_ s: ImageSet, split: String) -> ImageFile {
             ImageFile(height: s.height, width: s.width, channels: s.channels, pixels: s.pixels, labels: s.labels,

@@ -68,7 +68,7 @@ struct Pretrain: ParsableCommand {
             throw CLIError("need epochs > 0, batch size ≥ 2, finite lr > 0, warmup ≥ 0, weight decay ≥ 0, 0 ≤ momentum < 1, finite τ, τ_max, γ")
         }
         try checkFiles(inputs: [], folders: [("--data", data)] + (evalData.map { [("--eval-data", $0)] } ?? []),
-                       outputs: [("--out", out), ("--out (train state)", out + ".train-state")])
+                       outputs: [], otherOutputs: [("--out", out), ("--out (train state)", out + ".train-state")])
     }
 
     func run() throws {

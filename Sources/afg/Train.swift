@@ -31,6 +31,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("seed"), help: "Random seed (shuffles, cross-validation folds, generation). Default: 0.")
     var givenSeed: UInt64?
     @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions
+    @OptionGroup(title: "Class names") var classNames: ClassNameOptions
     @OptionGroup(title: "Tukey") var tukey: TukeyOptions
     @OptionGroup(title: "SGD") var sgd: SGDOptions
     @OptionGroup(title: "Generator (glag, tailcalib)") var generator: GeneratorOptions
@@ -154,7 +155,8 @@ struct Train: ParsableCommand {
     func run() throws {
         try Job.agree { try checkMemory() }
         let data = try TrainData.load(train: trainFiles, val: valFiles, teacher: teacher, headKey: head.headKey, keys: datasets.keys,
-                                      tukey: tukey, keepRaw: readsRawView, part: Job.part)
+                                      tukey: tukey, keepRaw: readsRawView, part: Job.part,
+                                      classNamesMayDiffer: classNames.classNamesMayDiffer)
         let t0 = Date()
         if let n = data.tukeyNote { output.console.line("note: \(n)") }
         if solverOptions.solver == nil { output.console.line("solver: \(solverKind.rawValue) (the default for --method \(method.rawValue)\(solverKind == .sgd && method == .glag ? " with --epoch-rows or checkpoints" : ""))") }

@@ -33,7 +33,7 @@ final class FeatureWriterTests: XCTestCase {
             want.attributes["created_by"] = "afg \(afgVersion)"
             XCTAssertEqual(back, want, "seed \(seed)")
             XCTAssertEqual(try FeatureStore.readColumn(path: p, key: "is_generated"), .uint8(flags))
-            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }, [])
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".afg-") }, [])
         }
     }
 
@@ -46,7 +46,7 @@ final class FeatureWriterTests: XCTestCase {
         do {
             let w = try FeatureWriter(path: p, dim: 2, numClasses: 2)
             try w.append(features: [1, 2], labels: [1])
-            XCTAssertTrue(FileManager.default.fileExists(atPath: temporaryPath(for: p)))
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter(TemporaryFile.isTemporaryName).count, 1)
         }   // dropped without finish
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: p)), before)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["keep.h5"])

@@ -116,3 +116,23 @@ final class FeatureIOFuzzTests: XCTestCase {
 
     func testImageFileFuzz() throws { try runFuzz("images", seeds: 0..<1_000, libhdf5Faults: true) }
 }
+
+/// Structure-aware fuzzing of the NumPy containers (Sources/afg-fuzz/Containers.swift):
+/// zip archives re-laid with zip64 extra fields, zip64 end records and data descriptors
+/// and then mutated field by field; `.npz` members and `.npy` files whose header dicts
+/// carry forged dtypes and shapes. 50,000 inputs each; every one parses or is refused
+/// with a `FeatureIOError` naming the file.
+final class ContainerFuzzTests: XCTestCase {
+    override func setUpWithError() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: fuzzBinary.path), "afg-fuzz not built at \(fuzzBinary.path)")
+    }
+
+    static let npz = ["f16_uint16_deflated.npz", "f32_int64_stored.npz", "f64_int8.npz", "f32_uint64.npz", "object_labels.npz"]
+        .map { "fixtures/numpy/" + $0 }
+
+    func testZipFuzz() throws { try runFuzz("zip", seeds: 0..<50_000, files: Self.npz) }
+
+    func testNpzFuzz() throws { try runFuzz("npz", seeds: 0..<50_000, files: Self.npz) }
+
+    func testNpyFuzz() throws { try runFuzz("npy", seeds: 0..<50_000, files: ["fixtures/numpy/f16_int32.npy", "fixtures/numpy/fortran.npy"]) }
+}

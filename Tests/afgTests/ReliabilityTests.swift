@@ -4,7 +4,7 @@ import FeatureIO
 
 /// The refusals of issue-style hostile use, end to end: outputs that would overwrite an
 /// input or are not regular files, FIFOs as inputs (no hang), a full disk (no crash, no
-/// leftover), a killed run's temporaries, calibrate's pair, divergence and the memory plan.
+/// leftover), calibrate's pair, divergence and the memory plan.
 /// Each case: one line on stderr, exit 1, and no output file.
 final class ReliabilityTests: XCTestCase {
     var dir: URL!
@@ -99,16 +99,6 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: s), "the statistics file alone would not belong to any balanced file")
         XCTAssertFalse(FileManager.default.fileExists(atPath: b))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["x.h5"])
-    }
-
-    func testStaleTemporariesOfDeadRunsAreRemoved() throws {
-        let dead = path("old.h5.tmp-99999999"), live = path("old.h5.tmp-\(getpid())"), other = path("notes.tmp-x")
-        for p in [dead, live, other] { XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: Data([1]))) }
-        XCTAssertEqual(try afg("train", "--method", "crt", "--epochs", "1", "--train", "\(fixtures)/train.h5", "--out",
-                               path("new.h5"), "--quiet").status, 0)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dead))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: live))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: other))
     }
 
     func testDivergenceStopsWithOneLine() throws {

@@ -1,4 +1,5 @@
 import AFG
+import Foundation
 import FeatureIO
 
 /// A one-line CLI error: ArgumentParser prints `Error: <description>` and exits 1, with no
@@ -18,13 +19,36 @@ func checkingSettings(_ body: () throws -> Void) throws {
 }
 
 /// The file checks of `validate()`: every input a regular file (or a folder where the
-/// command reads one), every output a new or regular file that is no input and no other
-/// output (`FileArguments`).
+/// command reads one), every output a non-empty name of a new or regular file that is no
+/// input and no other output (`FileArguments`). `outputs` are written as HDF5, so a name
+/// afg's readers take for another format (`.npz`, `.npy`, `.safetensors`) is refused
+/// before any work (`afg export` writes those); `otherOutputs` (SVG plots, safetensors
+/// checkpoints, exported arrays) are named by their commands' own rules.
 func checkFiles(inputs: [FileArguments.Argument], folders: [FileArguments.Argument] = [],
-                outputs: [FileArguments.Argument]) throws {
+                outputs: [FileArguments.Argument], otherOutputs: [FileArguments.Argument] = []) throws {
+    for o in outputs + otherOutputs where o.path.isEmpty { throw CLIError("\(o.flag): empty file name") }
+    for o in outputs where ArrayFileFormat(path: o.path) != .hdf5 {
+        let ext = (o.path as NSString).pathExtension
+        throw CLIError("\(o.flag) \(o.path): this file is written as HDF5, but afg reads a .\(ext) name as \(ArrayFileFormat(path: o.path).rawValue); name it .h5 (afg export converts a classifier to .npz or .safetensors)")
+    }
     try checkingSettings {
         for a in inputs { try FileArguments.checkInput(a) }
         for a in folders { try FileArguments.checkInput(a, allowFolder: true) }
-        try FileArguments.checkOutputs(outputs, inputs: inputs + folders)
+        try FileArguments.checkOutputs(outputs + otherOutputs, inputs: inputs + folders)
+    }
+}
+
+/// Creates folder `path` and any missing parents (`mkdir -p`).
+/// - Throws: `CLIError` naming the flag, the path and the system's reason (`Not a
+///   directory`, `Permission denied`, …).
+func createFolder(_ path: String, flag: String) throws {
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for part in path.split(separator: "/") {
+        prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+        var st = stat()
+        if stat(prefix, &st) == 0, st.st_mode & S_IFMT == S_IFDIR { continue }
+        if mkdir(prefix, 0o777) != 0 && errno != EEXIST {
+            throw CLIError("\(flag) \(path): cannot create the folder: \(String(cString: strerror(errno)))")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import AFG
 import ArgumentParser
 import Distributed
+import FeatureIO
 import Foundation
 import Linalg
 
@@ -67,10 +68,12 @@ extension AFGCommand {
     /// any rank prints one line naming the rank and aborts the whole job (`MPI_Abort`),
     /// so no rank waits forever and rank 0 writes nothing. Either way OpenBLAS's idle
     /// worker threads are stopped first (`prepareBLAS`), before any parallel work, and the
-    /// allocator keeps freed blocks for reuse (`keepFreedBlocks`).
+    /// allocator keeps freed blocks for reuse (`keepFreedBlocks`), and SIGINT / SIGTERM /
+    /// SIGHUP remove afg's temporaries and exit 128 + the signal (`installInterruptCleanup`).
     static func main() {
         prepareBLAS()
         keepFreedBlocks()
+        installInterruptCleanup()
         guard Launch.isMPI() else { return runOneProcess() }
         let ranks: Ranks
         do { ranks = try Ranks.start() } catch {

@@ -41,12 +41,28 @@ func loadClassifier(_ path: String, headKey: String? = nil) throws -> (file: Cla
 /// joined with the raw features for a two-view classifier (`[T(x) | x]`, N × 2D). Errors
 /// name the file; a dimension other than the classifier's is refused.
 func loadClassifierInput(_ paths: [String], keys: DatasetKeys, file f: ClassifierFile, path classifier: String,
-                         part: ShardPart = .whole) throws -> (set: FeatureSet, x: Matrix<Float>) {
+                         part: ShardPart = .whole, classNamesMayDiffer: Bool = false) throws -> (set: FeatureSet, x: Matrix<Float>) {
     let r = try loadFeatures(paths, keys: keys, numClasses: f.numClasses, lambda: f.tukeyLambda, part: part)
     if r.set.dim != f.dim { throw CLIError("\(shardName(paths)): feature dimension \(r.set.dim), classifier \(classifier) expects \(f.dim)") }
+    try checkClassNames(r.set.classNames, of: shardName(paths), against: f.classNames, in: "the classifier \(classifier)",
+                        waived: classNamesMayDiffer)
     guard f.rawWeight != nil else { return r }
     let raw = try loadFeatures(paths, keys: keys, numClasses: f.numClasses, lambda: nil, part: part).x
     return (r.set, .horizontalJoin(r.x, raw))
+}
+
+/// Refuses class names that disagree, class by class, with `reference` (the training
+/// file's, or the classifier's): a validation, test or classifier file whose classes are
+/// the same indices under other names (another split's label map) would be scored
+/// silently wrong. Files without names are not checked; `waived` (a command-line waiver)
+/// skips the check.
+func checkClassNames(_ names: [String]?, of file: String, against reference: [String]?, in referenceFile: String,
+                     waived: Bool = false) throws {
+    guard !waived, let a = names, let b = reference, a != b else { return }
+    guard a.count == b.count, let i = a.indices.first(where: { a[$0] != b[$0] }) else {
+        throw CLIError("\(file): \(a.count) class names, \(referenceFile) has \(b.count)")
+    }
+    throw CLIError("\(file): class \(i) is named '\(a[i])', but '\(b[i])' in \(referenceFile); the class indices must mean the same classes")
 }
 
 /// Rows per class in a feature file, from its labels only (the features are not read).
@@ -78,7 +94,8 @@ struct TrainData {
     /// whole validation set; `--tukey auto` looks at every rank's rows; a read that fails
     /// on any rank ends the job with one line (`Job.agree`).
     static func load(train trainFiles: [String], val valFiles: [String], teacher: String?, headKey: String? = nil,
-                     keys: DatasetKeys, tukey: TukeyOptions, keepRaw: Bool = false, part: ShardPart = .whole) throws -> TrainData {
+                     keys: DatasetKeys, tukey: TukeyOptions, keepRaw: Bool = false, part: ShardPart = .whole,
+                     classNamesMayDiffer: Bool = false) throws -> TrainData {
         let train = shardName(trainFiles), val = valFiles.isEmpty ? nil : shardName(valFiles)
         let head = try teacher.map { t in try Job.agree { try loadClassifier(t, headKey: headKey) } }
         var (trainSet, trainX) = try Job.agree { try loadFeatures(trainFiles, keys: keys, lambda: nil, part: part) }
@@ -90,6 +107,7 @@ struct TrainData {
             }
             if f.numClasses != c { throw CLIError("\(t): \(f.numClasses) classes, training file \(train) has \(c)") }
             if f.dim != trainSet.dim { throw CLIError("\(t): dimension \(f.dim), training file \(train) has \(trainSet.dim)") }
+            try checkClassNames(f.classNames, of: t, against: trainSet.classNames, in: "the training file \(train)", waived: classNamesMayDiffer)
         }
         let (lambda, note) = tukey.lambda(minimum: try Job.minimum(trainX.data.min() ?? (part.isWhole ? 0 : .infinity)))
         let teacherLambda = head?.file.tukeyLambda
@@ -115,6 +133,7 @@ struct TrainData {
             if valSet!.dim != trainSet.dim {
                 throw CLIError("\(v): feature dimension \(valSet!.dim), training file \(train) has \(trainSet.dim)")
             }
+            try checkClassNames(valSet!.classNames, of: v, against: trainSet.classNames, in: "the training file \(train)", waived: classNamesMayDiffer)
             valViews = try views(&x, v)
             valX = x
         }

@@ -9,7 +9,14 @@ struct MemoryOptions: ParsableArguments {
     @Option(help: "Largest allocation a run may plan, in bytes or with a K/M/G/T suffix (default: the memory available now).")
     var maxMemory: String?
 
-    func validate() throws { if let s = maxMemory, MemoryBudget.parse(s) == nil { throw CLIError("--max-memory: expected a size such as 8G, got '\(s)'") } }
+    /// A malformed size is a usage error: one line, exit 64 (`EX_USAGE`), as for any other
+    /// option ArgumentParser cannot parse.
+    func validate() throws {
+        if let s = maxMemory, MemoryBudget.parse(s) == nil {
+            Console.stderr("Error: --max-memory: expected a size such as 8G, got '\(s)'")
+            throw ExitCode.validationFailure
+        }
+    }
 
     /// The budget in bytes.
     var limit: Double { maxMemory.flatMap(MemoryBudget.parse) ?? MemoryBudget.available() }
@@ -50,7 +57,9 @@ enum MemoryBudget {
     static func format(_ bytes: Double) -> String {
         bytes >= 0x1p40 ? String(format: "%.1f TB", bytes / 0x1p40)
             : bytes >= 0x1p30 ? String(format: "%.1f GB", bytes / 0x1p30)
-            : String(format: "%.0f MB", bytes / 0x1p20)
+            : bytes >= 0x1p20 ? String(format: "%.0f MB", bytes / 0x1p20)
+            : bytes >= 0x1p10 ? String(format: "%.0f KB", bytes / 0x1p10)
+            : String(format: "%.0f bytes", bytes)
     }
 }
 

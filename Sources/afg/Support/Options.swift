@@ -146,6 +146,12 @@ struct DatasetKeyOptions: ParsableArguments {
     var keys: DatasetKeys { DatasetKeys(features: features, labels: labels, classNames: classNames) }
 }
 
+/// `--class-names-may-differ`: the waiver of the class-name check (`checkClassNames`).
+struct ClassNameOptions: ParsableArguments {
+    @Flag(help: "Accept --val, --test, --teacher or --compare files whose class names differ from the training file's (or the classifier's); the labels are still read as indices 0..<C.")
+    var classNamesMayDiffer = false
+}
+
 /// `--head-key`: which weight / bias pair of a PyTorch state_dict is the head.
 struct HeadKeyOption: ParsableArguments {
     @Option(name: .customLong("head-key"),
