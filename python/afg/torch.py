@@ -1,5 +1,5 @@
 """`afg.torch.linear(clf)`: a fitted afg estimator as a `torch.nn.Module` computing the same
-logits in PyTorch (float32): weight · T(x) + raw_weight · x + bias (docs/FORMAT.md)."""
+logits in PyTorch: weight · T(x) + raw_weight · x + bias (docs/FORMAT.md)."""
 
 import torch
 
@@ -9,7 +9,11 @@ __all__ = ["linear"]
 class AFGLinear(torch.nn.Module):
     """The classifier of an afg estimator: `linear` (a `torch.nn.Linear` on the
     Tukey-transformed features), the optional second head `raw_weight` on the raw features,
-    and the Tukey λ (None: no transform). forward(x): N × D features → N × C logits."""
+    and the Tukey λ (None: no transform). forward(x): N × D features → N × C logits.
+
+    As the estimator does: the features are read as float32 (as afg reads them), the logits
+    computed in float64 and returned as float32 (float64 for float64 input), so they agree
+    with `decision_function` to float32 rounding (a 24-wide logit rounds by ≤ 1e-6)."""
 
     def __init__(self, weight, bias, raw_weight=None, tukey_lambda=None):
         super().__init__()
@@ -22,15 +26,15 @@ class AFGLinear(torch.nn.Module):
         self.tukey_lambda = tukey_lambda
 
     def forward(self, x):
-        z = x.to(torch.float32)
+        z = x.to(torch.float32).to(torch.float64)
         t = z
         if self.tukey_lambda is not None:
             lam = float(self.tukey_lambda)
             t = torch.log(z) if lam == 0 else z.clamp_min(0) ** lam if not lam.is_integer() else z ** lam
-        logits = self.linear(t)
+        logits = torch.nn.functional.linear(t, self.linear.weight.double(), self.linear.bias.double())
         if self.raw_weight is not None:
-            logits = logits + z @ self.raw_weight.T
-        return logits
+            logits = logits + z @ self.raw_weight.double().T
+        return logits.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
 
 
 def linear(clf):
