@@ -16,25 +16,29 @@ TEACHER=""; [ -f "$RUNS/$BB-head.h5" ] && TEACHER="--teacher $RUNS/$BB-head.h5"
 mkdir -p "$OUT"
 # The training split's class counts: every method's groups come from these.
 "$AFG" inspect "$RUNS/$BB-train.h5" --json > "$OUT/$BB.train-counts.inspect"
+# afg train refuses a flag its path does not read: the teacher goes to the methods that use
+# it, the cut points to the runs that report on validation rows they did not train on, the
+# seed to the runs with randomness.
 for seed in $SEEDS; do
   for m in $METHODS; do
-    extra=""
+    extra=""; teach=$TEACHER; cuts=$CUTS; seeded="--seed $seed"
     case $m in
-      glag) method=glag; extra="--solver sgd";;   # the paper's SGD GLAG (plain glag now defaults to lbfgs)
+      glag) method=glag; extra="--solver sgd";;   # the paper's SGD GLAG (plain glag defaults to lbfgs)
       glag-no-adaptive) method=glag; extra="--solver sgd --no-adaptive";;
-      glag-no-kd) method=glag; extra="--solver sgd --no-kd";;
+      glag-no-kd) [ -n "$TEACHER" ] || continue; method=glag; extra="--solver sgd --no-kd";;   # KD needs the head
       glag-select) method=glag; extra="--solver sgd --select-on-val";;   # SGD GLAG, teacher x beta0 chosen on validation
-      glag-cv) method=glag; extra="--select-on-val";;   # the recommended command: CV choice on the converged solver
-      glag-lbfgs-select) method=glag; extra="--solver lbfgs --select-on-val";;
-      lr-balanced) method=crt; extra="--solver lbfgs --C 1";;   # afg's class-weighted logistic regression
-      lr) method=ce; extra="--solver lbfgs --C 1";;
+      glag-cv) method=glag; extra="--select-on-val"; teach=""; cuts="";;   # the recommended command
+      glag-lbfgs-select) method=glag; extra="--solver lbfgs --select-on-val"; teach=""; cuts="";;
+      lr-balanced) method=crt; extra="--solver lbfgs --C 1"; teach=""; seeded="";;   # afg's class-weighted logistic regression
+      lr) method=ce; extra="--solver lbfgs --C 1"; teach=""; seeded="";;
+      ce|crt|balanced-softmax|tailcalib) method=$m; teach="";;
       *) method=$m;;
     esac
     case $method in glag|tailcalib) extra="$extra ${GLAG_FLAGS:-} --head-threshold 1000";; esac
     clf="$OUT/$BB.$m.$seed.h5"
     t0=$(date +%s.%N)
     "$AFG" train --method "$method" $extra --train "$RUNS/$BB-train.h5" --val "$RUNS/$BB-val.h5" \
-      $TEACHER --out "$clf" --seed "$seed" $CUTS --quiet > "$OUT/$BB.$m.$seed.train.txt"
+      $teach --out "$clf" $seeded $cuts --quiet > "$OUT/$BB.$m.$seed.train.txt"
     t1=$(date +%s.%N)
     "$AFG" evaluate --classifier "$clf" --test "$RUNS/$BB-test.h5" $CUTS --json > "$OUT/$BB.$m.$seed.eval.json"
     python3 scripts/stage2_record.py "$OUT/$BB.$m.$seed.eval.json" "$OUT/$BB.train-counts.inspect" \

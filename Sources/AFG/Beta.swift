@@ -42,3 +42,26 @@ public func updateBeta(_ beta: [Float], isTail: [Bool], accuracyDelta: [Double],
     }
     return out
 }
+
+/// Adaptive confidence across epochs (method.md step 9): remembers the last per-class
+/// validation accuracy and, from the second measurement on, moves `β` by `updateBeta`
+/// with the change. The one place where an epoch's accuracy becomes a `β` update (GLAG on
+/// SGD and on the converged solver).
+public struct AdaptiveBeta: Sendable {
+    public var update: BetaUpdate
+    /// The last per-class accuracy recorded (NaN: a class absent from the validation rows);
+    /// nil before the first. A checkpoint keeps it.
+    public var previous: [Double]?
+
+    public init(update: BetaUpdate, previous: [Double]? = nil) { self.update = update; self.previous = previous }
+
+    /// Records this epoch's per-class accuracy (`nil`: absent class) and returns `β` after
+    /// the update (unchanged at the first measurement). O(C²).
+    public mutating func next(_ beta: [Float], isTail: [Bool], accuracy: [Double?], donorWeights: Matrix<Float>) -> [Float] {
+        let now = accuracy.map { $0 ?? .nan }
+        defer { previous = now }
+        guard let p = previous else { return beta }
+        return updateBeta(beta, isTail: isTail, accuracyDelta: zip(now, p).map { $0 - $1 }, donorWeights: donorWeights,
+                          rule: update.rule, step: update.step)
+    }
+}

@@ -69,7 +69,7 @@ struct Calibrate: ParsableCommand {
         if generate != nil {
             let g = shape.generatedRows(target: generator.targetPerClass)
             parts.append(("covariance factors", 4 * shape.factorFloats))
-            parts.append(("the generation plan", 16 * g + 4 * 8192 * d * Double(generator.k + 3)))
+            parts.append(("the generation plan", 16 * g + 4 * 8192 * d * Double(generator.config.k + 3)))
         }
         let total = parts.reduce(0) { $0 + $1.1 }
         let largest = parts.max { $0.1 < $1.1 }!

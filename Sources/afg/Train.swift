@@ -28,7 +28,8 @@ struct Train: ParsableCommand {
     var teacher: String?
     @OptionGroup(title: "Heads") var head: HeadKeyOption
     @Option(help: "Output classifier file.") var out: String
-    @Option(help: "Random seed.") var seed: UInt64 = TrainConfig(method: .glag).seed
+    @Option(name: .customLong("seed"), help: "Random seed (shuffles, cross-validation folds, generation). Default: 0.")
+    var givenSeed: UInt64?
     @OptionGroup(title: "Dataset keys") var datasets: DatasetKeyOptions
     @OptionGroup(title: "Tukey") var tukey: TukeyOptions
     @OptionGroup(title: "SGD") var sgd: SGDOptions
@@ -40,13 +41,15 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
     @OptionGroup(title: "Memory") var memory: MemoryOptions
 
+    var seed: UInt64 { givenSeed ?? TrainConfig(method: .glag).seed }
+
     /// The training files as named in messages (the path itself for one file).
     var train: String { shardName(trainFiles) }
     /// The validation files as named in messages, nil without `--val`.
     var val: String? { valFiles.isEmpty ? nil : shardName(valFiles) }
 
-    /// Every check that needs no file: settings in their intervals, then the options that
-    /// exclude or need each other.
+    /// Every check that needs no file: settings in their intervals, the options that
+    /// exclude or need each other, then every given flag against the path it selects.
     mutating func validate() throws {
         do { try config.checkSettings() } catch let e as SettingError { throw CLIError(e) } catch let e as TrainError {
             throw CLIError("\(e)")
@@ -55,30 +58,58 @@ struct Train: ParsableCommand {
         valFiles = try expandShards(valFiles, flag: "--val")
         let inputs = trainFiles.map { ("--train", $0) } + valFiles.map { ("--val", $0) } + (teacher.map { [("--teacher", $0)] } ?? [])
         try checkFiles(inputs: inputs, outputs: [("--out", out), ("--out (checkpoint)", out + ".ckpt")])
-        if checkpoints.checkpointEvery < 0 { throw CLIError("--checkpoint-every must be ≥ 0 (got \(checkpoints.checkpointEvery))") }
-        let o = solverOptions
+        try checkingSettings { if let e = checkpoints.givenCheckpointEvery, e < 0 { throw CLIError("--checkpoint-every must be ≥ 0 (got \(e))") } }
         if solverKind == .lbfgs {
-            guard [.glag, .crt, .ce].contains(method) else {
-                throw CLIError("--solver lbfgs trains glag, crt or ce; \(method.rawValue) uses --solver sgd")
+            guard [.glag, .crt, .ce, .logitAdjust].contains(method) else {
+                throw CLIError("--solver lbfgs trains glag, crt, ce or logit-adjust; \(method.rawValue) uses --solver sgd")
             }
-            if sgd.epochRows != nil { throw CLIError("--epoch-rows applies to --solver sgd (the lbfgs solver fits the whole generated set)") }
         }
-        if o.singleHead && (method != .glag || solverKind != .lbfgs || o.rounds != nil) {
-            throw CLIError("--single-head applies to --method glag on the lbfgs solver without --rounds (the one path that can write a second head)")
+        if solverOptions.selectOnVal && solverKind == .sgd {
+            if val == nil { throw CLIError("--select-on-val on --solver sgd chooses on --val: give --val") }
+            if glag.noKd { throw CLIError("--select-on-val chooses the KD teacher itself (no KD is one of its settings): drop --no-kd") }
         }
-        if o.selectOnVal {
-            if method != .glag { throw CLIError("--select-on-val applies to --method glag") }
-            if val == nil { throw CLIError("--select-on-val needs --val") }
-            if solverKind == .sgd && glag.noKd {
-                throw CLIError("--select-on-val chooses the KD teacher itself (no KD is one of its settings): drop --no-kd")
-            }
-            if solverKind == .sgd && (checkpoints.resume || checkpoints.checkpointEvery > 0) {
-                throw CLIError("--select-on-val runs several trainings and does not checkpoint: drop --resume / --checkpoint-every")
-            }
-        } else if solverKind == .lbfgs && method == .glag && o.kdTeacher == .stageOne && teacher == nil {
+        if let r = TrainFlagRules.refusal(given: givenFlags, path: path) { throw CLIError(r) }
+        if path.mode == .rounds && path.kdTeacher == .stageOne && teacher == nil {
             throw CLIError("--kd-teacher stage-one needs --teacher HEAD.h5")
         }
         if Job.isDistributed { try validateDistributed() }
+    }
+
+    /// The flags given on the command line that a path may not read (every optional option
+    /// that is set, every flag that is on).
+    var givenFlags: [String] {
+        var f: [String] = []
+        if teacher != nil { f.append("--teacher") }
+        if head.headKey != nil { f.append("--head-key") }
+        if givenSeed != nil { f.append("--seed") }
+        if tukey.givenTukey != nil { f.append("--tukey") }
+        if tukey.noTukey { f.append("--no-tukey") }
+        f += sgd.optimiserGiven
+        if sgd.lwsLr != nil { f.append("--lws-lr") }
+        if sgd.epochRows != nil { f.append("--epoch-rows") }
+        f += generator.given
+        if glag.noAdaptive { f.append("--no-adaptive") }
+        if glag.noKd { f.append("--no-kd") }
+        f += glag.kdGiven + glag.betaGiven
+        let o = solverOptions
+        let solverFlags: [(Bool, String)] = [
+            (o.inverseRegularizationChoice != nil, "--C"), (o.rounds != nil, "--rounds"), (o.kdTeacher != nil, "--kd-teacher"),
+            (o.initialization != nil, "--init"), (o.selectOnVal, "--select-on-val"), (o.givenTolerance != nil, "--tolerance"),
+            (o.givenBlend != nil, "--blend"), (o.givenCDivisor != nil, "--c-divisor"), (o.singleHead, "--single-head"),
+            (checkpoints.givenCheckpointEvery != nil, "--checkpoint-every"), (checkpoints.resume, "--resume"),
+            (shots.givenMany != nil, "--many"), (shots.givenFew != nil, "--few"),
+        ]
+        return f + solverFlags.filter(\.0).map(\.1)
+    }
+
+    /// The path the options select.
+    var path: TrainPath {
+        let o = solverOptions
+        let mode: TrainPath.Mode = o.selectOnVal ? .select : o.rounds != nil && solverKind == .lbfgs ? .rounds : .plain
+        return TrainPath(method: method, solver: solverKind, mode: mode, teacher: teacher != nil, val: val != nil,
+                         cAuto: solverKind == .lbfgs && regularization == .crossValidated, transform: !tukey.noTukey,
+                         noKd: glag.noKd, noAdaptive: glag.noAdaptive, kdTeacher: o.kdTeacher ?? GLAGSolverConfig().teacher,
+                         blend: o.blend, generations: mode == .rounds ? o.rounds! : sgd.config.epochs)
     }
 
     /// What runs under mpirun: `--solver lbfgs` with ce or crt at a given C, and every SGD
@@ -87,6 +118,7 @@ struct Train: ParsableCommand {
         if solverKind == .lbfgs {
             if solverOptions.selectOnVal { throw CLIError("under mpirun, --select-on-val runs in one process") }
             if solverOptions.rounds != nil { throw CLIError("under mpirun, --rounds runs in one process") }
+            if method == .logitAdjust { throw CLIError("under mpirun, logit-adjust runs in one process") }
             return
         }
         if method == .lws { throw CLIError("under mpirun, lws runs in one process (its scales are not data-parallel)") }
@@ -109,9 +141,9 @@ struct Train: ParsableCommand {
         c.adaptive = !glag.noAdaptive; c.useKD = !glag.noKd
         c.kd = glag.kd
         c.generator = generator.config
-        c.betaUpdate = BetaUpdate(rule: glag.betaRule, step: glag.betaStep)
+        c.betaUpdate = glag.betaUpdate
         c.epochRows = sgd.epochRows
-        c.lwsLearningRate = sgd.lwsLr
+        c.lwsLearningRate = sgd.lwsLr ?? TrainConfig.Settings.lwsLearningRate.value
         c.thresholds = shots.thresholds
         return c
     }
@@ -120,9 +152,10 @@ struct Train: ParsableCommand {
     func run() throws {
         try Job.agree { try checkMemory() }
         let data = try TrainData.load(train: trainFiles, val: valFiles, teacher: teacher, headKey: head.headKey, keys: datasets.keys,
-                                      tukey: tukey, part: Job.part)
+                                      tukey: tukey, keepRaw: readsRawView, part: Job.part)
         let t0 = Date()
         if let n = data.tukeyNote { output.console.line("note: \(n)") }
+        if solverOptions.solver == nil { output.console.line("solver: \(solverKind.rawValue) (the default for --method \(method.rawValue)\(solverKind == .sgd && method == .glag ? " with --epoch-rows or checkpoints" : ""))") }
         var outcome = try fit(data)
         if let n = data.tukeyNote { outcome.notes.insert(n, at: 0) }
         outcome.seconds = Date().timeIntervalSince(t0)
@@ -138,7 +171,8 @@ struct Train: ParsableCommand {
                            tukeyLambda: outcome.lambda, configJSON: outcome.record, classNames: set.classNames,
                            rawWeight: heads.1?.data),
             to: out)
-        let validation: Metrics? = data.inputs.val.map { v in
+        // A validation score only on rows the classifier did not train on.
+        let validation: Metrics? = outcome.trainedOnValidation ? nil : data.inputs.val.map { v in
             Metrics(model: outcome.model, features: outcome.validationFeatures ?? v.features, labels: v.labels,
                     trainCounts: outcome.classCounts, thresholds: shots.thresholds)
         }
@@ -153,7 +187,7 @@ struct Train: ParsableCommand {
         let n = Double(shape.rows) * shardFraction(trainFiles, part: Job.part), d = Double(shape.dim), c = Double(shape.classes)
         var parts: [(String, Double)] = [("features", 4 * n * d * (teacher == nil ? 1 : 2)),
                                          ("class-by-class matrices", 4 * c * c * 2),
-                                         ("mini-batch buffers", 4 * Double(sgd.batchSize) * (d + 3 * c) * 2)]
+                                         ("mini-batch buffers", 4 * Double(sgd.config.batchSize) * (d + 3 * c) * 2)]
         if !valFiles.isEmpty { let s = try DeclaredShape.of(valFiles, keys: datasets.keys); parts.append(("validation rows", 4 * Double(s.rows) * d * 2)) }
         if method == .glag || method == .tailcalib {
             let target = sgd.epochRows.map { ($0 + shape.classes - 1) / max(shape.classes, 1) } ?? generator.targetPerClass
@@ -181,25 +215,35 @@ struct Train: ParsableCommand {
         return "glag" + (glag.noAdaptive ? "-no-adaptive" : "") + (glag.noKd ? "-no-kd" : "")
     }
 
-    /// The run's summary on stdout (text, or JSON with `--json`).
+    /// The run's summary on stdout (text, or JSON with `--json`): what was written, what was
+    /// chosen and by which rule, a validation score only on rows the classifier did not
+    /// train on, and after a refit on every labelled row the cross-validated score instead.
     func report(_ o: TrainOutcome, validation m: Metrics?) throws {
         if output.json {
             struct Out: Encodable {
                 var out: String, method: String, tukeyLambda: Float?, seconds: Double, chosen: [String: Double]
-                var notes: [String], validation: Summary?, history: [EpochReport]?
+                var notes: [String], validation: Summary?, crossValidation: CrossValidationScore?, history: [EpochReport]?
                 var selected: String?, selectionGrid: [String: Double]?
             }
             let grid = o.grid.map { g in Dictionary(uniqueKeysWithValues: g.map { ($0.name, $0.recall) }) }
             print(try encodeJSON(Out(out: out, method: o.method, tukeyLambda: o.lambda, seconds: o.seconds, chosen: o.chosen,
-                                     notes: o.notes, validation: m.map(Summary.init), history: o.history,
-                                     selected: o.selected, selectionGrid: grid)))
+                                     notes: o.notes, validation: m.map(Summary.init), crossValidation: o.crossValidation,
+                                     history: o.history, selected: o.selected, selectionGrid: grid)))
             return
         }
         if let g = o.grid, let s = o.selected { printGrid(g, best: g.firstIndex { $0.name == s }!) }
         print("wrote \(out) (method \(o.method), Tukey λ \(o.lambda.map { "\($0)" } ?? "none"), \(String(format: "%.1f", o.seconds)) s)")
-        if let s = o.selected { print("chosen on validation: \(s)") }
-        for (k, v) in o.chosen.sorted(by: { $0.key < $1.key }) { print("chosen on validation: \(k) = \(v)") }
+        let where_ = o.trainedOnValidation ? "train + val" : "train"
+        if let s = o.selected { print(o.crossValidation == nil ? "chosen on validation: \(s)" : "chosen by cross-validation on \(where_): \(s)") }
+        for (k, v) in o.chosen.sorted(by: { $0.key < $1.key }) {
+            print(o.crossValidation == nil ? "chosen on validation: \(k) = \(v)" : "chosen by cross-validation on \(where_): \(k) = \(v)")
+        }
+        if let cv = o.crossValidation {
+            print("\(cv.folds)-fold CV on \(where_) (\(cv.rows) rows): mean per-class recall \(pct(cv.meanPerClassRecall)) ± \(String(format: "%.2f", 100 * cv.standardError))"
+                  + (cv.subject.map { " (\($0))" } ?? "") + "; rule: \(cv.rule)")
+        }
         if let m { print("validation: " + Summary.line(m)) }
+        if o.trainedOnValidation && val != nil { print("validation: none (the classifier was refitted on the validation rows)") }
     }
 }
 

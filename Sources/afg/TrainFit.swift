@@ -28,6 +28,10 @@ struct TrainOutcome {
     var seconds = 0.0
     /// `model` reads `[T(x) | x]` (`LinearModel.twoView`): the file gets a `raw_weight` head.
     var twoView = false
+    /// The cross-validated score of what was chosen (a cross-validated lbfgs fit).
+    var crossValidation: CrossValidationScore? = nil
+    /// The classifier was refitted on the validation rows: no validation score is reported.
+    var trainedOnValidation = false
 }
 
 /// One grid setting's validation scores (`--select-on-val`, either solver).
@@ -41,11 +45,12 @@ struct GridScore {
     init(_ e: GLAGSelection.Entry, detail: Bool) {
         name = e.name; recall = e.validationMeanRecall; overall = e.validationAccuracy; self.detail = detail ? e.summary : ""
     }
+    init(_ e: Fitted.GridEntry) { name = e.name; recall = e.score; overall = .nan; detail = e.detail }
 }
 
 extension Train {
-    /// The fit step: one of the five paths (SGD run, SGD grid, lbfgs regression, lbfgs
-    /// GLAG, lbfgs grid), each returning the same outcome.
+    /// The fit step: an SGD run, the SGD grid, or the lbfgs path's estimator, each returning
+    /// the same outcome.
     func fit(_ data: TrainData) throws -> TrainOutcome {
         let console = output.console
         if solverKind == .sgd {
@@ -57,17 +62,12 @@ extension Train {
             return solverOptions.selectOnVal ? try fitSGDSelection(data, console, base, progress)
                 : try fitSGD(data, console, base, progress)
         }
-        switch method {
-        case .glag where solverOptions.selectOnVal: return try fitSolverSelection(data, console)
-        case .glag where solverOptions.rounds != nil: return try fitSolverGLAG(data, console)
-        case .glag: return try fitGeneratedRegression(data, console)
-        default: return try fitRegression(data, console)
-        }
+        return try fitEstimator(data, console)
     }
 
     /// Progress line of one SGD epoch.
     func epochLine(_ r: EpochReport) -> String {
-        var line = "\(r.phase == 1 ? "lws " : "")epoch \(r.epoch + 1)/\(sgd.epochs)  loss \(String(format: "%.4f", r.loss))"
+        var line = "\(r.phase == 1 ? "lws " : "")epoch \(r.epoch + 1)/\(sgd.config.epochs)  loss \(String(format: "%.4f", r.loss))"
         if r.kdLoss > 0 { line += " (kd \(String(format: "%.4f", r.kdLoss)))" }
         line += "  val \(pct(r.valAccuracy))  few \(pct(r.valFew))  \(Int(r.rowsPerSecond)) rows/s"
         if let b = r.meanTailBeta { line += String(format: "  mean tail β %.3f", b) }
@@ -111,7 +111,7 @@ extension Train {
         if FileManager.default.fileExists(atPath: ckpt) { try? FileManager.default.removeItem(atPath: ckpt) }
         let lambda = result.inputSpace == .transformed ? data.lambda : data.teacherLambda
         return TrainOutcome(model: result.model, classCounts: result.classCounts, method: methodName, lambda: lambda,
-                            record: ClassifierRecord.sgd(cfg, result: result, lambda: lambda),
+                            record: SGDRecord(cfg, result: result, lambda: lambda).json,
                             validationFeatures: result.inputSpace == .raw ? data.inputs.rawVal : nil,
                             notes: result.notes, chosen: result.chosen, history: result.history)
     }
@@ -154,14 +154,38 @@ extension Train {
         let scores = outcome.entries.map { GridScore($0, detail: false) }
         let chosen = grid[outcome.bestIndex].name
         let lambda = data.lambda
-        let record = ClassifierRecord.sgd(cfg, result: result, lambda: lambda,
-                                          extra: ClassifierRecord.selection(chosen: chosen, scores))
+        var record = SGDRecord(cfg, result: result, lambda: lambda)
+        record.selection = .init(chosen: chosen, rule: "best validation mean per-class recall (the first in grid order on ties)",
+                                 grid: scores.map { .init(name: $0.name, valMeanRecall: $0.recall, valOverall: $0.overall) })
         return TrainOutcome(model: result.model, classCounts: result.classCounts, method: methodName, lambda: lambda,
-                            record: record, notes: result.notes, history: result.history, selected: chosen, grid: scores)
+                            record: record.json, notes: result.notes, history: result.history, selected: chosen, grid: scores)
     }
 
     /// Progress line of one scored grid setting.
     func selectionLine(_ e: GLAGSelection.Entry) -> String {
         "  \(e.name): val mean recall \(pct(e.validationMeanRecall)), overall \(pct(e.validationAccuracy)) (\(String(format: "%.1f", e.seconds)) s)"
     }
+}
+
+/// The classifier file's `config` record of an SGD run (docs/FORMAT.md): the run's
+/// `TrainConfig`, its input space, λ, the post-hoc choices and, after the SGD grid, the
+/// selection. Canonical JSON (sorted keys).
+struct SGDRecord: Encodable {
+    struct Entry: Encodable {
+        var name: String, valMeanRecall: Double, valOverall: Double
+        enum CodingKeys: String, CodingKey { case name, valMeanRecall = "val_mean_recall", valOverall = "val_overall" }
+    }
+    struct Selection: Encodable { var chosen: String, rule: String, grid: [Entry] }
+    var config: TrainConfig
+    var inputSpace: String
+    var tukeyLambda: Float?
+    var chosen: [String: Double]
+    var selection: Selection?
+    enum CodingKeys: String, CodingKey { case config, chosen, selection, inputSpace = "input_space", tukeyLambda = "tukey_lambda" }
+
+    init(_ cfg: TrainConfig, result: TrainResult, lambda: Float?) {
+        config = cfg; inputSpace = result.inputSpace.rawValue; tukeyLambda = lambda; chosen = result.chosen
+    }
+
+    var json: String { (try? encodeJSON(self, pretty: false)) ?? "{}" }
 }

@@ -213,10 +213,11 @@ final class CrossValidationTests: XCTestCase {
         let x = data.train.features, y = data.train.labels
         let scaler = FeatureScaler(fitting: x)
         let counts = data.train.classCounts
-        let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts),
+        var gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator, headThreshold: nil, C: .fixed(1),
                                      solver: LogisticRegression(gradientTolerance: 1e-4))
-        XCTAssertEqual(gr.generator.headThreshold, 134)
-        let gen = scaler.rawModel(try gr.fit(rawTrain: x, labels: y, numClasses: data.numClasses, scaler: scaler, C: 1, seed: 3))
+        gr.blend = 1
+        XCTAssertEqual(gr.generator(counts: counts).headThreshold, 134)
+        let gen = try gr.fit(FitData(rows: data.train, seed: 3), log: { _ in }).model
         let plain = scaler.rawModel(try RegressionCV(balanced: false).fit(scaler.apply(x), labels: y, numClasses: data.numClasses, C: 1))
         let tail = Array(3..<data.numClasses)
         func tailRecall(_ m: LinearModel) -> Double {

@@ -55,6 +55,7 @@ final class GLAGSolverTests: XCTestCase {
         c.rounds = rounds
         c.generator.headThreshold = 100
         c.gradientTolerance = 1e-5
+        c.kd = GradualSchedule(maxValue: 0.5, gamma: 3)
         return c
     }
 

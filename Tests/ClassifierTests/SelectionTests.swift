@@ -39,7 +39,8 @@ final class SelectionTests: XCTestCase {
         XCTAssertEqual(recall, best, accuracy: 1e-12)
         var alone = inputs
         if grid[out.bestIndex].teacher == .balanced {
-            alone.teacher = try GLAGSolver.balancedRegression(features: train.features, labels: train.labels, numClasses: 5)
+            alone.teacher = try Regression.fit(train.features, labels: train.labels, numClasses: 5, C: 1, balanced: true,
+                                               solver: LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000))
         }
         let rerun = try Trainer(config: out.run.1, inputs: alone).run().model
         XCTAssertEqual(rerun, out.run.0.model)

@@ -128,6 +128,6 @@ final class TrainerTests: XCTestCase {
             XCTAssertEqual(r.chosen.count, 1)
         }
         XCTAssertEqual(Trainer.tauNormalised(g1, p: 0), g1)
-        XCTAssertEqual(Trainer.logitAdjusted(g1, tau: 0, classCounts: train.classCounts), g1)
+        XCTAssertEqual(g1.logitAdjusted(tau: 0, classCounts: train.classCounts), g1)
     }
 }

@@ -36,8 +36,9 @@ final class CLIFormatTests: XCTestCase {
     }
 
     func train(_ out: String, train: String, val: String, teacher: String, method: String) throws {
-        let r = try afg("train", "--method", method, "--head-threshold", "1000", "--train", train, "--val", val,
-                        "--teacher", teacher, "--out", out, "--epochs", "2", "--seed", "3", "--quiet")
+        let generator = method == "glag" ? ["--solver", "sgd", "--head-threshold", "1000"] : []
+        let r = try afgArgs(["train", "--method", method, "--train", train, "--val", val, "--teacher", teacher, "--out", out,
+                             "--epochs", "2", "--seed", "3", "--quiet"] + generator)
         XCTAssertEqual(r.status, 0, r.err)
     }
 

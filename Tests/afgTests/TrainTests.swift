@@ -15,10 +15,14 @@ final class TrainTests: XCTestCase {
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
+    /// The recommended command, or with `--solver sgd` its SGD grid (which reads the teacher,
+    /// the epochs and a validation report's cut points).
     func select(_ out: String, _ extra: String...) throws -> (status: Int32, out: String, err: String) {
+        let sgd = extra.starts(with: ["--solver", "sgd"])
+        let sgdOnly = ["--teacher", "\(fixtures)/head.h5", "--epochs", "2", "--many", "999", "--few", "200"]
         let args = ["train", "--method", "glag", "--select-on-val", "--head-threshold", "1000",
-                    "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5", "--teacher", "\(fixtures)/head.h5",
-                    "--out", out, "--epochs", "2", "--seed", "5", "--many", "999", "--few", "200", "--json", "--quiet"] + extra
+                    "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5",
+                    "--out", out, "--seed", "5", "--json", "--quiet"] + (sgd ? sgdOnly : []) + extra
         return try afgArgs(args)
     }
 
@@ -55,8 +59,15 @@ final class TrainTests: XCTestCase {
         let chosen = try XCTUnwrap(j["selected"] as? String)
         XCTAssertEqual(j["method"] as? String, "glag-cv")
         let file = try FeatureStore.readClassifier(path: a)
-        XCTAssertEqual(file.classCounts?.reduce(0, +), 15639, "trained on train + val")
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any], file.configJSON)
+        // The file's counts are the training split's (evaluation groups by them); the rows
+        // fitted, train + val, are recorded apart.
+        XCTAssertEqual((config["fitted_class_counts"] as? [Int])?.reduce(0, +), 15639, "trained on train + val")
+        XCTAssertLessThan(try XCTUnwrap(file.classCounts).reduce(0, +), 15639)
+        XCTAssertNil(j["validation"], "no validation score for rows the classifier trained on")
+        let cv = try XCTUnwrap(j["crossValidation"] as? [String: Any])
+        XCTAssertEqual(cv["folds"] as? Int, 5)
+        XCTAssertEqual(cv["rows"] as? Int, 15639)
         XCTAssertEqual(config["chosen"] as? String, chosen)
         let cands = try XCTUnwrap(config["candidates"] as? [[String: Any]])
         // --tukey auto on non-negative features: raw and transformed spaces, then the generated set.
@@ -142,7 +153,7 @@ final class TrainTests: XCTestCase {
     }
 
     func testContradictoryFlagsFailWithOneLine() throws {
-        for (extra, needle) in [(["--no-kd"], "drop --no-kd"), (["--checkpoint-every", "1"], "does not checkpoint")] {
+        for (extra, needle) in [(["--no-kd"], "drop --no-kd"), (["--checkpoint-every", "1"], "--checkpoint-every applies to a single --solver sgd training")] {
             let out = path("x.h5")
             let r = try select(out, "--solver", "sgd", extra[0], extra.count > 1 ? extra[1] : "--quiet")
             XCTAssertEqual(r.status, 1, "\(extra)")
@@ -150,9 +161,10 @@ final class TrainTests: XCTestCase {
             XCTAssertTrue(r.err.contains(needle), r.err)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         }
-        let r = try afg("train", "--method", "glag", "--select-on-val", "--train", "\(fixtures)/train.h5", "--out", path("y.h5"), "--quiet")
+        let r = try afg("train", "--method", "glag", "--solver", "sgd", "--select-on-val", "--train", "\(fixtures)/train.h5",
+                        "--out", path("y.h5"), "--quiet")
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.err.contains("--select-on-val needs --val"), r.err)
+        XCTAssertTrue(r.err.contains("--select-on-val on --solver sgd chooses on --val"), r.err)
         let c = try afg("train", "--method", "crt", "--select-on-val", "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5",
                         "--out", path("z.h5"), "--quiet")
         XCTAssertEqual(c.status, 1)
@@ -165,7 +177,7 @@ final class TrainTests: XCTestCase {
             let h = try afgArgs(["train", "--single-head", "--train", "\(fixtures)/train.h5", "--out", path("h.h5"), "--quiet"] + extra)
             XCTAssertEqual(h.status, 1, "\(extra)")
             XCTAssertEqual(h.err.split(separator: "\n").count, 1, h.err)
-            XCTAssertTrue(h.err.contains("--single-head applies to --method glag on the lbfgs solver"), h.err)
+            XCTAssertTrue(h.err.contains("--single-head applies to --method glag --solver lbfgs"), h.err)
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("h.h5")))
         }
     }

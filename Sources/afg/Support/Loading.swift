@@ -69,16 +69,21 @@ struct TrainData {
     /// `--tukey auto` decided.
     var lambda: Float?
     var tukeyNote: String?
+    /// The training and validation rows before the transform, kept when the run may read
+    /// them as a second view (`keepRaw`) and a transform was applied; nil otherwise.
+    var untransformedTrain: Matrix<Float>? = nil
+    var untransformedVal: Matrix<Float>? = nil
 
     /// Under MPI (`part` not whole) each rank holds its part of the training rows and the
     /// whole validation set; `--tukey auto` looks at every rank's rows; a read that fails
     /// on any rank ends the job with one line (`Job.agree`).
     static func load(train trainFiles: [String], val valFiles: [String], teacher: String?, headKey: String? = nil,
-                     keys: DatasetKeys, tukey: TukeyOptions, part: ShardPart = .whole) throws -> TrainData {
+                     keys: DatasetKeys, tukey: TukeyOptions, keepRaw: Bool = false, part: ShardPart = .whole) throws -> TrainData {
         let train = shardName(trainFiles), val = valFiles.isEmpty ? nil : shardName(valFiles)
         var (trainSet, trainX) = try Job.agree { try loadFeatures(trainFiles, keys: keys, lambda: nil, part: part) }
         try Job.checkShapesAgree(dim: trainSet.dim, classes: trainSet.numClasses, files: trainFiles)
         let (lambda, note) = tukey.lambda(minimum: try Job.minimum(trainX.data.min() ?? (part.isWhole ? 0 : .infinity)))
+        let untransformedTrain = keepRaw && lambda != nil ? trainX : nil
         if let l = lambda {
             try Job.agree {
                 do { try Tukey.apply(&trainX, lambda: l) } catch { throw CLIError("\(train): dataset \(keys.features): \(error)") }
@@ -86,8 +91,15 @@ struct TrainData {
         }
         let c = trainSet.numClasses
         var valSet: FeatureSet?, valX: Matrix<Float>?
+        var untransformedVal: Matrix<Float>?
         if let v = val {
-            (valSet, valX) = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: lambda) }
+            (valSet, valX) = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: nil) }
+            if keepRaw && lambda != nil { untransformedVal = valX }
+            if let l = lambda {
+                try Job.agree {
+                    do { try Tukey.apply(&valX!, lambda: l) } catch { throw CLIError("\(v): dataset \(keys.features): \(error)") }
+                }
+            }
             if valSet!.dim != trainSet.dim {
                 throw CLIError("\(v): feature dimension \(valSet!.dim), training file \(train) has \(trainSet.dim)")
             }
@@ -111,7 +123,8 @@ struct TrainData {
             train: LabeledFeatures(features: trainX, labels: trainSet.labels, numClasses: c),
             val: valSet.map { LabeledFeatures(features: valX!, labels: $0.labels, numClasses: c) },
             teacher: head, rawTrain: rawTrain, rawVal: rawVal)
-        return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda, lambda: lambda, tukeyNote: note)
+        return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda, lambda: lambda, tukeyNote: note,
+                         untransformedTrain: untransformedTrain, untransformedVal: untransformedVal)
     }
 }
 

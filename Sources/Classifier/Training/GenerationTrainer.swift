@@ -140,17 +140,10 @@ extension Trainer {
 
     /// Adaptive confidence (step 9), from the second epoch on.
     private func adaptBeta(_ run: inout GenerationRun, donorWeights: Matrix<Float>) {
-        var accNow: [Double]?
-        if run.adaptive, let m = validate(run.engine.model) {
-            let a = m.perClass.map { $0 ?? .nan }   // absent classes: NaN, ignored by updateBeta
-            if let p = run.previous {
-                let delta = zip(a, p).map { $0 - $1 }
-                run.generator.beta = updateBeta(run.generator.beta, isTail: run.generator.isTail, accuracyDelta: delta,
-                                                donorWeights: donorWeights, rule: config.betaUpdate.rule,
-                                                step: config.betaUpdate.step)
-            }
-            accNow = a
-        }
-        run.previous = accNow ?? run.previous
+        guard run.adaptive, let m = validate(run.engine.model) else { return }
+        var tracker = AdaptiveBeta(update: config.betaUpdate, previous: run.previous)
+        run.generator.beta = tracker.next(run.generator.beta, isTail: run.generator.isTail, accuracy: m.perClass,
+                                          donorWeights: donorWeights)
+        run.previous = tracker.previous
     }
 }

@@ -122,9 +122,9 @@ extension GLAGSelection {
         let train = inputs.train
         var balanced: LinearModel?
         if grid.contains(where: { $0.teacher == .balanced }) {
-            balanced = try GLAGSolver.balancedRegression(features: train.features, labels: train.labels,
-                                                         numClasses: train.numClasses,
-                                                         inverseRegularization: inverseRegularization)
+            balanced = try Regression.fit(train.features, labels: train.labels, numClasses: train.numClasses,
+                                          C: inverseRegularization, balanced: true,
+                                          solver: LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000))
         }
         return try select(grid, validation: val, trainCounts: train.classCounts, name: \.name, fit: { cand in
             let cfg = config(base, cand)

@@ -39,9 +39,9 @@ public struct GLAGSolverConfig: Sendable, Equatable, Codable {
     /// KD weight schedule over rounds: round `r` (0-based) mixes its head-class real rows'
     /// targets as `(1 − w)·onehot + w·softmax(teacher/T)`, `w = kd.value(at: r+1, totalEpochs: rounds)`
     /// clamped to [0, 1] (method.md's `β_KD(t) = kd_max·s_γ(t/T)`). `maxValue = 0` turns KD off.
-    public var kd: GradualSchedule = GradualSchedule(maxValue: 0.5, gamma: 3)
+    public var kd = GradualSchedule(maxValue: KDSettings.Settings.maxWeight.value, gamma: KDSettings.Settings.gamma.value)
     /// Teacher temperature `T_kd`.
-    public var kdTemperature: Double = 2
+    public var kdTemperature = Double(KDSettings.Settings.temperature.value)
     /// Adapt β between rounds from per-class validation accuracy (method.md step 9).
     public var adaptiveBeta: Bool = true
     public var betaUpdate = BetaUpdate()
@@ -120,20 +120,6 @@ public struct GLAGSolver: Sendable {
         self.config = config
     }
 
-    /// The class-weighted (`balanced`) regression on `features`: the `balanced` teacher
-    /// and the baseline GLAG must beat. `l2 = 1/(C·N)` (balanced weights sum to `N`).
-    public static func balancedRegression(features: Matrix<Float>, labels: [Int32], numClasses: Int,
-                                          inverseRegularization: Double = 1, gradientTolerance: Double = 1e-4,
-                                          maxIterations: Int = 1000,
-                                          precision: LogisticRegression.Precision = .single) throws -> LinearModel {
-        let cw = LogisticRegression.balancedClassWeights(labels: labels, numClasses: numClasses)
-        var total = 0.0
-        for l in labels { total += cw[Int(l)] }
-        let solver = LogisticRegression(gradientTolerance: gradientTolerance, maxIterations: maxIterations, precision: precision)
-        return try solver.fit(features: features, labels: labels, numClasses: numClasses, classWeights: cw,
-                              l2: LogisticRegression.l2(sklearnC: inverseRegularization, totalWeight: total))
-    }
-
     /// Runs GLAG.
     ///
     /// - Parameters:
@@ -171,7 +157,7 @@ public struct GLAGSolver: Sendable {
         // A stage-one teacher reads other features (untransformed); it seeds only when the shapes agree.
         if config.initialization == .teacher, config.teacher == .stageOne, let t = teacher, t.dim == d { model = t }
         var rounds: [GLAGRound] = []
-        var previousAccuracy: [Double]? = nil
+        var tracker = AdaptiveBeta(update: config.betaUpdate)
         let solver = LogisticRegression(gradientTolerance: config.gradientTolerance, maxIterations: config.maxIterations,
                                         precision: config.precision)
         for r in 0..<config.rounds {
@@ -192,14 +178,9 @@ public struct GLAGSolver: Sendable {
                 let m = Metrics(model: sol.model, features: v.features, labels: v.labels, trainCounts: trainCounts)
                 recall = m.meanPerClassRecall
                 accuracy = m.overall
-                let acc = m.perClass.map { $0 ?? .nan }  // NaN for a class absent from validation: updateBeta skips it
-                if config.adaptiveBeta, let prev = previousAccuracy {
-                    let delta = zip(acc, prev).map { $0.0 - $0.1 }
-                    generator.beta = updateBeta(generator.beta, isTail: isTail, accuracyDelta: delta,
-                                                donorWeights: gen.donorWeights, rule: config.betaUpdate.rule,
-                                                step: config.betaUpdate.step)
+                if config.adaptiveBeta {
+                    generator.beta = tracker.next(generator.beta, isTail: isTail, accuracy: m.perClass, donorWeights: gen.donorWeights)
                 }
-                previousAccuracy = acc
             }
             let info = GLAGRound(round: r, generatedRows: g, kdWeight: soft == nil ? 0 : w, objective: sol.objective,
                                  iterations: sol.iterations, validationMeanRecall: recall, validationAccuracy: accuracy,
@@ -220,9 +201,10 @@ public struct GLAGSolver: Sendable {
         switch config.teacher {
         case .none: break
         case .balanced:
-            teacher = try balancedTeacher ?? GLAGSolver.balancedRegression(
-                features: features, labels: labels, numClasses: c, inverseRegularization: config.inverseRegularization,
-                gradientTolerance: config.gradientTolerance, precision: config.precision)
+            teacher = try balancedTeacher ?? Regression.fit(
+                features, labels: labels, numClasses: c, C: config.inverseRegularization, balanced: true,
+                solver: LogisticRegression(gradientTolerance: config.gradientTolerance, maxIterations: 1000,
+                                           precision: config.precision))
         case .stageOne:
             guard let s = stageOne else { throw GLAGSolverError.missingStageOneTeacher }
             teacher = s
@@ -267,3 +249,54 @@ func softmax(_ z: Matrix<Float>, temperature: Double) -> Matrix<Float> {
     }
     return out
 }
+
+/// GLAG on the converged solver as an estimator (`--method glag --solver lbfgs --rounds N`):
+/// `GLAGSolver` on the training rows, the validation rows held out for the adaptive β
+/// (never trained on). With `C` cross-validated, `C` is the class-weighted regression's
+/// best on the training rows' folds, and the rounds run on scaled rows (the model is
+/// mapped back to the unscaled rows).
+public struct GLAGRounds: Estimator {
+    public var config: GLAGSolverConfig
+    public var C: RegularizationChoice
+    /// The solver of the cross-validated `C`.
+    public var solver: LogisticRegression
+
+    public init(config: GLAGSolverConfig, C: RegularizationChoice, solver: LogisticRegression) {
+        self.config = config; self.C = C; self.solver = solver
+    }
+
+    public var name: String { "glag-lbfgs" }
+    public var crossValidates: Bool { false }
+
+    public func fit(_ data: FitData, log: @escaping (String) -> Void) throws -> Fitted {
+        var config = self.config
+        var x = data.rows, validation = data.validation
+        var scaler: FeatureScaler? = nil
+        if case .fixed(let c) = C { config.inverseRegularization = c } else {
+            let folds = data.requireFolds(name)
+            let path = try RegressionCV(balanced: true, solver: solver).path(x.features, labels: x.labels, numClasses: x.numClasses,
+                                                                             folds: folds)
+            config.inverseRegularization = path.chosen
+            log("C = \(path.chosen) by \(folds.count)-fold cross-validation of the class-weighted regression on the training rows")
+            let s = FeatureScaler(fitting: x.features)
+            x.features = s.apply(x.features)
+            if let v = validation { validation!.features = s.apply(v.features) }
+            scaler = s
+        }
+        let rounds = config.rounds
+        let fit = try GLAGSolver(config: config).fit(
+            features: x.features, labels: x.labels, numClasses: x.numClasses, validation: validation,
+            stageOne: data.stageOne?.model, teacherFeatures: data.stageOne?.rows, seed: data.seed, progress: { r in
+                log("round \(r.round + 1)/\(rounds)  objective \(String(format: "%.5f", r.objective))  \(r.iterations) it  val \(percent(r.validationAccuracy))  recall \(percent(r.validationMeanRecall))  mean tail β \(String(format: "%.3f", r.meanTailBeta))")
+            })
+        var record = FitRecord(C: config.inverseRegularization)
+        record.cSelection = scaler == nil ? "given" : "\(data.folds?.count ?? 0)-fold cross-validation of the class-weighted regression, train"
+        record.config = config.summary
+        record.generator = .init(config.generator)
+        return Fitted(model: scaler.map { $0.rawModel(fit.model) } ?? fit.model, chosen: scaler == nil ? [:] : ["C": config.inverseRegularization],
+                      record: record)
+    }
+}
+
+/// `12.34%`, or `-` for NaN (no validation rows).
+func percent(_ v: Double) -> String { v.isNaN ? "-" : String(format: "%.2f%%", 100 * v) }

@@ -119,4 +119,14 @@ public struct LinearModel: Equatable, Sendable {
         }
         return labels
     }
+
+    /// Post-hoc logit adjustment (Menon et al.): the model whose logits are
+    /// `f_c − τ·log π_c`, `π` the class frequencies of `classCounts` (`LossKind.offsets`:
+    /// a class without rows is taken at `π = 1/(2N)`); only the bias moves. O(C).
+    public func logitAdjusted(tau: Double, classCounts: [Int]) -> LinearModel {
+        var out = self
+        let o = LossKind.offsets(tau: tau, classCounts: classCounts)
+        for c in 0..<numClasses { out.bias[c] -= o[c] }
+        return out
+    }
 }

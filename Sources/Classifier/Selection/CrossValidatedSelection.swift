@@ -2,69 +2,6 @@ import AFG
 import Foundation
 import Linalg
 
-/// One generated balanced set plus a converged unweighted regression (method.md,
-/// "Measured on data the project never saw"): the generator fills every class to `n_max`
-/// (tail classes from the calibrated covariance, head classes from their own Gaussian),
-/// the real and generated rows are scaled with the real rows' scaler, and the
-/// multinomial regression is solved to convergence without class weights.
-public struct GeneratedRegression {
-    public enum Settings {
-        public static let blend = Setting<Double>(
-            "blend", "lbfgs glag: weight w of the generated-set regression in the classifier's logits, 1 − w on the class-weighted regression at C* (0: the regression alone, 1: the generated-set regression alone).",
-            default: 0.5, .closed(0, 1))
-    }
-    /// The generator: `k = 2`, `β = 1`, sample mean, head threshold from the counts.
-    public var generator: GeneratorConfig
-    public var solver: LogisticRegression
-    /// Rows spread over the processes of a job (`solve` sums every evaluation). nil = one process.
-    public var sumAcrossRanks: SumAcrossRanks?
-
-    public init(generator: GeneratorConfig, solver: LogisticRegression) {
-        self.generator = generator; self.solver = solver
-    }
-
-    /// The generator the suite chose (docs/RESULTS.md, "Accuracy on data the project never
-    /// saw"): `k = 2`, `β = 1`, sample mean, no extra spread, every class filled to `n_max`,
-    /// and a class is tail when `n_c < headThreshold(counts:)`.
-    /// An explicit `headThreshold` replaces the derived one.
-    public static func recommendedGenerator(counts: [Int], headThreshold h: Int? = nil) -> GeneratorConfig {
-        GeneratorConfig(k: 2, alpha: 0, initialBeta: 1, headThreshold: h ?? headThreshold(counts: counts), meanMode: .sample)
-    }
-
-    /// The data-derived head threshold `⌈n_max / 3⌉` (at least 1): a class with fewer than a
-    /// third of the largest class's rows is calibrated. O(C).
-    public static func headThreshold(counts: [Int]) -> Int { max(1, ((counts.max() ?? 0) + 2) / 3) }
-
-    /// Generates one balanced set from `rawTrain` (epoch 0 of `seed`), scales real and
-    /// generated rows with `scaler`, and solves at `C` (warm start `initial`). The model reads
-    /// scaled rows.
-    /// - Complexity: one generation plus one L-BFGS solve on `C·n_max` rows.
-    public func fit(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: FeatureScaler, C: Double,
-                    seed: UInt64, initial: LinearModel? = nil) throws -> LinearModel {
-        let set = try balancedSet(rawTrain: rawTrain, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
-        return try solve(set, numClasses: numClasses, C: C, initial: initial)
-    }
-
-    /// The real rows followed by one generated epoch (epoch 0 of `seed`), scaled by
-    /// `scaler`. About `C·n_max × D` floats. O(generation + N·D).
-    public func balancedSet(rawTrain: Matrix<Float>, labels: [Int32], numClasses: Int, scaler: FeatureScaler,
-                            seed: UInt64) throws -> LabeledFeatures {
-        let gen = try FeatureGenerator(features: rawTrain, labels: labels, numClasses: numClasses, config: generator)
-            .generate(seed: seed, epoch: 0)
-        return LabeledFeatures(features: scaler.apply(Matrix.verticalJoin(rawTrain, gen.features)),
-                               labels: labels + gen.labels, numClasses: numClasses)
-    }
-
-    /// The unweighted regression on `set` at `C` (`l2 = 1/(C·rows)`, `rows` = `totalRows`,
-    /// every rank's, or `set`'s), warm-started from `initial`.
-    public func solve(_ set: LabeledFeatures, numClasses: Int, C: Double, initial: LinearModel? = nil,
-                      totalRows: Int? = nil) throws -> LinearModel {
-        try solver.fit(features: set.features, labels: set.labels, numClasses: numClasses,
-                       l2: LogisticRegression.l2(sklearnC: C, totalWeight: Double(totalRows ?? set.labels.count)), init: initial,
-                       sumAcrossRanks: sumAcrossRanks)
-    }
-}
-
 /// `afg train --method glag --select-on-val`: the recommended command. Chooses among the
 /// class-weighted regression on each offered input space (raw, Tukey-transformed) and the
 /// generated-set regression (`GeneratedRegression`, on the last space) by stratified K-fold
@@ -148,32 +85,35 @@ public enum CrossValidatedSelection {
     ///   - headThreshold: the generator's head threshold; nil derives it from each fit's counts.
     ///   - twoView: with two or more spaces, blend the generated-set regression with the
     ///     first space's class-weighted regression (two views) rather than the last's.
+    ///   - generator: the generated candidate's generator (its head threshold is replaced).
     ///   - log: one line per finished step (the grids, the candidates, the choice).
     /// - Throws: `LogisticRegressionError`, generator errors.
-    public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = 5,
+    public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = StratifiedFolds.defaultCount,
                               grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil,
                               blend: Double = GeneratedRegression.Settings.blend.value, twoView: Bool = true, seed: UInt64,
                               solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
+                              generator: GeneratorConfig = GeneratedRegression.recommendedGenerator,
+                              cDivisor: Double = GeneratedRegression.Settings.cDivisor.value,
                               log: ((String) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
         let folds = StratifiedFolds(labels: labels, numClasses: numClasses, folds: k, seed: seed)
         let cv = RegressionCV(grid: grid, balanced: true, solver: solver)
+        var gr = GeneratedRegression(generator: generator, headThreshold: headThreshold, C: .crossValidated, solver: solver)
+        gr.grid = grid; gr.blend = blend; gr.cDivisor = cDivisor
         var paths: [RegressionCV.Path] = [], candidates: [Candidate] = []
         for (i, space) in spaces.enumerated() {
             let path = try cv.path(space.features, labels: labels, numClasses: numClasses, folds: folds)
             paths.append(path)
             log?("C by \(k)-fold cross-validation, class-weighted regression on \(space.name) (held-out mean per-class recall):")
-            for line in pathLines(path) { log?(line) }
+            for line in path.lines() { log?(line) }
             candidates.append(candidate(spaces.count > 1 ? "\(balancedName) (\(space.name))" : balancedName,
                                         "class-weighted logistic regression (balanced) on \(space.name)", space: i,
                                         C: path.chosen, scores: path.scores[path.best], first: candidates.first))
         }
         let last = spaces.count - 1, views = twoView && last > 0 && blend < 1
-        let generator = GeneratedRegression.recommendedGenerator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses), headThreshold: headThreshold)
-        candidates.append(try generatedCandidate(spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
-                                                 C: paths[last].chosen, headThreshold: headThreshold, generator: generator,
-                                                 blend: blend, partner: views ? (spaces[0], paths[0].chosen) : nil,
-                                                 seed: seed, cv: cv, first: candidates[0]))
+        candidates.append(try generatedCandidate(gr, spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
+                                                 C: paths[last].chosen, partner: views ? (spaces[0], paths[0].chosen) : nil,
+                                                 seed: seed, first: candidates[0]))
         let chosen = choose(candidates)
         for (i, c) in candidates.enumerated() {
             let name = c.name.padding(toLength: max(13, candidates.map(\.name.count).max()!), withPad: " ", startingAt: 0)
@@ -182,64 +122,46 @@ public enum CrossValidatedSelection {
                                                                       100 * c.pairedStandardError) + c.summary)
         }
         // Refit the winner on every row of its space.
-        let pick = candidates[chosen], x = spaces[pick.space].features
-        let scaler = FeatureScaler(fitting: x)
-        let model: LinearModel
+        let pick = candidates[chosen], view = GeneratedRegression.View(spaces[pick.space].features)
         let generatedChosen = chosen == candidates.count - 1
+        let model: LinearModel
         if generatedChosen {
-            // Warm start: the class-weighted regression at the space's C*, as in the folds.
-            let start = try cv.refit(scaler.apply(x), labels: labels, numClasses: numClasses, C: paths[last].chosen)
-            let gr = GeneratedRegression(generator: generator, solver: solver)
-            let set = try gr.balancedSet(rawTrain: x, labels: labels, numClasses: numClasses, scaler: scaler, seed: seed)
-            let generated = try gr.solve(set, numClasses: numClasses, C: pick.C, initial: start)
-            if views {
-                let raw = spaces[0].features, rawScaler = FeatureScaler(fitting: raw)
-                let partner = try cv.refit(rawScaler.apply(raw), labels: labels, numClasses: numClasses, C: paths[0].chosen)
-                model = LinearModel.twoView(transformed: scaler.rawModel(generated), raw: rawScaler.rawModel(partner), weight: blend)
-            } else {
-                model = scaler.rawModel(LinearModel.blend(start, generated, weight: blend))
-            }
+            let partner = views ? GeneratedRegression.View(spaces[0].features) : nil
+            let parts = try gr.fitParts(view, labels: labels, numClasses: numClasses, C: paths[last].chosen, generatedC: pick.C,
+                                        alongPath: true, partner: partner, partnerC: paths[0].chosen, seed: seed)
+            model = parts.model(view, partner: partner, blend: blend)
         } else {
-            model = scaler.rawModel(try cv.refit(scaler.apply(x), labels: labels, numClasses: numClasses, C: pick.C))
+            model = view.scaler.rawModel(try cv.refit(view.scaled, labels: labels, numClasses: numClasses, C: pick.C))
         }
         return Outcome(model: model, twoView: generatedChosen && views, chosen: chosen, paths: paths, candidates: candidates,
-                       generator: generator, blend: blend, folds: k)
+                       generator: gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)),
+                       blend: blend, folds: k)
     }
 
-    /// The generated-set regression on `space` at `C/3` over the folds (warm-started from the
-    /// fold's class-weighted regression at `C`), blended with that regression (`blend`: the
-    /// generated model's weight in the logits), or with `partner` (another space's rows and
-    /// `C`) with that space's class-weighted regression, read on both views
-    /// (`LinearModel.twoView`): plain `glag`'s classifier, fold by fold. `C/3`
-    /// is fixed, as in plain `glag` (choosing between `C/3` and `C` by the CV mean was one more
-    /// noisy per-set pick; docs/RESULTS.md).
-    static func generatedCandidate(_ space: Space, space index: Int, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
-                                   C: Double, headThreshold: Int?, generator: GeneratorConfig, blend: Double,
-                                   partner: (space: Space, C: Double)? = nil, seed: UInt64,
-                                   cv: RegressionCV, first: Candidate) throws -> Candidate {
+    /// The generated-set regression on `space` at `C/cDivisor` over the folds (`GeneratedRegression.fitParts`
+    /// on each fold's training rows: warm-started from the fold's class-weighted regression
+    /// at `C`), blended with that regression (`blend`: the generated model's weight in the
+    /// logits), or with `partner` (another space's rows and `C`) with that space's
+    /// class-weighted regression, read on both views (`LinearModel.twoView`): plain `glag`'s
+    /// classifier, fold by fold. The generator is rebuilt from each fold's training rows,
+    /// so no held-out row leaks into a generated one.
+    static func generatedCandidate(_ gr: GeneratedRegression, _ space: Space, space index: Int, labels: [Int32], numClasses: Int,
+                                   folds: StratifiedFolds, C: Double, partner: (space: Space, C: Double)? = nil,
+                                   seed: UInt64, first: Candidate) throws -> Candidate {
         var scores: [Double] = []
         for f in 0..<folds.count {
             let split = FoldSplit(space.features, labels: labels, folds: folds, fold: f)
-            let counts = LabeledFeatures.counts(of: split.trainLabels, numClasses: numClasses)
-            let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator(counts: counts, headThreshold: headThreshold),
-                                         solver: cv.solver)
-            let set = try gr.balancedSet(rawTrain: split.rawTrain, labels: split.trainLabels, numClasses: numClasses,
-                                         scaler: split.scaler, seed: seed)
-            let regression = try cv.refit(split.train, labels: split.trainLabels, numClasses: numClasses, C: C)
-            let model = try gr.solve(set, numClasses: numClasses, C: C / 3, initial: regression)
-            if let p = partner {
-                let other = FoldSplit(p.space.features, labels: labels, folds: folds, fold: f)
-                let raw = try cv.refit(other.train, labels: other.trainLabels, numClasses: numClasses, C: p.C)
-                scores.append(split.score(LinearModel.twoView(transformed: model, raw: raw, weight: blend), numClasses: numClasses,
-                                          beside: other))
-            } else {
-                scores.append(split.score(LinearModel.blend(regression, model, weight: blend), numClasses: numClasses))
-            }
+            let other = partner.map { FoldSplit($0.space.features, labels: labels, folds: folds, fold: f) }
+            let parts = try gr.fitParts(split.view, labels: split.trainLabels, numClasses: numClasses, C: C,
+                                        generatedC: C / gr.cDivisor, alongPath: true, partner: other?.view,
+                                        partnerC: partner?.C, seed: seed)
+            scores.append(split.score(parts.scaledModel(blend: gr.blend), numClasses: numClasses, beside: other))
         }
+        let g = gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)), blend = gr.blend
         let blended = blend == 1 ? ""
             : ", logits blended \(1 - blend) : \(blend) with the class-weighted regression at C*" + (partner.map { " = \($0.C) on \($0.space.name)" } ?? "")
-        return candidate(generatedName, "one generated set on \(space.name) (k = \(generator.k), β = \(generator.initialBeta), sample mean, head threshold \(generator.headThreshold), every class to n_max) + unweighted regression at C*/3\(blended)",
-                         space: index, C: C / 3, scores: scores, first: first)
+        return candidate(generatedName, "one generated set on \(space.name) (k = \(g.k), α = \(g.alpha), β = \(g.initialBeta), \(g.meanMode.rawValue) mean, head threshold \(gr.headThreshold.map(String.init) ?? "⌈n_max/3⌉ of each fold"), every class to \(g.targetPerClass.map(String.init) ?? "n_max")) + unweighted regression at C*/\(String(format: "%g", gr.cDivisor))\(blended)",
+                         space: index, C: C / gr.cDivisor, scores: scores, first: first)
     }
 
     /// The choice among `candidates` (the regressions, simplest first, then the generated
@@ -293,12 +215,5 @@ public enum CrossValidatedSelection {
         let d = first.map { f in RegressionCV.meanAndStandardError(zip(scores, f.scores).map { $0 - $1 }) } ?? (mean: 0, se: 0)
         return Candidate(name: name, summary: summary + ", C = \(C)", space: space, C: C, scores: scores, mean: s.mean,
                          standardError: s.se, pairedDifference: d.mean, pairedStandardError: d.se)
-    }
-
-    /// The printed grid: one line per `C`, the chosen one starred.
-    public static func pathLines(_ p: RegressionCV.Path) -> [String] {
-        p.grid.indices.map { g in
-            "  \(g == p.best ? "*" : " ") C = " + String(format: "%-8g %6.2f ± %.2f", p.grid[g], 100 * p.mean[g], 100 * p.standardError[g])
-        }
     }
 }

@@ -77,6 +77,9 @@ public enum LogisticRegressionError: Error, Equatable, CustomStringConvertible {
 public struct LogisticRegression: Sendable {
     /// Arithmetic of the gemms and softmax (accumulation is always `Double`).
     public enum Precision: String, Sendable, Codable { case single, double }
+    /// The iteration cap of a fit meant to converge (the command line's lbfgs paths); a
+    /// GLAG round caps lower (`GLAGSolverConfig.maxIterations`), being warm-started.
+    public static let convergedIterations = 2000
     /// The L-BFGS initial inverse Hessian.
     public enum Preconditioner: String, Sendable, Codable {
         /// `H₀ = γ·I` (plain L-BFGS, as scipy).

@@ -130,29 +130,6 @@ public struct TrainConfig: Encodable, Equatable, Sendable {
     }
 }
 
-/// A labelled feature matrix.
-public struct LabeledFeatures: Sendable {
-    /// `N × D`, row-major.
-    public var features: Matrix<Float>
-    /// `N` labels in `0..<numClasses`.
-    public var labels: [Int32]
-    public var numClasses: Int
-    public init(features: Matrix<Float>, labels: [Int32], numClasses: Int) {
-        precondition(features.rows == labels.count, "LabeledFeatures: \(features.rows) rows, \(labels.count) labels")
-        precondition(labels.allSatisfy { $0 >= 0 && Int($0) < numClasses }, "LabeledFeatures: labels outside 0..<\(numClasses)")
-        self.features = features; self.labels = labels; self.numClasses = numClasses
-    }
-    /// `C` rows per class. O(N).
-    public var classCounts: [Int] { Self.counts(of: labels, numClasses: numClasses) }
-
-    /// Rows per class of `labels` (each in `0..<numClasses`). O(N).
-    public static func counts(of labels: [Int32], numClasses: Int) -> [Int] {
-        var c = [Int](repeating: 0, count: numClasses)
-        for y in labels { c[Int(y)] += 1 }
-        return c
-    }
-}
-
 /// The data a run trains on.
 public struct TrainInputs {
     /// Training rows, Tukey-transformed (the space the trained classifier works in).
@@ -450,7 +427,7 @@ public final class Trainer {
             model = m; chosen["p"] = p
         default:
             let (m, tau) = chooseOnValidation(grid: config.tauGrid, valX: valX, default: 1, notes: &notes, name: "τ") {
-                Trainer.logitAdjusted(g1, tau: $0, classCounts: self.classCounts)
+                g1.logitAdjusted(tau: $0, classCounts: self.classCounts)
             }
             model = m; chosen["tau"] = tau
         }
@@ -489,13 +466,6 @@ public final class Trainer {
         return out
     }
 
-    /// Post-hoc logit adjustment: `b_c − τ·log π_c`.
-    public static func logitAdjusted(_ m: LinearModel, tau: Double, classCounts: [Int]) -> LinearModel {
-        var out = m
-        let o = LossKind.offsets(tau: tau, classCounts: classCounts)
-        for c in 0..<m.numClasses { out.bias[c] -= o[c] }
-        return out
-    }
 
     /// Learnable weight scaling: logits `s_c·(W_c·z + b_c)` with `W`, `b` fixed; `s` trained
     /// by SGD (momentum, cosine, no decay) with class-balanced sampling and cross-entropy.

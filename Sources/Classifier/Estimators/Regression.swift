@@ -1,0 +1,126 @@
+import AFG
+import Foundation
+import Linalg
+
+/// The converged multinomial logistic regression (`--method ce|crt --solver lbfgs`): one
+/// fit of `LogisticRegression` on the rows, unweighted or class-weighted (scikit-learn's
+/// `class_weight="balanced"`), at a given `C` on the rows as they are, or with `C` chosen
+/// by `RegressionCV` (rows centred and divided by one pooled scale, `FeatureScaler`) and
+/// refitted along the grid path on every row. Under MPI every sum is across ranks.
+public struct Regression: Estimator {
+    /// Class weights `n / (C_present·n_c)` (else every row weighs 1).
+    public var balanced: Bool
+    public var C: RegularizationChoice
+    public var solver: LogisticRegression
+    public var grid: [Double] = RegressionCV.defaultGrid
+
+    public init(balanced: Bool, C: RegularizationChoice, solver: LogisticRegression) {
+        self.balanced = balanced; self.C = C; self.solver = solver
+    }
+
+    public var name: String { balanced ? "crt-lbfgs-balanced" : "ce-lbfgs" }
+    public var crossValidates: Bool { C == .crossValidated }
+
+    /// - Complexity: one L-BFGS solve; with `C` cross-validated, `K × grid` warm-started
+    ///   solves on `(K−1)/K` of the rows and one refit path.
+    public func fit(_ data: FitData, log: @escaping (String) -> Void) throws -> Fitted {
+        let x = data.rows
+        let cv = RegressionCV(grid: grid, balanced: balanced, solver: solver, sumAcrossRanks: data.sumAcrossRanks)
+        let weighting = balanced ? "balanced" : "none"
+        guard C == .crossValidated else {
+            guard case .fixed(let c) = C else { preconditionFailure() }
+            let model = try cv.fit(x.features, labels: x.labels, numClasses: x.numClasses, C: c)
+            return Fitted(model: model, chosen: [:], record: FitRecord(C: c, classWeight: weighting))
+        }
+        let folds = data.requireFolds(name)
+        let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
+        let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)
+        let model = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses,
+                                                 C: path.chosen))
+        let rows = data.classCounts.reduce(0, +)
+        log("C = \(path.chosen) by \(folds.count)-fold cross-validation on \(rows) rows, refitted on them")
+        for line in path.lines() { log(line) }
+        var record = FitRecord(path: path, folds: folds.count, classWeight: weighting)
+        record.scaling = FeatureScaler.description
+        return Fitted(model: model, crossValidation: path.score(folds: folds.count, rows: rows), chosen: ["C": path.chosen],
+                      record: record)
+    }
+}
+
+extension Regression {
+    /// The one regression at a given `C`: `LogisticRegression` on `x` (as given: scaled or
+    /// not), with class weights `n / (C_present·n_c)` when `balanced` (from every rank's
+    /// counts under MPI), `l2 = 1/(C·S)`, `S` the sum of the row weights (`N` unweighted),
+    /// warm-started from `initial`.
+    /// - Complexity: one L-BFGS solve, `4·N·D·C` flops per evaluation.
+    public static func fit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double, balanced: Bool,
+                           solver: LogisticRegression, initial: LinearModel? = nil,
+                           sumAcrossRanks: SumAcrossRanks? = nil) throws -> LinearModel {
+        var weights: [Double]?
+        if balanced {
+            if let sum = sumAcrossRanks {
+                var counts = LabeledFeatures.counts(of: labels, numClasses: numClasses).map(Double.init)
+                sum(&counts)
+                weights = LogisticRegression.balancedClassWeights(classCounts: counts)
+            } else {
+                weights = LogisticRegression.balancedClassWeights(labels: labels, numClasses: numClasses)
+            }
+        }
+        var total = [weights.map { w in labels.reduce(0.0) { $0 + w[Int($1)] } } ?? Double(labels.count)]
+        sumAcrossRanks?(&total)
+        return try solver.fit(features: x, labels: labels, numClasses: numClasses, classWeights: weights,
+                              l2: LogisticRegression.l2(sklearnC: C, totalWeight: total[0]), init: initial,
+                              sumAcrossRanks: sumAcrossRanks)
+    }
+}
+
+/// Logit adjustment over the converged unweighted regression (Menon et al., ICLR 2021,
+/// post hoc; `--method logit-adjust --solver lbfgs`): the regression is fitted without
+/// class weights and the classifier predicts `argmax_c f_c(x) − τ·log π_c`, `π` the class
+/// frequencies of the rows it was fitted on (`LossKind.offsets`; the shift is folded into
+/// the bias, so the classifier stays one linear head). `τ = 1` is the Bayes-optimal shift
+/// for a balanced test set when the probabilities are calibrated; `τ` and `C` are chosen
+/// together by stratified K-fold cross-validation (held-out mean per-class recall, from the
+/// folds' own fits: no extra solve per `τ`); with a given `C`, `τ` alone.
+public struct LogitAdjustedRegression: Estimator {
+    public enum Settings {
+        public static let tauGrid: [Double] = stride(from: 0.0, through: 2.0, by: 0.25).map { $0 }
+    }
+    public var C: RegularizationChoice
+    public var solver: LogisticRegression
+    public var grid: [Double] = RegressionCV.defaultGrid
+    /// The `τ` values scored at every `C`.
+    public var shifts: [Double] = Settings.tauGrid
+
+    public init(C: RegularizationChoice, solver: LogisticRegression) {
+        self.C = C; self.solver = solver
+    }
+
+    public var name: String { "logit-adjust-lbfgs" }
+    /// `τ` is always cross-validated, so the fit always refits on every labelled row.
+    public var crossValidates: Bool { true }
+
+    /// - Complexity: `K × grid` warm-started solves (one grid point with a given `C`) and
+    ///   one refit path; scoring every `τ` costs `O(N·C·|τ|)` per grid point.
+    public func fit(_ data: FitData, log: @escaping (String) -> Void) throws -> Fitted {
+        let x = data.rows, folds = data.requireFolds(name)
+        var cvGrid = grid
+        if case .fixed(let c) = C { cvGrid = [c] }
+        let cv = RegressionCV(grid: cvGrid, balanced: false, solver: solver, sumAcrossRanks: data.sumAcrossRanks)
+        let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds, shifts: shifts)
+        let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)
+        let fitted = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses,
+                                                  C: path.chosen))
+        let counts = data.classCounts, rows = counts.reduce(0, +)
+        let model = fitted.logitAdjusted(tau: path.chosenShift, classCounts: counts)
+        log("C = \(path.chosen), τ = \(path.chosenShift) by \(folds.count)-fold cross-validation on \(rows) rows, refitted on them")
+        for line in path.lines() { log(line) }
+        var record = FitRecord(path: path, folds: folds.count, classWeight: "none")
+        record.scaling = FeatureScaler.description
+        record.tau = path.chosenShift
+        record.method = "post-hoc logit adjustment: logits − τ·log π, π the class frequencies of the fitted rows"
+        if case .fixed = C { record.cSelection = "given" }
+        return Fitted(model: model, crossValidation: path.score(folds: folds.count, rows: rows),
+                      chosen: ["C": path.chosen, "tau": path.chosenShift], record: record)
+    }
+}

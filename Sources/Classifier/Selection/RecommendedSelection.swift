@@ -1,0 +1,70 @@
+import AFG
+import Foundation
+import Linalg
+
+/// The recommended command (`afg train --method glag --select-on-val` on the converged
+/// solver) as an estimator: `CrossValidatedSelection` over every labelled row, with the
+/// raw rows as a candidate space beside the transformed ones when `offerRawSpace` and
+/// `FitData.raw` is given (the simpler space first). One process only.
+public struct RecommendedSelection: Estimator {
+    /// The generated candidate: its generator, head threshold, `C` divisor, blend, two views, solver and grid.
+    public var generated: GeneratedRegression
+    /// Offer the raw rows (`FitData.raw`) as a space of their own.
+    public var offerRawSpace: Bool
+    /// The name of `FitData.rows`' space in the report (e.g. "Tukey λ = 0.5").
+    public var spaceName: String
+
+    public init(generated: GeneratedRegression, offerRawSpace: Bool, spaceName: String) {
+        self.generated = generated; self.offerRawSpace = offerRawSpace; self.spaceName = spaceName
+    }
+
+    public var name: String { "glag-cv" }
+    public var crossValidates: Bool { true }
+
+    /// The spaces the candidates read: the raw rows first when offered.
+    public func spaces(_ data: FitData) -> [CrossValidatedSelection.Space] {
+        var s: [CrossValidatedSelection.Space] = []
+        if offerRawSpace, let r = data.raw { s.append(.init(name: "raw features", features: r)) }
+        s.append(.init(name: spaceName, features: data.rows.features))
+        return s
+    }
+
+    /// - Complexity: see `CrossValidatedSelection`.
+    public func fit(_ data: FitData, log: @escaping (String) -> Void) throws -> Fitted {
+        precondition(data.job == nil, "RecommendedSelection runs in one process")
+        let x = data.rows, spaces = spaces(data), k = data.requireFolds(name).count
+        let g = generated
+        let o = try CrossValidatedSelection.select(
+            spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k, grid: g.grid, headThreshold: g.headThreshold,
+            blend: g.blend, twoView: g.twoView, seed: data.seed, solver: g.solver, generator: g.generator, cDivisor: g.cDivisor,
+            log: { log($0) })
+        let pick = o.choice
+        let rule = "\(k)-fold cross-validation, train + val, one-standard-error rule among the regressions, one-sided corrected resampled t-test at 5 % against the blend"
+        var record = FitRecord(C: pick.C)
+        record.cSelection = nil
+        record.selection = rule
+        record.chosen = pick.name
+        record.scaling = FeatureScaler.description
+        record.blend = o.blend
+        record.generator = .init(o.generator)
+        if o.twoView { record.blendView = spaces[0].name; record.rawC = o.paths[0].chosen }
+        record.candidates = o.candidates.map {
+            .init(name: $0.name, space: spaces[$0.space].name, C: $0.C, cvMeanRecall: $0.mean, se: $0.standardError,
+                  pairedDifference: $0.pairedDifference, pairedSE: $0.pairedStandardError)
+        }
+        record.cPaths = o.paths.map { FitRecord(path: $0, folds: k, classWeight: "balanced") }
+        let views = o.twoView ? " (two views: + the class-weighted regression on \(spaces[0].name) at C = \(o.paths[0].chosen), a raw_weight head)" : ""
+        let score = CrossValidationScore(subject: "the chosen candidate, \(pick.name)", folds: k, rows: x.labels.count,
+                                         meanPerClassRecall: pick.mean, standardError: pick.standardError, rule: rule)
+        var fitted = Fitted(model: o.model, twoView: o.twoView, readsRaw: !o.twoView && spaces.count > 1 && pick.space == 0,
+                            crossValidation: score, chosen: ["C": pick.C], record: record,
+                            notes: ["chosen by \(k)-fold cross-validation: \(pick.name), C = \(pick.C)\(views)"])
+        fitted.selected = pick.name
+        fitted.grid = o.candidates.map {
+            .init(name: $0.name, score: $0.mean,
+                  detail: String(format: "± %.2f, paired Δ %+.2f ± %.2f  ", 100 * $0.standardError, 100 * $0.pairedDifference,
+                                 100 * $0.pairedStandardError) + $0.summary)
+        }
+        return fitted
+    }
+}
