@@ -6,8 +6,9 @@ import Foundation
 /// `afg settings`: every subcommand's options with their defaults and intervals, for programs
 /// that drive `afg` (the Python package's estimators take their parameters from it). Derived,
 /// never listed: the options, defaults and value lists are ArgumentParser's own description of
-/// the command tree (`--experimental-dump-help`), and an option's interval is read back from
-/// the "Must be … ." sentence its `Setting` (Sources/AFG/Settings.swift) puts in its help.
+/// the command tree (`--experimental-dump-help`), and an option's interval (and, for an
+/// option without an ArgumentParser default, its default) is read back from the "Must be … ."
+/// ("Default: … .") sentence its `Setting` (Sources/AFG/Settings.swift) puts in its help.
 struct SettingsDump: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "settings",
@@ -34,7 +35,7 @@ struct SettingsDump: ParsableCommand {
             for o in options {
                 let flag = (o["flags"] as? [String])?.first ?? ""
                 let value = o["default"] as? String ?? "-"
-                let interval = (o["help"] as? String).flatMap(Self.intervalText) ?? ""
+                let interval = (o["help"] as? String).flatMap { Self.stated("Must be ", in: $0) } ?? ""
                 print([name.isEmpty ? "afg" : name, flag, value, interval].joined(separator: "\t"))
             }
         }
@@ -72,18 +73,24 @@ struct SettingsDump: ParsableCommand {
         let preferred = (a["preferredName"] as? [String: Any])?["name"] as? String ?? names.first ?? ""
         if ["help", "version"].contains(preferred) { return nil }
         let help = a["abstract"] as? String ?? ""
-        let bounds = intervalText(help).flatMap(IntervalBounds.init(description:))
+        let bounds = stated("Must be ", in: help).flatMap(IntervalBounds.init(description:))
+        // An option whose absence the command tells apart has no ArgumentParser default; its
+        // help's "Default: X." sentence states it (a word: a longer sentence is a rule, not a value).
+        let helpDefault = stated("Default: ", in: help).flatMap { $0.contains(" ") ? nil : $0 }
         let interval: Any = bounds.map { b -> [String: Any] in
             ["lower": b.lower ?? NSNull(), "lower_closed": b.lowerClosed, "upper": b.upper ?? NSNull(), "upper_closed": b.upperClosed]
         } ?? NSNull()
-        return ["name": preferred, "flags": names, "kind": kind, "default": a["defaultValue"] ?? NSNull(),
+        return ["name": preferred, "flags": names, "kind": kind, "default": a["defaultValue"] ?? helpDefault ?? NSNull(),
                 "values": a["allValues"] ?? NSNull(), "repeating": a["isRepeating"] as? Bool ?? false,
                 "help": help, "interval": interval]
     }
 
-    /// The interval a help text's closing "Must be … ." sentence states (`≥ 1`), or nil.
-    static func intervalText(_ help: String) -> String? {
-        guard let r = help.range(of: "Must be ", options: .backwards), help.hasSuffix(".") else { return nil }
-        return String(help[r.upperBound...].dropLast())
+    /// What the help's sentence starting with `prefix` states, to its end (`. ` or the
+    /// closing `.`): `≥ 1` for "Must be ≥ 1.", or nil without such a sentence.
+    static func stated(_ prefix: String, in help: String) -> String? {
+        guard let r = help.range(of: prefix, options: .backwards) else { return nil }
+        var rest = help[r.upperBound...]
+        if let end = rest.range(of: ". ") { rest = rest[..<end.lowerBound] } else if rest.hasSuffix(".") { rest = rest.dropLast() }
+        return String(rest)
     }
 }

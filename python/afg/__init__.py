@@ -13,9 +13,10 @@ and HDF5 files need h5py.
 from ._binary import AFGError
 from .features import read_features, write_features
 
-__all__ = ["AFGError", "GLAGClassifier", "BalancedLogisticRegression", "read_features", "write_features"]
+__all__ = ["AFGError", "GLAGClassifier", "BalancedLogisticRegression", "LogitAdjustedRegression", "read_features",
+           "write_features"]
 
-_ESTIMATORS = ("GLAGClassifier", "BalancedLogisticRegression")
+_ESTIMATORS = ("GLAGClassifier", "BalancedLogisticRegression", "LogitAdjustedRegression")
 
 
 def __getattr__(name):

@@ -43,7 +43,8 @@ class Option:
         self.flag = "--" + self.name
         self.python_name = self.name.replace("-", "_")
         self.is_flag = record["kind"] == "flag"
-        self.default = False if self.is_flag else parse_default(record.get("default"))
+        self.binary_default = False if self.is_flag else parse_default(record.get("default"))
+        self.default = self.binary_default  # the estimator's (an estimator may set its own)
         self.values = record.get("values")
         self.interval = record.get("interval")
         self.help = record.get("help", "")

@@ -18,18 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _binary, _settings
 
-__all__ = ["GLAGClassifier", "BalancedLogisticRegression"]
-
-
-def _validation_rows(n):
-    """How many of the fit's n rows (the last ones) go to `--val`.
-
-    The one place that follows the binary's interface: `--select-on-val` and `--C auto` ask
-    for a validation file, but both pool train + val (in that order) and cross-validate on
-    the pool, so any split point gives the same pooled rows. When `afg train` cross-validates
-    on `--train` alone, return 0 here.
-    """
-    return 1
+__all__ = ["GLAGClassifier", "BalancedLogisticRegression", "LogitAdjustedRegression"]
 
 
 def tukey(x, lam):
@@ -60,9 +49,13 @@ class _AFGClassifier(ClassifierMixin, BaseEstimator):
         return _settings.options("train", cls._option_names)
 
     def _arguments(self):
+        """The flags of the settings that differ from the binary's defaults: afg refuses a
+        flag its path does not read, so only what the caller changed is passed."""
         args = []
         for o in self._options():
-            args += o.arguments(getattr(self, o.python_name))
+            value = getattr(self, o.python_name)
+            if not (type(value) is type(o.binary_default) and value == o.binary_default):
+                args += o.arguments(value)
         return args
 
     def fit(self, X, y):
@@ -74,9 +67,6 @@ class _AFGClassifier(ClassifierMixin, BaseEstimator):
         if len(classes) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 classes in y; got 1 class ({classes[0]!r})")
         args = list(self._command) + self._arguments()
-        if getattr(self, "tukey", None) == "auto" and not getattr(self, "no_tukey", False) and X.min() < 0:
-            # --tukey auto decides on --train's rows; on all rows it is "no transform" here.
-            args.append("--no-tukey")
         self._set_model(_train(np.asarray(X, np.float32), codes.astype(np.int64), len(classes), args))
         self.classes_ = classes
         return self
@@ -120,21 +110,15 @@ class _AFGClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _train(x, codes, num_classes, args):
-    """Runs `afg train ARGS` on (x, codes) in a private temporary folder, exports the
-    classifier as .npz and returns its arrays. The folder is removed on return and on error."""
-    n = len(codes)
-    v = _validation_rows(n)
+    """Runs `afg train ARGS --train` (x, codes) in a private temporary folder (the
+    cross-validated paths choose on the training rows alone), exports the classifier as .npz
+    and returns its arrays. The folder is removed on return and on error. The class names
+    file fixes C = num_classes."""
     with tempfile.TemporaryDirectory(prefix="afg-fit-") as d:
-        names = np.array([str(c) for c in range(num_classes)])
-        files = {"train": (x[: n - v], codes[: n - v])}
-        if v:
-            files["val"] = (x[n - v:], codes[n - v:])
-        for name, (features, labels) in files.items():
-            np.save(os.path.join(d, f"{name}.npy"), np.ascontiguousarray(features))
-            np.save(os.path.join(d, f"{name}.labels.npy"), labels)
-            np.save(os.path.join(d, f"{name}.class_names.npy"), names)
-        data = ["--train", "train.npy"] + (["--val", "val.npy"] if v else [])
-        _binary.run(["train", *args, *data, "--out", "model.h5", "--quiet"], cwd=d)
+        np.save(os.path.join(d, "train.npy"), np.ascontiguousarray(x))
+        np.save(os.path.join(d, "train.labels.npy"), codes)
+        np.save(os.path.join(d, "train.class_names.npy"), np.array([str(c) for c in range(num_classes)]))
+        _binary.run(["train", *args, "--train", "train.npy", "--out", "model.h5", "--quiet"], cwd=d)
         _binary.run(["export", "--classifier", "model.h5", "--out", "model.npz"], cwd=d)
         with np.load(os.path.join(d, "model.npz"), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
@@ -166,7 +150,8 @@ class GLAGClassifier(_AFGClassifier):
     GLAG's generated set blended with it (docs/USAGE.md)."""
 
     _command = ("--method", "glag", "--select-on-val")
-    _option_names = ("seed", "tukey", "no-tukey", "head-threshold", "blend", "single-head", "tolerance")
+    _option_names = ("seed", "tukey", "no-tukey", "k", "alpha", "head-threshold", "target-per-class", "initial-beta",
+                     "mean-mode", "c-divisor", "blend", "single-head", "tolerance")
 
 
 @_make_init
@@ -177,5 +162,16 @@ class BalancedLogisticRegression(_AFGClassifier):
 
     _command = ("--method", "crt", "--solver", "lbfgs")
     _option_names = ("C", "seed", "tukey", "no-tukey", "tolerance")
-    # The CLI's --C defaults to auto only beside --val: the estimator always means auto.
+    # The CLI's --C defaults to auto only beside --val: the estimator's default is auto.
+    _defaults = {"C": "auto"}
+
+
+@_make_init
+class LogitAdjustedRegression(_AFGClassifier):
+    """Logit adjustment over the converged unweighted regression (Menon et al. 2021, post
+    hoc): `afg train --method logit-adjust --solver lbfgs`; τ and C (`C="auto"`) chosen
+    together by stratified 5-fold cross-validation over the fit's rows. One linear head."""
+
+    _command = ("--method", "logit-adjust", "--solver", "lbfgs")
+    _option_names = ("C", "seed", "tukey", "no-tukey", "tolerance")
     _defaults = {"C": "auto"}
