@@ -11,7 +11,7 @@ TEST_FLAGS := -c release -Xswiftc -enable-testing
 AFG := .build/release/afg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build release test demo demo-full bench bench-env bench-scale bench-mpi bench-accuracy results install clean
+.PHONY: setup build release wheel test demo demo-full bench bench-env bench-scale bench-mpi bench-accuracy results install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -28,10 +28,25 @@ build: setup
 release: setup
 	$(SWIFT) build $(RELEASE_FLAGS)
 
-# Tests build in release mode (the numeric tests are 10-100x slower in debug).
+# The Python package (python/afg) with the release binary inside, as
+# $(DIST)/afg-<version>-py3-none-linux_x86_64.whl. WHEEL_BINARY=PATH packs that binary
+# instead of building the release one (`make test` packs the binary it has just built).
+DIST ?= dist
+WHEEL_BINARY ?=
+wheel: setup
+	$(if $(WHEEL_BINARY),,$(SWIFT) build $(RELEASE_FLAGS))
+	python3 python/build_wheel.py --binary $(or $(WHEEL_BINARY),$(AFG)) --out $(DIST)
+
+# Tests build in release mode (the numeric tests are 10-100x slower in debug). Then the
+# Python package: its wheel from the test build's binary, installed with scikit-learn into
+# .venv-python (python/tests/run.sh; the first run downloads about 60 MB of wheels).
+PY_DIST := .build/python-dist
 test: setup
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-swift-testing
+	rm -rf $(PY_DIST)
+	$(MAKE) --no-print-directory wheel WHEEL_BINARY=$(AFG) DIST=$(PY_DIST)
+	bash python/tests/run.sh $(AFG) $(PY_DIST)
 
 demo: release
 	@bash scripts/demo.sh $(AFG)

@@ -54,6 +54,38 @@ public struct Interval<Value: SettingValue>: Sendable, Equatable, CustomStringCo
     }
 }
 
+/// The bounds of an interval read back from its `description` (`≥ 1`, `> 0`, `in [0, 1)`,
+/// `finite`): what a help sentence "Must be … ." states, as numbers, for programs that read
+/// the settings of the command line (`afg settings --json`). The inverse of
+/// `Interval.description` for every value type (integers read as whole Doubles).
+public struct IntervalBounds: Equatable, Sendable {
+    public var lower: Double?
+    public var lowerClosed: Bool
+    public var upper: Double?
+    public var upperClosed: Bool
+
+    public init(lower: Double?, lowerClosed: Bool, upper: Double?, upperClosed: Bool) {
+        self.lower = lower; self.lowerClosed = lowerClosed; self.upper = upper; self.upperClosed = upperClosed
+    }
+
+    /// The bounds `text` states, or nil when it is not an `Interval.description`. O(|text|).
+    public init?(description text: String) {
+        if text == "finite" { self.init(lower: nil, lowerClosed: true, upper: nil, upperClosed: true); return }
+        let one: [(String, Bool, Bool)] = [("≥ ", true, true), ("> ", true, false), ("≤ ", false, true), ("< ", false, false)]
+        for (prefix, isLower, closed) in one where text.hasPrefix(prefix) {
+            guard let v = Double(text.dropFirst(prefix.count)) else { return nil }
+            if isLower { self.init(lower: v, lowerClosed: closed, upper: nil, upperClosed: true) }
+            else { self.init(lower: nil, lowerClosed: true, upper: v, upperClosed: closed) }
+            return
+        }
+        guard text.hasPrefix("in "), let open = text.dropFirst(3).first, let close = text.last,
+              "[(".contains(open), "])".contains(close) else { return nil }
+        let ends = text.dropFirst(4).dropLast().split(separator: ",", omittingEmptySubsequences: false)
+        guard ends.count == 2, let a = Double(ends[0]), let b = Double(ends[1].drop { $0 == " " }) else { return nil }
+        self.init(lower: a, lowerClosed: open == "[", upper: b, upperClosed: close == "]")
+    }
+}
+
 /// A setting declared once: its name (the command line's long flag), what it means, its
 /// default and the interval it must lie in. The library's config types take their default
 /// from here, the CLI derives its option, `--help` text and check from it, and `check`

@@ -14,5 +14,6 @@ extension AFGCommand {
         Pretrain.self,
         Extract.self,
         Export.self,
+        SettingsDump.self,
     ]
 }
