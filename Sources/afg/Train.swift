@@ -207,6 +207,12 @@ struct Train: ParsableCommand {
             parts.append(("generated rows", solverKind == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
                                             : sgd.epochRows == nil ? 4 * g * d + 16 * g : 16 * g))
         }
+        if solverKind == .lbfgs {
+            parts.append(("the solver's preconditioner, (D+1)² doubles", LogisticRegression.preconditionerBytes(dim: shape.dim)))
+            if path.crossValidates || path.cAuto {
+                parts.append(("a cross-validation fold's rows, raw and scaled", 4 * 2 * n * d * (readsRawView ? 2 : 1)))
+            }
+        }
         let total = parts.reduce(0) { $0 + $1.1 }
         let largest = parts.max { $0.1 < $1.1 }!
         let hint = solverKind == .lbfgs && solverOptions.solver == nil ? "; --solver sgd streams the generated rows" : ""

@@ -127,6 +127,18 @@ final class ReliabilityTests: XCTestCase {
         assertRefused(try afg("calibrate", "--train", big, "--out", out), "class-by-class matrices")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
+
+    /// Few rows in many dimensions: the converged solver's (D+1)² preconditioner (2.3 GB at
+    /// D = 12,000) dominates the plan, though the rows themselves are 1.4 MB.
+    func testTheSolversSquareMatricesAreInThePlan() throws {
+        let d = 12_000, n = 30, wide = path("wide.h5"), out = path("w.h5")
+        try FeatureStore.writeFeatures(FeatureSet(features: (0..<(n * d)).map { Float($0 % 7) }, dim: d,
+                                                  labels: (0..<n).map { Int32($0 % 3) }, numClasses: 3), to: wide)
+        let r = try afg("train", "--method", "crt", "--solver", "lbfgs", "--C", "1", "--train", wide, "--out", out,
+                        "--max-memory", "512M", "--quiet")
+        assertRefused(r, "the solver's preconditioner")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
 }
 
 /// Runs `script` with /bin/sh; returns exit status, stdout and stderr.

@@ -80,6 +80,10 @@ public struct LogisticRegression: Sendable {
     /// The iteration cap of a fit meant to converge (the command line's lbfgs paths); a
     /// GLAG round caps lower (`GLAGSolverConfig.maxIterations`), being warm-started.
     public static let convergedIterations = 2000
+
+    /// Peak bytes of the preconditioner of a fit on `dim` features: two `(D+1)²` Double
+    /// matrices (the moments, then the matrix and its Cholesky factor). O(1).
+    public static func preconditionerBytes(dim: Int) -> Double { 16 * Double(dim + 1) * Double(dim + 1) }
     /// The L-BFGS initial inverse Hessian.
     public enum Preconditioner: String, Sendable, Codable {
         /// `H₀ = γ·I` (plain L-BFGS, as scipy).
@@ -545,6 +549,7 @@ final class Objective<T: SoftmaxScalar> {
 
     /// Lower Cholesky factor of `P = M/C + l2·I_W + ε·I`, `M = Σ_i (s_i/S) x̃_i x̃_iᵀ`
     /// (`(D+1) × (D+1)`), or nil when it cannot be factored.
+    /// - Memory: at most two `(D+1)²` Double matrices at once (`preconditionerBytes`).
     /// - Complexity: `N·D²` flops (one syrk per block) + `(D+1)³/3`.
     func preconditionerFactor() -> Matrix<Double>? {
         let n = p.features.rows, d = p.dim, d1 = d + 1, c = p.numClasses
@@ -572,6 +577,7 @@ final class Objective<T: SoftmaxScalar> {
         }
         // The moments `D × D` then `D`, summed across ranks (identity in one process).
         var moments = kxx.map { Double($0) } + mean
+        kxx = []   // released before the (D+1)² matrices below: at most two of that size live at once
         sum?(&moments)
         var m = Matrix<Double>(rows: d1, cols: d1)
         let invC = 1 / Double(c)
@@ -580,6 +586,7 @@ final class Objective<T: SoftmaxScalar> {
             m.data[d * d1 + i] = moments[d * d + i] * invC
         }
         m.data[d * d1 + d] = invC
+        moments = []
         var trace = 0.0
         for i in 0..<d1 { trace += m.data[i * d1 + i] }
         let eps = 1e-8 * trace / Double(d1)
