@@ -208,6 +208,77 @@ def source_fortunes(cache_dir):
     return x, y, names
 
 
+PYLIB = "/usr/lib/python3.11"                                          # Debian libpython3.11-stdlib
+PERL_CORE = ["/usr/share/perl/5.36.0", "/usr/lib/x86_64-linux-gnu/perl/5.36.0"]  # perl-modules-5.36, libperl5.36
+
+
+def unique_rows(pairs, min_count):
+    """(text, label) pairs -> sorted unique rows; a text seen under two labels is dropped, and
+    labels with fewer than min_count rows."""
+    lab_of = {}
+    for t, l in pairs:
+        lab_of.setdefault(t, set()).add(l)
+    rows = sorted((t, next(iter(s))) for t, s in lab_of.items() if len(s) == 1)
+    ls = [l for _, l in rows]
+    names = sorted(l for l in set(ls) if ls.count(l) >= min_count)
+    return [(t, l) for t, l in rows if l in names], names
+
+
+def source_python_docs(cache_dir):
+    """Docstrings of the Python 3.11 standard library: the first paragraph of every documented
+    function, method and class (parsed with ast, nothing imported), label = its top-level module
+    or package. Tests, site-packages and paragraphs under 20 characters are left out."""
+    import ast
+    pairs = []
+    for p in sorted(glob.glob(os.path.join(PYLIB, "**", "*.py"), recursive=True)):
+        rel = os.path.relpath(p, PYLIB)
+        if rel.startswith(("test/", "site-packages", "dist-packages")) or "/test" in rel:
+            continue
+        top = rel.split("/")[0].removesuffix(".py")
+        try:
+            with open(p, encoding="utf-8", errors="replace") as fh:
+                tree = ast.parse(fh.read())
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                doc = ast.get_docstring(node)
+                para = re.sub(r"\s+", " ", doc.strip().split("\n\n")[0]) if doc else ""
+                if len(para) >= 20:
+                    pairs.append((para, top))
+    rows, names = unique_rows(pairs, 40)
+    rows = pool(rows, 15, 250, 80, 1.5)
+    x = embed([t for t, _ in rows], os.path.join(cache_dir, "python-docs.npz"), max_len=128)
+    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
+    return x, y, names
+
+
+def source_perl_pod(cache_dir):
+    """POD of Perl 5.36's core modules: the first paragraph under every =item / =head2 / =head3
+    (prose only: code, one-word and sigil- or call-led paragraphs left out), label = the
+    module's top-level namespace (IO, ExtUtils, CPAN, Test2, POSIX, ...). pod/perldiag.pod
+    (messages, not module documentation) is left out."""
+    pairs = []
+    for root in PERL_CORE:
+        for p in sorted(glob.glob(os.path.join(root, "**", "*"), recursive=True)):
+            rel = os.path.relpath(p, root)
+            if not p.endswith((".pm", ".pod")) or rel.startswith("pod/"):
+                continue
+            top = rel.split("/")[0].split(".")[0]
+            with open(p, encoding="utf-8", errors="replace") as fh:
+                t = fh.read()
+            for m in re.finditer(r"^=(?:item|head2|head3)[^\n]*\n\n(.*?)(?=\n\n)", t, re.M | re.S):
+                para = re.sub(r"\s+", " ", m.group(1)).strip()
+                if len(para) >= 30 and not para.startswith("=") and not m.group(1)[:1].isspace() \
+                        and not re.match(r"^[$@%&]|^\w+\(", para):
+                    pairs.append((para, top))
+    rows, names = unique_rows(pairs, 40)
+    rows = pool(rows, 15, 300, 100, 1.5)
+    x = embed([t for t, _ in rows], os.path.join(cache_dir, "perl-pod.npz"), max_len=128)
+    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
+    return x, y, names
+
+
 def build(name, seed, cache_dir):
     """Returns ({split: (x, y)}, class_names, attrs)."""
     if name == "letter-lt":
@@ -232,6 +303,16 @@ def build(name, seed, cache_dir):
         x, y, names = source_fortunes(cache_dir)
         sp = split_natural(x, y, names, seed, 15, 500, 25)
         a = dict(source="Debian fortunes cookie files by file, all-MiniLM-L6-v2", domain="text embedding")
+    elif name == "python-docs":
+        x, y, names = source_python_docs(cache_dir)
+        sp = split_natural(x, y, names, seed, 15, 250, 80)
+        a = dict(source="Python 3.11 standard library docstrings by top-level module, all-MiniLM-L6-v2",
+                 domain="text embedding")
+    elif name == "perl-pod":
+        x, y, names = source_perl_pod(cache_dir)
+        sp = split_natural(x, y, names, seed, 15, 300, 100)
+        a = dict(source="Perl 5.36 core module POD paragraphs by top-level namespace, all-MiniLM-L6-v2",
+                 domain="text embedding")
     elif name == "fmnist-lt":
         d = os.path.join(REPO, "fixtures", "fmnist-lt")
         sp = {}
@@ -253,7 +334,8 @@ def build(name, seed, cache_dir):
     return sp, names, a
 
 
-SETS = ["letter-lt", "satimage-lt", "debian-sections", "fortunes", "fmnist-lt", "digits-lt"]
+SETS = ["letter-lt", "satimage-lt", "debian-sections", "fortunes", "fmnist-lt", "digits-lt",
+        "python-docs", "perl-pod"]
 
 
 def set_dir(out, name, seed):
