@@ -211,7 +211,8 @@ def table(args):
            "|---|---|---|---|---|---|---|---|---|---|"]
     avg = {m: {"d": [], "f": []} for m in METHODS}
     for s in sets:
-        seeds = sorted({k[1] for k in rows if k[0] == s})
+        present = {k[2] for k in rows if k[0] == s} | set(PEERS)   # a seed counts once it has every peer and every method run on s
+        seeds = sorted(q for q in {k[1] for k in rows if k[0] == s} if all((s, q, m) in rows for m in present))
         bar = bar_of(rows, s, seeds)
         if bar is None:
             continue
