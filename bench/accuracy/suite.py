@@ -213,7 +213,7 @@ def table(args):
     for s in sets:
         present = {k[2] for k in rows if k[0] == s} | set(PEERS)   # a seed counts once it has every peer and every method run on s
         seeds = sorted(q for q in {k[1] for k in rows if k[0] == s} if all((s, q, m) in rows for m in present))
-        bar = bar_of(rows, s, seeds)
+        bar = bar_of(rows, s, seeds) if seeds else None
         if bar is None:
             continue
         for m in METHODS:
