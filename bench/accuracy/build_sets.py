@@ -17,7 +17,7 @@ the seed changes which rows go to train and val.
 | fortunes | fortune cookie files (Debian `fortunes`), label = file | text, MiniLM-L6 embedding (signed) | 38 | 384 | natural order of file sizes, shaped exponential n_max 500, IF 25 | long-tailed, 10% (>= 2/class) |
 | fmnist-lt | fixtures/fmnist-lt (afg's GraLoss convnet on Fashion-MNIST-LT) | image features, 128-d post-ReLU | 10 | 128 | fixture train subsampled per seed to exponential n_max 2000, IF 100 | balanced, 100/class (fixture's) |
 | digits-lt | scikit-learn digits (UCI 8x8) | image pixels / 16, >= 0 | 10 | 64 | exponential, n_max 100, IF 25 | balanced, 10/class |
-| python-docs | docstrings of the Python 3.11 standard library (Debian `libpython3.11-stdlib`, PSF licence), label = top-level module | text, MiniLM-L6 embedding (signed) | 42 | 384 | natural order of module sizes, shaped exponential n_max 250, IF 80 (Few: 3-13 rows) | long-tailed, 10% (>= 2/class) |
+| python-docs | docstrings of the Python 3.11 standard library (Debian `libpython3.11-stdlib`, PSF licence), label = top-level module | text, MiniLM-L6 embedding (signed) | 42 | 384 | natural order of module sizes, shaped exponential n_max 250, IF 80 (Few: 3-12 rows) | long-tailed, 10% (>= 2/class) |
 | perl-pod | POD of Perl 5.36's core modules (Debian `perl-modules-5.36`, `libperl5.36`; Artistic / GPL), label = top-level namespace | text, MiniLM-L6 embedding (signed) | 36 | 384 | natural order of namespace sizes, shaped exponential n_max 300, IF 100 (Few: 3-12 rows) | long-tailed, 10% (>= 2/class) |
 
 Text: the sentence embedding of all-MiniLM-L6-v2 as shipped in the PyPI package
