@@ -82,17 +82,19 @@ bench-env: setup
 bench: release bench-env
 	AFG_BENCH_PYTHON=$(abspath $(BENCH_PYTHON)) .build/release/afg-bench $(BENCH)
 
-# The accuracy suite of docs/RESULTS.md: six real long-tailed sets from four domains
-# (bench/accuracy/build_sets.py: Debian's r-cran-mlbench and fortunes packages, texts embedded
-# by a sentence-embedding model from PyPI, our Fashion-MNIST-LT features, scikit-learn's
-# digits), 3 seeds, 4 methods paired against scikit-learn's LogisticRegressionCV(balanced).
+# The accuracy suite of docs/RESULTS.md: eight real long-tailed sets from four domains
+# (bench/accuracy/build_sets.py: Debian's r-cran-mlbench and fortunes packages, Python's and
+# Perl's library documentation, texts embedded by a sentence-embedding model from PyPI, our
+# Fashion-MNIST-LT features, scikit-learn's digits), 3 seeds, afg's methods paired against the
+# better of scikit-learn's LogisticRegressionCV(balanced) and logit adjustment per set.
 # Its own Python environment (.venv-accuracy, pinned in bench/accuracy/requirements.txt;
 # torch's wheels are ~3 GB). Sets under ACC_DIR (default /tmp/afg-accuracy). A few hours.
 ACC_DIR ?= /tmp/afg-accuracy
 ACC_PY := .venv-accuracy/bin/python
+ACC_APT := r-cran-mlbench fortunes python3-venv libpython3.11-stdlib perl-modules-5.36 libperl5.36
 .venv-accuracy/stamp: bench/accuracy/requirements.txt
-	@for p in r-cran-mlbench fortunes python3-venv; do dpkg -s $$p >/dev/null 2>&1 || \
-	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq r-cran-mlbench fortunes python3-venv; break; }; done
+	@for p in $(ACC_APT); do dpkg -s $$p >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(ACC_APT); break; }; done
 	python3 -m venv .venv-accuracy
 	$(ACC_PY) -m pip install -q -r bench/accuracy/requirements.txt
 	touch $@

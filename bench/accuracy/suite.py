@@ -7,7 +7,8 @@ long-tailed sets written by build_sets.py, paired over seeds.
 
 Seeds 0, 1, 2 are the ones defaults were chosen on; `build_sets.py --seeds 3 4` writes two more,
 kept to check a choice on draws it was not made on (`run --seeds 3 4`, `table --seeds 3 4`),
-`--seeds 5 6` two more that no default has been chosen on since, `--seeds 7 8` two more
+`--seeds 5 6` two more that no default has been chosen on since (their 2026-12-06 use: the
+held-out seeds of the logit-adjustment prototypes), `--seeds 7 8` two more
 built on 2026-12-01 to check that round's candidates, `--seeds 9 10` two more built after
 the two-view blend was committed, `--seeds 11 12` two more built after the pooled scaling
 was chosen, and `--seeds 13 14 15 16` four more built after it was committed (docs/RESULTS.md).
@@ -19,11 +20,19 @@ only scored):
   afg-lr       afg train --method crt --solver lbfgs --C auto   (afg's class-weighted LR, C by CV)
   sk-lrcv      StandardScaler + LogisticRegressionCV(class_weight="balanced",
                Cs=logspace(-4, 4, 9), cv=StratifiedKFold(5, shuffle=True, random_state=seed),
-               scoring="balanced_accuracy", max_iter=3000) on train + val (the bar)
+               scoring="balanced_accuracy", max_iter=3000) on train + val
+  sk-la        logit adjustment (Menon et al., ICLR 2021) over an unweighted multinomial
+               LogisticRegressionCV, scaled as sk-lrcv (StandardScaler on train + val, the same
+               Cs, folds and max_iter): predict argmax(logits - tau * log prior), tau in
+               {0, 0.25, ..., 2}; C and tau chosen jointly by the mean fold balanced accuracy of
+               the CV's own out-of-fold logits (no extra fit), then refit on train + val
+  sk-la-ll     the same CV, C by its log-loss, tau by balanced accuracy at that C
 
-Many / Medium / Few = top / middle / bottom third of the classes by training count. One JSON
-per (set, seed, method) under $ACC_DIR/suite/, so a run can be resumed; `table` pairs each
-method with the bar per seed (win / loss when the difference exceeds 0.05 points).
+The peers are sk-lrcv, sk-la and sk-la-ll; per set, the bar is the peer with the best mean
+overall over the seeds tabled. Many / Medium / Few = top / middle / bottom third of the
+classes by training count. One JSON per (set, seed, method) under $ACC_DIR/suite/, so a run
+can be resumed; `table` pairs each method with the bar per seed (win / loss when the
+difference exceeds 0.05 points).
 """
 import argparse, json, os, subprocess, sys, tempfile, time, warnings
 import numpy as np
@@ -36,7 +45,10 @@ from build_sets import set_dir, SETS  # noqa: E402
 warnings.filterwarnings("ignore")
 ACC = os.environ.get("ACC_DIR", "/tmp/afg-accuracy")
 AFG = os.environ.get("AFG", os.path.join(HERE, "..", "..", ".build", "release", "afg"))
-METHODS = ["recommended", "glag", "afg-lr", "sk-lrcv"]
+METHODS = ["recommended", "glag", "afg-lr", "sk-lrcv", "sk-la", "sk-la-ll"]
+PEERS = ["sk-lrcv", "sk-la", "sk-la-ll"]   # per set, the bar is the peer with the best mean overall
+CS = np.logspace(-4, 4, 9)
+TAUS = np.arange(9) * 0.25                  # 0, 0.25, ..., 2
 AFG_ARGS = {
     "recommended": ["--method", "glag", "--select-on-val"],
     "glag": ["--method", "glag"],
@@ -82,22 +94,80 @@ def run_afg(method, d, seed):
                                                                     "chosen": info.get("chosen")}
 
 
+def split_rows(d):
+    xt, yt = load(f"{d}/train.h5"); xv, yv = load(f"{d}/val.h5"); xs, ys = load(f"{d}/test.h5")
+    return np.vstack([xt, xv]), np.concatenate([yt, yv]), xs, ys, int(max(yt.max(), ys.max())) + 1
+
+
+def recall_of(p, ys, c):
+    return np.array([np.mean(p[ys == k] == k) for k in range(c)])
+
+
 def run_sklearn(d, seed):
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    xt, yt = load(f"{d}/train.h5"); xv, yv = load(f"{d}/val.h5"); xs, ys = load(f"{d}/test.h5")
-    x, y = np.vstack([xt, xv]), np.concatenate([yt, yv])
+    x, y, xs, ys, c = split_rows(d)
     t0 = time.time()
-    lr = LogisticRegressionCV(Cs=np.logspace(-4, 4, 9), cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+    lr = LogisticRegressionCV(Cs=CS, cv=StratifiedKFold(5, shuffle=True, random_state=seed),
                               class_weight="balanced", scoring="balanced_accuracy", max_iter=3000)
     model = make_pipeline(StandardScaler(), lr).fit(x, y)
     seconds = time.time() - t0
     p = model.predict(xs)
-    c = int(max(yt.max(), ys.max())) + 1
-    recall = np.array([np.mean(p[ys == k] == k) for k in range(c)])
-    return recall, float(np.mean(p == ys)), seconds, {"C": float(lr.C_[0])}
+    return recall_of(p, ys, c), float(np.mean(p == ys)), seconds, {"C": float(lr.C_[0])}
+
+
+def fold_logits(lr, z, y, cv):
+    """Out-of-fold logits of LogisticRegressionCV's own fits: for fold f and grid point j,
+    the fold's held-out rows times the coefficients it fitted without them. Returns a list over
+    folds of (held-out index, array n_Cs x rows x classes)."""
+    paths = np.stack([lr.coefs_paths_[k] for k in lr.classes_])      # classes x folds x Cs x (D+1)
+    out = []
+    for f, (_, te) in enumerate(cv.split(z, y)):
+        w = paths[:, f]                                               # classes x Cs x (D+1)
+        out.append((te, np.einsum("nd,kjd->jnk", z[te], w[:, :, :-1]) + w[:, :, -1].T[:, None, :]))
+    return out
+
+
+def run_logit_adjust(d, seed):
+    """Logit adjustment over an unweighted multinomial LogisticRegressionCV (scaled as sk-lrcv:
+    StandardScaler fitted on train + val, then 5-fold stratified CV on the scaled rows). One CV
+    (scoring log-loss) gives the fold fits; from their out-of-fold logits, balanced accuracy of
+    argmax(logits - tau * log prior) with the fold's own training prior, for every (C, tau) of
+    CS x TAUS. sk-la: C and tau jointly by the mean fold balanced accuracy; sk-la-ll: C by the
+    CV's log-loss, tau by balanced accuracy at that C. Then an unweighted LogisticRegression at
+    each chosen C on all of train + val, predicting with the prior of train + val."""
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+    x, y, xs, ys, c = split_rows(d)
+    t0 = time.time()
+    sc = StandardScaler().fit(x); z = sc.transform(x); zs = sc.transform(xs)
+    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+    lr = LogisticRegressionCV(Cs=CS, cv=cv, scoring="neg_log_loss", max_iter=3000, refit=False).fit(z, y)
+    ba = np.zeros((len(CS), len(TAUS)))
+    for te, logits in fold_logits(lr, z, y, cv):
+        tr = np.setdiff1d(np.arange(len(y)), te)
+        logp = np.log(np.bincount(y[tr], minlength=c) / len(tr))
+        for j in range(len(CS)):
+            for t, tau in enumerate(TAUS):
+                ba[j, t] += balanced_accuracy_score(y[te], np.argmax(logits[j] - tau * logp, 1)) / cv.n_splits
+    ll = np.mean(lr.scores_[lr.classes_[0]], axis=0)                 # folds x Cs -> Cs
+    j_ba, t_ba = np.unravel_index(np.argmax(ba), ba.shape)
+    j_ll = int(np.argmax(ll)); t_ll = int(np.argmax(ba[j_ll]))
+    cv_seconds = time.time() - t0
+    logp = np.log(np.bincount(y, minlength=c) / len(y))
+    fits, out = {}, {}
+    for name, j, t in (("sk-la", j_ba, t_ba), ("sk-la-ll", j_ll, t_ll)):
+        t1 = time.time()
+        if j not in fits:
+            fits[j] = LogisticRegression(C=CS[j], max_iter=3000).fit(z, y)
+        p = np.argmax(fits[j].decision_function(zs) - TAUS[t] * logp, 1)
+        out[name] = (recall_of(p, ys, c), float(np.mean(p == ys)), cv_seconds + time.time() - t1,
+                     {"C": float(CS[j]), "tau": float(TAUS[t]), "cv_balanced_accuracy": float(ba[j, t])})
+    return out
 
 
 def run(args):
@@ -111,39 +181,55 @@ def run(args):
                 path = f"{ACC}/suite/{name}.seed{seed}.{m}.json"
                 if os.path.exists(path) and not args.force:
                     continue
-                recall, overall, seconds, extra = run_sklearn(d, seed) if m == "sk-lrcv" else run_afg(m, d, seed)
-                res = {"set": name, "seed": seed, "method": m, "seconds": seconds, **scores(recall, counts, overall), **extra}
-                with open(path, "w") as f:
-                    json.dump(res, f)
-                print(f"{name} seed {seed} {m:12s} overall {res['overall']:6.2f} few {res['few']:6.2f} "
-                      f"{seconds:7.1f} s {extra}", flush=True)
+                if m in ("sk-la", "sk-la-ll"):
+                    got = run_logit_adjust(d, seed)       # one CV gives both
+                else:
+                    got = {m: run_sklearn(d, seed) if m == "sk-lrcv" else run_afg(m, d, seed)}
+                for k, (recall, overall, seconds, extra) in got.items():
+                    res = {"set": name, "seed": seed, "method": k, "seconds": seconds,
+                           **scores(recall, counts, overall), **extra}
+                    with open(f"{ACC}/suite/{name}.seed{seed}.{k}.json", "w") as f:
+                        json.dump(res, f)
+                    print(f"{name} seed {seed} {k:12s} overall {res['overall']:6.2f} few {res['few']:6.2f} "
+                          f"{seconds:7.1f} s {extra}", flush=True)
+
+
+def bar_of(rows, s, seeds):
+    """The peer with the best mean overall on set s over seeds (every peer present on each)."""
+    have = [m for m in PEERS if all((s, q, m) in rows for q in seeds)]
+    return max(have, key=lambda m: np.mean([rows[(s, q, m)]["overall"] for q in seeds])) if have else None
 
 
 def table(args):
     rows = {}
     for fn in sorted(os.listdir(f"{ACC}/suite")):
         r = json.load(open(f"{ACC}/suite/{fn}"))
-        if r["seed"] in args.seeds:
+        if r["seed"] in args.seeds and r["method"] in METHODS:
             rows[(r["set"], r["seed"], r["method"])] = r
     sets = [s for s in SETS if any(k[0] == s for k in rows)]
-    out = ["| set | method | seeds | overall | Few | Δ overall vs sk-lrcv | Δ Few | W/T/L | s/seed |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    out = ["| set | bar | method | seeds | overall | Few | Δ overall vs bar | Δ Few | W/T/L | s/seed |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     avg = {m: {"d": [], "f": []} for m in METHODS}
     for s in sets:
+        present = {k[2] for k in rows if k[0] == s} | set(PEERS)   # a seed counts once it has every peer and every method run on s
+        seeds = sorted(q for q in {k[1] for k in rows if k[0] == s} if all((s, q, m) in rows for m in present))
+        bar = bar_of(rows, s, seeds) if seeds else None
+        if bar is None:
+            continue
         for m in METHODS:
-            seeds = sorted(k[1] for k in rows if k[0] == s and k[2] == m and (s, k[1], "sk-lrcv") in rows)
-            if not seeds:
+            if not all((s, q, m) in rows for q in seeds):
                 continue
-            a = [rows[(s, q, m)] for q in seeds]; b = [rows[(s, q, "sk-lrcv")] for q in seeds]
+            a = [rows[(s, q, m)] for q in seeds]; b = [rows[(s, q, bar)] for q in seeds]
             d = [x["overall"] - y["overall"] for x, y in zip(a, b)]
             f = [x["few"] - y["few"] for x, y in zip(a, b)]
             w = sum(v > 0.05 for v in d); l = sum(v < -0.05 for v in d)
             avg[m]["d"].append(np.mean(d)); avg[m]["f"].append(np.mean(f))
-            out.append(f"| {s} | {m} | {len(seeds)} | {np.mean([x['overall'] for x in a]):.2f} ± {np.std([x['overall'] for x in a]):.2f} "
-                       f"| {np.mean([x['few'] for x in a]):.2f} | {np.mean(d):+.2f} | {np.mean(f):+.2f} | {w}/{len(d) - w - l}/{l} "
+            out.append(f"| {s} | {bar} | {m} | {len(seeds)} | {np.mean([x['overall'] for x in a]):.2f} ± "
+                       f"{np.std([x['overall'] for x in a]):.2f} | {np.mean([x['few'] for x in a]):.2f} "
+                       f"| {np.mean(d):+.2f} | {np.mean(f):+.2f} | {w}/{len(d) - w - l}/{l} "
                        f"| {np.mean([x['seconds'] for x in a]):.1f} |")
     out.append("")
-    out.append("| method | sets | mean Δ overall vs sk-lrcv | mean Δ Few | worst set Δ overall |")
+    out.append("| method | sets | mean Δ overall vs bar | mean Δ Few | worst set Δ overall |")
     out.append("|---|---|---|---|---|")
     for m in METHODS:
         if avg[m]["d"]:
