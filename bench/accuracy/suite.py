@@ -18,6 +18,7 @@ only scored):
   recommended  afg train --method glag --select-on-val     (the recommended command)
   glag         afg train --method glag --val VAL            (plain defaults)
   afg-lr       afg train --method crt --solver lbfgs --C auto   (afg's class-weighted LR, C by CV)
+  afg-la       afg train --method logit-adjust --solver lbfgs   (logit adjustment, C and τ by CV)
   sk-lrcv      StandardScaler + LogisticRegressionCV(class_weight="balanced",
                Cs=logspace(-4, 4, 9), cv=StratifiedKFold(5, shuffle=True, random_state=seed),
                scoring="balanced_accuracy", max_iter=3000) on train + val
@@ -45,7 +46,7 @@ from build_sets import set_dir, SETS  # noqa: E402
 warnings.filterwarnings("ignore")
 ACC = os.environ.get("ACC_DIR", "/tmp/afg-accuracy")
 AFG = os.environ.get("AFG", os.path.join(HERE, "..", "..", ".build", "release", "afg"))
-METHODS = ["recommended", "glag", "afg-lr", "sk-lrcv", "sk-la", "sk-la-ll"]
+METHODS = ["recommended", "glag", "afg-lr", "afg-la", "sk-lrcv", "sk-la", "sk-la-ll"]
 PEERS = ["sk-lrcv", "sk-la", "sk-la-ll"]   # per set, the bar is the peer with the best mean overall
 CS = np.logspace(-4, 4, 9)
 TAUS = np.arange(9) * 0.25                  # 0, 0.25, ..., 2
@@ -53,6 +54,7 @@ AFG_ARGS = {
     "recommended": ["--method", "glag", "--select-on-val"],
     "glag": ["--method", "glag"],
     "afg-lr": ["--method", "crt", "--solver", "lbfgs", "--C", "auto"],
+    "afg-la": ["--method", "logit-adjust", "--solver", "lbfgs"],
 }
 
 
