@@ -81,12 +81,17 @@ extension Train {
     func fitEstimator(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
         let estimator = self.estimator(lambda: data.lambda)
         let pool = estimator.crossValidates
-        let fitData = try self.fitData(data, pooled: pool, generates: method == .glag)
+        var fitData = try self.fitData(data, pooled: pool, generates: method == .glag)
         if pool {
             console.line("cross-validating on \(Job.totalCounts(fitData.rows.classCounts).reduce(0, +)) rows (train\(val == nil ? "" : " + val")); no test file is read")
         }
+        let progress = FitProgressLine(quiet: console.quiet)
+        fitData.progress = { progress.report($0) }
         let fitted: Fitted
-        do { fitted = try estimator.fit(fitData, log: { console.line($0) }) } catch { throw CLIError("\(train): \(error)") }
+        do {
+            fitted = try estimator.fit(fitData, log: { progress.clear(); console.line($0) })
+            progress.clear()
+        } catch { progress.clear(); throw CLIError("\(train): \(error)") }
         var record = fitted.record
         let trainCounts = Job.totalCounts(data.inputs.train.classCounts)
         if pool && val != nil { record.fittedClassCounts = Job.totalCounts(fitData.rows.classCounts) }

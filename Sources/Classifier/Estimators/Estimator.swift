@@ -40,6 +40,8 @@ public struct FitData {
     public var seed: UInt64
     /// The job's other processes; nil in one process.
     public var job: JobShare?
+    /// Where a cross-validated fit reports each finished solve (a sink, not a setting).
+    public var progress: ((FitProgress) -> Void)? = nil
 
     public init(rows: LabeledFeatures, raw: Matrix<Float>? = nil, validation: LabeledFeatures? = nil,
                 stageOne: (model: LinearModel, rows: Matrix<Float>)? = nil, folds: StratifiedFolds? = nil,
@@ -58,6 +60,18 @@ public struct FitData {
         var counts = rows.classCounts.map(Double.init)
         job?.sum(&counts)
         return counts.map { Int($0) }
+    }
+
+    /// A `RegressionCV.path` progress sink that reports to `progress`: path `index` of
+    /// `paths` over `grid` (sorted, as the path runs it) and `folds` folds; nil without a sink.
+    func pathProgress(_ name: String, grid: [Double], folds: Int, paths: Int = 1, index: Int = 0) -> ((Int, Double, Double) -> Void)? {
+        guard let report = progress else { return nil }
+        let perPath = folds * grid.count
+        return { f, c, _ in
+            let g = grid.firstIndex(of: c) ?? 0
+            report(FitProgress(done: index * perPath + f * grid.count + g + 1, total: paths * perPath,
+                               step: "\(name): fold \(f + 1)/\(folds), C = \(c)"))
+        }
     }
 
     /// The folds, or a programmer error for an estimator that cross-validates without them.
@@ -140,6 +154,14 @@ public struct CrossValidationScore: Sendable, Equatable, Codable {
         self.subject = subject; self.folds = folds; self.rows = rows; self.meanPerClassRecall = meanPerClassRecall
         self.standardError = standardError; self.rule = rule
     }
+}
+
+/// One finished step of a long fit (a fold's solve at one grid point): `done` of `total`
+/// steps, and what the step was. The caller draws it (with its own clock, for an ETA).
+public struct FitProgress: Sendable {
+    public var done: Int
+    public var total: Int
+    public var step: String
 }
 
 /// How `C` is set: a given value, or stratified K-fold cross-validation on the grid.

@@ -274,8 +274,9 @@ public struct GLAGRounds: Estimator {
         var scaler: FeatureScaler? = nil
         if case .fixed(let c) = C { config.inverseRegularization = c } else {
             let folds = data.requireFolds(name)
-            let path = try RegressionCV(balanced: true, solver: solver).path(x.features, labels: x.labels, numClasses: x.numClasses,
-                                                                             folds: folds)
+            let cv = RegressionCV(balanced: true, solver: solver)
+            let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds,
+                                   progress: data.pathProgress("C by cross-validation", grid: cv.grid, folds: folds.count))
             config.inverseRegularization = path.chosen
             log("C = \(path.chosen) by \(folds.count)-fold cross-validation of the class-weighted regression on the training rows")
             let s = FeatureScaler(fitting: x.features)

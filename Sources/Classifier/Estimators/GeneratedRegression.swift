@@ -170,14 +170,18 @@ public struct GeneratedRegression: Estimator {
         case .fixed(let c): C = c; partnerC = c
         case .crossValidated:
             let folds = data.requireFolds(name), cv = RegressionCV(grid: grid, balanced: true, solver: solver, sumAcrossRanks: sum)
-            let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
+            let views = second == nil ? 1 : 2
+            let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds,
+                                   progress: data.pathProgress("C* by cross-validation", grid: cv.grid, folds: folds.count, paths: views))
             log("C* = \(path.chosen) by \(folds.count)-fold cross-validation of the class-weighted regression on \(rows) rows; the generated set uses C*/\(String(format: "%g", cDivisor))")
             for line in path.lines() { log(line) }
             C = path.chosen; paths.append(path)
             score = path.score(folds: folds.count, rows: rows)
             score?.subject = "the class-weighted regression at C* (the blend itself is not cross-validated; --select-on-val scores it)"
             if let r = second {
-                let rawPath = try cv.path(r, labels: x.labels, numClasses: x.numClasses, folds: folds)
+                let rawPath = try cv.path(r, labels: x.labels, numClasses: x.numClasses, folds: folds,
+                                          progress: data.pathProgress("C* of the raw view by cross-validation", grid: cv.grid,
+                                                                      folds: folds.count, paths: 2, index: 1))
                 partnerC = rawPath.chosen; paths.append(rawPath)
                 log("C* = \(rawPath.chosen) for the class-weighted regression on the raw features (the blend's second view), by the same folds")
                 for line in rawPath.lines() { log(line) }

@@ -33,7 +33,8 @@ public struct Regression: Estimator {
             return Fitted(model: model, chosen: [:], record: FitRecord(C: c, classWeight: weighting))
         }
         let folds = data.requireFolds(name)
-        let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds)
+        let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds,
+                               progress: data.pathProgress("C by cross-validation", grid: cv.grid, folds: folds.count))
         let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)
         let model = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses,
                                                  C: path.chosen))
@@ -117,7 +118,8 @@ public struct LogitAdjustedRegression: Estimator {
         var cvGrid = grid
         if case .fixed(let c) = C { cvGrid = [c] }
         let cv = RegressionCV(grid: cvGrid, balanced: false, solver: solver, sumAcrossRanks: data.sumAcrossRanks)
-        let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds, shifts: shifts)
+        let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds, shifts: shifts,
+                               progress: data.pathProgress("C and τ by cross-validation", grid: cv.grid, folds: folds.count))
         let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)
         let fitted = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses,
                                                   C: path.chosen))

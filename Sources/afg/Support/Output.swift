@@ -58,6 +58,29 @@ final class EpochProgress: @unchecked Sendable {
     }
 }
 
+/// Progress of a cross-validated fit (`FitData.progress`): the step, a bar and the ETA,
+/// drawn only once the fit has run 2 s, and cleared before any other line.
+final class FitProgressLine: @unchecked Sendable {
+    private var line: ProgressLine
+    private let start = Date()
+    private var drawn = false
+
+    init(quiet: Bool) { line = ProgressLine(quiet: quiet) }
+
+    func report(_ p: FitProgress) {
+        let secs = Date().timeIntervalSince(start)
+        guard secs >= 2, p.done > 0 else { return }
+        let eta = secs / Double(p.done) * Double(p.total - p.done)
+        line.draw("\(p.step)  \(ProgressLine.bar(p.done, p.total)) \(p.done)/\(p.total) solves  ETA \(String(format: "%.0f", eta))s")
+        drawn = true
+    }
+
+    /// Erases the progress line (if one was drawn), so the next line starts clean.
+    func clear() {
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); drawn = false }
+    }
+}
+
 /// The one JSON encoder: sorted keys (the same value gives the same text); `pretty` for
 /// what a person reads on stdout, compact for records stored in files. Non-finite numbers
 /// are written as the strings "nan", "inf", "-inf".
