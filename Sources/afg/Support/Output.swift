@@ -59,13 +59,14 @@ final class EpochProgress: @unchecked Sendable {
 }
 
 /// Progress of a cross-validated fit (`FitData.progress`): the step, a bar and the ETA,
-/// drawn only once the fit has run 2 s, and cleared before any other line.
+/// drawn on a terminal only (a log or a pipe gets the finished lines alone), once the fit
+/// has run 2 s, and cleared before any other line.
 final class FitProgressLine: @unchecked Sendable {
     private var line: ProgressLine
     private let start = Date()
     private var drawn = false
 
-    init(quiet: Bool) { line = ProgressLine(quiet: quiet) }
+    init(quiet: Bool) { line = ProgressLine(quiet: quiet || isatty(2) == 0) }
 
     func report(_ p: FitProgress) {
         let secs = Date().timeIntervalSince(start)
