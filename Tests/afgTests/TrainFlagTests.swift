@@ -2,53 +2,28 @@ import Foundation
 import XCTest
 import FeatureIO
 
-/// The options of every subcommand, as the binary declares them
-/// (`afg --experimental-dump-help`, swift-argument-parser's own description of the
-/// commands): names, defaults, allowed values and the `Must be …` interval of each setting.
+/// The options of every subcommand, as the binary declares them (`afg settings --json`:
+/// names, defaults, accepted words and the interval of each setting, read back from the
+/// `Setting` declarations). Hidden spellings are not listed.
 struct DeclaredOption {
     var command: String
     var name: String
     var isFlag: Bool
-    var hidden: Bool
     var allValues: [String]
-    var abstract: String
+    var help: String
+    var defaultText: String?
+    /// (lower, lowerClosed, upper, upperClosed); nil when the option declares none.
+    var interval: (lo: Double?, loClosed: Bool, hi: Double?, hiClosed: Bool)?
 
-    /// The default stated in the help ("Default: 0.1."), or the declared default value.
-    var defaultText: String? {
-        if let r = abstract.range(of: #"Default: ([-+0-9.e]+|[a-z-]+)"#, options: .regularExpression) {
-            var d = String(abstract[r].dropFirst("Default: ".count))
-            if d.hasSuffix(".") { d.removeLast() }
-            return d
-        }
-        return nil
-    }
-
-    /// The interval of `Must be …` as (lower, lowerClosed, upper, upperClosed); nil when
-    /// the option declares none. "finite" gives no bounds.
-    var interval: (lo: Double?, loClosed: Bool, hi: Double?, hiClosed: Bool)? {
-        guard let r = abstract.range(of: "Must be ") else { return nil }
-        let rest = abstract[r.upperBound...]
-        if rest.hasPrefix("finite") { return (nil, true, nil, true) }
-        let num = #"-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?"#
-        func capture(_ pattern: String) -> [Double]? {
-            guard let m = rest.range(of: pattern, options: .regularExpression) else { return nil }
-            let nums = rest[m].matches(of: try! Regex(num)).compactMap { Double(rest[m][$0.range]) }
-            return nums
-        }
-        if let v = capture("^≥ " + num), v.count == 1 { return (v[0], true, nil, true) }
-        if let v = capture("^> " + num), v.count == 1 { return (v[0], false, nil, true) }
-        if let v = capture(#"^in [\[(]"# + num + ", " + num + #"[\])]"#), v.count == 2 {
-            let text = String(rest.prefix(while: { $0 != "]" && $0 != ")" }))
-            let close = rest.dropFirst(text.count).first
-            return (v[0], rest.dropFirst(3).first == "[", v[1], close == "]")
-        }
-        return nil
+    /// Whether the setting takes whole numbers: an integral default, or none and integral bounds.
+    var integer: Bool {
+        if let d = defaultText { return !d.contains(".") && !d.contains("e") && Double(d) != nil }
+        return [interval?.lo, interval?.hi].allSatisfy { $0.map { $0 == $0.rounded() } ?? true }
     }
 
     /// A value inside the interval and other than the default, for a numeric setting.
     func validNonDefault() -> String? {
         guard let iv = interval else { return nil }
-        let integer = defaultText.map { !$0.contains(".") && !$0.contains("e") && Double($0) != nil } ?? true
         let d = defaultText.flatMap(Double.init)
         var candidates: [Double] = []
         if let d { candidates += [d / 10, d * 10, d + 1, d / 2, d * 2] }
@@ -66,7 +41,6 @@ struct DeclaredOption {
     /// A value outside the interval; nil when every finite number is inside.
     func outside() -> String? {
         guard let iv = interval else { return nil }
-        let integer = defaultText.map { !$0.contains(".") && !$0.contains("e") && Double($0) != nil } ?? true
         func fmt(_ v: Double) -> String { integer ? String(Int(v)) : String(v) }
         if let lo = iv.lo { return fmt(iv.loClosed ? lo - 1 : lo) }
         if let hi = iv.hi { return fmt(iv.hiClosed ? hi + 1 : hi) }
@@ -74,23 +48,21 @@ struct DeclaredOption {
     }
 }
 
-/// Every declared option of `command` (a path of subcommand names below `afg`).
+/// Every declared option of every subcommand.
 func declaredOptions() throws -> [DeclaredOption] {
-    let r = try afg("--experimental-dump-help")
-    let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
-    var out: [DeclaredOption] = []
-    func walk(_ c: [String: Any]) {
-        let name = c["commandName"] as? String ?? ""
-        for a in c["arguments"] as? [[String: Any]] ?? [] {
-            guard let n = (a["preferredName"] as? [String: Any])?["name"] as? String, (a["preferredName"] as? [String: Any])?["kind"] as? String == "long" else { continue }
-            out.append(DeclaredOption(command: name, name: n, isFlag: a["kind"] as? String == "flag",
-                                      hidden: a["shouldDisplay"] as? Bool == false, allValues: a["allValues"] as? [String] ?? [],
-                                      abstract: a["abstract"] as? String ?? ""))
+    let r = try afg("settings", "--json")
+    let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.err)
+    let commands = try XCTUnwrap(root["commands"] as? [String: [[String: Any]]])
+    return commands.sorted { $0.key < $1.key }.flatMap { command, options in
+        options.map { o in
+            let iv = o["interval"] as? [String: Any]
+            return DeclaredOption(command: command, name: o["name"] as? String ?? "", isFlag: o["kind"] as? String == "flag",
+                                  allValues: o["values"] as? [String] ?? [], help: o["help"] as? String ?? "",
+                                  defaultText: o["default"] as? String,
+                                  interval: iv.map { ($0["lower"] as? Double, $0["lower_closed"] as? Bool ?? true,
+                                                      $0["upper"] as? Double, $0["upper_closed"] as? Bool ?? true) })
         }
-        for s in c["subcommands"] as? [[String: Any]] ?? [] { walk(s) }
     }
-    walk(try XCTUnwrap(root["command"] as? [String: Any]))
-    return out
 }
 
 /// Tests generated from the declarations: every setting of every subcommand refuses a
@@ -123,7 +95,7 @@ final class TrainFlagTests: XCTestCase {
             "evaluate": ["--classifier", clf, "--test", "\(shards)/test.h5"],
         ]
         var checked = 0
-        for o in try declaredOptions() where !o.hidden {
+        for o in try declaredOptions() {
             guard let bad = o.outside() else { continue }
             let args = try XCTUnwrap(base[o.command], "afg \(o.command) declares --\(o.name) with an interval: add its base arguments here")
             let r = try afgArgs([o.command] + args + ["--\(o.name)", bad])
@@ -183,12 +155,12 @@ final class TrainFlagTests: XCTestCase {
             ["--method", "glag"] + val, ["--method", "glag"],
             ["--method", "glag", "--rounds", "3"] + val, ["--method", "glag", "--select-on-val"] + val,
         ]
-        // Options that choose the path or name its files, and the hidden spellings of others.
+        // Options that choose the path or name its files.
         let structural: Set<String> = ["method", "solver", "train", "val", "teacher", "out", "help", "version"]
         // Their effect is on a run that is killed (the checkpoint is removed at the end), or
         // on inputs whose class names disagree (a waiver; ClassNameTests).
         let sideEffectOnly: Set<String> = ["checkpoint-every", "class-names-may-differ"]
-        let options = try declaredOptions().filter { $0.command == "train" && !$0.hidden && !structural.contains($0.name) }
+        let options = try declaredOptions().filter { $0.command == "train" && !structural.contains($0.name) }
         XCTAssertGreaterThan(options.count, 40)
         var accepted = 0, refusals = 0
         for p in paths {
@@ -210,7 +182,7 @@ final class TrainFlagTests: XCTestCase {
                     case "features-key", "labels-key", "class-names-key": value = "missing"
                     default: value = o.allValues.first { $0 != o.defaultText } ?? o.validNonDefault()
                     }
-                    given.append(try XCTUnwrap(value, "no valid non-default value for --\(o.name): \(o.abstract)"))
+                    given.append(try XCTUnwrap(value, "no valid non-default value for --\(o.name): \(o.help)"))
                 }
                 let r = try run(data + p + given, out: b)
                 if r.refused { refusals += 1; continue }
