@@ -16,8 +16,9 @@ let hdf5Linking: [LinkerSetting] = FileManager.default.fileExists(atPath: hdf5Ar
 // afg → Backbone → Linalg (stage one does not link stage two: the schedule both share is
 // Linalg's); FeatureIO (→ CHDF5, CZlib) sits at the bottom beside them (Backbone uses its
 // safetensors).
-// Distributed (→ CMPI, Open MPI) sits beside them too, imported only by the CLI and its own
-// tests: AFG and Classifier take a sum-across-ranks closure instead. Nothing imports the CLI.
+// Distributed (→ CMPI, Open MPI; → Linalg for its double-double sums) sits beside them too,
+// imported only by the CLI and its own tests: AFG and Classifier take sum-across-ranks
+// closures instead. Nothing imports the CLI.
 let package = Package(
     name: "afg",
     products: [
@@ -42,7 +43,7 @@ let package = Package(
         // Open MPI, with getters for its macro handles (MPI_COMM_WORLD, MPI_DOUBLE, ...).
         // Only Distributed imports CMPI.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .target(name: "Distributed", dependencies: ["CMPI"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "Linalg"]),
         .target(name: "Linalg", dependencies: ["CLAPACK", "CMalloc"]),
         .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"], linkerSettings: hdf5Linking),
         .target(name: "AFG", dependencies: ["Linalg"]),

@@ -1,5 +1,6 @@
 import CMPI
 import Foundation
+import Linalg
 
 /// Element types the collectives move, with their MPI datatype.
 protocol MPIScalar { static var mpiType: MPI_Datatype? { get } }
@@ -45,6 +46,50 @@ enum MPICalls {
                     MPI_Reduce(afg_MPI_IN_PLACE(), base, Int32(m), T.mpiType, afg_MPI_SUM(), Int32(root), afg_MPI_COMM_WORLD())
                 } else {
                     MPI_Reduce(base, nil, Int32(m), T.mpiType, afg_MPI_SUM(), Int32(root), afg_MPI_COMM_WORLD())
+                }
+                a += m
+            }
+        }
+    }
+
+    /// A pair of Doubles `(hi, lo)`, one element of a double-double reduction (a pair is
+    /// never split between the pieces MPI hands the operation).
+    nonisolated(unsafe) static let pairType: MPI_Datatype? = {
+        var t: MPI_Datatype? = afg_MPI_DATATYPE_NULL()
+        MPI_Type_contiguous(2, afg_MPI_DOUBLE(), &t)
+        MPI_Type_commit(&t)
+        return t
+    }()
+
+    /// `inout[k] ← in[k] + inout[k]` in double-double (`CompensatedSum.twoSum`), declared
+    /// non-commutative so MPI applies it in rank order.
+    nonisolated(unsafe) static let pairSum: MPI_Op? = {
+        var op: MPI_Op? = afg_MPI_OP_NULL()
+        MPI_Op_create({ input, output, len, _ in
+            guard let a = input?.assumingMemoryBound(to: Double.self), let b = output?.assumingMemoryBound(to: Double.self),
+                  let n = len?.pointee else { return }
+            for k in 0..<Int(n) {
+                let (s, e) = CompensatedSum.twoSum(a[2 * k], b[2 * k])
+                (b[2 * k], b[2 * k + 1]) = CompensatedSum.fastTwoSum(s, e + a[2 * k + 1] + b[2 * k + 1])
+            }
+        }, 0, &op)
+        return op
+    }()
+
+    /// `MPI_Reduce` of interleaved `(hi, lo)` pairs with `pairSum` into `x` on `root`
+    /// (in place there), piece by piece.
+    static func reducePairs(_ x: inout [Double], root: Int, isRoot: Bool) {
+        precondition(x.count % 2 == 0, "reducePairs: odd count")
+        let n = x.count / 2, type = pairType, op = pairSum
+        x.withUnsafeMutableBufferPointer { p in
+            var a = 0
+            while a < n {
+                let m = min(piece / 2, n - a)
+                let base = UnsafeMutableRawPointer(p.baseAddress! + 2 * a)
+                if isRoot {
+                    MPI_Reduce(afg_MPI_IN_PLACE(), base, Int32(m), type, op, Int32(root), afg_MPI_COMM_WORLD())
+                } else {
+                    MPI_Reduce(base, nil, Int32(m), type, op, Int32(root), afg_MPI_COMM_WORLD())
                 }
                 a += m
             }

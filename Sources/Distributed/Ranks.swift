@@ -1,4 +1,5 @@
 import CMPI
+import Linalg
 import Foundation
 
 /// The processes of one job: `size` ranks numbered `0..<size`, and the collectives
@@ -123,6 +124,21 @@ public final class Ranks: @unchecked Sendable {
     public func allGather(_ x: [Float]) throws -> [Float] {
         guard usesMPI, size > 1 else { return x }
         return try MPICalls.gather(x, root: 0, all: true, rank: rank, size: size)!
+    }
+
+    /// `s ← Σ_ranks s` in double-double: a reduce to rank 0 with a non-commutative
+    /// double-double addition (MPI applies it in rank order), then a broadcast, so every
+    /// rank holds the same bits, and the rounded sums are those of one process adding the
+    /// same terms (`CompensatedSum`). Every rank passes the same count.
+    /// - Complexity: a reduce plus a broadcast of `2·count` doubles (twice `sum`'s bytes).
+    public func combine(_ s: inout CompensatedSum) {
+        guard usesMPI, size > 1 else { return }
+        let n = s.count
+        var pairs = [Double](repeating: 0, count: 2 * n)
+        for i in 0..<n { pairs[2 * i] = s.hi[i]; pairs[2 * i + 1] = s.lo[i] }
+        MPICalls.reducePairs(&pairs, root: 0, isRoot: isRoot)
+        MPICalls.broadcast(&pairs, root: 0)
+        for i in 0..<n { s.hi[i] = pairs[2 * i]; s.lo[i] = pairs[2 * i + 1] }
     }
 
     /// Runs `body` on every rank, then agrees on the outcome: when any rank threw, the

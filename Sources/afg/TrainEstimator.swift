@@ -125,7 +125,14 @@ extension Train {
             return FitData(rows: x, raw: raw, validation: pool ? nil : data.inputs.val, stageOne: stageOne,
                            folds: StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: k, seed: seed), seed: seed)
         }
-        let (x, folds, mine) = try distributedPool(data, folds: k, withValidation: pool)
+        var (x, folds, mine) = try distributedPool(data, folds: k, withValidation: pool)
+        // A fit on the training rows alone, with nothing row-aligned beside them: the rows
+        // move to block boundaries, so the solve is the one-process solve (`blockAligned`).
+        var aligned = false
+        if !pool && !generates && data.untransformedTrain == nil && stageOne == nil {
+            x = try blockAligned(x, blockRows: regressionSolver.blockRows)
+            aligned = true
+        }
         var raw: Matrix<Float>? = nil
         if let r = data.untransformedTrain {
             raw = pool ? data.untransformedVal.map { .verticalJoin(r, $0.gatheringRows(mine)) } ?? r : r
@@ -138,10 +145,10 @@ extension Train {
             generatorRows = all
         }
         let ranks = Job.ranks
-        let job = JobShare(rank: ranks.rank, size: ranks.size, sum: Job.sum, generatorRows: generatorRows,
+        let job = JobShare(rank: ranks.rank, size: ranks.size, sum: Job.sum, combine: Job.combine, generatorRows: generatorRows,
                            part: { rowRange(of: ranks.rank, size: ranks.size, rows: $0) })
-        return FitData(rows: x, raw: raw, validation: pool ? nil : data.inputs.val, stageOne: stageOne, folds: folds,
-                       seed: seed, job: job)
+        return FitData(rows: x, raw: raw, validation: pool ? nil : data.inputs.val, stageOne: stageOne,
+                       folds: aligned ? nil : folds, seed: seed, job: job)
     }
 
     /// `a`'s rows then `b`'s.

@@ -127,6 +127,43 @@ extension Train {
         return (Int(counts[..<ranks.rank].reduce(0, +)), labels, rows)
     }
 
+    /// Under mpirun, this rank's training rows moved so that they start at a multiple of
+    /// `blockRows` in the one-process order: with `up(x) = min(N, ⌈x/B⌉·B)`, the rank that
+    /// held `[first, end)` holds `[up(first), up(end))` (nothing when no multiple of `B`
+    /// falls in its rows). `LogisticRegression` then sums the very blocks one process sums,
+    /// and its solve is the one-process solve. Rows move between neighbours only: each
+    /// rank hands over its rows below `up(first)` (fewer than `B`), gathered by every rank
+    /// (at most `size·(B−1)` rows); the order of the rows does not change.
+    func blockAligned(_ t: LabeledFeatures, blockRows b: Int) throws -> LabeledFeatures {
+        let ranks = Job.ranks, d = t.features.cols
+        let counts = try ranks.allGather([Double(t.labels.count)]).map { Int($0) }
+        var starts = [0]
+        for c in counts { starts.append(starts.last! + c) }
+        let n = starts.last!
+        func up(_ x: Int) -> Int { min(n, (x + b - 1) / b * b) }
+        // What rank q hands over: its global rows [starts[q], handed(q)).
+        func handed(_ q: Int) -> Int { min(up(starts[q]), starts[q + 1]) }
+        let first = starts[ranks.rank], end = starts[ranks.rank + 1], give = handed(ranks.rank) - first
+        let pieces = try ranks.allGather(Array(t.features.data[0..<(give * d)]))
+        let pieceLabels = try ranks.allGather(t.labels[0..<give].map(Double.init))
+        var features = Array(t.features.data[(give * d)...]), labels = Array(t.labels[give...])
+        if give < end - first {
+            // This rank owns blocks: it takes the rows up to up(end) from the ranks after it.
+            var offset = 0
+            for q in 0..<ranks.size {
+                let lo = starts[q], hi = handed(q)
+                if q > ranks.rank && lo < up(end) {
+                    let take = min(hi, up(end)) - lo
+                    features += pieces[(offset * d)..<((offset + take) * d)]
+                    labels += pieceLabels[offset..<(offset + take)].map { Int32($0) }
+                }
+                offset += hi - lo
+            }
+        }
+        return LabeledFeatures(features: Matrix(rows: labels.count, cols: d, data: features), labels: labels,
+                               numClasses: t.numClasses)
+    }
+
     /// Under mpirun, this rank's place in the training rows (`RowShare`): the labels of
     /// every rank and where its own rows start, and for glag / tailcalib every rank's rows
     /// (the generator is built from all of them, as in `afg calibrate`). nil in one process.

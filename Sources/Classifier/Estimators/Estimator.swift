@@ -54,6 +54,8 @@ public struct FitData {
 
     /// Sums across the job's ranks; nil in one process.
     public var sumAcrossRanks: SumAcrossRanks? { job?.sum }
+    /// The solver's sums across ranks (`CompensatedSum`), nil in one process.
+    public var combineAcrossRanks: CombineAcrossRanks? { job?.combine }
 
     /// Every rank's rows per class (`C` values).
     public var classCounts: [Int] {
@@ -87,6 +89,8 @@ public struct JobShare {
     public var rank: Int, size: Int
     /// Sums a buffer across ranks (the same bits on every rank).
     public var sum: SumAcrossRanks
+    /// Combines double-double sums across ranks in rank order (the same bits on every rank).
+    public var combine: CombineAcrossRanks
     /// The one-process rows (every rank's, in one-process order) that a generator is built
     /// from: the generated set is then the one-process set, and each rank keeps its blocks.
     /// nil for an estimator that generates nothing.
@@ -94,9 +98,9 @@ public struct JobShare {
     /// This rank's contiguous part of `n` items (the same split on every rank).
     public var part: (Int) -> Range<Int>
 
-    public init(rank: Int, size: Int, sum: @escaping SumAcrossRanks, generatorRows: LabeledFeatures? = nil,
-                part: @escaping (Int) -> Range<Int>) {
-        self.rank = rank; self.size = size; self.sum = sum; self.generatorRows = generatorRows; self.part = part
+    public init(rank: Int, size: Int, sum: @escaping SumAcrossRanks, combine: @escaping CombineAcrossRanks,
+                generatorRows: LabeledFeatures? = nil, part: @escaping (Int) -> Range<Int>) {
+        self.rank = rank; self.size = size; self.sum = sum; self.combine = combine; self.generatorRows = generatorRows; self.part = part
     }
 }
 

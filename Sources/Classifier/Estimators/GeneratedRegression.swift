@@ -119,7 +119,8 @@ public struct GeneratedRegression: Estimator {
     /// - Complexity: one generation, up to three regressions (or refit paths).
     public func fitParts(_ view: View, labels: [Int32], numClasses: Int, C: Double, generatedC: Double, alongPath: Bool,
                          partner: View? = nil, partnerC: Double? = nil, seed: UInt64, job: JobShare? = nil) throws -> Parts {
-        let cv = RegressionCV(grid: grid, balanced: true, solver: solver, sumAcrossRanks: job?.sum)
+        let cv = RegressionCV(grid: grid, balanced: true, solver: solver, sumAcrossRanks: job?.sum,
+                              combineAcrossRanks: job?.combine)
         func regression(_ x: Matrix<Float>, _ c: Double) throws -> LinearModel {
             alongPath ? try cv.refit(x, labels: labels, numClasses: numClasses, C: c)
                       : try cv.fit(x, labels: labels, numClasses: numClasses, C: c)
@@ -130,7 +131,7 @@ public struct GeneratedRegression: Estimator {
         job?.sum(&total)
         let generated = try solver.fit(features: set.rows.features, labels: set.rows.labels, numClasses: numClasses,
                                        l2: LogisticRegression.l2(sklearnC: generatedC, totalWeight: total[0]), init: start,
-                                       sumAcrossRanks: job?.sum)
+                                       combineAcrossRanks: job?.combine)
         let other = try partner.map { try regression($0.scaled, partnerC ?? C) }
         return Parts(regression: start, generated: generated, partner: other, generatedRows: set.generated)
     }
@@ -169,7 +170,8 @@ public struct GeneratedRegression: Estimator {
         switch self.C {
         case .fixed(let c): C = c; partnerC = c
         case .crossValidated:
-            let folds = data.requireFolds(name), cv = RegressionCV(grid: grid, balanced: true, solver: solver, sumAcrossRanks: sum)
+            let folds = data.requireFolds(name), cv = RegressionCV(grid: grid, balanced: true, solver: solver, sumAcrossRanks: sum,
+                                                                               combineAcrossRanks: data.combineAcrossRanks)
             let views = second == nil ? 1 : 2
             let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds,
                                    progress: data.pathProgress("C* by cross-validation", grid: cv.grid, folds: folds.count, paths: views))

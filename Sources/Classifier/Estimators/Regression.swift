@@ -25,7 +25,8 @@ public struct Regression: Estimator {
     ///   solves on `(K−1)/K` of the rows and one refit path.
     public func fit(_ data: FitData, log: @escaping (String) -> Void) throws -> Fitted {
         let x = data.rows
-        let cv = RegressionCV(grid: grid, balanced: balanced, solver: solver, sumAcrossRanks: data.sumAcrossRanks)
+        let cv = RegressionCV(grid: grid, balanced: balanced, solver: solver, sumAcrossRanks: data.sumAcrossRanks,
+                              combineAcrossRanks: data.combineAcrossRanks)
         let weighting = balanced ? "balanced" : "none"
         guard C == .crossValidated else {
             guard case .fixed(let c) = C else { preconditionFailure() }
@@ -52,26 +53,24 @@ extension Regression {
     /// The one regression at a given `C`: `LogisticRegression` on `x` (as given: scaled or
     /// not), with class weights `n / (C_present·n_c)` when `balanced` (from every rank's
     /// counts under MPI), `l2 = 1/(C·S)`, `S` the sum of the row weights (`N` unweighted),
-    /// warm-started from `initial`.
+    /// warm-started from `initial`. Under MPI every sum is combined as the solver's are.
     /// - Complexity: one L-BFGS solve, `4·N·D·C` flops per evaluation.
     public static func fit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double, balanced: Bool,
                            solver: LogisticRegression, initial: LinearModel? = nil,
-                           sumAcrossRanks: SumAcrossRanks? = nil) throws -> LinearModel {
+                           combineAcrossRanks: CombineAcrossRanks? = nil) throws -> LinearModel {
         var weights: [Double]?
         if balanced {
-            if let sum = sumAcrossRanks {
-                var counts = LabeledFeatures.counts(of: labels, numClasses: numClasses).map(Double.init)
-                sum(&counts)
-                weights = LogisticRegression.balancedClassWeights(classCounts: counts)
-            } else {
-                weights = LogisticRegression.balancedClassWeights(labels: labels, numClasses: numClasses)
-            }
+            var counts = CompensatedSum(count: numClasses)
+            for (k, n) in LabeledFeatures.counts(of: labels, numClasses: numClasses).enumerated() { counts.add(Double(n), at: k) }
+            combineAcrossRanks?(&counts)
+            weights = LogisticRegression.balancedClassWeights(classCounts: counts.rounded())
         }
-        var total = [weights.map { w in labels.reduce(0.0) { $0 + w[Int($1)] } } ?? Double(labels.count)]
-        sumAcrossRanks?(&total)
+        var total = CompensatedSum(count: 1)
+        for y in labels { total.add(weights?[Int(y)] ?? 1, at: 0) }
+        combineAcrossRanks?(&total)
         return try solver.fit(features: x, labels: labels, numClasses: numClasses, classWeights: weights,
-                              l2: LogisticRegression.l2(sklearnC: C, totalWeight: total[0]), init: initial,
-                              sumAcrossRanks: sumAcrossRanks)
+                              l2: LogisticRegression.l2(sklearnC: C, totalWeight: total.rounded()[0]), init: initial,
+                              combineAcrossRanks: combineAcrossRanks)
     }
 }
 
@@ -117,7 +116,8 @@ public struct LogitAdjustedRegression: Estimator {
         let x = data.rows, folds = data.requireFolds(name)
         var cvGrid = grid
         if case .fixed(let c) = C { cvGrid = [c] }
-        let cv = RegressionCV(grid: cvGrid, balanced: false, solver: solver, sumAcrossRanks: data.sumAcrossRanks)
+        let cv = RegressionCV(grid: cvGrid, balanced: false, solver: solver, sumAcrossRanks: data.sumAcrossRanks,
+                              combineAcrossRanks: data.combineAcrossRanks)
         let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds, shifts: shifts,
                                progress: data.pathProgress("C and τ by cross-validation", grid: cv.grid, folds: folds.count))
         let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)

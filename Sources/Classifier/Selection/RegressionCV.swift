@@ -60,15 +60,19 @@ public struct RegressionCV {
     /// the folds): class counts, total weight, every solver evaluation, the scalers and the
     /// held-out scores are summed across ranks. nil = one process.
     public var sumAcrossRanks: SumAcrossRanks?
+    /// The solver's sums across ranks (`LogisticRegression.solve`); with `sumAcrossRanks`.
+    public var combineAcrossRanks: CombineAcrossRanks?
 
     public init(grid: [Double] = RegressionCV.defaultGrid, balanced: Bool,
                 solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
-                sumAcrossRanks: SumAcrossRanks? = nil) {
+                sumAcrossRanks: SumAcrossRanks? = nil, combineAcrossRanks: CombineAcrossRanks? = nil) {
+        precondition((sumAcrossRanks == nil) == (combineAcrossRanks == nil), "RegressionCV: both sums across ranks or neither")
         precondition(!grid.isEmpty && grid.allSatisfy { $0 > 0 && $0.isFinite }, "RegressionCV: grid values must be positive")
         self.grid = grid.sorted()
         self.balanced = balanced
         self.solver = solver
         self.sumAcrossRanks = sumAcrossRanks
+        self.combineAcrossRanks = combineAcrossRanks
     }
 
     /// The regression at `C` on `x` (already scaled), warm-started from `initial`.
@@ -77,7 +81,7 @@ public struct RegressionCV {
     public func fit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double,
                     initial: LinearModel? = nil) throws -> LinearModel {
         try Regression.fit(x, labels: labels, numClasses: numClasses, C: C, balanced: balanced, solver: solver, initial: initial,
-                           sumAcrossRanks: sumAcrossRanks)
+                           combineAcrossRanks: combineAcrossRanks)
     }
 
     /// The regression at the grid point `C` fitted as each fold of `path` fits it: along the

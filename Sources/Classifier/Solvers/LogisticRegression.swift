@@ -166,10 +166,10 @@ public struct LogisticRegression: Sendable {
     public func fit(features: Matrix<Float>, labels: [Int32], numClasses: Int? = nil,
                     classWeights: [Double]? = nil, sampleWeights: [Double]? = nil,
                     softTargets: SoftTargets? = nil, l2: Double,
-                    init initial: LinearModel? = nil, sumAcrossRanks: SumAcrossRanks? = nil) throws -> LinearModel {
+                    init initial: LinearModel? = nil, combineAcrossRanks: CombineAcrossRanks? = nil) throws -> LinearModel {
         try solve(features: features, labels: labels, numClasses: numClasses, classWeights: classWeights,
                   sampleWeights: sampleWeights, softTargets: softTargets, l2: l2, init: initial,
-                  sumAcrossRanks: sumAcrossRanks).model
+                  combineAcrossRanks: combineAcrossRanks).model
     }
 
     /// Minimises the objective from `initial` (warm start) or from zero.
@@ -185,13 +185,17 @@ public struct LogisticRegression: Sendable {
     ///   - l2: the penalty `l2/2·‖W‖²` (≥ 0); `l2(sklearnC:totalWeight:)` maps scikit-learn's `C`.
     ///   - initial: a `C × D` model to start from.
     ///   - progress: called after every L-BFGS iteration.
-    ///   - sumAcrossRanks: for rows spread over the processes of a job (each passing its
-    ///     own rows; nil = one process): the total row weight `S`, the preconditioner's
-    ///     moments and, at every evaluation, the data term of `f` and `∇f` are summed
-    ///     across ranks (the penalty is added once, after the sum), as Spark MLlib's
-    ///     LogisticRegression does. Every rank then takes the same L-BFGS steps; the
-    ///     iterates equal one process's up to the order of the sums. `C` should be passed
-    ///     (`numClasses`), as a rank may not see every label.
+    ///   - combineAcrossRanks: for rows spread over the processes of a job (each passing
+    ///     its own rows; nil = one process): the total row weight `S`, the preconditioner's
+    ///     moments and, at every evaluation, the data term of `f` and `∇f` are combined
+    ///     across ranks (the penalty is added once, after), as Spark MLlib's
+    ///     LogisticRegression does; every rank then takes the same L-BFGS steps. Every sum
+    ///     is kept in double-double (`CompensatedSum`) over row blocks of `blockRows`
+    ///     counted from the rank's first row: when each rank's rows start at a multiple
+    ///     of `blockRows` of the one-process order, every block's partial is the
+    ///     one-process block's, bit for bit, and the solve is the one-process solve
+    ///     (the rounded sums agree unless one lies within ~2⁻¹⁰⁰ of a rounding boundary).
+    ///     `C` should be passed (`numClasses`), as a rank may not see every label.
     /// - Throws: `LogisticRegressionError` on bad data (label out of range, NaN feature,
     ///   negative weight, a soft target that is not a distribution, shapes that disagree).
     /// - Complexity: `4·N·D·C` flops per evaluation, about one evaluation per iteration.
@@ -200,10 +204,10 @@ public struct LogisticRegression: Sendable {
                       softTargets: SoftTargets? = nil, l2: Double,
                       init initial: LinearModel? = nil,
                       progress: ((LBFGS.Iteration) -> Void)? = nil,
-                      sumAcrossRanks: SumAcrossRanks? = nil) throws -> Solution {
+                      combineAcrossRanks: CombineAcrossRanks? = nil) throws -> Solution {
         let problem = try Problem(features: features, labels: labels, numClasses: numClasses,
                                   classWeights: classWeights, sampleWeights: sampleWeights,
-                                  softTargets: softTargets, l2: l2, initial: initial, sum: sumAcrossRanks)
+                                  softTargets: softTargets, l2: l2, initial: initial, combine: combineAcrossRanks)
         let x0 = initial.map { problem.pack($0) } ?? [Double](repeating: 0, count: problem.numClasses * (problem.dim + 1))
         var opts = LBFGS.Options(gradientTolerance: gradientTolerance, maxIterations: maxIterations, memory: memory)
         // In single precision the objective carries ~1e-7 relative round-off: stopping on a
@@ -230,8 +234,8 @@ public struct LogisticRegression: Sendable {
                             iterations: r.iterations, evaluations: r.evaluations, stopReason: r.stopReason)
         }
         switch precision {
-        case .single: return go(Objective<Float>(problem, blockRows: blockRows, sum: sumAcrossRanks))
-        case .double: return go(Objective<Double>(problem, blockRows: blockRows, sum: sumAcrossRanks))
+        case .single: return go(Objective<Float>(problem, blockRows: blockRows, combine: combineAcrossRanks))
+        case .double: return go(Objective<Double>(problem, blockRows: blockRows, combine: combineAcrossRanks))
         }
     }
 
@@ -295,10 +299,10 @@ struct Problem {
 
     init(features: Matrix<Float>, labels: [Int32], numClasses: Int?, classWeights: [Double]?,
          sampleWeights: [Double]?, softTargets: SoftTargets?, l2: Double, initial: LinearModel?,
-         sum: SumAcrossRanks? = nil) throws {
+         combine: CombineAcrossRanks? = nil) throws {
         let n = features.rows, d = features.cols
         // Across ranks a rank may hold no rows; the total weight below must still be > 0.
-        guard n > 0 || sum != nil else { throw LogisticRegressionError.empty }
+        guard n > 0 || combine != nil else { throw LogisticRegressionError.empty }
         guard labels.count == n else { throw LogisticRegressionError.shapeMismatch("\(n) feature rows but \(labels.count) labels") }
         precondition(l2 >= 0 && l2.isFinite, "LogisticRegression: l2 must be finite and ≥ 0")
         let c = numClasses ?? classWeights?.count ?? initial?.numClasses ?? softTargets?.probabilities.cols
@@ -328,8 +332,10 @@ struct Problem {
             }
         }
         if let cw = classWeights { for i in 0..<n { w[i] *= cw[Int(labels[i])] } }
-        var total = w.reduce(0, +)
-        if let sum { var t = [total]; sum(&t); total = t[0] }
+        var sumOfWeights = CompensatedSum(count: 1)
+        for x in w { sumOfWeights.add(x, at: 0) }
+        combine?(&sumOfWeights)
+        let total = sumOfWeights.rounded()[0]
         guard total > 0 else { throw LogisticRegressionError.zeroTotalWeight }
         for i in 0..<n { w[i] /= total }
 
@@ -412,8 +418,8 @@ extension Double: SoftmaxScalar {
 final class Objective<T: SoftmaxScalar> {
     let p: Problem
     let blockRows: Int
-    /// Sums the data term across ranks (nil: one process).
-    let sum: SumAcrossRanks?
+    /// Combines the data term across ranks (nil: one process).
+    let combine: CombineAcrossRanks?
     /// `X` in `T` (a copy only when `T` is not `Float`).
     let x: [T]
     let rowWeight: [T]
@@ -424,11 +430,13 @@ final class Objective<T: SoftmaxScalar> {
     /// Per-chunk partial sums: loss, and bias gradient (C each).
     var chunkLoss: [Double]
     var chunkBias: [Double]
+    /// The data term: `∇f` (θ layout) then `f`, summed block by block.
+    var total: CompensatedSum
     static var chunkRows: Int { 256 }
 
-    init(_ p: Problem, blockRows: Int, sum: SumAcrossRanks? = nil) {
+    init(_ p: Problem, blockRows: Int, combine: CombineAcrossRanks? = nil) {
         self.p = p
-        self.sum = sum
+        self.combine = combine
         let n = p.features.rows, c = p.numClasses, d = p.dim
         self.blockRows = min(blockRows, n)
         if T.self == Float.self { x = p.features.data as! [T] } else { x = p.features.data.map { T($0) } }
@@ -440,6 +448,7 @@ final class Objective<T: SoftmaxScalar> {
         let chunks = (self.blockRows + Objective.chunkRows - 1) / Objective.chunkRows
         chunkLoss = [Double](repeating: 0, count: chunks)
         chunkBias = [Double](repeating: 0, count: chunks * c)
+        total = CompensatedSum(count: c * (d + 1) + 1)
     }
 
     /// `f(θ)`; writes `∇f(θ)` (θ layout `C × (D+1)`).
@@ -449,8 +458,7 @@ final class Objective<T: SoftmaxScalar> {
             for j in 0..<d { w[k * d + j] = T(theta[k * d1 + j]) }
             b[k] = T(theta[k * d1 + d])
         }
-        for i in grad.indices { grad[i] = 0 }
-        var f = 0.0
+        total = CompensatedSum(count: c * d1 + 1)
         let labels = p.labels, softIndex = p.softIndex
         let softData: [Float] = p.soft?.data ?? []
         var start = 0
@@ -479,21 +487,20 @@ final class Objective<T: SoftmaxScalar> {
                 }
                 if d > 0 { T._gemm(true, false, c, d, rows, 1, z, c, xb, d, 0, pg.baseAddress!, d) }
             } } } } } } } } } } }
+            // The block's partial, added whole: a block's bits do not depend on the split.
             for ch in 0..<chunks {
-                f += chunkLoss[ch]
-                for k in 0..<c { grad[k * d1 + d] += chunkBias[ch * c + k] }
+                total.add(chunkLoss[ch], at: c * d1)
+                for k in 0..<c { total.add(chunkBias[ch * c + k], at: k * d1 + d) }
             }
-            for k in 0..<c { for j in 0..<d { grad[k * d1 + j] += Double(gBlock[k * d + j]) } }
+            gBlock.withUnsafeBufferPointer { pg in
+                for k in 0..<c where d > 0 { total.add(UnsafeBufferPointer(rebasing: pg[(k * d)..<((k + 1) * d)]), at: k * d1) }
+            }
             start += rows
         }
-        if let sum {
-            // One reduction per evaluation: ∇f's data term and f's, `C·(D+1) + 1` doubles.
-            var both = grad
-            both.append(f)
-            sum(&both)
-            f = both.removeLast()
-            grad = both
-        }
+        // One combination per evaluation: ∇f's data term and f's, `C·(D+1) + 1` sums.
+        combine?(&total)
+        grad = total.rounded()
+        let f = grad.removeLast()
         // Penalty on W only.
         var pen = 0.0
         for k in 0..<c {
@@ -549,12 +556,16 @@ final class Objective<T: SoftmaxScalar> {
 
     /// Lower Cholesky factor of `P = M/C + l2·I_W + ε·I`, `M = Σ_i (s_i/S) x̃_i x̃_iᵀ`
     /// (`(D+1) × (D+1)`), or nil when it cannot be factored.
+    /// The block partials (one syrk each) and the weighted mean are summed in double-double
+    /// (lower triangle only) and combined across ranks as `evaluate`'s sums are.
     /// - Memory: at most two `(D+1)²` Double matrices at once (`preconditionerBytes`).
     /// - Complexity: `N·D²` flops (one syrk per block) + `(D+1)³/3`.
     func preconditionerFactor() -> Matrix<Double>? {
         let n = p.features.rows, d = p.dim, d1 = d + 1, c = p.numClasses
         var kxx = [T](repeating: 0, count: d * d)
-        var mean = [Double](repeating: 0, count: d)
+        let lower = d * (d + 1) / 2
+        // The packed lower triangle of Σ a·xxᵀ, then Σ a·x.
+        var moments = CompensatedSum(count: lower + d)
         var scaled = [T](repeating: 0, count: blockRows * d)
         var start = 0
         while start < n {
@@ -565,28 +576,33 @@ final class Objective<T: SoftmaxScalar> {
                 for j in 0..<d {
                     let v = x[(start + i) * d + j]
                     scaled[i * d + j] = sa * v
-                    mean[j] += a * Double(v)
+                    moments.add(a * Double(v), at: lower + j)
                 }
             }
             if d > 0 {
                 scaled.withUnsafeBufferPointer { ps in kxx.withUnsafeMutableBufferPointer { pk in
-                    T._syrk(true, true, d, rows, 1, ps.baseAddress!, d, 1, pk.baseAddress!, d)
+                    T._syrk(true, true, d, rows, 1, ps.baseAddress!, d, 0, pk.baseAddress!, d)
+                    for i in 0..<d {
+                        moments.add(UnsafeBufferPointer(rebasing: UnsafeBufferPointer(pk)[(i * d)..<(i * d + i + 1)]), at: i * (i + 1) / 2)
+                    }
                 } }
             }
             start += rows
         }
-        // The moments `D × D` then `D`, summed across ranks (identity in one process).
-        var moments = kxx.map { Double($0) } + mean
-        kxx = []   // released before the (D+1)² matrices below: at most two of that size live at once
-        sum?(&moments)
+        // Released before the (D+1)² matrices below: at most two of that size live at once
+        // (the packed sums are two halves of one).
+        kxx = []; scaled = []
+        combine?(&moments)
+        var packed = moments.rounded()
+        moments = CompensatedSum(count: 0)
         var m = Matrix<Double>(rows: d1, cols: d1)
         let invC = 1 / Double(c)
         for i in 0..<d {
-            for j in 0...i { m.data[i * d1 + j] = moments[i * d + j] * invC }
-            m.data[d * d1 + i] = moments[d * d + i] * invC
+            for j in 0...i { m.data[i * d1 + j] = packed[i * (i + 1) / 2 + j] * invC }
+            m.data[d * d1 + i] = packed[lower + i] * invC
         }
         m.data[d * d1 + d] = invC
-        moments = []
+        packed = []
         var trace = 0.0
         for i in 0..<d1 { trace += m.data[i * d1 + i] }
         let eps = 1e-8 * trace / Double(d1)

@@ -19,6 +19,8 @@ enum Job {
     static var part: ShardPart { ShardPart(rank: ranks.rank, size: ranks.size) }
     /// The sum across ranks handed to AFG and Classifier (the identity in one process).
     static var sum: SumAcrossRanks { { ranks.sum(&$0) } }
+    /// The solver's double-double combination across ranks (`Ranks.combine`).
+    static var combine: CombineAcrossRanks { { ranks.combine(&$0) } }
 
     /// Runs `body` (a read of this rank's input) on every rank and agrees on the outcome:
     /// when any rank failed, the lowest failing rank prints its one-line error (naming
