@@ -72,7 +72,9 @@ extension Float: BLASScalar {
     }
     public static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int) -> Int {
         _ = blasSetup
-        return Int(LAPACKE_spotrf(LAPACK_ROW_MAJOR, lower ? 76 /* L */ : 85 /* U */, i32(n), a, i32(lda)))
+        // The row-major triangle is the column-major opposite one: LAPACKE's row-major entry
+        // would transpose into an n² temporary first.
+        return Int(LAPACKE_spotrf(LAPACK_COL_MAJOR, lower ? 85 /* U */ : 76 /* L */, i32(n), a, i32(lda)))
     }
 }
 
@@ -117,7 +119,7 @@ extension Double: BLASScalar {
     }
     public static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int) -> Int {
         _ = blasSetup
-        return Int(LAPACKE_dpotrf(LAPACK_ROW_MAJOR, lower ? 76 : 85, i32(n), a, i32(lda)))
+        return Int(LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower ? 85 : 76, i32(n), a, i32(lda)))
     }
 }
 

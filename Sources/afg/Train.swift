@@ -192,7 +192,8 @@ struct Train: ParsableCommand {
         var parts: [(String, Double)] = [("features", 4 * n * d * (teacher == nil ? 1 : 2)),
                                          ("class-by-class matrices", 4 * c * c * 2),
                                          ("mini-batch buffers", 4 * Double(sgd.config.batchSize) * (d + 3 * c) * 2)]
-        if !valFiles.isEmpty { let s = try DeclaredShape.of(valFiles, keys: datasets.keys); parts.append(("validation rows", 4 * Double(s.rows) * d * 2)) }
+        let valRows = valFiles.isEmpty ? 0 : Double(try DeclaredShape.of(valFiles, keys: datasets.keys).rows)
+        if valRows > 0 { parts.append(("validation rows", 4 * valRows * d * 2)) }
         if method == .glag || method == .tailcalib {
             let target = sgd.epochRows.map { ($0 + shape.classes - 1) / max(shape.classes, 1) } ?? generator.targetPerClass
             let g = shape.generatedRows(target: target)
@@ -201,6 +202,7 @@ struct Train: ParsableCommand {
                 parts.append(("the teacher's logits (computed once)", 4 * n * c))
             }
             if Job.isDistributed && solverKind == .sgd { parts.append(("every rank's rows (the generator's)", 4 * Double(shape.rows) * d)) }
+            if method == .glag && solverKind == .lbfgs { parts.append(("the rows scaled for the solver", 4 * n * d)) }
             if method == .glag && solverKind == .lbfgs && !solverOptions.singleHead && !tukey.noTukey {
                 parts.append(("the raw rows of the two-view blend (both views, scaled)", 4 * n * d * 3))
             }
@@ -211,6 +213,7 @@ struct Train: ParsableCommand {
             parts.append(("the solver's preconditioner, (D+1)² doubles", LogisticRegression.preconditionerBytes(dim: shape.dim)))
             if path.crossValidates || path.cAuto {
                 parts.append(("a cross-validation fold's rows, raw and scaled", 4 * 2 * n * d * (readsRawView ? 2 : 1)))
+                parts.append(("train + val pooled, and scaled for the refit", 4 * 2 * (n + valRows) * d * (readsRawView ? 2 : 1)))
             }
         }
         let total = parts.reduce(0) { $0 + $1.1 }

@@ -82,6 +82,12 @@ public struct GeneratedRegression: Estimator {
         public init(raw: Matrix<Float>, scaler: FeatureScaler, scaled: Matrix<Float>) {
             self.raw = raw; self.scaler = scaler; self.scaled = scaled
         }
+        /// The raw rows followed by `more`, scaled in place: one copy of the joined rows.
+        public func scaledJoin(_ more: Matrix<Float>) -> Matrix<Float> {
+            var joined = Matrix.verticalJoin(raw, more)
+            scaler.apply(to: &joined)
+            return joined
+        }
     }
 
     /// The fitted parts, each reading its view's scaled rows.
@@ -146,14 +152,14 @@ public struct GeneratedRegression: Estimator {
             let g = try FeatureGenerator(features: view.raw, labels: labels, numClasses: numClasses,
                                          config: generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)))
             let gen = g.generate(seed: seed, epoch: 0)
-            return (LabeledFeatures(features: view.scaler.apply(.verticalJoin(view.raw, gen.features)), labels: labels + gen.labels,
+            return (LabeledFeatures(features: view.scaledJoin(gen.features), labels: labels + gen.labels,
                                     numClasses: numClasses), gen.labels.count)
         }
         let g = try FeatureGenerator(features: all.features, labels: all.labels, numClasses: numClasses,
                                      config: generator(counts: all.classCounts))
         let part = g.generateBlocks(j.part(g.blockCount), seed: seed, epoch: 0)
         let mine = Matrix(rows: part.labels.count, cols: view.raw.cols, data: part.features)
-        return (LabeledFeatures(features: view.scaler.apply(.verticalJoin(view.raw, mine)), labels: labels + part.labels,
+        return (LabeledFeatures(features: view.scaledJoin(mine), labels: labels + part.labels,
                                 numClasses: numClasses), g.generatedRows)
     }
 

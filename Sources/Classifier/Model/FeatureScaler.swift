@@ -39,14 +39,19 @@ public struct FeatureScaler: Sendable, Equatable {
 
     /// `(x − μ)/s` row by row; same shape as `x`. O(N·D).
     public func apply(_ x: Matrix<Float>) -> Matrix<Float> {
-        precondition(x.cols == mean.count, "FeatureScaler: \(x.cols) columns, fitted on \(mean.count)")
         var out = x
-        let d = x.cols
-        let inv = 1 / scale
-        out.data.withUnsafeMutableBufferPointer { p in
-            for i in 0..<x.rows { for j in 0..<d { p[i * d + j] = (p[i * d + j] - mean[j]) * inv } }
-        }
+        apply(to: &out)
         return out
+    }
+
+    /// `x ← (x − μ)/s` in place (no second copy of the rows). O(N·D).
+    public func apply(to x: inout Matrix<Float>) {
+        precondition(x.cols == mean.count, "FeatureScaler: \(x.cols) columns, fitted on \(mean.count)")
+        let d = x.cols, rows = x.rows
+        let inv = 1 / scale
+        x.data.withUnsafeMutableBufferPointer { p in
+            for i in 0..<rows { for j in 0..<d { p[i * d + j] = (p[i * d + j] - mean[j]) * inv } }
+        }
     }
 
     /// The model on raw rows that gives the logits `m` gives on scaled rows:

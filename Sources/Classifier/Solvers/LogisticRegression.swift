@@ -439,7 +439,8 @@ final class Objective<T: SoftmaxScalar> {
         self.combine = combine
         let n = p.features.rows, c = p.numClasses, d = p.dim
         self.blockRows = min(blockRows, n)
-        if T.self == Float.self { x = p.features.data as! [T] } else { x = p.features.data.map { T($0) } }
+        // T == Float shares the rows' buffer (`as!` would copy them element by element).
+        if T.self == Float.self { x = unsafeBitCast(p.features.data, to: [T].self) } else { x = p.features.data.map { T($0) } }
         rowWeight = p.rowWeight.map { T($0) }
         w = [T](repeating: 0, count: c * d)
         b = [T](repeating: 0, count: c)

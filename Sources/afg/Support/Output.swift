@@ -65,12 +65,17 @@ final class FitProgressLine: @unchecked Sendable {
     private var line: ProgressLine
     private let start = Date()
     private var drawn = false
+    /// A terminal and no `--quiet`: otherwise nothing is ever written, not even a clear.
+    private let shown: Bool
 
-    init(quiet: Bool) { line = ProgressLine(quiet: quiet || isatty(2) == 0) }
+    init(quiet: Bool) {
+        shown = !quiet && isatty(2) != 0
+        line = ProgressLine(quiet: !shown)
+    }
 
     func report(_ p: FitProgress) {
         let secs = Date().timeIntervalSince(start)
-        guard secs >= 2, p.done > 0 else { return }
+        guard shown, secs >= 2, p.done > 0 else { return }
         let eta = secs / Double(p.done) * Double(p.total - p.done)
         line.draw("\(p.step)  \(ProgressLine.bar(p.done, p.total)) \(p.done)/\(p.total) solves  ETA \(String(format: "%.0f", eta))s")
         drawn = true
