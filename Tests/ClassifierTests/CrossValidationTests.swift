@@ -97,33 +97,69 @@ final class CrossValidationTests: XCTestCase {
     /// regression replaces an earlier one when it beats it by more than one paired SE.
     func testChoiceKeepsTheBlendUnlessARegressionClearlyBeatsIt() {
         func cand(_ scores: [Double]) -> CrossValidatedSelection.Candidate {
-            .init(name: "", summary: "", space: 0, C: 1, scores: scores, mean: 0, standardError: 0,
-                  pairedDifference: 0, pairedStandardError: 0)
+            .init(name: "", summary: "", space: 0, C: 1, scores: scores, mean: RegressionCV.meanAndStandardError(scores).mean,
+                  standardError: 0, pairedDifference: 0, pairedStandardError: 0)
+        }
+        /// The blend last, no challenger.
+        func pick(_ c: [CrossValidatedSelection.Candidate]) -> Int {
+            CrossValidatedSelection.choose(c, default: c.count - 1, blend: c.count - 1)
         }
         let base = [0.80, 0.82, 0.78, 0.81, 0.79]
         let noisyBetter = zip(base, [0.02, -0.01, 0.03, -0.02, 0.01]).map { $0 + $1 }   // +0.006 ± 0.009
         let clearlyBetter = base.map { $0 + 0.02 }                                       // +0.02 ± 0
         let worse = base.map { $0 - 0.01 }
         // Blend within one SE of the regression (either side): the blend.
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(noisyBetter), cand(base)]), 1)
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(base), cand(noisyBetter)]), 1)
+        XCTAssertEqual(pick([cand(noisyBetter), cand(base)]), 1)
+        XCTAssertEqual(pick([cand(base), cand(noisyBetter)]), 1)
         // The regression clearly better: the regression.
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(clearlyBetter), cand(base)]), 0)
+        XCTAssertEqual(pick([cand(clearlyBetter), cand(base)]), 0)
         // Two spaces: the second regression clearly beats the first and the blend.
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(base), cand(clearlyBetter), cand(worse)]), 1)
+        XCTAssertEqual(pick([cand(base), cand(clearlyBetter), cand(worse)]), 1)
         // The second regression only noisily better than the first: the first is compared with the blend.
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(clearlyBetter), cand(noisyBetter), cand(base)]), 0)
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(base), cand(noisyBetter), cand(base)]), 2)
+        XCTAssertEqual(pick([cand(clearlyBetter), cand(noisyBetter), cand(base)]), 0)
+        XCTAssertEqual(pick([cand(base), cand(noisyBetter), cand(base)]), 2)
         // Better by 1.7 and by 2.7 naive SE: enough to replace a simpler regression (one-SE
         // rule), not the blend (the corrected resampled t-test over 5 folds needs 3.20).
         let by17 = zip(base, [0.02, -0.005, 0.03, 0.0, 0.01]).map { $0 + $1 }   // +0.011 ± 0.0064
         let by27 = zip(base, [0.02, 0.0, 0.03, 0.01, 0.01]).map { $0 + $1 }     // +0.014 ± 0.0051
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(by17), cand(base)]), 1)
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(by27), cand(base)]), 1)
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(base), cand(by17), cand(base.map { $0 - 0.05 })]), 1)
+        XCTAssertEqual(pick([cand(by17), cand(base)]), 1)
+        XCTAssertEqual(pick([cand(by27), cand(base)]), 1)
+        XCTAssertEqual(pick([cand(base), cand(by17), cand(base.map { $0 - 0.05 })]), 1)
         // Better by 5.7 naive SE: significant, the regression replaces the blend.
         let by57 = zip(base, [0.02, 0.01, 0.03, 0.015, 0.02]).map { $0 + $1 }   // +0.019 ± 0.0033
-        XCTAssertEqual(CrossValidatedSelection.choose([cand(by57), cand(base)]), 0)
+        XCTAssertEqual(pick([cand(by57), cand(base)]), 0)
+        // A challenger after the blend (the logit adjustment) obeys the same test, and of
+        // two significant ones the better mean wins.
+        let la = { (c: [CrossValidatedSelection.Candidate]) in CrossValidatedSelection.choose(c, default: 1, blend: 1) }
+        XCTAssertEqual(la([cand(base), cand(base), cand(by57)]), 2)
+        XCTAssertEqual(la([cand(base), cand(base), cand(by27)]), 1)
+        XCTAssertEqual(la([cand(by57), cand(base), cand(base.map { $0 + 0.03 })]), 2)
+        XCTAssertEqual(la([cand(base.map { $0 + 0.03 }), cand(base), cand(by57)]), 0)
+        // The logit adjustment standing (signed features): the blend and the regression are
+        // the challengers, under the same test.
+        let signed = { (c: [CrossValidatedSelection.Candidate]) in CrossValidatedSelection.choose(c, default: 2, blend: 1) }
+        XCTAssertEqual(signed([cand(base), cand(by27), cand(base)]), 2)
+        XCTAssertEqual(signed([cand(base), cand(by57), cand(base)]), 1)
+        XCTAssertEqual(signed([cand(by57), cand(base), cand(base)]), 0)
+        XCTAssertEqual(signed([cand(base), cand(base), cand(noisyBetter)]), 2)
+    }
+
+    /// The standing candidate follows the sign of the features: a single negative entry
+    /// makes them signed; with logit adjustment standing the selection keeps it unless the
+    /// blend or the regression beats it significantly.
+    func testTheStandingCandidateFollowsTheFeaturesSign() throws {
+        XCTAssertEqual(CrossValidatedSelection.Default.of(Matrix(rows: 2, cols: 2, data: [0, 1, 2, 3])), .generated)
+        XCTAssertEqual(CrossValidatedSelection.Default.of(Matrix(rows: 2, cols: 2, data: [0, 1, -0.001, 3])), .logitAdjusted)
+        let data = LongTailedGaussians(seed: 31)
+        let x = Matrix.verticalJoin(data.train.features, data.validation.features)
+        let y = data.train.labels + data.validation.labels
+        let space = [CrossValidatedSelection.Space(name: "a", features: x)]
+        let out = try CrossValidatedSelection.select(spaces: space, labels: y, numClasses: data.numClasses, seed: 2,
+                                                     default: .logitAdjusted)
+        let expected = CrossValidatedSelection.choose(out.candidates, default: 2, blend: 1)
+        XCTAssertEqual(out.chosen, expected)
+        let standing = try CrossValidatedSelection.select(spaces: space, labels: y, numClasses: data.numClasses, seed: 2)
+        XCTAssertEqual(standing.candidates, out.candidates, "the default changes the choice, not the scores")
     }
 
     /// The t quantiles the blend rule uses: scipy's `t.ppf(0.95, df)` to the table's three
@@ -154,19 +190,29 @@ final class CrossValidationTests: XCTestCase {
         for i in 0..<shifted.data.count { shifted.data[i] = shifted.data[i] * 1.5 + 4 }
         let spaces = [CrossValidatedSelection.Space(name: "a", features: x), .init(name: "b", features: shifted)]
         let out = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, seed: 2)
-        XCTAssertEqual(out.candidates.map(\.name), ["balanced-lr (a)", "balanced-lr (b)", "generated-lr"])
-        XCTAssertEqual(out.candidates.map(\.space), [0, 1, 1])
+        XCTAssertEqual(out.candidates.map(\.name), ["balanced-lr (a)", "balanced-lr (b)", "generated-lr", "logit-adjusted-lr"])
+        XCTAssertEqual(out.candidates.map(\.space), [0, 1, 1, 1])
+        XCTAssertEqual(out.candidates.map { $0.tau != nil }, [false, false, false, true])
         func beats(_ i: Int, _ j: Int, by factor: Double) -> Bool {
             let d = zip(out.candidates[i].scores, out.candidates[j].scores).map { $0 - $1 }
             let s = RegressionCV.meanAndStandardError(d)
             return s.mean > factor * s.se
         }
         let regression = beats(1, 0, by: 1) ? 1 : 0
-        let chosen = beats(regression, 2, by: 2.1318 * 1.5) ? regression : 2   // t₀.₉₅(4)·√(1 + 5/4): 5 folds
+        let t = 2.1318 * 1.5   // t₀.₉₅(4)·√(1 + 5/4): 5 folds
+        let significant = [regression, 3].filter { beats($0, 2, by: t) }
+        let chosen = significant.count == 2 ? (out.candidates[3].mean > out.candidates[regression].mean ? 3 : regression)
+            : significant.first ?? 2
         XCTAssertEqual(out.chosen, chosen)
         // x ↦ 1.5·x + 4 is the same problem after scaling: same C path.
         XCTAssertEqual(out.paths[0].best, out.paths[1].best)
-        if chosen < 2 {
+        if chosen == 3 {
+            let scaler = FeatureScaler(fitting: spaces[1].features)
+            let direct = try RegressionCV(balanced: false).refit(scaler.apply(spaces[1].features), labels: y,
+                                                               numClasses: data.numClasses, C: out.choice.C)
+            XCTAssertEqual(scaler.rawModel(direct).logitAdjusted(tau: out.choice.tau!, classCounts: LabeledFeatures.counts(of: y, numClasses: data.numClasses)),
+                           out.model)
+        } else if chosen < 2 {
             let scaler = FeatureScaler(fitting: spaces[chosen].features)
             let direct = try RegressionCV(balanced: true).refit(scaler.apply(spaces[chosen].features), labels: y,
                                                               numClasses: data.numClasses, C: out.choice.C)

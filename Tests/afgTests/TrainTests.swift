@@ -70,9 +70,12 @@ final class TrainTests: XCTestCase {
         XCTAssertEqual(cv["rows"] as? Int, 15639)
         XCTAssertEqual(config["chosen"] as? String, chosen)
         let cands = try XCTUnwrap(config["candidates"] as? [[String: Any]])
-        // --tukey auto on non-negative features: raw and transformed spaces, then the generated set.
+        // --tukey auto on non-negative features: raw and transformed spaces, the generated
+        // set, then logit adjustment (on the transformed space, τ recorded).
         XCTAssertEqual(cands.compactMap { $0["name"] as? String },
-                       ["balanced-lr (raw features)", "balanced-lr (Tukey λ = 0.5)", "generated-lr"])
+                       ["balanced-lr (raw features)", "balanced-lr (Tukey λ = 0.5)", "generated-lr", "logit-adjusted-lr"])
+        XCTAssertTrue((config["selection"] as? String)?.contains("against the generated blend (non-negative features)") == true,
+                      file.configJSON)
         XCTAssertEqual((config["C_paths"] as? [Any])?.count, 2)
         XCTAssertEqual(file.tukeyLambda == nil, chosen.contains("raw"), "the file's λ is the chosen space's")
         XCTAssertEqual(try select(b, "--tolerance", "1e-2").status, 0)
@@ -106,6 +109,38 @@ final class TrainTests: XCTestCase {
         XCTAssertEqual(sharded.weight, one.weight)
         XCTAssertEqual(sharded.bias, one.bias)
         XCTAssertEqual(sharded.rawWeight, one.rawWeight)
+    }
+
+    /// On signed features (the shards fixture centred) logit adjustment stands: the record
+    /// names it, and when it is chosen the classifier is `--method logit-adjust`'s on the
+    /// same rows and folds (the same C, τ and weights).
+    func testSelectionOnSignedFeaturesStandsOnLogitAdjustment() throws {
+        let all = try FeatureStore.readFeatures(path: repoRoot.appendingPathComponent("fixtures/shards/all.h5").path)
+        var x = all.features
+        let d = all.dim, n = all.count
+        for j in 0..<d {
+            let mean = (0..<n).reduce(0.0) { $0 + Double(x[$1 * d + j]) } / Double(n)
+            for i in 0..<n { x[i * d + j] -= Float(mean) }
+        }
+        let signed = path("signed.h5")
+        try FeatureStore.writeFeatures(FeatureSet(features: x, dim: d, labels: all.labels, numClasses: all.numClasses,
+                                                  classNames: all.classNames), to: signed)
+        let r = try afg("train", "--method", "glag", "--select-on-val", "--train", signed, "--out", path("sel.h5"), "--json", "--quiet")
+        XCTAssertEqual(r.status, 0, r.err)
+        let file = try FeatureStore.readClassifier(path: path("sel.h5"))
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(file.configJSON.utf8)) as? [String: Any], file.configJSON)
+        XCTAssertTrue((config["selection"] as? String)?.contains("against the logit adjustment (signed features)") == true,
+                      file.configJSON)
+        let cands = try XCTUnwrap(config["candidates"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+        XCTAssertEqual(cands, ["balanced-lr", "generated-lr", "logit-adjusted-lr"])
+        XCTAssertNil(file.tukeyLambda, "signed features are not transformed")
+        guard config["chosen"] as? String == "logit-adjusted-lr" else { return }
+        let la = try afg("train", "--method", "logit-adjust", "--solver", "lbfgs", "--train", signed, "--out", path("la.h5"),
+                         "--quiet")
+        XCTAssertEqual(la.status, 0, la.err)
+        let direct = try FeatureStore.readClassifier(path: path("la.h5"))
+        XCTAssertEqual(file.weight, direct.weight)
+        XCTAssertEqual(file.bias, direct.bias)
     }
 
     /// `--C auto` (the default with --val on lbfgs): the grid printed and recorded, the chosen C

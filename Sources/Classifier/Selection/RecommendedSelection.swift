@@ -33,14 +33,16 @@ public struct RecommendedSelection: Estimator {
     public func fit(_ data: FitData, log: @escaping (String) -> Void) throws -> Fitted {
         precondition(data.job == nil, "RecommendedSelection runs in one process")
         let x = data.rows, spaces = spaces(data), k = data.requireFolds(name).count
-        let g = generated
+        let g = generated, standing = CrossValidatedSelection.Default.of(data.raw ?? x.features)
         let o = try CrossValidatedSelection.select(
             spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k, grid: g.grid, headThreshold: g.headThreshold,
             blend: g.blend, twoView: g.twoView, seed: data.seed, solver: g.solver, generator: g.generator, cDivisor: g.cDivisor,
-            log: { log($0) })
+            default: standing, log: { log($0) })
         let pick = o.choice
-        let rule = "\(k)-fold cross-validation, train + val, one-standard-error rule among the regressions, one-sided corrected resampled t-test at 5 % against the blend"
+        let standingName = standing == .generated ? "the generated blend (non-negative features)" : "the logit adjustment (signed features)"
+        let rule = "\(k)-fold cross-validation, train + val, one-standard-error rule among the regressions, one-sided corrected resampled t-test at 5 % against \(standingName)"
         var record = FitRecord(C: pick.C)
+        record.tau = pick.tau
         record.cSelection = nil
         record.selection = rule
         record.chosen = pick.name
@@ -56,9 +58,11 @@ public struct RecommendedSelection: Estimator {
         let views = o.twoView ? " (two views: + the class-weighted regression on \(spaces[0].name) at C = \(o.paths[0].chosen), a raw_weight head)" : ""
         let score = CrossValidationScore(subject: "the chosen candidate, \(pick.name)", folds: k, rows: x.labels.count,
                                          meanPerClassRecall: pick.mean, standardError: pick.standardError, rule: rule)
+        var chosen = ["C": pick.C]
+        if let tau = pick.tau { chosen["tau"] = tau }
         var fitted = Fitted(model: o.model, twoView: o.twoView, readsRaw: !o.twoView && spaces.count > 1 && pick.space == 0,
-                            crossValidation: score, chosen: ["C": pick.C], record: record,
-                            notes: ["chosen by \(k)-fold cross-validation: \(pick.name), C = \(pick.C)\(views)"])
+                            crossValidation: score, chosen: chosen, record: record,
+                            notes: ["chosen by \(k)-fold cross-validation: \(pick.name), C = \(pick.C)\(pick.tau.map { ", τ = \($0)" } ?? "")\(views)"])
         fitted.selected = pick.name
         fitted.grid = o.candidates.map {
             .init(name: $0.name, score: $0.mean,
