@@ -106,6 +106,20 @@ final class CrossValidationTests: XCTestCase {
                        cv.solver.gradientTolerance)
     }
 
+    /// The selection reports every solve, in order, ending at its total: each space's path,
+    /// each fold's generated candidate, the refit.
+    func testSelectionReportsEverySolve() throws {
+        let data = LongTailedGaussians(seed: 31)
+        let spaces = [CrossValidatedSelection.Space(name: "a", features: data.train.features)]
+        var seen: [FitProgress] = []
+        _ = try CrossValidatedSelection.select(spaces: spaces, labels: data.train.labels, numClasses: data.numClasses, folds: 3,
+                                               grid: [0.1, 1, 10], seed: 2, progress: { seen.append($0) })
+        let total = 1 * 3 * 3 + 3 + 1
+        XCTAssertEqual(seen.map(\.done), Array(1...total))
+        XCTAssertTrue(seen.allSatisfy { $0.total == total })
+        XCTAssertTrue(seen[0].step.contains("fold 1/3"), seen[0].step)
+    }
+
     /// The choice rule on constructed per-fold scores: the generated blend stays unless the
     /// chosen regression beats it significantly (corrected resampled t-test at 5 %); a later
     /// regression replaces an earlier one when it beats it by more than one paired SE.
