@@ -89,11 +89,10 @@ public struct RegressionCV {
     /// stopping at `min(maxFoldToleranceFactor, max(1, rows / foldToleranceRows))` times its
     /// gradient tolerance. A fold's model serves only its held-out argmax. On large folds a
     /// solve costs seconds and the last digits of a converged one rarely move a held-out
-    /// prediction: at ImageNet-LT's shape (200,000 rows per fold, factor 10) the fold solves
-    /// take about a quarter of the evaluations, with the same chosen `C` and test accuracy
-    /// (docs/SCALE.md). On small sets solves are cheap and a near tie between grid points can
-    /// turn on those digits, so they keep the solver's tolerance (factor 1 up to 20,000 rows).
-    /// O(1).
+    /// prediction (factor 10 took about a quarter of the fold evaluations at 200 classes and
+    /// 40,000 rows per fold, same chosen `C` and test accuracy; docs/SCALE.md). On small sets
+    /// solves are cheap and a near tie between grid points can turn on those digits, so they
+    /// keep the solver's tolerance (factor 1 up to 20,000 rows). O(1).
     public func foldSolver(rows: Int) -> LogisticRegression {
         var s = solver
         s.gradientTolerance *= min(maxFoldToleranceFactor, max(1, Double(rows) / Double(RegressionCV.foldToleranceRows)))
