@@ -11,7 +11,7 @@ TEST_FLAGS := -c release -Xswiftc -enable-testing
 AFG := .build/release/afg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build release wheel test demo demo-full bench bench-env bench-scale bench-mpi bench-accuracy results install clean
+.PHONY: setup build release wheel test demo demo-full bench bench-env bench-scale bench-mpi bench-cv bench-accuracy results install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -114,6 +114,14 @@ bench-scale: release
 # shape (synthetic, two shards): `afg calibrate` and one lbfgs solve (docs/SCALE.md).
 bench-mpi: release
 	bash scripts/bench-mpi.sh
+
+# Stage two's cross-validated fits at ImageNet-LT's shape (synthetic: 1,000 classes, D = 512,
+# 229,853 training rows, 20 validation and 20 test rows per class, under CV_DIR, default
+# /tmp/afg-bench-cv): --C 1, --C auto and plain --method glag, each under /usr/bin/time -v,
+# twice; wall time, ratio to the fixed-C fit, peak RSS, chosen C, test accuracy (docs/SCALE.md).
+# OLD_AFG=path PLAN="old new" compares another build in the same run.
+bench-cv: release
+	bash scripts/bench-cv.sh
 
 # The binary, bash / zsh / fish completions and the man page (ArgumentParser's
 # generate-manual plugin, built from the package checkout: no network needed) under

@@ -86,10 +86,38 @@ final class CrossValidationTests: XCTestCase {
             }
         }
         let z = FeatureScaler(fitting: x).apply(x)
-        var warm: LinearModel? = nil
-        for c in cv.grid.prefix(5) { warm = try cv.fit(z, labels: y, numClasses: 3, C: c, initial: warm) }
-        XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: cv.grid[4]), warm)
+        var along: [LinearModel] = []
+        try Regression.fitPath(z, labels: y, numClasses: 3, Cs: cv.grid, balanced: true, solver: cv.solver) { _, m in along.append(m) }
+        XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: cv.grid[4]), along[4], "the path's point, whatever follows it")
         XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: 0.5), try cv.fit(z, labels: y, numClasses: 3, C: 0.5))
+    }
+
+    /// The fold solves keep the solver's tolerance up to `foldToleranceRows` rows, loosen in
+    /// proportion beyond, and stop loosening at the cap.
+    func testFoldToleranceScalesWithTheFoldRows() {
+        let cv = RegressionCV(balanced: true, solver: LogisticRegression(gradientTolerance: 1e-4))
+        let unit = RegressionCV.foldToleranceRows
+        XCTAssertEqual(cv.foldSolver(rows: 50).gradientTolerance, 1e-4)
+        XCTAssertEqual(cv.foldSolver(rows: unit).gradientTolerance, 1e-4)
+        XCTAssertEqual(cv.foldSolver(rows: 4 * unit).gradientTolerance, 4e-4, accuracy: 1e-12)
+        XCTAssertEqual(cv.foldSolver(rows: 1000 * unit).gradientTolerance, 1e-4 * RegressionCV.defaultMaxFoldToleranceFactor,
+                       accuracy: 1e-12)
+        XCTAssertEqual(RegressionCV(balanced: true, maxFoldToleranceFactor: 1).foldSolver(rows: 1000 * unit).gradientTolerance,
+                       cv.solver.gradientTolerance)
+    }
+
+    /// The selection reports every solve, in order, ending at its total: each space's path,
+    /// each fold's generated candidate, the logit adjustment's path, the refit.
+    func testSelectionReportsEverySolve() throws {
+        let data = LongTailedGaussians(seed: 31)
+        let spaces = [CrossValidatedSelection.Space(name: "a", features: data.train.features)]
+        var seen: [FitProgress] = []
+        _ = try CrossValidatedSelection.select(spaces: spaces, labels: data.train.labels, numClasses: data.numClasses, folds: 3,
+                                               grid: [0.1, 1, 10], seed: 2, progress: { seen.append($0) })
+        let total = (1 + 1) * 3 * 3 + 3 + 1
+        XCTAssertEqual(seen.map(\.done), Array(1...total))
+        XCTAssertTrue(seen.allSatisfy { $0.total == total })
+        XCTAssertTrue(seen[0].step.contains("fold 1/3"), seen[0].step)
     }
 
     /// The choice rule on constructed per-fold scores: the generated blend stays unless the

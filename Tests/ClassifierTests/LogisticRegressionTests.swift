@@ -227,6 +227,34 @@ final class LogisticRegressionTests: XCTestCase {
         XCTAssertEqual(again.objective, cold.objective, accuracy: 1e-10 * cold.objective)
     }
 
+    /// A path's later solve starts where the previous one stopped and reuses its last
+    /// evaluation: at the same penalty it is already converged (no evaluation, the same
+    /// objective bits); at a smaller penalty it reaches the optimum a cold solve reaches; and
+    /// a path of one penalty is `solve`.
+    func testPathReusesTheLastEvaluationAndReachesEachOptimum() throws {
+        let p = smallProblem(seed: 6, n: 500, d: 9, c: 4)
+        var x = p.x
+        for i in 0..<x.data.count { x.data[i] += 2 }
+        let lr = LogisticRegression(gradientTolerance: 1e-7, maxIterations: 5000, precision: .double)
+        var path: [LogisticRegression.Solution] = []
+        try lr.solvePath(features: x, labels: p.y, classWeights: p.cw, l2s: [1e-2, 1e-2, 1e-4]) { i, s in
+            XCTAssertEqual(i, path.count)
+            path.append(s)
+        }
+        XCTAssertGreaterThan(path[0].evaluations, 1)
+        XCTAssertEqual(path[0].stopReason, .gradientTolerance)
+        XCTAssertEqual(path[1].evaluations, 0, "the start is the previous solve's last evaluation")
+        XCTAssertEqual(path[1].iterations, 0)
+        XCTAssertEqual(path[1].objective, path[0].objective, "the same bits as the evaluation it reuses")
+        let cold = try lr.solve(features: x, labels: p.y, classWeights: p.cw, l2: 1e-4)
+        XCTAssertEqual(path[2].objective, cold.objective, accuracy: 1e-9 * cold.objective)
+        for i in 0..<cold.model.weight.data.count { XCTAssertEqual(path[2].model.weight.data[i], cold.model.weight.data[i], accuracy: 1e-3) }
+        var one: LogisticRegression.Solution? = nil
+        try lr.solvePath(features: x, labels: p.y, classWeights: p.cw, l2s: [1e-4]) { _, s in one = s }
+        XCTAssertEqual(one?.model, cold.model)
+        XCTAssertEqual(one?.evaluations, cold.evaluations)
+    }
+
     func testLBFGSMinimisesRosenbrock() {
         var options = LBFGS.Options(gradientTolerance: 1e-10, maxIterations: 500, memory: 7)
         options.relativeDecreaseTolerance = 0

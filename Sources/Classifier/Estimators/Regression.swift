@@ -58,6 +58,20 @@ extension Regression {
     public static func fit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double, balanced: Bool,
                            solver: LogisticRegression, initial: LinearModel? = nil,
                            combineAcrossRanks: CombineAcrossRanks? = nil) throws -> LinearModel {
+        var model: LinearModel? = nil
+        try fitPath(x, labels: labels, numClasses: numClasses, Cs: [C], balanced: balanced, solver: solver, initial: initial,
+                    combineAcrossRanks: combineAcrossRanks) { _, m in model = m }
+        return model!
+    }
+
+    /// The regression at each `C` of `Cs` in turn (`LogisticRegression.solvePath`: each
+    /// solve from the exact point where the one before stopped, its first evaluation
+    /// reused), the first from `initial`; `each` gets the index into `Cs` and the model.
+    /// - Complexity: one L-BFGS solve per `C`, `4·N·D·C` flops per evaluation.
+    public static func fitPath(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, Cs: [Double], balanced: Bool,
+                               solver: LogisticRegression, initial: LinearModel? = nil,
+                               combineAcrossRanks: CombineAcrossRanks? = nil,
+                               each: (Int, LinearModel) throws -> Void) throws {
         var weights: [Double]?
         if balanced {
             var counts = CompensatedSum(count: numClasses)
@@ -68,9 +82,10 @@ extension Regression {
         var total = CompensatedSum(count: 1)
         for y in labels { total.add(weights?[Int(y)] ?? 1, at: 0) }
         combineAcrossRanks?(&total)
-        return try solver.fit(features: x, labels: labels, numClasses: numClasses, classWeights: weights,
-                              l2: LogisticRegression.l2(sklearnC: C, totalWeight: total.rounded()[0]), init: initial,
-                              combineAcrossRanks: combineAcrossRanks)
+        let totalWeight = total.rounded()[0]
+        try solver.solvePath(features: x, labels: labels, numClasses: numClasses, classWeights: weights,
+                             l2s: Cs.map { LogisticRegression.l2(sklearnC: $0, totalWeight: totalWeight) }, init: initial,
+                             combineAcrossRanks: combineAcrossRanks) { i, s in try each(i, s.model) }
     }
 }
 

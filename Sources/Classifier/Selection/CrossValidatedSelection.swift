@@ -110,6 +110,9 @@ public enum CrossValidatedSelection {
     ///     first space's class-weighted regression (two views) rather than the last's.
     ///   - generator: the generated candidate's generator (its head threshold is replaced).
     ///   - log: one line per finished step (the grids, the candidates, the choice).
+    ///   - progress: called after every solve: each space's path (fold, `C`), each fold's
+    ///     generated candidate, the logit adjustment's path (fold, `C`), then the refit,
+    ///     `(spaces + 1) × K × grid + K + 1` steps in all.
     /// - Throws: `LogisticRegressionError`, generator errors.
     public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = StratifiedFolds.defaultCount,
                               grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil,
@@ -118,15 +121,21 @@ public enum CrossValidatedSelection {
                               generator: GeneratorConfig = GeneratedRegression.recommendedGenerator,
                               cDivisor: Double = GeneratedRegression.Settings.cDivisor.value,
                               default standing: Default = .generated,
-                              log: ((String) -> Void)? = nil) throws -> Outcome {
+                              log: ((String) -> Void)? = nil, progress: ((FitProgress) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
+        let perPath = k * grid.count, total = (spaces.count + 1) * perPath + k + 1
+        func report(_ done: Int, _ step: String) { progress?(FitProgress(done: done, total: total, step: step)) }
         let folds = StratifiedFolds(labels: labels, numClasses: numClasses, folds: k, seed: seed)
         let cv = RegressionCV(grid: grid, balanced: true, solver: solver)
         var gr = GeneratedRegression(generator: generator, headThreshold: headThreshold, C: .crossValidated, solver: solver)
         gr.grid = grid; gr.blend = blend; gr.cDivisor = cDivisor
         var paths: [RegressionCV.Path] = [], candidates: [Candidate] = []
         for (i, space) in spaces.enumerated() {
-            let path = try cv.path(space.features, labels: labels, numClasses: numClasses, folds: folds)
+            let sorted = cv.grid
+            let step: ((Int, Double, Double) -> Void)? = progress == nil ? nil : { f, c, _ in
+                report(i * perPath + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1, "C on \(space.name): fold \(f + 1)/\(k), C = \(c)")
+            }
+            let path = try cv.path(space.features, labels: labels, numClasses: numClasses, folds: folds, progress: step)
             paths.append(path)
             log?("C by \(k)-fold cross-validation, class-weighted regression on \(space.name) (held-out mean per-class recall):")
             for line in path.lines() { log?(line) }
@@ -138,10 +147,16 @@ public enum CrossValidatedSelection {
         let generated = candidates.count
         candidates.append(try generatedCandidate(gr, spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
                                                  C: paths[last].chosen, partner: views ? (spaces[0], paths[0].chosen) : nil,
-                                                 seed: seed, first: candidates[0]))
-        let unweighted = RegressionCV(grid: grid, balanced: false, solver: solver)
+                                                 seed: seed, first: candidates[0], progress: progress == nil ? nil : { f in
+            report(spaces.count * perPath + f + 1, "\(generatedName): fold \(f + 1)/\(k)")
+        }))
+        let unweighted = RegressionCV(grid: grid, balanced: false, solver: solver), sorted = unweighted.grid
+        let laStep: ((Int, Double, Double) -> Void)? = progress == nil ? nil : { f, c, _ in
+            report(spaces.count * perPath + k + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1,
+                   "\(logitAdjustedName): fold \(f + 1)/\(k), C = \(c)")
+        }
         let laPath = try unweighted.path(spaces[last].features, labels: labels, numClasses: numClasses, folds: folds,
-                                         shifts: LogitAdjustedRegression.Settings.tauGrid)
+                                         shifts: LogitAdjustedRegression.Settings.tauGrid, progress: laStep)
         var la = candidate(logitAdjustedName, "unweighted logistic regression on \(spaces[last].name), logits − τ·log π with τ = \(laPath.chosenShift)",
                            space: last, C: laPath.chosen, scores: laPath.scores[laPath.best], first: candidates[0])
         la.tau = laPath.chosenShift
@@ -168,6 +183,7 @@ public enum CrossValidatedSelection {
         } else {
             model = view.scaler.rawModel(try cv.refit(view.scaled, labels: labels, numClasses: numClasses, C: pick.C))
         }
+        report(total, "refitted \(pick.name) on every row")
         return Outcome(model: model, twoView: generatedChosen && views, chosen: chosen, paths: paths, candidates: candidates,
                        generator: gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)),
                        blend: blend, folds: k)
@@ -179,10 +195,11 @@ public enum CrossValidatedSelection {
     /// logits), or with `partner` (another space's rows and `C`) with that space's
     /// class-weighted regression, read on both views (`LinearModel.twoView`): plain `glag`'s
     /// classifier, fold by fold. The generator is rebuilt from each fold's training rows,
-    /// so no held-out row leaks into a generated one.
+    /// so no held-out row leaks into a generated one. `progress` is called with each
+    /// finished fold.
     static func generatedCandidate(_ gr: GeneratedRegression, _ space: Space, space index: Int, labels: [Int32], numClasses: Int,
                                    folds: StratifiedFolds, C: Double, partner: (space: Space, C: Double)? = nil,
-                                   seed: UInt64, first: Candidate) throws -> Candidate {
+                                   seed: UInt64, first: Candidate, progress: ((Int) -> Void)? = nil) throws -> Candidate {
         var scores: [Double] = []
         for f in 0..<folds.count {
             let split = FoldSplit(space.features, labels: labels, folds: folds, fold: f)
@@ -191,6 +208,7 @@ public enum CrossValidatedSelection {
                                         generatedC: C / gr.cDivisor, alongPath: true, partner: other?.view,
                                         partnerC: partner?.C, seed: seed)
             scores.append(split.score(parts.scaledModel(blend: gr.blend), numClasses: numClasses, beside: other))
+            progress?(f)
         }
         let g = gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)), blend = gr.blend
         let blended = blend == 1 ? ""

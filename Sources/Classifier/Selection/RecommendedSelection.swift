@@ -37,7 +37,7 @@ public struct RecommendedSelection: Estimator {
         let o = try CrossValidatedSelection.select(
             spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k, grid: g.grid, headThreshold: g.headThreshold,
             blend: g.blend, twoView: g.twoView, seed: data.seed, solver: g.solver, generator: g.generator, cDivisor: g.cDivisor,
-            default: standing, log: { log($0) })
+            default: standing, log: { log($0) }, progress: data.progress)
         let pick = o.choice
         let standingName = standing == .generated ? "the generated blend (non-negative features)" : "the logit adjustment (signed features)"
         let rule = "\(k)-fold cross-validation, train + val, one-standard-error rule among the regressions, one-sided corrected resampled t-test at 5 % against \(standingName)"

@@ -62,17 +62,41 @@ public struct RegressionCV {
     public var sumAcrossRanks: SumAcrossRanks?
     /// The solver's sums across ranks (`LogisticRegression.solve`); with `sumAcrossRanks`.
     public var combineAcrossRanks: CombineAcrossRanks?
+    /// The largest multiple of `solver`'s gradient tolerance at which `path`'s fold solves
+    /// stop (`foldSolver(rows:)`); `refit` solves to `solver`'s own.
+    public var maxFoldToleranceFactor: Double
+    /// `maxFoldToleranceFactor`'s default.
+    public static let defaultMaxFoldToleranceFactor: Double = 10
+    /// Fold rows per unit of the fold tolerance factor (`foldSolver(rows:)`).
+    public static let foldToleranceRows = 20_000
 
     public init(grid: [Double] = RegressionCV.defaultGrid, balanced: Bool,
                 solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
+                maxFoldToleranceFactor: Double = RegressionCV.defaultMaxFoldToleranceFactor,
                 sumAcrossRanks: SumAcrossRanks? = nil, combineAcrossRanks: CombineAcrossRanks? = nil) {
         precondition((sumAcrossRanks == nil) == (combineAcrossRanks == nil), "RegressionCV: both sums across ranks or neither")
         precondition(!grid.isEmpty && grid.allSatisfy { $0 > 0 && $0.isFinite }, "RegressionCV: grid values must be positive")
+        precondition(maxFoldToleranceFactor >= 1 && maxFoldToleranceFactor.isFinite, "RegressionCV: fold tolerance factor must be ≥ 1")
         self.grid = grid.sorted()
         self.balanced = balanced
         self.solver = solver
+        self.maxFoldToleranceFactor = maxFoldToleranceFactor
         self.sumAcrossRanks = sumAcrossRanks
         self.combineAcrossRanks = combineAcrossRanks
+    }
+
+    /// The solver of `path`'s fold solves on `rows` training rows (every rank's): `solver`
+    /// stopping at `min(maxFoldToleranceFactor, max(1, rows / foldToleranceRows))` times its
+    /// gradient tolerance. A fold's model serves only its held-out argmax. On large folds a
+    /// solve costs seconds and the last digits of a converged one rarely move a held-out
+    /// prediction (factor 10 took about a quarter of the fold evaluations at 200 classes and
+    /// 40,000 rows per fold, same chosen `C` and test accuracy; docs/SCALE.md). On small sets
+    /// solves are cheap and a near tie between grid points can turn on those digits, so they
+    /// keep the solver's tolerance (factor 1 up to 20,000 rows). O(1).
+    public func foldSolver(rows: Int) -> LogisticRegression {
+        var s = solver
+        s.gradientTolerance *= min(maxFoldToleranceFactor, max(1, Double(rows) / Double(RegressionCV.foldToleranceRows)))
+        return s
     }
 
     /// The regression at `C` on `x` (already scaled), warm-started from `initial`.
@@ -84,22 +108,25 @@ public struct RegressionCV {
                            combineAcrossRanks: combineAcrossRanks)
     }
 
-    /// The regression at the grid point `C` fitted as each fold of `path` fits it: along the
-    /// grid from its smallest value up to `C`, each solve warm-started from the previous one.
-    /// On near-separable rows a large `C` has no well-defined solution within the solver's
-    /// tolerance, and a cold solve can land far from the warm-started path that
-    /// cross-validation scored (digits-lt seed 10, raw features, `C* = 1000`: 87.0 % on test
-    /// cold, 93.0 % along the path; docs/RESULTS.md). A `C` off the grid is solved cold.
+    /// The regression at the grid point `C` fitted as each fold of `path` fits it, to
+    /// `solver`'s tolerance: along the grid from its smallest value up to `C`, each solve
+    /// warm-started where the previous one stopped (`Regression.fitPath`). On near-separable
+    /// rows a large `C` has no well-defined solution within the solver's tolerance, and a
+    /// cold solve can land far from the warm-started path that cross-validation scored
+    /// (digits-lt seed 10, raw features, `C* = 1000`: 87.0 % on test cold, 93.0 % along the
+    /// path; docs/RESULTS.md). A `C` off the grid is solved cold.
     /// - Complexity: up to `grid.count` warm-started solves.
     public func refit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double) throws -> LinearModel {
         guard grid.contains(C) else { return try fit(x, labels: labels, numClasses: numClasses, C: C) }
         var model: LinearModel? = nil
-        for c in grid where c <= C { model = try fit(x, labels: labels, numClasses: numClasses, C: c, initial: model) }
+        try Regression.fitPath(x, labels: labels, numClasses: numClasses, Cs: grid.filter { $0 <= C }, balanced: balanced,
+                               solver: solver, combineAcrossRanks: combineAcrossRanks) { _, m in model = m }
         return model!
     }
 
     /// Cross-validates the grid on `x` (raw rows; each fold scales with its own
-    /// training rows' statistics).
+    /// training rows' statistics): per fold, one `Regression.fitPath` along the grid by
+    /// `foldSolver(rows:)`.
     /// - Parameter progress: called after each solve with (fold, `C`, held-out score).
     /// - Complexity: `K × grid.count` warm-started solves on `(K−1)/K` of the rows.
     public func path(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: StratifiedFolds, shifts: [Double] = [0],
@@ -109,13 +136,15 @@ public struct RegressionCV {
         var scores = [[Double]](repeating: [Double](repeating: 0, count: folds.count), count: grid.count * s)
         for f in 0..<folds.count {
             let split = FoldSplit(x, labels: labels, folds: folds, fold: f, sumAcrossRanks: sumAcrossRanks)
-            var model: LinearModel? = nil
-            for (g, c) in grid.enumerated() {
-                model = try fit(split.train, labels: split.trainLabels, numClasses: numClasses, C: c, initial: model)
+            var rows = [Double(split.trainLabels.count)]
+            sumAcrossRanks?(&rows)
+            try Regression.fitPath(split.train, labels: split.trainLabels, numClasses: numClasses, Cs: grid, balanced: balanced,
+                                   solver: foldSolver(rows: Int(rows[0])), combineAcrossRanks: combineAcrossRanks) { g, model in
+                let c = grid[g]
                 if s == 1 && shifts[0] == 0 {
-                    scores[g][f] = split.score(model!, numClasses: numClasses, sumAcrossRanks: sumAcrossRanks)
+                    scores[g][f] = split.score(model, numClasses: numClasses, sumAcrossRanks: sumAcrossRanks)
                 } else {
-                    let byShift = split.scores(model!, numClasses: numClasses, shifts: shifts, sumAcrossRanks: sumAcrossRanks)
+                    let byShift = split.scores(model, numClasses: numClasses, shifts: shifts, sumAcrossRanks: sumAcrossRanks)
                     for q in 0..<s { scores[g * s + q][f] = byShift[q] }
                 }
                 progress?(f, c, scores[g * s][f])

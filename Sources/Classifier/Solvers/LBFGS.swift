@@ -97,16 +97,20 @@ public struct LBFGS: Sendable {
     ///     returns `f(x)`. Must be deterministic.
     ///   - preconditioner: optional `v ← P⁻¹·v` in place, `P` symmetric positive definite
     ///     (an approximation of the Hessian up to scale); nil means `P = I`.
+    ///   - start: `f(x0)` and `∇f(x0)` when the caller already has them (e.g. from the
+    ///     previous solve of a path); the first evaluation is then skipped and not counted.
     ///   - progress: called after every accepted iteration.
     public func minimize(x0: [Double],
                          evaluate: (_ x: [Double], _ gradient: inout [Double]) -> Double,
+                         start: (f: Double, gradient: [Double])? = nil,
                          preconditioner: ((inout [Double]) -> Void)? = nil,
                          progress: ((Iteration) -> Void)? = nil) -> Result {
         let n = x0.count
+        precondition(start.map { $0.gradient.count == n } ?? true, "LBFGS: start gradient has the wrong length")
         var x = x0
-        var g = [Double](repeating: 0, count: n)
-        var f = evaluate(x, &g)
-        var evaluations = 1
+        var g = start?.gradient ?? [Double](repeating: 0, count: n)
+        var f = start?.f ?? evaluate(x, &g)
+        var evaluations = start == nil ? 1 : 0
         var gmax = maxAbs(g)
         if gmax <= options.gradientTolerance || n == 0 {
             return Result(x: x, objective: f, gradient: g, gradientMaxNorm: gmax, iterations: 0,

@@ -81,9 +81,10 @@ public struct LogisticRegression: Sendable {
     /// GLAG round caps lower (`GLAGSolverConfig.maxIterations`), being warm-started.
     public static let convergedIterations = 2000
 
-    /// Peak bytes of the preconditioner of a fit on `dim` features: two `(D+1)²` Double
-    /// matrices (the moments, then the matrix and its Cholesky factor). O(1).
-    public static func preconditionerBytes(dim: Int) -> Double { 16 * Double(dim + 1) * Double(dim + 1) }
+    /// Peak bytes of the preconditioner of a fit on `dim` features: three `(D+1)²` Double
+    /// matrices (the moments, kept for a path's later solves, the matrix at one `l2` and its
+    /// Cholesky factor). O(1).
+    public static func preconditionerBytes(dim: Int) -> Double { 24 * Double(dim + 1) * Double(dim + 1) }
     /// The L-BFGS initial inverse Hessian.
     public enum Preconditioner: String, Sendable, Codable {
         /// `H₀ = γ·I` (plain L-BFGS, as scipy).
@@ -205,9 +206,38 @@ public struct LogisticRegression: Sendable {
                       init initial: LinearModel? = nil,
                       progress: ((LBFGS.Iteration) -> Void)? = nil,
                       combineAcrossRanks: CombineAcrossRanks? = nil) throws -> Solution {
+        var solution: Solution? = nil
+        try solvePath(features: features, labels: labels, numClasses: numClasses, classWeights: classWeights,
+                      sampleWeights: sampleWeights, softTargets: softTargets, l2s: [l2], init: initial, progress: progress,
+                      combineAcrossRanks: combineAcrossRanks) { _, s in solution = s }
+        return solution!
+    }
+
+    /// Solves at each penalty of `l2s` in turn (a regularisation path: decreasing `l2`,
+    /// i.e. increasing `C`), the first from `initial` (or zero), each later one from the
+    /// exact point (in `Double`) where the one before stopped. The data term of `f` does not
+    /// depend on `l2`, so a later solve's first evaluation is the previous solve's last one
+    /// with the new penalty (no pass over the rows), and the preconditioner's moments are
+    /// computed once. The solutions are those of `solve` started there: the same bits on any
+    /// thread count and, under MPI, on any split of the rows (see `solve`).
+    /// - Parameters:
+    ///   - l2s: one or more penalties `≥ 0`.
+    ///   - each: called with the index into `l2s` and the solution, as each solve finishes.
+    /// - Throws: what `solve` throws, and what `each` throws.
+    /// - Complexity: the solves' evaluations (`4·N·D·C` flops each), less one per later
+    ///   solve whose start is the previous solve's last evaluated point, plus one `N·D²`
+    ///   moment pass.
+    public func solvePath(features: Matrix<Float>, labels: [Int32], numClasses: Int? = nil,
+                          classWeights: [Double]? = nil, sampleWeights: [Double]? = nil,
+                          softTargets: SoftTargets? = nil, l2s: [Double],
+                          init initial: LinearModel? = nil,
+                          progress: ((LBFGS.Iteration) -> Void)? = nil,
+                          combineAcrossRanks: CombineAcrossRanks? = nil,
+                          each: (Int, Solution) throws -> Void) throws {
+        precondition(!l2s.isEmpty, "LogisticRegression.solvePath: no penalty")
         let problem = try Problem(features: features, labels: labels, numClasses: numClasses,
                                   classWeights: classWeights, sampleWeights: sampleWeights,
-                                  softTargets: softTargets, l2: l2, initial: initial, combine: combineAcrossRanks)
+                                  softTargets: softTargets, l2: l2s[0], initial: initial, combine: combineAcrossRanks)
         let x0 = initial.map { problem.pack($0) } ?? [Double](repeating: 0, count: problem.numClasses * (problem.dim + 1))
         var opts = LBFGS.Options(gradientTolerance: gradientTolerance, maxIterations: maxIterations, memory: memory)
         // In single precision the objective carries ~1e-7 relative round-off: stopping on a
@@ -215,27 +245,39 @@ public struct LogisticRegression: Sendable {
         opts.relativeDecreaseTolerance = precision == .single ? 0 : 64 * Double.ulpOfOne
         let solver = LBFGS(options: opts)
         let preconditioner = self.preconditioner
-        func go<T>(_ o: Objective<T>) -> Solution {
-            var pre: ((inout [Double]) -> Void)? = nil
-            if preconditioner == .featureSecondMoment, let factor = o.preconditionerFactor() {
-                let c = problem.numClasses, d1 = problem.dim + 1
-                pre = { v in
-                    v.withUnsafeMutableBufferPointer { pv in
-                        factor.data.withUnsafeBufferPointer { pl in
-                            // V ← V·L⁻ᵀ·L⁻¹ = V·P⁻¹ (V is C × (D+1)).
-                            Double._trsm(false, true, true, c, d1, 1, pl.baseAddress!, d1, pv.baseAddress!, d1)
-                            Double._trsm(false, true, false, c, d1, 1, pl.baseAddress!, d1, pv.baseAddress!, d1)
-                        }
-                    }
-                }
+        func go<T>(_ o: Objective<T>) throws {
+            var x = x0
+            for (i, l2) in l2s.enumerated() {
+                precondition(l2 >= 0 && l2.isFinite, "LogisticRegression: l2 must be finite and ≥ 0")
+                o.l2 = l2
+                let factor = preconditioner == .featureSecondMoment ? o.preconditionerFactor() : nil
+                let pre = factor.map { LogisticRegression.solveWith($0, classes: problem.numClasses) }
+                let r = solver.minimize(x0: x, evaluate: { o.evaluate($0, &$1) }, start: o.evaluation(at: x), preconditioner: pre,
+                                        progress: progress)
+                x = r.x
+                try each(i, Solution(model: problem.unpack(LogisticRegression.zeroMeanBias(r.x, classes: problem.numClasses)),
+                                     objective: r.objective, gradientMaxNorm: r.gradientMaxNorm, iterations: r.iterations,
+                                     evaluations: r.evaluations, stopReason: r.stopReason))
             }
-            let r = solver.minimize(x0: x0, evaluate: { o.evaluate($0, &$1) }, preconditioner: pre, progress: progress)
-            return Solution(model: problem.unpack(LogisticRegression.zeroMeanBias(r.x, classes: problem.numClasses)), objective: r.objective, gradientMaxNorm: r.gradientMaxNorm,
-                            iterations: r.iterations, evaluations: r.evaluations, stopReason: r.stopReason)
         }
         switch precision {
-        case .single: return go(Objective<Float>(problem, blockRows: blockRows, combine: combineAcrossRanks))
-        case .double: return go(Objective<Double>(problem, blockRows: blockRows, combine: combineAcrossRanks))
+        case .single: try go(Objective<Float>(problem, blockRows: blockRows, combine: combineAcrossRanks))
+        case .double: try go(Objective<Double>(problem, blockRows: blockRows, combine: combineAcrossRanks))
+        }
+    }
+
+    /// `v ← v·P⁻¹` for `v` in θ layout (`C × (D+1)`), `P = L·Lᵀ` from its lower Cholesky
+    /// factor `L`: two triangular solves, `2·C·(D+1)²` flops.
+    static func solveWith(_ factor: Matrix<Double>, classes c: Int) -> (inout [Double]) -> Void {
+        let d1 = factor.rows
+        return { v in
+            v.withUnsafeMutableBufferPointer { pv in
+                factor.data.withUnsafeBufferPointer { pl in
+                    // V ← V·L⁻ᵀ·L⁻¹ = V·P⁻¹ (V is C × (D+1)).
+                    Double._trsm(false, true, true, c, d1, 1, pl.baseAddress!, d1, pv.baseAddress!, d1)
+                    Double._trsm(false, true, false, c, d1, 1, pl.baseAddress!, d1, pv.baseAddress!, d1)
+                }
+            }
         }
     }
 
@@ -432,10 +474,18 @@ final class Objective<T: SoftmaxScalar> {
     var chunkBias: [Double]
     /// The data term: `∇f` (θ layout) then `f`, summed block by block.
     var total: CompensatedSum
+    /// The penalty `l2/2·‖W‖²` of the next evaluations (a path changes it between solves).
+    var l2: Double
+    /// The last evaluated point and its data term (`∇f` then `f`, before the penalty).
+    var lastTheta: [Double] = []
+    var lastData: [Double] = []
+    /// The preconditioner's `M/C` (`(D+1) × (D+1)`, lower triangle) and its `ε`, computed once.
+    var moments: (matrix: Matrix<Double>, eps: Double)?
     static var chunkRows: Int { 256 }
 
     init(_ p: Problem, blockRows: Int, combine: CombineAcrossRanks? = nil) {
         self.p = p
+        self.l2 = p.l2
         self.combine = combine
         let n = p.features.rows, c = p.numClasses, d = p.dim
         self.blockRows = min(blockRows, n)
@@ -500,18 +550,35 @@ final class Objective<T: SoftmaxScalar> {
         }
         // One combination per evaluation: ∇f's data term and f's, `C·(D+1) + 1` sums.
         combine?(&total)
-        grad = total.rounded()
+        lastData = total.rounded()
+        lastTheta = theta
+        return penalised(theta, &grad)
+    }
+
+    /// `f(θ)` and `∇f(θ)` (into `grad`) from the data term of the last evaluation, which
+    /// must be at `θ`: the data term plus the penalty on `W` (the bias is not penalised). O(C·D).
+    func penalised(_ theta: [Double], _ grad: inout [Double]) -> Double {
+        let c = p.numClasses, d = p.dim, d1 = d + 1
+        grad = lastData
         let f = grad.removeLast()
-        // Penalty on W only.
         var pen = 0.0
         for k in 0..<c {
             for j in 0..<d {
                 let v = theta[k * d1 + j]
                 pen += v * v
-                grad[k * d1 + j] += p.l2 * v
+                grad[k * d1 + j] += l2 * v
             }
         }
-        return f + 0.5 * p.l2 * pen
+        return f + 0.5 * l2 * pen
+    }
+
+    /// `f(θ)` and `∇f(θ)` at the current `l2` without a pass over the rows when `θ` is the
+    /// last evaluated point (the same bits `evaluate` would give); nil otherwise. O(C·D).
+    func evaluation(at theta: [Double]) -> (f: Double, gradient: [Double])? {
+        guard !lastTheta.isEmpty, theta == lastTheta else { return nil }
+        var g: [Double] = []
+        let f = penalised(theta, &g)
+        return (f, g)
     }
 
     /// One chunk of the residual pass: turns the logits of `rows` (block-relative; global
@@ -555,13 +622,28 @@ final class Objective<T: SoftmaxScalar> {
         return loss
     }
 
-    /// Lower Cholesky factor of `P = M/C + l2·I_W + ε·I`, `M = Σ_i (s_i/S) x̃_i x̃_iᵀ`
-    /// (`(D+1) × (D+1)`), or nil when it cannot be factored.
+    /// Lower Cholesky factor of `P = M/C + l2·I_W + ε·I` at the current `l2`,
+    /// `M = Σ_i (s_i/S) x̃_i x̃_iᵀ` (`(D+1) × (D+1)`), or nil when it cannot be factored.
+    /// `M/C` and `ε` do not depend on `l2`: computed once (`secondMoments`) and kept for the
+    /// later solves of a path.
+    /// - Memory: at most three `(D+1)²` Double matrices at once (`preconditionerBytes`): the
+    ///   kept moments, the shifted copy and its factor.
+    /// - Complexity: `N·D²` flops the first time, then `(D+1)³/3` per call.
+    func preconditionerFactor() -> Matrix<Double>? {
+        let d1 = p.dim + 1
+        if moments == nil { moments = secondMoments() }
+        var m = moments!.matrix
+        for i in 0..<(d1 - 1) { m.data[i * d1 + i] += l2 + moments!.eps }
+        m.data[(d1 - 1) * d1 + d1 - 1] += moments!.eps
+        return try? BLAS.choleskyWithJitter(m, initialJitter: 1e-6).factor
+    }
+
+    /// `M/C` of `preconditionerFactor` (lower triangle) and `ε = 1e-8·tr(M/C)/(D+1)`.
     /// The block partials (one syrk each) and the weighted mean are summed in double-double
     /// (lower triangle only) and combined across ranks as `evaluate`'s sums are.
-    /// - Memory: at most two `(D+1)²` Double matrices at once (`preconditionerBytes`).
-    /// - Complexity: `N·D²` flops (one syrk per block) + `(D+1)³/3`.
-    func preconditionerFactor() -> Matrix<Double>? {
+    /// - Memory: at most two `(D+1)²` Double matrices at once.
+    /// - Complexity: `N·D²` flops (one syrk per block).
+    func secondMoments() -> (matrix: Matrix<Double>, eps: Double) {
         let n = p.features.rows, d = p.dim, d1 = d + 1, c = p.numClasses
         var kxx = [T](repeating: 0, count: d * d)
         let lower = d * (d + 1) / 2
@@ -606,9 +688,6 @@ final class Objective<T: SoftmaxScalar> {
         packed = []
         var trace = 0.0
         for i in 0..<d1 { trace += m.data[i * d1 + i] }
-        let eps = 1e-8 * trace / Double(d1)
-        for i in 0..<d { m.data[i * d1 + i] += p.l2 + eps }
-        m.data[d * d1 + d] += eps
-        return try? BLAS.choleskyWithJitter(m, initialJitter: 1e-6).factor
+        return (m, 1e-8 * trace / Double(d1))
     }
 }
