@@ -61,17 +61,14 @@ enum MPICalls {
         return t
     }()
 
-    /// `inout[k] ← in[k] + inout[k]` in double-double (`CompensatedSum.twoSum`), declared
+    /// `inout[k] ← in[k] + inout[k]` in double-double (`CompensatedSum.add(pair:to:)`), declared
     /// non-commutative so MPI applies it in rank order.
     nonisolated(unsafe) static let pairSum: MPI_Op? = {
         var op: MPI_Op? = afg_MPI_OP_NULL()
         MPI_Op_create({ input, output, len, _ in
             guard let a = input?.assumingMemoryBound(to: Double.self), let b = output?.assumingMemoryBound(to: Double.self),
                   let n = len?.pointee else { return }
-            for k in 0..<Int(n) {
-                let (s, e) = CompensatedSum.twoSum(a[2 * k], b[2 * k])
-                (b[2 * k], b[2 * k + 1]) = CompensatedSum.fastTwoSum(s, e + a[2 * k + 1] + b[2 * k + 1])
-            }
+            for k in 0..<Int(n) { CompensatedSum.add(pair: (a[2 * k], a[2 * k + 1]), to: &b[2 * k], &b[2 * k + 1]) }
         }, 0, &op)
         return op
     }()

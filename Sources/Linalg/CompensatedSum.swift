@@ -33,8 +33,7 @@ public struct CompensatedSum: Sendable, Equatable {
     /// `sum[i] += value`. O(1), about 10 flops.
     @inlinable @inline(__always)
     public mutating func add(_ value: Double, at i: Int) {
-        let (s, e) = CompensatedSum.twoSum(hi[i], value)
-        (hi[i], lo[i]) = CompensatedSum.fastTwoSum(s, e + lo[i])
+        CompensatedSum.add(value, to: &hi[i], &lo[i])
     }
 
     /// `sum[offset + k] += values[k]` for every `k`. O(values.count).
@@ -43,11 +42,7 @@ public struct CompensatedSum: Sendable, Equatable {
         precondition(offset >= 0 && offset + values.count <= count, "CompensatedSum: \(values.count) values at \(offset) of \(count)")
         hi.withUnsafeMutableBufferPointer { h in
             lo.withUnsafeMutableBufferPointer { l in
-                for k in 0..<values.count {
-                    let i = offset + k
-                    let (s, e) = CompensatedSum.twoSum(h[i], Double(values[k]))
-                    (h[i], l[i]) = CompensatedSum.fastTwoSum(s, e + l[i])
-                }
+                for k in 0..<values.count { CompensatedSum.add(Double(values[k]), to: &h[offset + k], &l[offset + k]) }
             }
         }
     }
@@ -63,8 +58,7 @@ public struct CompensatedSum: Sendable, Equatable {
         precondition(h2.count == l2.count && offset + h2.count <= count, "CompensatedSum: parts do not fit")
         var i = offset
         for (a, b) in zip(h2, l2) {
-            let (s, e) = CompensatedSum.twoSum(hi[i], a)
-            (hi[i], lo[i]) = CompensatedSum.fastTwoSum(s, e + lo[i] + b)
+            CompensatedSum.add(pair: (a, b), to: &hi[i], &lo[i])
             i += 1
         }
     }
@@ -76,6 +70,21 @@ public struct CompensatedSum: Sendable, Equatable {
 
     /// The sums rounded to Double.
     public func rounded() -> [Double] { zip(hi, lo).map { $0 + $1 } }
+
+    /// `(hi, lo) += value`: the one update of a double-double sum by a Double. O(1).
+    @inlinable @inline(__always)
+    public static func add(_ value: Double, to hi: inout Double, _ lo: inout Double) {
+        let (s, e) = twoSum(hi, value)
+        (hi, lo) = fastTwoSum(s, e + lo)
+    }
+
+    /// `(hi, lo) += pair.0 + pair.1`: the one addition of two double-double sums (also the
+    /// MPI reduction's, `Ranks.combine`). O(1).
+    @inlinable @inline(__always)
+    public static func add(pair: (Double, Double), to hi: inout Double, _ lo: inout Double) {
+        let (s, e) = twoSum(hi, pair.0)
+        (hi, lo) = fastTwoSum(s, e + lo + pair.1)
+    }
 
     /// `(s, e)` with `s = fl(a + b)` and `s + e = a + b` exactly (Knuth).
     @inlinable @inline(__always)
