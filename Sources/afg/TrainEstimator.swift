@@ -11,9 +11,11 @@ import Linalg
 /// cross-validates; this rank's part under MPI), and its `Fitted` turned into the outcome
 /// the write and report steps take.
 extension Train {
-    /// The converged solver every lbfgs path uses.
-    var regressionSolver: LogisticRegression {
-        LogisticRegression(gradientTolerance: solverOptions.tolerance, maxIterations: LogisticRegression.convergedIterations)
+    /// The converged solver every lbfgs path uses, reporting its iterations to `iterations`.
+    func regressionSolver(iterations: (@Sendable (LBFGS.Iteration) -> Void)? = nil) -> LogisticRegression {
+        var s = LogisticRegression(gradientTolerance: solverOptions.tolerance, maxIterations: LogisticRegression.convergedIterations)
+        s.iterations = iterations
+        return s
     }
 
     /// `--C`: given, or cross-validated (`auto`, the default with `--val`; always for
@@ -42,9 +44,9 @@ extension Train {
 
     /// The generated-set regression the flags describe (plain glag, and the generated
     /// candidate of `--select-on-val`).
-    var generatedRegression: GeneratedRegression {
+    func generatedRegression(solver: LogisticRegression) -> GeneratedRegression {
         var g = GeneratedRegression(generator: generator.config(initialBeta: GeneratedRegression.Settings.initialBeta),
-                                    headThreshold: generator.headThreshold, C: regularization, solver: regressionSolver)
+                                    headThreshold: generator.headThreshold, C: regularization, solver: solver)
         g.blend = solverOptions.blend
         g.cDivisor = solverOptions.cDivisor
         g.twoView = !solverOptions.singleHead
@@ -61,31 +63,33 @@ extension Train {
         return !solverOptions.singleHead && solverOptions.blend < 1
     }
 
-    /// The estimator of this run's lbfgs path.
-    func estimator(lambda: Float?) -> any Estimator {
+    /// The estimator of this run's lbfgs path; its solves report their iterations to `iterations`.
+    func estimator(lambda: Float?, iterations: (@Sendable (LBFGS.Iteration) -> Void)? = nil) -> any Estimator {
+        let solver = regressionSolver(iterations: iterations)
+        let generated = generatedRegression(solver: solver)
         switch method {
-        case .ce, .crt: return Regression(balanced: method == .crt, C: regularization, solver: regressionSolver)
-        case .logitAdjust: return LogitAdjustedRegression(C: regularization, solver: regressionSolver)
-        case .balancedSoftmax: return LogitAdjustedRegression.balancedSoftmax(C: regularization, solver: regressionSolver)
+        case .ce, .crt: return Regression(balanced: method == .crt, C: regularization, solver: solver)
+        case .logitAdjust: return LogitAdjustedRegression(C: regularization, solver: solver)
+        case .balancedSoftmax: return LogitAdjustedRegression.balancedSoftmax(C: regularization, solver: solver)
         default:
             if solverOptions.selectOnVal {
-                return RecommendedSelection(generated: generatedRegression, offerRawSpace: tukey.tukey == "auto",
+                return RecommendedSelection(generated: generated, offerRawSpace: tukey.tukey == "auto",
                                             spaceName: lambda.map { "Tukey λ = \($0)" } ?? "raw features")
             }
-            if solverOptions.rounds != nil { return GLAGRounds(config: solverConfig, C: regularization, solver: regressionSolver) }
-            return generatedRegression
+            if solverOptions.rounds != nil { return GLAGRounds(config: solverConfig, C: regularization, solver: solver) }
+            return generated
         }
     }
 
     /// The lbfgs fit: the estimator on its rows, the classifier's counts and record.
     func fitEstimator(_ data: TrainData, _ console: Console) throws -> TrainOutcome {
-        let estimator = self.estimator(lambda: data.lambda)
+        let progress = FitProgressLine(quiet: console.quiet)
+        let estimator = self.estimator(lambda: data.lambda, iterations: { progress.iteration($0) })
         let pool = estimator.crossValidates
         var fitData = try self.fitData(data, pooled: pool, generates: method == .glag)
         if pool {
             console.line("cross-validating on \(Job.totalCounts(fitData.rows.classCounts).reduce(0, +)) rows (train\(val == nil ? "" : " + val")); no test file is read")
         }
-        let progress = FitProgressLine(quiet: console.quiet)
         fitData.progress = { progress.report($0) }
         let fitted: Fitted
         do {
@@ -130,7 +134,7 @@ extension Train {
         // move to block boundaries, so the solve is the one-process solve (`blockAligned`).
         var aligned = false
         if !pool && !generates && data.untransformedTrain == nil && stageOne == nil {
-            x = try blockAligned(x, blockRows: regressionSolver.blockRows)
+            x = try blockAligned(x, blockRows: regressionSolver().blockRows)
             aligned = true
         }
         var raw: Matrix<Float>? = nil

@@ -128,7 +128,7 @@ enum TrainFlagRules {
     /// What the user may have meant, for the commonest refusals.
     static func hint(_ flag: String, _ p: TrainPath) -> String {
         switch flag {
-        case "--many", "--few" where p.crossValidates:
+        case "--many" where p.crossValidates, "--few" where p.crossValidates:
             return " (this run refits on every labelled row and reports the cross-validated score; pass them to afg evaluate)"
         case "--many", "--few": return " (no --val: nothing is grouped; pass them to afg evaluate)"
         case "--teacher" where p.lbfgs: return " (the converged solver starts from zero and needs no teacher)"

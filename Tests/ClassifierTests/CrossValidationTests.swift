@@ -115,9 +115,16 @@ final class CrossValidationTests: XCTestCase {
         _ = try CrossValidatedSelection.select(spaces: spaces, labels: data.train.labels, numClasses: data.numClasses, folds: 3,
                                                grid: [0.1, 1, 10], seed: 2, progress: { seen.append($0) })
         let total = (1 + 1) * 3 * 3 + 3 + 1
-        XCTAssertEqual(seen.map(\.done), Array(1...total))
+        XCTAssertEqual(seen.map(\.done), Array(0...total))
         XCTAssertTrue(seen.allSatisfy { $0.total == total })
-        XCTAssertTrue(seen[0].step.contains("fold 1/3"), seen[0].step)
+        // Each report names the step that runs next: the first solve, the second grid point
+        // after it, the first generated fold after the last path solve, the refit last.
+        XCTAssertEqual(seen[0].step, "C on a: fold 1/3, C = 0.1")
+        XCTAssertEqual(seen[1].step, "C on a: fold 1/3, C = 1.0")
+        XCTAssertEqual(seen[3].step, "C on a: fold 2/3, C = 0.1")
+        XCTAssertTrue(seen[9].step.hasSuffix(": fold 1/3") && !seen[9].step.contains("C ="), seen[9].step)
+        XCTAssertTrue(seen[12].step.hasSuffix("fold 1/3, C = 0.1"), seen[12].step)
+        XCTAssertEqual(seen[total - 1].step, "refitting the chosen candidate on every row")
     }
 
     /// The choice rule on constructed per-fold scores: the generated blend stays unless the

@@ -255,6 +255,35 @@ final class LogisticRegressionTests: XCTestCase {
         XCTAssertEqual(one?.evaluations, cold.evaluations)
     }
 
+    /// The solver's iteration sink sees every accepted iteration of every solve (numbered
+    /// from 1 in each, the last one the solution's) and changes no bit of the result.
+    func testIterationSinkSeesEveryIterationAndChangesNothing() throws {
+        final class Seen: @unchecked Sendable { var its: [LBFGS.Iteration] = [] }
+        let p = smallProblem(seed: 8, n: 400, d: 7, c: 3)
+        let plain = LogisticRegression(gradientTolerance: 1e-6, maxIterations: 500)
+        var reporting = plain
+        let seen = Seen()
+        reporting.iterations = { seen.its.append($0) }
+        var a: [LogisticRegression.Solution] = [], b: [LogisticRegression.Solution] = []
+        try plain.solvePath(features: p.x, labels: p.y, l2s: [1e-1, 1e-3]) { _, s in a.append(s) }
+        try reporting.solvePath(features: p.x, labels: p.y, l2s: [1e-1, 1e-3]) { _, s in b.append(s) }
+        XCTAssertEqual(a.map(\.model), b.map(\.model))
+        XCTAssertEqual(seen.its.count, b[0].iterations + b[1].iterations)
+        XCTAssertGreaterThan(b[1].iterations, 0)
+        let first = Array(seen.its.prefix(b[0].iterations)), second = Array(seen.its.dropFirst(b[0].iterations))
+        XCTAssertEqual(first.map(\.iteration), Array(1...b[0].iterations))
+        XCTAssertEqual(second.map(\.iteration), Array(1...b[1].iterations))
+        XCTAssertEqual(first.last?.gradientMaxNorm, b[0].gradientMaxNorm)
+        XCTAssertEqual(second.last?.objective, b[1].objective)
+        XCTAssertTrue(seen.its.allSatisfy { $0.gradientTolerance == 1e-6 && $0.maxIterations == 500 })
+        // A call's own progress closure takes the place of the sink.
+        seen.its = []
+        var own = 0
+        _ = try reporting.solve(features: p.x, labels: p.y, l2: 1e-1, progress: { _ in own += 1 })
+        XCTAssertEqual(own, b[0].iterations)
+        XCTAssertTrue(seen.its.isEmpty)
+    }
+
     func testLBFGSMinimisesRosenbrock() {
         var options = LBFGS.Options(gradientTolerance: 1e-10, maxIterations: 500, memory: 7)
         options.relativeDecreaseTolerance = 0

@@ -40,7 +40,7 @@ public struct FitData {
     public var seed: UInt64
     /// The job's other processes; nil in one process.
     public var job: JobShare?
-    /// Where a cross-validated fit reports each finished solve (a sink, not a setting).
+    /// Where a long fit reports its steps (`FitProgress`; a sink, not a setting).
     public var progress: ((FitProgress) -> Void)? = nil
 
     public init(rows: LabeledFeatures, raw: Matrix<Float>? = nil, validation: LabeledFeatures? = nil,
@@ -66,15 +66,22 @@ public struct FitData {
 
     /// A `RegressionCV.path` progress sink that reports to `progress`: path `index` of
     /// `paths` over `grid` (sorted, as the path runs it) and `folds` folds; nil without a sink.
+    /// Reports the path's first solve at once, then after each solve the next one.
     func pathProgress(_ name: String, grid: [Double], folds: Int, paths: Int = 1, index: Int = 0) -> ((Int, Double, Double) -> Void)? {
         guard let report = progress else { return nil }
-        let perPath = folds * grid.count
-        return { f, c, _ in
-            let g = grid.firstIndex(of: c) ?? 0
-            report(FitProgress(done: index * perPath + f * grid.count + g + 1, total: paths * perPath,
-                               step: "\(name): fold \(f + 1)/\(folds), C = \(c)"))
+        let perPath = folds * grid.count, total = paths * perPath
+        func step(_ done: Int) -> FitProgress {
+            let next = min(done, perPath - 1)
+            return FitProgress(done: index * perPath + done, total: total,
+                               step: "\(name): fold \(next / grid.count + 1)/\(folds), C = \(grid[next % grid.count])")
         }
+        report(step(0))
+        return { f, c, _ in report(step(f * grid.count + (grid.firstIndex(of: c) ?? 0) + 1)) }
     }
+
+    /// Reports the start of a step that is not one solve of a path (a refit, a generation,
+    /// a fit at a given `C`) to `progress`.
+    func stage(_ step: String) { progress?(FitProgress(done: 0, total: 0, step: step)) }
 
     /// The folds, or a programmer error for an estimator that cross-validates without them.
     func requireFolds(_ who: String) -> StratifiedFolds {
@@ -160,12 +167,14 @@ public struct CrossValidationScore: Sendable, Equatable, Codable {
     }
 }
 
-/// One finished step of a long fit (a fold's solve at one grid point): `done` of `total`
-/// steps, and what the step was. The caller draws it (with its own clock, for an ETA).
+/// Where a long fit is: `done` of `total` solves of a cross-validation path finished and
+/// `step` the one running, or (`total` 0) a step outside a path. The caller draws it with
+/// its own clock (an ETA), beside the running solve's iterations (`LogisticRegression.iterations`).
 public struct FitProgress: Sendable {
     public var done: Int
     public var total: Int
     public var step: String
+    public init(done: Int, total: Int, step: String) { self.done = done; self.total = total; self.step = step }
 }
 
 /// How `C` is set: a given value, or stratified K-fold cross-validation on the grid.

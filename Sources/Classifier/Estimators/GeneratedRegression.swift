@@ -121,23 +121,29 @@ public struct GeneratedRegression: Estimator {
     /// regression at `C` on `view` (along the grid path when `alongPath`, else one solve),
     /// the generated set from `view.raw`, its regression at `generatedC` warm-started from
     /// the regression, and with `partner` the class-weighted regression on the second view
-    /// at `partnerC`.
+    /// at `partnerC`. `stage` is told each step as it starts.
     /// - Complexity: one generation, up to three regressions (or refit paths).
     public func fitParts(_ view: View, labels: [Int32], numClasses: Int, C: Double, generatedC: Double, alongPath: Bool,
-                         partner: View? = nil, partnerC: Double? = nil, seed: UInt64, job: JobShare? = nil) throws -> Parts {
+                         partner: View? = nil, partnerC: Double? = nil, seed: UInt64, job: JobShare? = nil,
+                         stage: (String) -> Void = { _ in }) throws -> Parts {
         let cv = RegressionCV(grid: grid, balanced: true, solver: solver, sumAcrossRanks: job?.sum,
                               combineAcrossRanks: job?.combine)
         func regression(_ x: Matrix<Float>, _ c: Double) throws -> LinearModel {
             alongPath ? try cv.refit(x, labels: labels, numClasses: numClasses, C: c)
                       : try cv.fit(x, labels: labels, numClasses: numClasses, C: c)
         }
-        let start = alongPath || blend < 1 ? try regression(view.scaled, C) : nil
+        let needsStart = alongPath || blend < 1
+        if needsStart { stage("the class-weighted regression at C = \(C)") }
+        let start = needsStart ? try regression(view.scaled, C) : nil
+        stage("generating the balanced set")
         let set = try balancedSet(view, labels: labels, numClasses: numClasses, seed: seed, job: job)
         var total = [Double(set.rows.labels.count)]
         job?.sum(&total)
+        stage("the generated-set regression at C = \(generatedC) on \(Int(total[0])) rows")
         let generated = try solver.fit(features: set.rows.features, labels: set.rows.labels, numClasses: numClasses,
                                        l2: LogisticRegression.l2(sklearnC: generatedC, totalWeight: total[0]), init: start,
                                        combineAcrossRanks: job?.combine)
+        if partner != nil { stage("the class-weighted regression on the second view at C = \(partnerC ?? C)") }
         let other = try partner.map { try regression($0.scaled, partnerC ?? C) }
         return Parts(regression: start, generated: generated, partner: other, generatedRows: set.generated)
     }
@@ -200,7 +206,7 @@ public struct GeneratedRegression: Estimator {
         log("generating: k = \(g.k), α = \(g.alpha), β = \(g.initialBeta), \(g.meanMode.rawValue) mean, head threshold \(g.headThreshold)\(headThreshold == nil ? " (⌈n_max/3⌉)" : ""); solving at C = \(generatedC)"
             + (blend < 1 ? "; logits blended \(1 - blend) : \(blend) with the class-weighted regression" : ""))
         let parts = try fitParts(view, labels: x.labels, numClasses: x.numClasses, C: C, generatedC: generatedC, alongPath: auto,
-                                 partner: partnerView, partnerC: partnerC, seed: data.seed, job: data.job)
+                                 partner: partnerView, partnerC: partnerC, seed: data.seed, job: data.job, stage: data.stage)
         log("generated \(parts.generatedRows) rows")
         var record = FitRecord(C: generatedC)
         record.method = "one generated set + unweighted regression"

@@ -30,6 +30,7 @@ public struct Regression: Estimator {
         let weighting = balanced ? "balanced" : "none"
         guard C == .crossValidated else {
             guard case .fixed(let c) = C else { preconditionFailure() }
+            data.stage("the regression at C = \(c)")
             let model = try cv.fit(x.features, labels: x.labels, numClasses: x.numClasses, C: c)
             return Fitted(model: model, chosen: [:], record: FitRecord(C: c, classWeight: weighting))
         }
@@ -37,6 +38,7 @@ public struct Regression: Estimator {
         let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds,
                                progress: data.pathProgress("C by cross-validation", grid: cv.grid, folds: folds.count))
         let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)
+        data.stage("refitting at C = \(path.chosen) on every row")
         let model = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses,
                                                  C: path.chosen))
         let rows = data.classCounts.reduce(0, +)
@@ -136,6 +138,7 @@ public struct LogitAdjustedRegression: Estimator {
         let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds, shifts: shifts,
                                progress: data.pathProgress("C and τ by cross-validation", grid: cv.grid, folds: folds.count))
         let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)
+        data.stage("refitting at C = \(path.chosen) on every row")
         let fitted = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses,
                                                   C: path.chosen))
         let counts = data.classCounts, rows = counts.reduce(0, +)

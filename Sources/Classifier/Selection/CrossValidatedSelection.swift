@@ -110,9 +110,10 @@ public enum CrossValidatedSelection {
     ///     first space's class-weighted regression (two views) rather than the last's.
     ///   - generator: the generated candidate's generator (its head threshold is replaced).
     ///   - log: one line per finished step (the grids, the candidates, the choice).
-    ///   - progress: called after every solve: each space's path (fold, `C`), each fold's
-    ///     generated candidate, the logit adjustment's path (fold, `C`), then the refit,
-    ///     `(spaces + 1) × K × grid + K + 1` steps in all.
+    ///   - progress: called at the start and after every solve, with the step running:
+    ///     each space's path (fold, `C`), each fold's generated candidate, the logit
+    ///     adjustment's path (fold, `C`), then the refit, `(spaces + 1) × K × grid + K + 1`
+    ///     steps in all.
     /// - Throws: `LogisticRegressionError`, generator errors.
     public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = StratifiedFolds.defaultCount,
                               grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil,
@@ -124,16 +125,25 @@ public enum CrossValidatedSelection {
                               log: ((String) -> Void)? = nil, progress: ((FitProgress) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
         let perPath = k * grid.count, total = (spaces.count + 1) * perPath + k + 1
-        func report(_ done: Int, _ step: String) { progress?(FitProgress(done: done, total: total, step: step)) }
         let folds = StratifiedFolds(labels: labels, numClasses: numClasses, folds: k, seed: seed)
-        let cv = RegressionCV(grid: grid, balanced: true, solver: solver)
+        let cv = RegressionCV(grid: grid, balanced: true, solver: solver), sorted = cv.grid
+        // The step running once `done` steps have finished.
+        func label(_ done: Int) -> String {
+            let paths = spaces.count * perPath
+            func onPath(_ r: Int) -> String { "fold \(r / sorted.count + 1)/\(k), C = \(sorted[r % sorted.count])" }
+            if done < paths { return "C on \(spaces[done / perPath].name): " + onPath(done % perPath) }
+            if done < paths + k { return "\(generatedName): fold \(done - paths + 1)/\(k)" }
+            if done < paths + k + perPath { return "\(logitAdjustedName): " + onPath(done - paths - k) }
+            return "refitting the chosen candidate on every row"
+        }
+        func report(_ done: Int) { progress?(FitProgress(done: done, total: total, step: label(done))) }
+        report(0)
         var gr = GeneratedRegression(generator: generator, headThreshold: headThreshold, C: .crossValidated, solver: solver)
         gr.grid = grid; gr.blend = blend; gr.cDivisor = cDivisor
         var paths: [RegressionCV.Path] = [], candidates: [Candidate] = []
         for (i, space) in spaces.enumerated() {
-            let sorted = cv.grid
             let step: ((Int, Double, Double) -> Void)? = progress == nil ? nil : { f, c, _ in
-                report(i * perPath + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1, "C on \(space.name): fold \(f + 1)/\(k), C = \(c)")
+                report(i * perPath + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
             }
             let path = try cv.path(space.features, labels: labels, numClasses: numClasses, folds: folds, progress: step)
             paths.append(path)
@@ -148,12 +158,11 @@ public enum CrossValidatedSelection {
         candidates.append(try generatedCandidate(gr, spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
                                                  C: paths[last].chosen, partner: views ? (spaces[0], paths[0].chosen) : nil,
                                                  seed: seed, first: candidates[0], progress: progress == nil ? nil : { f in
-            report(spaces.count * perPath + f + 1, "\(generatedName): fold \(f + 1)/\(k)")
+            report(spaces.count * perPath + f + 1)
         }))
-        let unweighted = RegressionCV(grid: grid, balanced: false, solver: solver), sorted = unweighted.grid
+        let unweighted = RegressionCV(grid: grid, balanced: false, solver: solver)
         let laStep: ((Int, Double, Double) -> Void)? = progress == nil ? nil : { f, c, _ in
-            report(spaces.count * perPath + k + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1,
-                   "\(logitAdjustedName): fold \(f + 1)/\(k), C = \(c)")
+            report(spaces.count * perPath + k + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
         }
         let laPath = try unweighted.path(spaces[last].features, labels: labels, numClasses: numClasses, folds: folds,
                                          shifts: LogitAdjustedRegression.Settings.tauGrid, progress: laStep)
@@ -183,7 +192,7 @@ public enum CrossValidatedSelection {
         } else {
             model = view.scaler.rawModel(try cv.refit(view.scaled, labels: labels, numClasses: numClasses, C: pick.C))
         }
-        report(total, "refitted \(pick.name) on every row")
+        report(total)
         return Outcome(model: model, twoView: generatedChosen && views, chosen: chosen, paths: paths, candidates: candidates,
                        generator: gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)),
                        blend: blend, folds: k)

@@ -191,10 +191,6 @@ public struct FoldSplit {
         heldOut = scaler.apply(x.gatheringRows(te))
     }
 
-    /// Held-out mean per-class recall of `model` (over the classes present in the fold); with
-    /// `sumAcrossRanks`, over every rank's held-out rows (one sum of `2·C` doubles); with
-    /// `other` (the same fold of another view of the rows), `model` reads the joined rows
-    /// `[heldOut | other.heldOut]` (`LinearModel.twoView`). O(N_f·D·C).
     /// The fold's training rows as one view of the generated-set regression.
     public var view: GeneratedRegression.View { GeneratedRegression.View(raw: rawTrain, scaler: scaler, scaled: train) }
 
@@ -228,6 +224,10 @@ public struct FoldSplit {
         }
     }
 
+    /// Held-out mean per-class recall of `model` (over the classes present in the fold); with
+    /// `sumAcrossRanks`, over every rank's held-out rows (one sum of `2·C` doubles); with
+    /// `other` (the same fold of another view of the rows), `model` reads the joined rows
+    /// `[heldOut | other.heldOut]` (`LinearModel.twoView`). O(N_f·D·C).
     public func score(_ model: LinearModel, numClasses: Int, sumAcrossRanks: SumAcrossRanks? = nil,
                       beside other: FoldSplit? = nil) -> Double {
         let predictions = model.predict(other.map { Matrix.horizontalJoin(heldOut, $0.heldOut) } ?? heldOut)

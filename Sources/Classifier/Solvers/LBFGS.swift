@@ -61,6 +61,16 @@ public struct LBFGS: Sendable {
         public var gradientMaxNorm: Double
         public var evaluations: Int
         public var step: Double
+        /// The solve stops once `gradientMaxNorm` is at or below this.
+        public var gradientTolerance: Double
+        /// The iteration cap.
+        public var maxIterations: Int
+        public init(iteration: Int, objective: Double, gradientMaxNorm: Double, evaluations: Int, step: Double,
+                    gradientTolerance: Double, maxIterations: Int) {
+            self.iteration = iteration; self.objective = objective; self.gradientMaxNorm = gradientMaxNorm
+            self.evaluations = evaluations; self.step = step; self.gradientTolerance = gradientTolerance
+            self.maxIterations = maxIterations
+        }
     }
 
     /// The outcome of `minimize`.
@@ -151,7 +161,8 @@ public struct LBFGS: Sendable {
             iteration += 1
             gmax = maxAbs(g)
             progress?(Iteration(iteration: iteration, objective: f, gradientMaxNorm: gmax,
-                                evaluations: evaluations, step: ls.alpha))
+                                evaluations: evaluations, step: ls.alpha, gradientTolerance: options.gradientTolerance,
+                                maxIterations: options.maxIterations))
             if gmax <= options.gradientTolerance { stop = .gradientTolerance; break }
             if (fOld - f) / max(abs(fOld), abs(f), 1) <= options.relativeDecreaseTolerance {
                 stop = .relativeDecrease; break

@@ -103,6 +103,9 @@ public struct LogisticRegression: Sendable {
     public var preconditioner: Preconditioner
     /// Rows per gemm block (bounds the `blockRows × C` logits buffer).
     public var blockRows: Int
+    /// Where every solve made with this value reports its accepted iterations, unless the
+    /// call passes its own `progress` (a sink, not a setting: it changes no result).
+    public var iterations: (@Sendable (LBFGS.Iteration) -> Void)? = nil
 
     public init(gradientTolerance: Double = 1e-6, maxIterations: Int = 1000, memory: Int = 10,
                 precision: Precision = .single, preconditioner: Preconditioner = .featureSecondMoment,
@@ -253,7 +256,7 @@ public struct LogisticRegression: Sendable {
                 let factor = preconditioner == .featureSecondMoment ? o.preconditionerFactor() : nil
                 let pre = factor.map { LogisticRegression.solveWith($0, classes: problem.numClasses) }
                 let r = solver.minimize(x0: x, evaluate: { o.evaluate($0, &$1) }, start: o.evaluation(at: x), preconditioner: pre,
-                                        progress: progress)
+                                        progress: progress ?? iterations)
                 x = r.x
                 try each(i, Solution(model: problem.unpack(LogisticRegression.zeroMeanBias(r.x, classes: problem.numClasses)),
                                      objective: r.objective, gradientMaxNorm: r.gradientMaxNorm, iterations: r.iterations,

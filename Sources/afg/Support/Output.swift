@@ -58,32 +58,101 @@ final class EpochProgress: @unchecked Sendable {
     }
 }
 
-/// Progress of a cross-validated fit (`FitData.progress`): the step, a bar and the ETA,
-/// drawn on a terminal only (a log or a pipe gets the finished lines alone), once the fit
-/// has run 2 s, and cleared before any other line.
+/// Progress of a long lbfgs fit, once it has run 2 s: the step (`FitData.progress`), on a
+/// cross-validation path its bar and ETA from the solves finished, and the running solve's
+/// iteration, objective and `‖∇f‖∞` against the tolerance it stops at
+/// (`LogisticRegression.iterations`); outside a path, the ETA of the solve from the rate at
+/// which `log ‖∇f‖∞` has fallen. On a terminal one line, rewritten and cleared before any
+/// other line; in a log or a pipe a plain line every `logEvery` seconds. Nothing with
+/// `--quiet`. Called on the fitting thread only.
 final class FitProgressLine: @unchecked Sendable {
-    private var line: ProgressLine
-    private let start = Date()
+    private var lastDraw = -Double.infinity
+    private let start: Date
     private var drawn = false
-    /// A terminal and no `--quiet`: otherwise nothing is ever written, not even a clear.
-    private let shown: Bool
+    private let quiet: Bool
+    private let terminal: Bool
+    private let clock: () -> Date
+    private let write: (String) -> Void
+    /// Seconds between the plain lines written to a log or a pipe.
+    static let logEvery: TimeInterval = 10
+    /// Seconds between redraws on a terminal.
+    static let redrawEvery: TimeInterval = 0.2
+    private var step = FitProgress(done: 0, total: 0, step: "fitting")
+    private var pathStart: Date
+    /// The running solve: its first iteration's time and `‖∇f‖∞`, and its last iteration.
+    private var solveStart: Date, firstGradient = 0.0
+    private var last: LBFGS.Iteration?
 
-    init(quiet: Bool) {
-        shown = !quiet && isatty(2) != 0
-        line = ProgressLine(quiet: !shown)
+    /// - Parameters:
+    ///   - terminal: whether stderr is a terminal (one rewritten line) or a log.
+    ///   - clock: the time now; `write`: where the text goes (stderr).
+    init(quiet: Bool, terminal: Bool = isatty(2) != 0, clock: @escaping () -> Date = Date.init,
+         write: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+        self.quiet = quiet; self.terminal = terminal; self.clock = clock; self.write = write
+        start = clock(); pathStart = start; solveStart = start
     }
 
     func report(_ p: FitProgress) {
-        let secs = Date().timeIntervalSince(start)
-        guard shown, secs >= 2, p.done > 0 else { return }
-        let eta = secs / Double(p.done) * Double(p.total - p.done)
-        line.draw("\(p.step)  \(ProgressLine.bar(p.done, p.total)) \(p.done)/\(p.total) solves  ETA \(String(format: "%.0f", eta))s")
-        drawn = true
+        if p.total != step.total || p.done < step.done || (p.total > 0 && p.done == 0) { pathStart = clock() }
+        step = p
+        last = nil
+        draw()
+    }
+
+    func iteration(_ it: LBFGS.Iteration) {
+        if last.map({ it.iteration <= $0.iteration }) ?? true { solveStart = clock(); firstGradient = it.gradientMaxNorm }
+        last = it
+        draw()
+    }
+
+    /// The line for the current state at `now`.
+    private func text(now: Date) -> String {
+        var parts = [step.step]
+        if step.total > 0 {
+            let done = step.done, secs = now.timeIntervalSince(pathStart)
+            var s = "\(ProgressLine.bar(done, step.total)) \(done)/\(step.total) solves"
+            if done > 0 { s += "  ETA \(String(format: "%.0f", secs / Double(done) * Double(step.total - done)))s" }
+            parts.append(s)
+        }
+        if let it = last {
+            parts.append("iteration \(it.iteration)  f = \(String(format: "%.6g", it.objective))  ‖∇f‖∞ = "
+                         + String(format: "%.2e (stops at %.0e)", it.gradientMaxNorm, it.gradientTolerance))
+            if step.total == 0, let eta = FitProgressLine.solveETA(it, firstGradient: firstGradient,
+                                                                  seconds: now.timeIntervalSince(solveStart)) {
+                parts.append("ETA ≈ \(String(format: "%.0f", eta))s")
+            }
+        }
+        return parts.joined(separator: "  ")
+    }
+
+    /// Seconds left in a solve at iteration `it` (`it.iteration ≥ 2`), `seconds` after its
+    /// first iteration, whose `‖∇f‖∞` was `firstGradient`: the iterations until the
+    /// tolerance at the mean rate of decrease of `log ‖∇f‖∞` so far (at most the iteration
+    /// cap), at the mean time per iteration. nil before a rate is known. O(1).
+    static func solveETA(_ it: LBFGS.Iteration, firstGradient: Double, seconds: TimeInterval) -> Double? {
+        let k = Double(it.iteration - 1)
+        guard k >= 1, it.gradientMaxNorm > 0, firstGradient > it.gradientMaxNorm, it.gradientTolerance > 0 else { return nil }
+        let rate = log(firstGradient / it.gradientMaxNorm) / k
+        let left = min(max(0, log(it.gradientMaxNorm / it.gradientTolerance) / rate), Double(it.maxIterations - it.iteration))
+        return left * seconds / k
+    }
+
+    private func draw() {
+        guard !quiet else { return }
+        let now = clock(), secs = now.timeIntervalSince(start)
+        guard secs >= 2, secs - lastDraw >= (terminal ? FitProgressLine.redrawEvery : FitProgressLine.logEvery) else { return }
+        lastDraw = secs
+        if terminal {
+            write("\r\u{1B}[K" + text(now: now))
+            drawn = true
+        } else {
+            write(text(now: now) + "\n")
+        }
     }
 
     /// Erases the progress line (if one was drawn), so the next line starts clean.
     func clear() {
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); drawn = false }
+        if drawn { write("\r\u{1B}[K"); drawn = false }
     }
 }
 
