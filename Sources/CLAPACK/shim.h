@@ -12,4 +12,10 @@ void openblas_set_num_threads(int num_threads);
 /// sched_yield for about 2^28 cycles before sleeping; with one OpenBLAS thread they never
 /// get work). Exported by both the pthread and the OpenMP builds.
 int blas_thread_shutdown_(void);
+/// The kernel table of a DYNAMIC_ARCH build: its name ("Prescott", "Haswell", "SkylakeX",
+/// ...), and the two calls that choose it again (init reads OPENBLAS_CORETYPE, else the
+/// processor's model number; quit forgets the choice so that init runs again).
+char *openblas_get_corename(void);
+void gotoblas_dynamic_init(void);
+void gotoblas_dynamic_quit(void);
 #endif

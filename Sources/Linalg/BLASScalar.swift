@@ -136,9 +136,80 @@ extension Double: BLASScalar {
 /// own first parallel region (4,340 `sched_yield` calls in one short `afg calibrate`). They
 /// are stopped here; single-threaded calls never restart them.
 private let blasSetup: Void = {
+    BLASKernels.upgradeIfBehindProcessor()
     openblas_set_num_threads(1)
     _ = blas_thread_shutdown_()
 }()
+
+/// OpenBLAS's kernel table. A DYNAMIC_ARCH build picks it by the processor's model number,
+/// and a release older than the processor falls back to a table for older instruction sets:
+/// Debian's OpenBLAS 0.3.21 runs Intel family 6 model 207 (Emerald Rapids, AVX-512) on its
+/// "Prescott" (SSE3) kernels. When the user has not chosen a table (`OPENBLAS_CORETYPE`
+/// unset) and the library's is for an older instruction set than the processor offers, the
+/// table for the processor's (`SkylakeX` for AVX-512 F, CD, BW, DQ and VL; `Haswell` for
+/// AVX2 with FMA) is chosen before the first product: what a release that knows the
+/// processor would pick. Results stay the same for any thread count; like every BLAS
+/// result they depend on the table (as they do on the machine).
+public enum BLASKernels {
+    /// Instruction-set tiers, ordered.
+    enum Tier: Int, Comparable {
+        case sse = 0, avx, avx2, avx512
+        static func < (a: Tier, b: Tier) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    /// The name of the table in use ("SkylakeX", "Haswell", ...), once the products are set up.
+    public static var name: String {
+        prepareBLAS()
+        return String(cString: openblas_get_corename())
+    }
+
+    /// The tier of an OpenBLAS 0.3.x x86-64 table name (its `corename`); nil for a name it
+    /// does not know.
+    static func tier(ofTable name: String) -> Tier? {
+        switch name.lowercased() {
+        case "skylakex", "cooperlake", "sapphirerapids": return .avx512
+        case "haswell", "zen": return .avx2
+        case "sandybridge", "bulldozer", "piledriver", "steamroller", "excavator": return .avx
+        case "katmai", "coppermine", "northwood", "prescott", "banias", "atom", "core2", "penryn", "dunnington", "nehalem",
+             "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "bobcat": return .sse
+        default: return nil
+        }
+    }
+
+    /// The processor's tier from the `flags` line of `/proc/cpuinfo` (nil when unreadable).
+    static func processorTier(cpuinfo: String) -> Tier? {
+        guard let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flags = Set(line.split(separator: " ").map(String.init))
+        if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { return .avx512 }
+        if ["avx2", "fma"].allSatisfy(flags.contains) { return .avx2 }
+        if flags.contains("avx") { return .avx }
+        return .sse
+    }
+
+    /// The table to switch to: the processor's tier's, when the library's table is of a
+    /// lower tier; nil to keep it.
+    static func upgrade(table: String, processor: Tier?) -> String? {
+        guard let p = processor, let t = tier(ofTable: table), t < p else { return nil }
+        switch p {
+        case .avx512: return "SkylakeX"
+        case .avx2: return "Haswell"
+        case .avx, .sse: return nil
+        }
+    }
+
+    /// Chooses the processor's table when the library's lags it (see the type's notes).
+    /// Runs once, before any product (`blasSetup`).
+    static func upgradeIfBehindProcessor() {
+        guard getenv("OPENBLAS_CORETYPE") == nil,
+              let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let target = upgrade(table: String(cString: openblas_get_corename()), processor: processorTier(cpuinfo: info))
+        else { return }
+        setenv("OPENBLAS_CORETYPE", target, 1)
+        gotoblas_dynamic_quit()
+        gotoblas_dynamic_init()
+        unsetenv("OPENBLAS_CORETYPE")
+    }
+}
 
 /// Puts OpenBLAS in the state the matrix products assume (one thread, no idle workers).
 /// Every product does this itself; a process calls it first to stop the library's idle
