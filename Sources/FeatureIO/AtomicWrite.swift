@@ -34,6 +34,11 @@ public final class TemporaryFile {
             return
         }
         let folder = try checkFolderExists(for: target)
+        // From the create to the registration the file is on disk but unknown to the
+        // signal handler: this thread takes no SIGINT / SIGTERM / SIGHUP meanwhile, and a
+        // handler on another thread waits for the count of such windows to reach zero.
+        let window = TemporaryRegistry.openCreationWindow()
+        defer { TemporaryRegistry.closeCreationWindow(window) }
         while true {
             let candidate = folder + "/" + TemporaryFile.prefix + String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) + TemporaryFile.suffix
             let f = open(candidate, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
@@ -220,6 +225,36 @@ enum TemporaryRegistry {
         return p
     }()
 
+    /// How many threads are between creating a temporary and registering it (read by the
+    /// signal handler, which waits for zero; changed under `lock`).
+    nonisolated(unsafe) static let creating: UnsafeMutablePointer<Int> = {
+        let p = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
+
+    /// The signals the handler takes.
+    static let interrupts = [SIGINT, SIGTERM, SIGHUP]
+
+    /// Blocks `interrupts` on this thread and counts a creation under way; returns the
+    /// thread's previous signal mask for `closeCreationWindow`.
+    static func openCreationWindow() -> sigset_t {
+        var block = sigset_t(), old = sigset_t()
+        sigemptyset(&block)
+        for s in interrupts { sigaddset(&block, s) }
+        pthread_sigmask(SIG_BLOCK, &block, &old)
+        lock.lock(); creating.pointee += 1; lock.unlock()
+        return old
+    }
+
+    /// Ends the creation (registered or failed) and restores the thread's signal mask, so
+    /// a signal that arrived meanwhile is taken now, with the temporary registered.
+    static func closeCreationWindow(_ old: sigset_t) {
+        lock.lock(); creating.pointee -= 1; lock.unlock()
+        var mask = old
+        pthread_sigmask(SIG_SETMASK, &mask, nil)
+    }
+
     static func add(_ path: String, target: String) {
         lock.lock(); defer { lock.unlock() }
         targets[path] = target
@@ -248,13 +283,18 @@ enum TemporaryRegistry {
 }
 
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove this process's live
-/// temporaries, print one line on stderr and exit with 128 + the signal number. Only
-/// async-signal-safe calls (`unlink`, `write`, `_exit`) run in the handler.
+/// temporaries (after any creation under way on another thread has registered its file),
+/// print one line on stderr and exit with 128 + the signal number. Only async-signal-safe
+/// calls (`sched_yield`, `unlink`, `write`, `_exit`) run in the handler.
 public func installInterruptCleanup() {
     _ = TemporaryRegistry.slots
-    for s in [SIGINT, SIGTERM, SIGHUP] {
+    _ = TemporaryRegistry.creating
+    for s in TemporaryRegistry.interrupts {
         var a = sigaction()
         a.__sigaction_handler.sa_handler = { sig in
+            // A temporary being created on another thread (which blocks these signals
+            // meanwhile) is registered within microseconds: wait for it.
+            while TemporaryRegistry.creating.pointee > 0 { sched_yield() }
             for i in 0..<TemporaryRegistry.capacity { if let p = TemporaryRegistry.slots[i] { unlink(p) } }
             let message: StaticString
             switch sig {
