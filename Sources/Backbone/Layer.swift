@@ -51,13 +51,12 @@ func parameterSlot(_ p: Parameter, prefix: String) -> StateSlot {
 public final class Workspace {
     /// Worker threads for the convolutions: each takes chunks (ranges of output rows for
     /// stride-1 same convolutions, whole images otherwise) with its own im2col block,
-    /// calling single-threaded `sgemm` (`withSingleThreadedBLAS`). Results do not depend
-    /// on the schedule; the count and `columnBudget` fix the chunks, and with them the
-    /// summation order of the weight gradients.
+    /// calling single-threaded `sgemm` (`withSingleThreadedBLAS`). Results depend on
+    /// neither the schedule nor the count: the shapes and `columnBudget` fix the chunks,
+    /// and with them the summation order of the weight gradients.
     public let workers: Int
     let cols: [FloatBuffer]
-    let grads: [FloatBuffer]
-    /// One weight-gradient slot per row range of a same convolution's backward pass.
+    /// One weight-gradient slot per chunk of a convolution's backward pass.
     let chunkGrads = FloatBuffer()
     /// Upper bound on one worker's im2col block, in floats: the batch is processed in
     /// chunks (row ranges or images) whose columns fit, so the block stays cache-friendly.
@@ -66,7 +65,6 @@ public final class Workspace {
         self.columnBudget = columnBudget
         self.workers = max(1, workers)
         cols = (0..<self.workers).map { _ in FloatBuffer() }
-        grads = (0..<self.workers).map { _ in FloatBuffer() }
     }
 }
 
@@ -131,31 +129,32 @@ public final class Conv2d: Layer {
     var isSame: Bool { stride == 1 && kernel > 1 && kernel % 2 == 1 && 2 * padding == kernel - 1 }
     var kdim: Int { inChannels * kernel * kernel }
 
-    /// Images per chunk: within the column budget, and at least one chunk per worker.
-    func chunkImages(_ os: Shape) -> Int {
-        let perWorker = (os.n + workspace.workers - 1) / workspace.workers
-        return max(1, min(perWorker, workspace.columnBudget / max(kdim * os.plane, 1)))
-    }
+    /// Chunks a batch is split into at least (when it has that many images or rows),
+    /// whatever the worker count: the partition, and with it the order in which the
+    /// chunks' weight gradients are summed, depends on the shapes and `columnBudget` only,
+    /// so a run gives the same bits on any number of threads.
+    static let minimumChunks = 8
 
-    /// Runs `body(worker, firstImage, imageCount)` over the batch's chunks, chunks dealt
-    /// round-robin to the workspace's workers: worker `w` takes chunks `w`, `w + workers`,
-    /// ... in order, so what it accumulates in its own slot does not depend on the schedule.
-    func forEachChunk(_ os: Shape, _ body: (Int, Int, Int) -> Void) {
-        let nb = chunkImages(os)
-        let chunks = (os.n + nb - 1) / nb
-        let workers = min(workspace.workers, chunks)
-        parallelFor(workers, threads: workers) { w, _ in
-            var ch = w
-            while ch < chunks { let n0 = ch * nb; body(w, n0, min(nb, os.n - n0)); ch += workers }
-        }
+    /// Images per chunk: within the column budget, and at least `minimumChunks` chunks.
+    func chunkImages(_ os: Shape) -> Int {
+        let spread = (os.n + Self.minimumChunks - 1) / Self.minimumChunks
+        return max(1, min(spread, workspace.columnBudget / max(kdim * os.plane, 1)))
     }
 
     /// Output rows (`q = n·H + h`) per chunk of a same convolution: the column block of
-    /// `rowsK` rows stays within the budget, and there is at least one chunk per worker.
+    /// `rowsK` rows stays within the budget, and there are at least `minimumChunks` chunks.
     func chunkRows(_ os: Shape, rowsK: Int) -> Int {
         let total = os.n * os.h
-        let perWorker = (total + workspace.workers - 1) / workspace.workers
-        return max(1, min(perWorker, workspace.columnBudget / max(rowsK * os.w, 1)))
+        let spread = (total + Self.minimumChunks - 1) / Self.minimumChunks
+        return max(1, min(spread, workspace.columnBudget / max(rowsK * os.w, 1)))
+    }
+
+    /// Runs `body(worker, chunk, firstImage, imageCount)` over the batch's chunks of
+    /// `chunkImages(os)` images; workers take the next chunk when they finish one.
+    func forEachChunk(_ os: Shape, _ body: (Int, Int, Int, Int) -> Void) {
+        let nb = chunkImages(os)
+        let chunks = (os.n + nb - 1) / nb
+        parallelFor(chunks, threads: workspace.workers) { ch, w in let n0 = ch * nb; body(w, ch, n0, min(nb, os.n - n0)) }
     }
 
     /// Runs `body(worker, chunk, q0, q1)` over the `⌈total / rows⌉` ranges of `rows`
@@ -166,6 +165,19 @@ public final class Conv2d: Layer {
     func forEachRowRange(total: Int, rows: Int, _ body: (Int, Int, Int, Int) -> Void) {
         let chunks = (total + rows - 1) / rows
         parallelFor(chunks, threads: workspace.workers) { ch, w in body(w, ch, ch * rows, min(total, ch * rows + rows)) }
+    }
+
+    /// `weight.grad += Σ_ch slots[ch]`, summed in chunk order (entries split over the workers).
+    func addChunkGradients(_ slots: UnsafeMutablePointer<Float>, chunks: Int) {
+        let gw = weight.grad, wcount = weight.count
+        parallelRanges(wcount, costPerItem: chunks) { r in
+            for ch in 0..<chunks {
+                let src = UnsafePointer(slots + ch * wcount)
+                var i = r.lowerBound
+                while i + 8 <= r.upperBound { store8(load8(gw + i) + load8(src + i), gw + i); i += 8 }
+                while i < r.upperBound { gw[i] += src[i]; i += 1 }
+            }
+        }
     }
 
     func addBias(_ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
@@ -196,7 +208,7 @@ public final class Conv2d: Layer {
         }
         let nb = chunkImages(os)
         if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
-        forEachChunk(os) { wk, n0, cnt in
+        forEachChunk(os) { wk, _, n0, cnt in
             let cols = cnt * os.plane
             if self.isPointwise {
                 Float._gemm(false, false, self.outChannels, cols, K, 1, w, K, x + n0 * s.plane, s.perChannel, 0, y + n0 * os.plane, ldy)
@@ -239,37 +251,28 @@ public final class Conv2d: Layer {
                     Float._gemmOneCall(false, false, self.inChannels, cols, KT, 1, wt, KT, UnsafePointer(col), cols, 0, dxp + q0 * W, s.perChannel)
                 }
             }
-            let gw = weight.grad
-            parallelRanges(wcount, costPerItem: chunks) { r in
-                for ch in 0..<chunks {
-                    let src = UnsafePointer(slots + ch * wcount)
-                    var i = r.lowerBound
-                    while i + 8 <= r.upperBound { store8(load8(gw + i) + load8(src + i), gw + i); i += 8 }
-                    while i < r.upperBound { gw[i] += src[i]; i += 1 }
-                }
-            }
+            addChunkGradients(slots, chunks: chunks)
         } else {
-            for g in workspace.grads { g.ensure(wcount).update(repeating: 0, count: wcount) }
             let nb = chunkImages(os)
+            let slots = workspace.chunkGrads.ensure((os.n + nb - 1) / nb * wcount)
             if !isPointwise { for b in workspace.cols { b.ensure(K * nb * os.plane) } }
-            forEachChunk(os) { wk, n0, cnt in
-                let cols = cnt * os.plane, dW = self.workspace.grads[wk].pointer
+            forEachChunk(os) { wk, ch, n0, cnt in
+                let cols = cnt * os.plane, dW = slots + ch * wcount
                 let dyc = dy + n0 * os.plane
                 if self.isPointwise {
-                    Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 1, dW, K)
+                    Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dyc, ldy, x + n0 * s.plane, s.perChannel, 0, dW, K)
                     if need { Float._gemmOneCall(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, dxp + n0 * s.plane, s.perChannel) }
                 } else {
                     let col = self.workspace.cols[wk].pointer
                     self.im2col(x, s, os, n0, cnt, col, parallel: false)
-                    Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 1, dW, K)
+                    Float._gemmOneCall(false, true, self.outChannels, K, cols, 1, dyc, ldy, UnsafePointer(col), cols, 0, dW, K)
                     if need {
                         Float._gemmOneCall(true, false, K, cols, self.outChannels, 1, w, K, dyc, ldy, 0, col, cols)
                         self.col2im(UnsafePointer(col), s, os, n0, cnt, dxp, parallel: false)
                     }
                 }
             }
-            let gw = weight.grad
-            for g in workspace.grads { let p = g.pointer; for i in 0..<wcount { gw[i] += p[i] } }
+            addChunkGradients(slots, chunks: (os.n + nb - 1) / nb)
         }
         if let b = bias {
             for c in 0..<outChannels { var acc: Float = 0; let row = dy + c * ldy; for i in 0..<ldy { acc += row[i] }; b.grad[c] += acc }

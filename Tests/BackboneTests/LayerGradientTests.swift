@@ -116,6 +116,32 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    /// A convolution's output, input gradient and weight gradient have the same bits for
+    /// any worker count (same, strided and pointwise kernels; budgets that chunk the batch).
+    func testConv2dBitsDoNotDependOnTheWorkerCount() {
+        for (cin, cout, k, st, p, budget) in [(3, 4, 3, 1, 1, 1 << 19), (3, 4, 3, 1, 1, 300), (4, 6, 3, 2, 1, 1 << 19),
+                                              (4, 6, 3, 2, 1, 200), (5, 3, 1, 1, 0, 1 << 19)] {
+            var results: [[Float]] = []
+            for workers in [1, 2, 3] {
+                var rng = Xoshiro256(seed: 23)
+                let conv = Conv2d(cin, cout, kernel: k, stride: st, padding: p, workspace: Workspace(columnBudget: budget, workers: workers))
+                randomise(conv, &rng)
+                let s = Shape(c: cin, n: 19, h: 9, w: 7), os = conv.outputShape(for: s)
+                let x = randomArray(s.count, &rng), dy = randomArray(os.count, &rng)
+                var r: [Float] = []
+                x.withUnsafeBufferPointer { xp in
+                    r += Array(UnsafeBufferPointer(start: conv.forward(xp.baseAddress!, s, training: true), count: os.count))
+                    dy.withUnsafeBufferPointer { r += Array(UnsafeBufferPointer(start: conv.backward($0.baseAddress!), count: s.count)) }
+                }
+                results.append(r + conv.weight.gradients)
+            }
+            for (i, r) in results.enumerated().dropFirst() {
+                let differ = zip(r, results[0]).enumerated().first { $0.element.0.bitPattern != $0.element.1.bitPattern }?.offset
+                XCTAssertNil(differ, "conv k\(k) s\(st) budget \(budget): workers \(i + 1) against 1 differ at value \(differ ?? -1)")
+            }
+        }
+    }
+
     /// `SameColumns.gather` over any row range equals the generic `im2col` columns, bit for bit.
     func testSameColumnsMatchesIm2col() {
         var rng = Xoshiro256(seed: 17)
