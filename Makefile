@@ -2,7 +2,7 @@
 # kind: `setup` installs what is missing (guarded by dpkg -s, so it is quick the second time).
 
 SHELL := /bin/bash
-APT_PACKAGES := pkg-config openmpi-bin libopenmpi-dev liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time python3-h5py python3-numpy python3-venv
+APT_PACKAGES := pkg-config libdnnl-dev openmpi-bin libopenmpi-dev liblapacke-dev libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist time python3-h5py python3-numpy python3-venv
 SWIFT ?= swift
 # The Swift runtime and Foundation linked statically: a process starts ~10 ms sooner and a short
 # `afg calibrate` finishes ~20 ms sooner (no dynamic symbol binding of libFoundation).

@@ -38,6 +38,8 @@ let package = Package(
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // oneDNN's C API, opened with dlopen (not linked). Only Backbone imports CDNNL.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // glibc's mallopt (not in Swift's Glibc module). Only Linalg imports CMalloc.
         .systemLibrary(name: "CMalloc"),
         // Open MPI, with getters for its macro handles (MPI_COMM_WORLD, MPI_DOUBLE, ...).
@@ -48,7 +50,7 @@ let package = Package(
         .target(name: "FeatureIO", dependencies: ["CHDF5", "CZlib"], linkerSettings: hdf5Linking),
         .target(name: "AFG", dependencies: ["Linalg"]),
         .target(name: "Classifier", dependencies: ["AFG", "Linalg"]),
-        .target(name: "Backbone", dependencies: ["Linalg", "FeatureIO"]),
+        .target(name: "Backbone", dependencies: ["Linalg", "FeatureIO", "CDNNL"]),
         .executableTarget(name: "afg", dependencies: [
             "Backbone", "Classifier", "AFG", "Linalg", "FeatureIO", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -58,14 +58,33 @@ public final class Workspace {
     let cols: [FloatBuffer]
     /// One weight-gradient slot per chunk of a convolution's backward pass.
     let chunkGrads = FloatBuffer()
+    /// The convolutions' kernels.
+    public let kernels: ConvolutionKernels
+    /// Per-worker blocks of the oneDNN kernels.
+    let dnnlScratch: [DNNLWorkerScratch]
     /// Upper bound on one worker's im2col block, in floats: the batch is processed in
     /// chunks (row ranges or images) whose columns fit, so the block stays cache-friendly.
     public var columnBudget: Int
-    public init(columnBudget: Int = 1 << 19, workers: Int = availableProcessorCount) {
+    /// `kernels` falls back to `.im2col` when oneDNN cannot be loaded.
+    public init(columnBudget: Int = 1 << 19, workers: Int = availableProcessorCount, kernels: ConvolutionKernels = .preferred) {
         self.columnBudget = columnBudget
         self.workers = max(1, workers)
+        self.kernels = OneDNN.shared == nil ? .im2col : kernels
         cols = (0..<self.workers).map { _ in FloatBuffer() }
+        dnnlScratch = self.kernels == .oneDNN ? (0..<self.workers).compactMap { _ in DNNLWorkerScratch(OneDNN.shared) } : []
     }
+}
+
+/// How `Conv2d` computes.
+public enum ConvolutionKernels: String, Sendable {
+    /// oneDNN's direct kernels (libdnnl.so.2, opened on first use): several times faster
+    /// than im2col + sgemm on the small-channel convolutions of the CIFAR ResNets.
+    case oneDNN = "oneDNN"
+    /// im2col (or shifted plane copies) and one OpenBLAS `sgemm` per chunk.
+    case im2col = "im2col"
+
+    /// oneDNN when the library loads, else im2col.
+    public static var preferred: ConvolutionKernels { OneDNN.shared == nil ? .im2col : .oneDNN }
 }
 
 /// Runs `body` with OpenBLAS on one thread (restoring the previous count after): the
@@ -103,6 +122,12 @@ public final class Conv2d: Layer {
     let out = FloatBuffer(), dx = FloatBuffer(), flipped = FloatBuffer()
     var input: UnsafePointer<Float>?
     var inShape = Shape(c: 0, n: 0, h: 0, w: 0)
+    /// oneDNN plans by input shape and chunk size (nil: the im2col kernels for that shape).
+    var dnnlPlanCache: [DNNLPlanKey: DNNLConvolutionPlan?] = [:]
+    /// The last training forward's input in the kernels' blocked layout, chunk by chunk
+    /// (oneDNN), and its shape (nil when none is kept).
+    let blockedInput = AlignedScratch()
+    var blockedInputShape: Shape?
 
     public init(_ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = false,
                 workspace: Workspace = Workspace()) {
@@ -121,6 +146,12 @@ public final class Conv2d: Layer {
         let ho = (s.h + 2 * padding - kernel) / stride + 1, wo = (s.w + 2 * padding - kernel) / stride + 1
         precondition(ho > 0 && wo > 0, "Conv2d: input \(s) too small for kernel \(kernel)")
         return Shape(c: outChannels, n: s.n, h: ho, w: wo)
+    }
+
+    /// The oneDNN library and this shape's plans, when the workspace uses oneDNN.
+    func oneDNNPlans(_ s: Shape) -> (OneDNN, (full: DNNLConvolutionPlan, last: DNNLConvolutionPlan))? {
+        guard workspace.kernels == .oneDNN, let dnn = OneDNN.shared, let plans = dnnlPlans(dnn, s) else { return nil }
+        return (dnn, plans)
     }
 
     var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
@@ -193,6 +224,11 @@ public final class Conv2d: Layer {
         input = x; inShape = s
         let y = out.ensure(os.count)
         let ldy = os.perChannel, K = kdim, w = UnsafePointer(weight.value)
+        if let (dnn, plans) = oneDNNPlans(s) {
+            dnnlForward(dnn, plans, x, s, y, training: training)
+            addBias(y, ldy)
+            return y
+        }
         if isSame {
             let rows = chunkRows(os, rowsK: K), W = os.w
             for b in workspace.cols { b.ensure(K * rows * W) }
@@ -230,7 +266,12 @@ public final class Conv2d: Layer {
         let w = UnsafePointer(weight.value)
         let wcount = outChannels * K
         let need = needsInputGradient
-        if isSame {
+        if let (dnn, plans) = oneDNNPlans(s) {
+            let chunks = (s.n + min(OneDNN.chunkImages, s.n) - 1) / min(OneDNN.chunkImages, s.n)
+            let slots = workspace.chunkGrads.ensure(chunks * wcount)
+            dnnlBackward(dnn, plans, x, s, dy, dx: need ? dxp : nil, slots: slots)
+            addChunkGradients(slots, chunks: chunks)
+        } else if isSame {
             // dX is the same convolution of dY with the flipped, transposed kernel
             // W′ (Cin × Cout·k²): one well-shaped GEMM per range, no col2im.
             let KT = outChannels * kernel * kernel, W = os.w

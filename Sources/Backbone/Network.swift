@@ -62,14 +62,15 @@ public final class Network {
     /// Kaiming-normal convolutions and linear layers for the ResNets (the reference
     /// `_weights_init`), Kaiming-normal convolutions and uniform `±1/√fanIn` linear
     /// layers otherwise; batch norm γ = 1, β = 0.
+    /// `kernels`: how the convolutions compute (oneDNN when it loads, else im2col).
     /// - Precondition: the input size suits the architecture (`convnet` needs H, W ≥ 4).
     public init<G: RandomNumberGenerator>(_ architecture: Architecture, numClasses: Int,
                                           inputChannels: Int, inputHeight: Int, inputWidth: Int,
-                                          using rng: inout G) {
+                                          kernels: ConvolutionKernels = .preferred, using rng: inout G) {
         precondition(numClasses >= 1, "Network: numClasses must be positive")
         self.architecture = architecture; self.numClasses = numClasses
         self.inputChannels = inputChannels; self.inputHeight = inputHeight; self.inputWidth = inputWidth
-        let ws = Workspace()
+        let ws = Workspace(kernels: kernels)
         workspace = ws
         switch architecture {
         case .resnet(let depth):

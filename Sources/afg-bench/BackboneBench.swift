@@ -23,6 +23,9 @@ func benchBackbone() throws {
         ImageSet(height: h, width: h, channels: c, pixels: (0..<(n * h * h * c)).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
                  labels: (0..<n).map { _ in Int32(rng.next() % 10) }, numClasses: 10)
     }
+    // AFG_BENCH_CONV=im2col times the im2col kernels instead of oneDNN's.
+    let kernels = ProcessInfo.processInfo.environment["AFG_BENCH_CONV"].flatMap(ConvolutionKernels.init(rawValue:)) ?? .preferred
+    print("convolution kernels: \(Workspace(kernels: kernels).kernels.rawValue)")
     var cfg = TrainingConfig()
     cfg.epochs = 1; cfg.batchSize = 128; cfg.learningRate = 0.01; cfg.warmupEpochs = 0; cfg.loss = .ce
 
@@ -52,7 +55,7 @@ func benchBackbone() throws {
     // resnet32 training epoch.
     let cifarLike = randomSet(resnetImages, 32, 3)
     var r1 = Xoshiro256(seed: 1)
-    let resnet = Network(.resnet(depth: 32), numClasses: 10, inputChannels: 3, inputHeight: 32, inputWidth: 32, using: &r1)
+    let resnet = Network(.resnet(depth: 32), numClasses: 10, inputChannels: 3, inputHeight: 32, inputWidth: 32, kernels: kernels, using: &r1)
     if let b = Int(ProcessInfo.processInfo.environment["AFG_BENCH_COLUMN_BUDGET"] ?? "") { resnet.workspace.columnBudget = b }
     let resnetTrainer = BackboneTrainer(network: resnet, data: cifarLike, normalization: .cifar, config: cfg)
     measure("resnet32-train", images: resnetImages) { _ = resnetTrainer.trainEpoch(0) }
@@ -67,7 +70,7 @@ func benchBackbone() throws {
         lt = randomSet(14_837, 28, 1)
     }
     var r2 = Xoshiro256(seed: 2)
-    let conv = Network(.convnet, numClasses: 10, inputChannels: 1, inputHeight: 28, inputWidth: 28, using: &r2)
+    let conv = Network(.convnet, numClasses: 10, inputChannels: 1, inputHeight: 28, inputWidth: 28, kernels: kernels, using: &r2)
     if let b = Int(ProcessInfo.processInfo.environment["AFG_BENCH_COLUMN_BUDGET"] ?? "") { conv.workspace.columnBudget = b }
     let convTrainer = BackboneTrainer(network: conv, data: lt, normalization: .fit(lt), config: cfg)
     measure("convnet-train", images: lt.count) { _ = convTrainer.trainEpoch(0) }

@@ -112,7 +112,7 @@ struct Pretrain: ParsableCommand {
         var rows: [EpochRow] = []
         let counts = train.classCounts
         if !output.json {
-            output.console.line("pretrain \(architecture) on \(train.count) images (\(train.numClasses) classes, max/min \(counts.max()!)/\(max(counts.min()!, 1))), loss \(cfg.loss.description), \(trainer.stepsPerEpoch) steps/epoch")
+            output.console.line("pretrain \(architecture) on \(train.count) images (\(train.numClasses) classes, max/min \(counts.max()!)/\(max(counts.min()!, 1))), loss \(cfg.loss.description), \(trainer.stepsPerEpoch) steps/epoch, \(net.workspace.kernels.rawValue) convolutions")
         }
         for epoch in start..<epochs {
             let stats = trainer.trainEpoch(epoch) { p in
@@ -140,7 +140,8 @@ struct Pretrain: ParsableCommand {
         }
         if output.json {
             print(try encodeJSON(Report(arch: architecture.description, checkpoint: out, images: train.count,
-                                        numClasses: train.numClasses, loss: cfg.loss.description, epochs: rows)))
+                                        numClasses: train.numClasses, loss: cfg.loss.description,
+                                        convolutions: net.workspace.kernels.rawValue, epochs: rows)))
         }
     }
 
@@ -156,7 +157,8 @@ struct Pretrain: ParsableCommand {
 
     /// What `--json` prints at the end.
     struct Report: Encodable {
-        var arch: String, checkpoint: String, images: Int, numClasses: Int, loss: String, epochs: [EpochRow]
-        enum CodingKeys: String, CodingKey { case arch, checkpoint, images, loss, epochs, numClasses = "num_classes" }
+        /// The convolution kernels that ran (`oneDNN` or `im2col`): the bits depend on them.
+        var arch: String, checkpoint: String, images: Int, numClasses: Int, loss: String, convolutions: String, epochs: [EpochRow]
+        enum CodingKeys: String, CodingKey { case arch, checkpoint, images, loss, convolutions, epochs, numClasses = "num_classes" }
     }
 }

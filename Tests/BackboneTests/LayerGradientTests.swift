@@ -119,12 +119,14 @@ final class LayerGradientTests: XCTestCase {
     /// A convolution's output, input gradient and weight gradient have the same bits for
     /// any worker count (same, strided and pointwise kernels; budgets that chunk the batch).
     func testConv2dBitsDoNotDependOnTheWorkerCount() {
+        for kernels in [ConvolutionKernels.oneDNN, .im2col] {
         for (cin, cout, k, st, p, budget) in [(3, 4, 3, 1, 1, 1 << 19), (3, 4, 3, 1, 1, 300), (4, 6, 3, 2, 1, 1 << 19),
                                               (4, 6, 3, 2, 1, 200), (5, 3, 1, 1, 0, 1 << 19)] {
             var results: [[Float]] = []
             for workers in [1, 2, 3] {
                 var rng = Xoshiro256(seed: 23)
-                let conv = Conv2d(cin, cout, kernel: k, stride: st, padding: p, workspace: Workspace(columnBudget: budget, workers: workers))
+                let conv = Conv2d(cin, cout, kernel: k, stride: st, padding: p,
+                                  workspace: Workspace(columnBudget: budget, workers: workers, kernels: kernels))
                 randomise(conv, &rng)
                 let s = Shape(c: cin, n: 19, h: 9, w: 7), os = conv.outputShape(for: s)
                 let x = randomArray(s.count, &rng), dy = randomArray(os.count, &rng)
@@ -137,7 +139,46 @@ final class LayerGradientTests: XCTestCase {
             }
             for (i, r) in results.enumerated().dropFirst() {
                 let differ = zip(r, results[0]).enumerated().first { $0.element.0.bitPattern != $0.element.1.bitPattern }?.offset
-                XCTAssertNil(differ, "conv k\(k) s\(st) budget \(budget): workers \(i + 1) against 1 differ at value \(differ ?? -1)")
+                XCTAssertNil(differ, "\(kernels) conv k\(k) s\(st) budget \(budget): workers \(i + 1) against 1 differ at value \(differ ?? -1)")
+            }
+        }
+        }
+    }
+
+    /// oneDNN's kernels agree with the im2col kernels on the output, `dX` and `dW`
+    /// (batches that leave a short last chunk, strided, pointwise, 5 × 5, bias, channel
+    /// counts off the 16-lane blocks), and a backward pass after an inference forward
+    /// (no kept blocked input) gives the same bits as after a training forward.
+    func testOneDNNMatchesIm2col() throws {
+        try XCTSkipIf(OneDNN.shared == nil, "libdnnl.so.2 is not installed")
+        var rng = Xoshiro256(seed: 29)
+        // (cin, cout, k, stride, pad, bias, n, H, W)
+        for (cin, cout, k, st, p, b, n, h, w) in [(3, 16, 3, 1, 1, false, 37, 8, 8), (16, 32, 3, 2, 1, false, 19, 9, 9),
+                                                  (5, 7, 1, 1, 0, true, 20, 5, 6), (1, 8, 5, 1, 2, true, 17, 7, 7),
+                                                  (20, 12, 3, 1, 1, false, 3, 6, 5)] {
+            let s = Shape(c: cin, n: n, h: h, w: w)
+            var weights: [[Float]] = []
+            var outs: [[[Float]]] = []
+            let x = randomArray(s.count, &rng)
+            for (kernels, training) in [(ConvolutionKernels.im2col, true), (.oneDNN, true), (.oneDNN, false)] {
+                let conv = Conv2d(cin, cout, kernel: k, stride: st, padding: p, bias: b, workspace: Workspace(workers: 2, kernels: kernels))
+                XCTAssertEqual(conv.workspace.kernels, kernels)
+                if weights.isEmpty { randomise(conv, &rng); weights = conv.parameters.map(\.values) }
+                for (param, v) in zip(conv.parameters, weights) { param.values = v }
+                let os = conv.outputShape(for: s)
+                var dyRng = Xoshiro256(seed: 31)
+                let dy = randomArray(os.count, &dyRng)
+                var y: [Float] = [], dx: [Float] = []
+                x.withUnsafeBufferPointer { xp in
+                    y = Array(UnsafeBufferPointer(start: conv.forward(xp.baseAddress!, s, training: training), count: os.count))
+                    dy.withUnsafeBufferPointer { dx = Array(UnsafeBufferPointer(start: conv.backward($0.baseAddress!), count: s.count)) }
+                }
+                outs.append([y, dx] + conv.parameters.map(\.gradients))
+            }
+            for (part, name) in ["output", "dX", "dW", "dBias"].enumerated() where part < outs[0].count {
+                let ref = outs[0][part], scale = ref.map(abs).max()!
+                for (u, v) in zip(outs[1][part], ref) { XCTAssertEqual(u, v, accuracy: 1e-5 * max(scale, 1), "\(name) k\(k) s\(st) n\(n)") }
+                XCTAssertEqual(outs[2][part].map(\.bitPattern), outs[1][part].map(\.bitPattern), "\(name): inference forward then backward")
             }
         }
     }
