@@ -106,15 +106,19 @@ struct Extract: ParsableCommand {
         if output.json {
             struct Report: Encodable {
                 var features: String, head: String?, count: Int, dim: Int, numClasses: Int, headAccuracy: Double, seconds: Double
+                /// The convolution kernels that ran (`oneDNN` or `im2col`).
+                var convolutions: String
                 enum CodingKeys: String, CodingKey {
-                    case features, head, count, dim, seconds, numClasses = "num_classes", headAccuracy = "head_accuracy"
+                    case features, head, count, dim, seconds, convolutions, numClasses = "num_classes", headAccuracy = "head_accuracy"
                 }
             }
             print(try encodeJSON(Report(features: out, head: head, count: images.count, dim: net.featureDim,
-                                        numClasses: numClasses, headAccuracy: acc, seconds: seconds)))
+                                        numClasses: numClasses, headAccuracy: acc, seconds: seconds,
+                                        convolutions: net.workspace.kernels.rawValue)))
         } else {
             print("extracted \(images.count) × \(net.featureDim) features to \(out)\(head.map { ", head to \($0)" } ?? "")")
-            print(String(format: "head accuracy %.4f (%.1fs, %.0f img/s)", acc, seconds, Double(images.count) / max(seconds, 1e-9)))
+            print(String(format: "head accuracy %.4f (%.1fs, %.0f img/s, ", acc, seconds, Double(images.count) / max(seconds, 1e-9))
+                  + "\(net.workspace.kernels.rawValue) convolutions)")
         }
     }
 

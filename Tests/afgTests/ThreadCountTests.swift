@@ -50,6 +50,12 @@ final class ThreadCountTests: XCTestCase {
             let features = try FeatureStore.readFeatures(path: feats).features
             outputs.append([try Data(contentsOf: URL(fileURLWithPath: ck)), features.withUnsafeBufferPointer { Data(buffer: $0) }])
         }
+        // The kernels that ran are named: oneDNN's where Debian's libdnnl is installed.
+        let report = try afg("extract", "--checkpoint", path("ck-0.safetensors"), "--data", images, "--out", path("j.h5"), "--json", "--quiet")
+        XCTAssertEqual(report.status, 0, report.err)
+        let json = try JSONSerialization.jsonObject(with: Data(report.out.utf8)) as? [String: Any]
+        let dnnl = FileManager.default.fileExists(atPath: "/usr/lib/x86_64-linux-gnu/libdnnl.so.2")
+        XCTAssertEqual(json?["convolutions"] as? String, dnnl ? "oneDNN" : "im2col")
         XCTAssertEqual(outputs[0][0], outputs[1][0], "checkpoints differ between 1 and \(cores) cores")
         XCTAssertEqual(outputs[0][1], outputs[1][1], "features differ between 1 and \(cores) cores")
     }
