@@ -69,9 +69,11 @@ public final class Workspace {
     public init(columnBudget: Int = 1 << 19, workers: Int = availableProcessorCount, kernels: ConvolutionKernels = .preferred) {
         self.columnBudget = columnBudget
         self.workers = max(1, workers)
-        self.kernels = OneDNN.shared == nil ? .im2col : kernels
         cols = (0..<self.workers).map { _ in FloatBuffer() }
-        dnnlScratch = self.kernels == .oneDNN ? (0..<self.workers).compactMap { _ in DNNLWorkerScratch(OneDNN.shared) } : []
+        // oneDNN needs the library and a stream per worker; otherwise the im2col kernels.
+        let scratch = kernels == .oneDNN ? (0..<self.workers).compactMap { _ in DNNLWorkerScratch(OneDNN.shared) } : []
+        self.kernels = scratch.count == self.workers ? kernels : .im2col
+        dnnlScratch = scratch
     }
 }
 
