@@ -1,5 +1,4 @@
 import CDNNL
-import Foundation
 import Linalg
 
 // The one file that imports CDNNL: oneDNN's direct convolution kernels for `Conv2d`
