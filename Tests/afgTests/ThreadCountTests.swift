@@ -28,6 +28,33 @@ final class ThreadCountTests: XCTestCase {
         return (p.terminationStatus, String(decoding: e, as: UTF8.self))
     }
 
+    /// Where libdnnl cannot be loaded (hidden here by a private mount namespace that
+    /// binds /dev/null over it), stage one runs on the im2col kernels and says so.
+    func testWithoutOneDNNStageOneRunsOnIm2col() throws {
+        let lib = URL(fileURLWithPath: "/usr/lib/x86_64-linux-gnu/libdnnl.so.2").resolvingSymlinksInPath().path
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"),
+              FileManager.default.fileExists(atPath: lib) else { throw XCTSkip("needs root, unshare and libdnnl to hide") }
+        let (n, h, w, c) = (20, 8, 8, 3)
+        let images = path("small.h5")
+        try FeatureStore.writeImages(ImageFile(height: h, width: w, channels: c,
+                                               pixels: (0..<(n * h * w * c)).map { UInt8(truncatingIfNeeded: $0 &* 40_503) },
+                                               labels: (0..<n).map { Int32($0 % 2) }, numClasses: 2,
+                                               attributes: ["mean": "127.5,127.5,127.5", "std": "64,64,64"]), to: images)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        p.arguments = ["-m", "sh", "-c", "mount --bind /dev/null \"$0\" && exec \"$@\"", lib, afgBinary.path, "pretrain",
+                       "--arch", "resnet20", "--data", images, "--out", path("fallback.safetensors"), "--epochs", "1",
+                       "--batch-size", "8", "--warmup", "0", "--json", "--quiet"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(decoding: e, as: UTF8.self))
+        let json = try JSONSerialization.jsonObject(with: o) as? [String: Any]
+        XCTAssertEqual(json?["convolutions"] as? String, "im2col")
+    }
+
     func testStageOneBytesDoNotDependOnTheCoreCount() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else { throw XCTSkip("no /usr/bin/taskset") }
         let cores = ProcessInfo.processInfo.activeProcessorCount
