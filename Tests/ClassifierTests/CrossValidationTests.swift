@@ -88,8 +88,14 @@ final class CrossValidationTests: XCTestCase {
         let z = FeatureScaler(fitting: x).apply(x)
         var along: [LinearModel] = []
         try Regression.fitPath(z, labels: y, numClasses: 3, Cs: cv.grid, balanced: true, solver: cv.solver) { _, m in along.append(m) }
-        XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: cv.grid[4]), along[4], "the path's point, whatever follows it")
-        XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: 0.5), try cv.fit(z, labels: y, numClasses: 3, C: 0.5))
+        var steps: [String] = []
+        XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: cv.grid[4]) { c, i, n in steps.append("\(c) \(i)/\(n)") }, along[4],
+                       "the path's point, whatever follows it")
+        XCTAssertEqual(steps, (0..<5).map { "\(cv.grid[$0]) \($0 + 1)/5" }, "each solve is told as it starts")
+        steps = []
+        XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: 0.5) { c, i, n in steps.append("\(c) \(i)/\(n)") },
+                       try cv.fit(z, labels: y, numClasses: 3, C: 0.5))
+        XCTAssertEqual(steps, ["0.5 1/1"])
     }
 
     /// The fold solves keep the solver's tolerance up to `foldToleranceRows` rows, loosen in

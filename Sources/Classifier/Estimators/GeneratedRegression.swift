@@ -128,13 +128,14 @@ public struct GeneratedRegression: Estimator {
                          stage: (String) -> Void = { _ in }) throws -> Parts {
         let cv = RegressionCV(grid: grid, balanced: true, solver: solver, sumAcrossRanks: job?.sum,
                               combineAcrossRanks: job?.combine)
-        func regression(_ x: Matrix<Float>, _ c: Double) throws -> LinearModel {
-            alongPath ? try cv.refit(x, labels: labels, numClasses: numClasses, C: c)
-                      : try cv.fit(x, labels: labels, numClasses: numClasses, C: c)
+        func regression(_ x: Matrix<Float>, _ c: Double, _ what: String) throws -> LinearModel {
+            guard alongPath else { stage("\(what) at C = \(c)"); return try cv.fit(x, labels: labels, numClasses: numClasses, C: c) }
+            return try cv.refit(x, labels: labels, numClasses: numClasses, C: c) { step, i, n in
+                stage("\(what) at " + RegressionCV.refitStep(step, i, n, target: c))
+            }
         }
         let needsStart = alongPath || blend < 1
-        if needsStart { stage("the class-weighted regression at C = \(C)") }
-        let start = needsStart ? try regression(view.scaled, C) : nil
+        let start = needsStart ? try regression(view.scaled, C, "the class-weighted regression") : nil
         stage("generating the balanced set")
         let set = try balancedSet(view, labels: labels, numClasses: numClasses, seed: seed, job: job)
         var total = [Double(set.rows.labels.count)]
@@ -143,8 +144,7 @@ public struct GeneratedRegression: Estimator {
         let generated = try solver.fit(features: set.rows.features, labels: set.rows.labels, numClasses: numClasses,
                                        l2: LogisticRegression.l2(sklearnC: generatedC, totalWeight: total[0]), init: start,
                                        combineAcrossRanks: job?.combine)
-        if partner != nil { stage("the class-weighted regression on the second view at C = \(partnerC ?? C)") }
-        let other = try partner.map { try regression($0.scaled, partnerC ?? C) }
+        let other = try partner.map { try regression($0.scaled, partnerC ?? C, "the class-weighted regression on the second view") }
         return Parts(regression: start, generated: generated, partner: other, generatedRows: set.generated)
     }
 

@@ -38,9 +38,10 @@ public struct Regression: Estimator {
         let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds,
                                progress: data.pathProgress("C by cross-validation", grid: cv.grid, folds: folds.count))
         let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)
-        data.stage("refitting at C = \(path.chosen) on every row")
         let model = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses,
-                                                 C: path.chosen))
+                                                 C: path.chosen) { c, i, n in
+            data.stage("refitting on every row: " + RegressionCV.refitStep(c, i, n, target: path.chosen))
+        })
         let rows = data.classCounts.reduce(0, +)
         log("C = \(path.chosen) by \(folds.count)-fold cross-validation on \(rows) rows, refitted on them")
         for line in path.lines() { log(line) }
@@ -138,9 +139,10 @@ public struct LogitAdjustedRegression: Estimator {
         let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds, shifts: shifts,
                                progress: data.pathProgress("C and τ by cross-validation", grid: cv.grid, folds: folds.count))
         let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)
-        data.stage("refitting at C = \(path.chosen) on every row")
         let fitted = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses,
-                                                  C: path.chosen))
+                                                  C: path.chosen) { c, i, n in
+            data.stage("refitting on every row: " + RegressionCV.refitStep(c, i, n, target: path.chosen))
+        })
         let counts = data.classCounts, rows = counts.reduce(0, +)
         let model = fitted.logitAdjusted(tau: path.chosenShift, classCounts: counts)
         log("C = \(path.chosen), τ = \(path.chosenShift) by \(folds.count)-fold cross-validation on \(rows) rows, refitted on them")

@@ -115,13 +115,25 @@ public struct RegressionCV {
     /// cold solve can land far from the warm-started path that cross-validation scored
     /// (digits-lt seed 10, raw features, `C* = 1000`: 87.0 % on test cold, 93.0 % along the
     /// path; docs/RESULTS.md). A `C` off the grid is solved cold.
+    /// `step(c, i, n)` is told each solve as it starts: the `i`-th of `n`, at `c`.
     /// - Complexity: up to `grid.count` warm-started solves.
-    public func refit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double) throws -> LinearModel {
-        guard grid.contains(C) else { return try fit(x, labels: labels, numClasses: numClasses, C: C) }
+    public func refit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double,
+                      step: (_ c: Double, _ i: Int, _ n: Int) -> Void = { _, _, _ in }) throws -> LinearModel {
+        guard grid.contains(C) else { step(C, 1, 1); return try fit(x, labels: labels, numClasses: numClasses, C: C) }
+        let path = grid.filter { $0 <= C }
         var model: LinearModel? = nil
-        try Regression.fitPath(x, labels: labels, numClasses: numClasses, Cs: grid.filter { $0 <= C }, balanced: balanced,
-                               solver: solver, combineAcrossRanks: combineAcrossRanks) { _, m in model = m }
+        step(path[0], 1, path.count)
+        try Regression.fitPath(x, labels: labels, numClasses: numClasses, Cs: path, balanced: balanced,
+                               solver: solver, combineAcrossRanks: combineAcrossRanks) { g, m in
+            model = m
+            if g + 1 < path.count { step(path[g + 1], g + 2, path.count) }
+        }
         return model!
+    }
+
+    /// The text of a refit's step for progress lines: `C = 0.01, step 3/5 of the path to C = 1`.
+    public static func refitStep(_ c: Double, _ i: Int, _ n: Int, target: Double) -> String {
+        n == 1 ? "C = \(c)" : "C = \(c), step \(i)/\(n) of the path to C = \(target)"
     }
 
     /// Cross-validates the grid on `x` (raw rows; each fold scales with its own
