@@ -152,7 +152,7 @@ public final class Conv2d: Layer {
 
     /// The oneDNN library and this shape's plans, when the workspace uses oneDNN.
     func oneDNNPlans(_ s: Shape) -> (OneDNN, (full: DNNLConvolutionPlan, last: DNNLConvolutionPlan))? {
-        guard workspace.kernels == .oneDNN, let dnn = OneDNN.shared, let plans = dnnlPlans(dnn, s) else { return nil }
+        guard s.n > 0, workspace.kernels == .oneDNN, let dnn = OneDNN.shared, let plans = dnnlPlans(dnn, s) else { return nil }
         return (dnn, plans)
     }
 

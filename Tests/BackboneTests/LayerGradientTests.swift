@@ -145,6 +145,19 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    /// An empty batch (an MPI rank left without images) passes through either kernel.
+    func testConv2dTakesAnEmptyBatch() {
+        for kernels in [ConvolutionKernels.oneDNN, .im2col] {
+            let conv = Conv2d(3, 4, kernel: 3, padding: 1, bias: true, workspace: Workspace(kernels: kernels))
+            let s = Shape(c: 3, n: 0, h: 5, w: 5), x = [Float](repeating: 0, count: 1)
+            x.withUnsafeBufferPointer { xp in
+                _ = conv.forward(xp.baseAddress!, s, training: true)
+                _ = conv.backward(xp.baseAddress!)
+            }
+            XCTAssertEqual(conv.weight.gradients, [Float](repeating: 0, count: conv.weight.count), "\(kernels)")
+        }
+    }
+
     /// oneDNN's kernels agree with the im2col kernels on the output, `dX` and `dW`
     /// (batches that leave a short last chunk, strided, pointwise, 5 × 5, bias, channel
     /// counts off the 16-lane blocks), and a backward pass after an inference forward
