@@ -39,7 +39,8 @@ wheel: setup
 
 # Tests build in release mode (the numeric tests are 10-100x slower in debug). Then the
 # Python package: its wheel from the test build's binary, installed with scikit-learn into
-# .venv-python (python/tests/run.sh; the first run downloads about 60 MB of wheels).
+# .venv-python (python/tests/run.sh; the first run downloads about 60 MB of wheels and installs
+# PyTorch CPU from the machine's local wheel in $PIP_FIND_LINKS, for the afg.torch check).
 PY_DIST := .build/python-dist
 test: setup
 	$(SWIFT) build $(TEST_FLAGS) --build-tests

@@ -12,6 +12,16 @@ t0=$(date +%s)
 # --only-binary: nothing is built from source (the wheels of numpy, scipy, scikit-learn, h5py).
 "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary=:all: -r python/tests/requirements.txt
 "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary=:all: --no-deps --force-reinstall "$DIST"/afg-*.whl
+# PyTorch CPU for the afg.torch check, from the local wheel this kind of machine keeps in
+# $PIP_FIND_LINKS (/opt/wheels): PyPI's torch would bring about 3 GB of CUDA wheels. Without
+# such a wheel the check says it is skipped.
+py=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+for w in "${PIP_FIND_LINKS:-/opt/wheels}"/torch-*+cpu-"$py"-*.whl; do
+  [ -f "$w" ] || continue
+  "$VENV/bin/python" -c 'import torch' 2>/dev/null ||
+    "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary=:all: "$w"
+  break
+done
 # SCIPY_ARRAY_API=1 lets check_estimator run its array-API check (NumPy inputs) instead of skipping it.
 SCIPY_ARRAY_API=1 AFG_CLI=$(realpath "$AFG") nice -n 10 "$VENV/bin/python" python/tests/test_afg.py
 echo "python test: $(( $(date +%s) - t0 )) s"

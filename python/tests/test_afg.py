@@ -192,8 +192,8 @@ def test_torch(clf, X):
     try:
         import torch
     except ImportError:
-        print("SKIPPED: torch is not installed in this venv (make test does not install the ~3 GB torch); "
-              "run python/tests/test_afg.py in an environment with torch to check this part")
+        print("SKIPPED: torch is not installed in this venv (python/tests/run.sh installs it only from a local CPU wheel "
+              "in $PIP_FIND_LINKS); run python/tests/test_afg.py in an environment with torch to check this part")
         return
     import afg.torch
     module = afg.torch.linear(clf)
