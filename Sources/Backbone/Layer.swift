@@ -151,7 +151,7 @@ public final class Conv2d: Layer {
     }
 
     /// The oneDNN library and this shape's plans, when the workspace uses oneDNN.
-    func oneDNNPlans(_ s: Shape) -> (OneDNN, (full: DNNLConvolutionPlan, last: DNNLConvolutionPlan))? {
+    func oneDNNPlans(_ s: Shape) -> (OneDNN, DNNLPlans)? {
         guard s.n > 0, workspace.kernels == .oneDNN, let dnn = OneDNN.shared, let plans = dnnlPlans(dnn, s) else { return nil }
         return (dnn, plans)
     }
@@ -269,10 +269,7 @@ public final class Conv2d: Layer {
         let wcount = outChannels * K
         let need = needsInputGradient
         if let (dnn, plans) = oneDNNPlans(s) {
-            let chunks = (s.n + min(OneDNN.chunkImages, s.n) - 1) / min(OneDNN.chunkImages, s.n)
-            let slots = workspace.chunkGrads.ensure(chunks * wcount)
-            dnnlBackward(dnn, plans, x, s, dy, dx: need ? dxp : nil, slots: slots)
-            addChunkGradients(slots, chunks: chunks)
+            dnnlBackward(dnn, plans, x, s, dy, dx: need ? dxp : nil)
         } else if isSame {
             // dX is the same convolution of dY with the flipped, transposed kernel
             // W′ (Cin × Cout·k²): one well-shaped GEMM per range, no col2im.

@@ -20,6 +20,13 @@ import Linalg
 final class OneDNN: @unchecked Sendable {
     /// Images per chunk (the unit of work and of the weight-gradient sum).
     static let chunkImages = 16
+
+    /// A batch of `n > 0` images in chunks: images per full chunk, the chunk count, and
+    /// the last chunk's images.
+    static func chunking(_ n: Int) -> (images: Int, count: Int, last: Int) {
+        let nb = min(chunkImages, n), count = (n + nb - 1) / nb
+        return (nb, count, n - (count - 1) * nb)
+    }
     /// nil when libdnnl.so.2 (or one of its calls) is absent, or the CPU engine fails.
     static let shared: OneDNN? = OneDNN()
 
@@ -101,18 +108,16 @@ final class DNNLPrimitive {
     /// data) and `scratch` as its scratchpad (at least `scratchpadBytes`).
     func run(_ args: [(Int32, dnnl_memory_desc_t, UnsafeMutableRawPointer)], scratch: UnsafeMutableRawPointer, stream: dnnl_stream_t) {
         let api = dnn.api
-        var all = args
-        if scratchpadBytes > 0 { all.append((DNNL_ARG_SCRATCHPAD, scratchpad, scratch)) }
-        var memories: [dnnl_memory_t] = []
-        memories.reserveCapacity(all.count)
-        for (_, md, data) in all {
-            var m: dnnl_memory_t?
-            var d = md
+        var exec: [dnnl_exec_arg_t] = []
+        exec.reserveCapacity(args.count + 1)
+        defer { for e in exec { _ = api.memory_destroy(e.memory) } }
+        func bind(_ arg: Int32, _ md: dnnl_memory_desc_t, _ data: UnsafeMutableRawPointer) {
+            var m: dnnl_memory_t?, d = md
             precondition(api.memory_create(&m, &d, dnn.engine, data) == dnnl_success && m != nil, "oneDNN: memory")
-            memories.append(m!)
+            exec.append(dnnl_exec_arg_t(arg: arg, memory: m))
         }
-        defer { for m in memories { _ = api.memory_destroy(m) } }
-        let exec = zip(all, memories).map { dnnl_exec_arg_t(arg: $0.0.0, memory: $0.1) }
+        for (arg, md, data) in args { bind(arg, md, data) }
+        if scratchpadBytes > 0 { bind(DNNL_ARG_SCRATCHPAD, scratchpad, scratch) }
         precondition(api.primitive_execute(primitive, stream, Int32(exec.count), exec) == dnnl_success, "oneDNN: execute")
         _ = api.stream_wait(stream)
     }
@@ -243,8 +248,8 @@ final class DNNLWorkerScratch {
 extension Conv2d {
     /// The plans for this batch: the full chunk's and the last chunk's (nil when a
     /// primitive cannot be made, and the im2col kernels run instead).
-    func dnnlPlans(_ dnn: OneDNN, _ s: Shape) -> (full: DNNLConvolutionPlan, last: DNNLConvolutionPlan)? {
-        let nb = min(OneDNN.chunkImages, s.n), tail = s.n - (s.n - 1) / nb * nb
+    func dnnlPlans(_ dnn: OneDNN, _ s: Shape) -> DNNLPlans? {
+        let (nb, _, tail) = OneDNN.chunking(s.n)
         func plan(_ images: Int) -> DNNLConvolutionPlan? {
             let key = DNNLPlanKey(shape: s, images: images)
             if let cached = dnnlPlanCache[key] { return cached }
@@ -254,17 +259,17 @@ extension Conv2d {
             return p
         }
         guard let full = plan(nb), let last = plan(tail) else { return nil }
-        return (full, last)
+        return DNNLPlans(full: full, last: last)
     }
 
     /// `y = conv(x)` through oneDNN, chunk by chunk (no bias: the caller adds it). In
     /// training, the blocked input is kept for the backward pass.
-    func dnnlForward(_ dnn: OneDNN, _ plans: (full: DNNLConvolutionPlan, last: DNNLConvolutionPlan),
-                     _ x: UnsafePointer<Float>, _ s: Shape, _ y: UnsafeMutablePointer<Float>, training: Bool) {
+    func dnnlForward(_ dnn: OneDNN, _ plans: DNNLPlans, _ x: UnsafePointer<Float>, _ s: Shape, _ y: UnsafeMutablePointer<Float>,
+                     training: Bool) {
         let os = outputShape(for: s)
-        let nb = min(OneDNN.chunkImages, s.n), chunks = (s.n + nb - 1) / nb
+        let (nb, chunks, _) = OneDNN.chunking(s.n)
         let w0 = workspace.dnnlScratch[0]
-        for p in [plans.full, plans.last] {
+        for p in plans.distinct {
             p.weightsIn.run(weight.value, p.weights.ensure(dnn.bytes(p.weightsIn.to)), w0, scratch: w0.pad.ensure(p.scratchBytes))
         }
         let stride = plans.full.srcBytes
@@ -283,16 +288,16 @@ extension Conv2d {
         blockedInputShape = training ? s : nil
     }
 
-    /// Backward through oneDNN: each chunk's weight gradient (in `weight`'s layout) into
-    /// `slots + chunk · weight.count`, and `dX` into `dx` when `dx` is given.
-    func dnnlBackward(_ dnn: OneDNN, _ plans: (full: DNNLConvolutionPlan, last: DNNLConvolutionPlan),
-                      _ x: UnsafePointer<Float>, _ s: Shape, _ dy: UnsafePointer<Float>,
-                      dx: UnsafeMutablePointer<Float>?, slots: UnsafeMutablePointer<Float>) {
+    /// Backward through oneDNN: adds the weight gradient to `weight.grad` (each chunk's
+    /// in its own slot, summed in chunk order) and writes `dX` into `dx` when given.
+    func dnnlBackward(_ dnn: OneDNN, _ plans: DNNLPlans, _ x: UnsafePointer<Float>, _ s: Shape, _ dy: UnsafePointer<Float>,
+                      dx: UnsafeMutablePointer<Float>?) {
         let os = outputShape(for: s)
-        let nb = min(OneDNN.chunkImages, s.n), chunks = (s.n + nb - 1) / nb
+        let (nb, chunks, _) = OneDNN.chunking(s.n)
+        let wcount = weight.count, slots = workspace.chunkGrads.ensure(chunks * wcount)
         let w0 = workspace.dnnlScratch[0]
         if dx != nil {
-            for p in [plans.full, plans.last] {
+            for p in plans.distinct {
                 p.weightsInForData.run(weight.value, p.weightsForData.ensure(dnn.bytes(p.weightsInForData.to)), w0,
                                        scratch: w0.pad.ensure(p.scratchBytes))
             }
@@ -302,7 +307,6 @@ extension Conv2d {
         let stride = plans.full.srcBytes
         let kept = blockedInputShape == s && plans.full.srcInForWeights == nil && plans.last.srcInForWeights == nil
             ? blockedInput.pointer : nil
-        let wcount = weight.count
         parallelFor(chunks, threads: workspace.workers) { ch, w in
             dnn.singleThreaded()
             let p = ch == chunks - 1 ? plans.last : plans.full, sc = self.workspace.dnnlScratch[w]
@@ -329,7 +333,16 @@ extension Conv2d {
                 p.diffSrcOut.run(dsrc, dx + n0 * s.plane, sc, scratch: pad)
             }
         }
+        addChunkGradients(slots, chunks: chunks)
     }
+}
+
+/// A batch's plans: its full chunks' and its last chunk's (the same plan when the last
+/// chunk is full).
+struct DNNLPlans {
+    let full: DNNLConvolutionPlan, last: DNNLConvolutionPlan
+    /// Each plan once.
+    var distinct: [DNNLConvolutionPlan] { full === last ? [full] : [full, last] }
 }
 
 /// A plan's key: the input shape (its batch size sets the strides) and the chunk's images.
