@@ -270,6 +270,17 @@ struct ValueScan: Equatable {
             && a.firstNonFinite?.row == b.firstNonFinite?.row && a.firstNonFinite?.column == b.firstNonFinite?.column
     }
 
+    /// Adds the values of `x` only when one of them is not finite: all the readers that
+    /// need no summary (minimum, maximum, mean) want. A block of finite values leaves the
+    /// scan as it is; a block with any NaN or ±Inf is scanned in full, so the counts and
+    /// the first position are those of `add`. O(rows·dim) in one branch-free pass.
+    mutating func addNonFinite(_ x: UnsafeBufferPointer<Float>, rows: Int, dim: Int, firstRow: Int) {
+        // NaN and ±Inf are the magnitudes (sign bit cleared) at or above +Inf's pattern.
+        var largest: UInt32 = 0
+        for v in x.prefix(rows * dim) { largest = Swift.max(largest, v.bitPattern & 0x7FFF_FFFF) }
+        if largest >= Float.infinity.bitPattern { add(x, rows: rows, dim: dim, firstRow: firstRow) }
+    }
+
     /// Adds `rows` × `dim` values whose first row is `firstRow`. O(rows·dim).
     mutating func add(_ x: UnsafeBufferPointer<Float>, rows: Int, dim: Int, firstRow: Int) {
         var lo = minimum, hi = maximum

@@ -36,7 +36,7 @@ public enum FeatureStore {
                 let rows = start..<min(r.count, start + block)
                 let out = UnsafeMutableBufferPointer(rebasing: all[(rows.lowerBound * r.dim)..<(rows.upperBound * r.dim)])
                 try r.readRows(rows, into: out, scratch: &scratch)
-                scan.add(UnsafeBufferPointer(out), rows: rows.count, dim: r.dim, firstRow: start)
+                scan.addNonFinite(UnsafeBufferPointer(out), rows: rows.count, dim: r.dim, firstRow: start)
                 start = rows.upperBound
                 initialized = start * r.dim
             }
@@ -378,7 +378,7 @@ public enum FeatureStore {
 
     private static func checkFinite(_ x: [Float], file: String, dataset: String, dim: Int) throws {
         var scan = ValueScan()
-        x.withUnsafeBufferPointer { scan.add($0, rows: x.count / dim, dim: dim, firstRow: 0) }
+        x.withUnsafeBufferPointer { scan.addNonFinite($0, rows: x.count / dim, dim: dim, firstRow: 0) }
         if let e = scan.error(file: file, dataset: dataset) { throw e }
     }
 }

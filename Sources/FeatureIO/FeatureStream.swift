@@ -77,7 +77,7 @@ public final class FeatureStream {
         try x.withUnsafeMutableBufferPointer { try reader.readRows(rows, into: $0, scratch: &scratch) }
         if checkFinite {
             var scan = ValueScan()
-            x.withUnsafeBufferPointer { scan.add($0, rows: rows.count, dim: dim, firstRow: rows.lowerBound) }
+            x.withUnsafeBufferPointer { scan.addNonFinite($0, rows: rows.count, dim: dim, firstRow: rows.lowerBound) }
             if let e = scan.error(file: path, dataset: reader.features.name, partial: true) { throw e }
         }
         position = rows.upperBound

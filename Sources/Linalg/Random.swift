@@ -11,6 +11,7 @@
 public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
     public var state: (UInt64, UInt64, UInt64, UInt64)
 
+    @inlinable
     public init(seed: UInt64, stream: UInt64 = 0) {
         var sm = SplitMix64(state: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
         // Mix the stream in twice so nearby (seed, stream) pairs do not collide.
@@ -19,7 +20,10 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
         if state == (0, 0, 0, 0) { state.0 = 1 }
     }
 
-    /// A stream keyed by several numbers (e.g. `[epoch, class, sample]`).
+    /// A stream keyed by several numbers (e.g. `[epoch, class, sample]`). Inlinable, so a
+    /// literal key list at the call site (the sampler's one per generated row) need not be
+    /// allocated.
+    @inlinable
     public init(seed: UInt64, streams: [UInt64]) {
         var key: UInt64 = 0x243F_6A88_85A3_08D3
         for s in streams {
