@@ -456,38 +456,45 @@ private func forEachRowStripe(_ m: Int, _ body: (Int) -> Void) {
 
 /// Reused buffers of the block sampler (the pointer work of one hot kernel, in one place).
 final class SamplerWorkspace {
-    private(set) var partFactor = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-    private(set) var partPos = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-    private(set) var partScale = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private(set) var partCount = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-    private(set) var rowClass = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-    private(set) var rowIndex = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-    private(set) var rowPlan = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-    private(set) var factorCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-    private(set) var segmentStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-    private(set) var rowStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-    private(set) var e = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private(set) var rowList = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private(set) var partFactor: UnsafeMutablePointer<Int32> = SamplerWorkspace.buffer(1)
+    private(set) var partPos: UnsafeMutablePointer<Int32> = SamplerWorkspace.buffer(1)
+    private(set) var partScale: UnsafeMutablePointer<Float> = SamplerWorkspace.buffer(1)
+    private(set) var partCount: UnsafeMutablePointer<Int32> = SamplerWorkspace.buffer(1)
+    private(set) var rowClass: UnsafeMutablePointer<Int32> = SamplerWorkspace.buffer(1)
+    private(set) var rowIndex: UnsafeMutablePointer<Int> = SamplerWorkspace.buffer(1)
+    private(set) var rowPlan: UnsafeMutablePointer<Int> = SamplerWorkspace.buffer(1)
+    private(set) var factorCount: UnsafeMutablePointer<Int> = SamplerWorkspace.buffer(1)
+    private(set) var segmentStart: UnsafeMutablePointer<Int> = SamplerWorkspace.buffer(1)
+    private(set) var rowStart: UnsafeMutablePointer<Int> = SamplerWorkspace.buffer(1)
+    private(set) var e: UnsafeMutablePointer<Float> = SamplerWorkspace.buffer(1)
+    private(set) var rowList: UnsafeMutablePointer<Int32> = SamplerWorkspace.buffer(1)
     /// Per class, the offset of its products in the scratch (−1: direct).
-    private(set) var scratchStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    private(set) var scratchStart: UnsafeMutablePointer<Int> = SamplerWorkspace.buffer(1)
     /// Per row, its direct component (−1: none) and the next part to apply.
-    private(set) var rowComponent = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-    private(set) var rowCursor = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-    private var tmp = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private(set) var rowComponent: UnsafeMutablePointer<Int32> = SamplerWorkspace.buffer(1)
+    private(set) var rowCursor: UnsafeMutablePointer<Int32> = SamplerWorkspace.buffer(1)
+    private var tmp: UnsafeMutablePointer<Float> = SamplerWorkspace.buffer(1)
     private var rowCap = 0, partCap = 0, classCap = 0, eCap = 1, listCap = 1, tmpCap = 1
     private var cachedRanks: [Int] = []
 
     init() {}
 
     deinit {
-        partFactor.deallocate(); partPos.deallocate(); partScale.deallocate(); partCount.deallocate()
-        rowClass.deallocate(); rowIndex.deallocate(); rowPlan.deallocate(); factorCount.deallocate(); segmentStart.deallocate()
-        rowStart.deallocate(); e.deallocate(); rowList.deallocate(); tmp.deallocate()
-        scratchStart.deallocate(); rowComponent.deallocate(); rowCursor.deallocate()
+        for p in [UnsafeMutableRawPointer(partFactor), UnsafeMutableRawPointer(partPos), UnsafeMutableRawPointer(partScale),
+                  UnsafeMutableRawPointer(partCount), UnsafeMutableRawPointer(rowClass), UnsafeMutableRawPointer(rowIndex),
+                  UnsafeMutableRawPointer(rowPlan), UnsafeMutableRawPointer(factorCount), UnsafeMutableRawPointer(segmentStart),
+                  UnsafeMutableRawPointer(rowStart), UnsafeMutableRawPointer(e), UnsafeMutableRawPointer(rowList),
+                  UnsafeMutableRawPointer(tmp), UnsafeMutableRawPointer(scratchStart), UnsafeMutableRawPointer(rowComponent),
+                  UnsafeMutableRawPointer(rowCursor)] { releaseWorkingMemory(p) }
+    }
+
+    /// `n` uninitialised values in working memory (huge pages for the large `E` and scratch).
+    private static func buffer<T>(_ n: Int) -> UnsafeMutablePointer<T> {
+        allocateWorkingMemory(bytes: max(n, 1) * MemoryLayout<T>.stride).bindMemory(to: T.self, capacity: max(n, 1))
     }
 
     private func grow<T>(_ p: inout UnsafeMutablePointer<T>, _ n: Int) {
-        p.deallocate(); p = .allocate(capacity: max(n, 1))
+        releaseWorkingMemory(p); p = SamplerWorkspace.buffer(n)
     }
 
     func reserveRows(_ m: Int, parts: Int, classes: Int) {

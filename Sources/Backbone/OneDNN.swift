@@ -142,15 +142,16 @@ struct DNNLReorder {
     }
 }
 
-/// 64-byte-aligned scratch that only grows (the kernels' blocked tensors).
+/// 64-byte-aligned scratch that only grows (the kernels' blocked tensors), in working
+/// memory (`allocateWorkingMemory`).
 final class AlignedScratch {
-    private(set) var pointer = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+    private(set) var pointer = allocateWorkingMemory(bytes: 64)
     private(set) var bytes = 64
     func ensure(_ n: Int) -> UnsafeMutableRawPointer {
-        if n > bytes { pointer.deallocate(); pointer = .allocate(byteCount: n, alignment: 64); bytes = n }
+        if n > bytes { releaseWorkingMemory(pointer); pointer = allocateWorkingMemory(bytes: n); bytes = n }
         return pointer
     }
-    deinit { pointer.deallocate() }
+    deinit { releaseWorkingMemory(pointer) }
 }
 
 /// The primitives of one convolution for one batch size and one chunk size: forward,

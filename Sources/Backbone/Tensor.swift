@@ -1,4 +1,5 @@
 import Foundation
+import Linalg
 
 /// The shape of an activation batch in the backbone's internal **C × N × H × W** layout
 /// (channel-major: every channel's values for the whole batch are contiguous).
@@ -29,21 +30,26 @@ public final class FloatBuffer {
 
     public init(count: Int = 0) {
         capacity = max(count, 1)
-        pointer = .allocate(capacity: capacity)
-        pointer.initialize(repeating: 0, count: capacity)
+        pointer = FloatBuffer.zeros(capacity)
     }
-    deinit { pointer.deallocate() }
+    deinit { releaseWorkingMemory(pointer) }
 
     /// Makes room for `count` values (contents are lost when it grows) and returns the pointer.
     @discardableResult
     public func ensure(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {
-            pointer.deallocate()
+            releaseWorkingMemory(pointer)
             capacity = count
-            pointer = .allocate(capacity: count)
-            pointer.initialize(repeating: 0, count: count)
+            pointer = FloatBuffer.zeros(count)
         }
         return pointer
+    }
+
+    /// `count` zeros in working memory (huge pages for large buffers).
+    private static func zeros(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let p = allocateWorkingMemory(bytes: count * MemoryLayout<Float>.stride).bindMemory(to: Float.self, capacity: count)
+        p.initialize(repeating: 0, count: count)
+        return p
     }
 
     /// The first `count` values as an array (tests and set-up code).
