@@ -21,8 +21,8 @@ public func keepFreedBlocks() -> Bool {
 /// bytes aligned to 64, and when they span a transparent huge page (2 MiB) aligned to one
 /// and marked `MADV_HUGEPAGE`, so the kernel maps them 2 MiB per fault instead of 4 KiB.
 /// A ResNet-32 training epoch first touches about 1.2 GB of such buffers: 311,000 page
-/// faults at 4 KiB against about 2,500, and 5–8 % of the epoch's wall time (docs/RESULTS.md,
-/// "Issue 32"). Where the kernel does not offer huge pages the advice is ignored.
+/// faults at 4 KiB, about 40,000 left with them on huge pages (docs/RESULTS.md, "Issue 32").
+/// Where the kernel does not offer huge pages the advice is ignored.
 /// Uninitialised; release with `releaseWorkingMemory`.
 public func allocateWorkingMemory(bytes: Int) -> UnsafeMutableRawPointer {
     let hugePage = 2 << 20, large = bytes >= hugePage
