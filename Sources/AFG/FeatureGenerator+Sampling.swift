@@ -480,18 +480,15 @@ final class SamplerWorkspace {
     init() {}
 
     deinit {
-        for p in [UnsafeMutableRawPointer(partFactor), UnsafeMutableRawPointer(partPos), UnsafeMutableRawPointer(partScale),
-                  UnsafeMutableRawPointer(partCount), UnsafeMutableRawPointer(rowClass), UnsafeMutableRawPointer(rowIndex),
-                  UnsafeMutableRawPointer(rowPlan), UnsafeMutableRawPointer(factorCount), UnsafeMutableRawPointer(segmentStart),
-                  UnsafeMutableRawPointer(rowStart), UnsafeMutableRawPointer(e), UnsafeMutableRawPointer(rowList),
-                  UnsafeMutableRawPointer(tmp), UnsafeMutableRawPointer(scratchStart), UnsafeMutableRawPointer(rowComponent),
-                  UnsafeMutableRawPointer(rowCursor)] { releaseWorkingMemory(p) }
+        let all: [UnsafeMutableRawPointer] = [.init(partFactor), .init(partPos), .init(partScale), .init(partCount),
+                                              .init(rowClass), .init(rowIndex), .init(rowPlan), .init(factorCount),
+                                              .init(segmentStart), .init(rowStart), .init(e), .init(rowList), .init(tmp),
+                                              .init(scratchStart), .init(rowComponent), .init(rowCursor)]
+        all.forEach(releaseWorkingMemory)
     }
 
     /// `n` uninitialised values in working memory (huge pages for the large `E` and scratch).
-    private static func buffer<T>(_ n: Int) -> UnsafeMutablePointer<T> {
-        allocateWorkingMemory(bytes: max(n, 1) * MemoryLayout<T>.stride).bindMemory(to: T.self, capacity: max(n, 1))
-    }
+    private static func buffer<T>(_ n: Int) -> UnsafeMutablePointer<T> { allocateWorkingMemory(T.self, count: n) }
 
     private func grow<T>(_ p: inout UnsafeMutablePointer<T>, _ n: Int) {
         releaseWorkingMemory(p); p = SamplerWorkspace.buffer(n)

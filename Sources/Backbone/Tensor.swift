@@ -47,7 +47,7 @@ public final class FloatBuffer {
 
     /// `count` zeros in working memory (huge pages for large buffers).
     private static func zeros(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let p = allocateWorkingMemory(bytes: count * MemoryLayout<Float>.stride).bindMemory(to: Float.self, capacity: count)
+        let p = allocateWorkingMemory(Float.self, count: count)
         p.initialize(repeating: 0, count: count)
         return p
     }

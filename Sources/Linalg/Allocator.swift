@@ -34,5 +34,10 @@ public func allocateWorkingMemory(bytes: Int) -> UnsafeMutableRawPointer {
     return p
 }
 
+/// `count` uninitialised values of `T` in working memory (`allocateWorkingMemory`).
+public func allocateWorkingMemory<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+    allocateWorkingMemory(bytes: max(count, 1) * MemoryLayout<T>.stride).bindMemory(to: T.self, capacity: max(count, 1))
+}
+
 /// Releases memory from `allocateWorkingMemory`.
 public func releaseWorkingMemory(_ p: UnsafeMutableRawPointer) { free(p) }

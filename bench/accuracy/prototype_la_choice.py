@@ -29,7 +29,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from build_sets import set_dir  # noqa: E402
-from suite import ACC, CS, TAUS, PEERS, fold_logits, groups, load, recall_of, split_rows  # noqa: E402
+from suite import ACC, CS, TAUS, PEERS, groups, load, logit_adjust_cv, recall_of, split_rows  # noqa: E402
 
 warnings.filterwarnings("ignore")
 RULES = ["joint", "ll", "t1-ba", "t1-ll", "smooth", "one-se"]
@@ -58,34 +58,22 @@ def choose(ba_folds, ll):
 
 
 def run_one(d, seed):
-    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     x, y, xs, ys, c = split_rows(d)
     t0 = time.time()
     sc = StandardScaler().fit(x); z = sc.transform(x); zs = sc.transform(xs)
-    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
-    lr = LogisticRegressionCV(Cs=CS, cv=cv, scoring="neg_log_loss", max_iter=3000, refit=False).fit(z, y)
-    folds = fold_logits(lr, z, y, cv)
-    ba = np.zeros((len(folds), len(CS), len(TAUS)))
-    for f, (te, logits) in enumerate(folds):
-        tr = np.setdiff1d(np.arange(len(y)), te)
-        logp = np.log(np.bincount(y[tr], minlength=c) / len(tr))
-        for j in range(len(CS)):
-            for t, tau in enumerate(TAUS):
-                ba[f, j, t] = balanced_accuracy_score(y[te], np.argmax(logits[j] - tau * logp, 1))
-    ll = np.mean(lr.scores_[lr.classes_[0]], axis=0)
+    _, _, ba, ll = logit_adjust_cv(z, y, c, seed)
     picks = choose(ba, ll)
     logp = np.log(np.bincount(y, minlength=c) / len(y))
+    _, yt = load(f"{d}/train.h5")
+    few = groups(np.bincount(yt, minlength=c))["few"]
     fits, res = {}, {}
     for rule, (j, t) in picks.items():
         if j not in fits:
             fits[j] = LogisticRegression(C=CS[j], max_iter=3000).fit(z, y).decision_function(zs)
         p = np.argmax(fits[j] - TAUS[t] * logp, 1)
         recall = recall_of(p, ys, c)
-        _, yt = load(f"{d}/train.h5")
-        few = groups(np.bincount(yt, minlength=c))["few"]
         res[rule] = {"C": float(CS[j]), "tau": float(TAUS[t]), "overall": 100 * float(np.mean(p == ys)),
                      "few": 100 * float(np.mean(recall[few])), "cv": float(ba[:, j, t].mean())}
     res["seconds"] = time.time() - t0
@@ -93,23 +81,38 @@ def run_one(d, seed):
 
 
 def run(args):
-    os.makedirs(f"{ACC}/la-choice", exist_ok=True)
+    run_all("la-choice", args, run_one, RULES)
+
+
+def run_all(subdir, args, run_one, rules):
+    """One JSON per (set, seed) under $ACC_DIR/<subdir>/ from `run_one(set_dir, seed)`,
+    skipping those already written."""
+    os.makedirs(f"{ACC}/{subdir}", exist_ok=True)
     for name in args.sets:
         for seed in args.seeds:
-            path = f"{ACC}/la-choice/{name}.seed{seed}.json"
+            path = f"{ACC}/{subdir}/{name}.seed{seed}.json"
             if os.path.exists(path):
                 continue
             res = run_one(set_dir(ACC, name, seed), seed)
             json.dump(res, open(path, "w"))
-            print(name, seed, {k: (v["overall"], v["C"], v["tau"]) for k, v in res.items() if k != "seconds"},
-                  f"{res['seconds']:.0f} s", flush=True)
+            print(name, seed, {k: round(res[k]["overall"], 2) for k in rules}, f"{res['seconds']:.0f} s", flush=True)
 
 
 def table(args):
+    paired_table("la-choice", args, RULES, "joint",
+                 extra=("C, τ chosen", lambda a: ", ".join(f"{x['C']:g}/{x['tau']:g}" for x in a)))
+
+
+def paired_table(subdir, args, rules, reference, extra=None):
+    """Markdown tables of the JSONs under $ACC_DIR/<subdir>/: per set and rule, the mean
+    overall and Few, the paired Δ against `reference` and against the set's bar of the suite
+    (the best of PEERS by its mean over the seeds tabled, from $ACC_DIR/suite/), for the
+    judged seeds and then the held-out ones. `extra`: (column title, text from the rule's
+    per-seed results)."""
     rows = {}
-    for fn in os.listdir(f"{ACC}/la-choice"):
+    for fn in os.listdir(f"{ACC}/{subdir}"):
         name, seed = fn[:-5].rsplit(".seed", 1)
-        rows[(name, int(seed))] = json.load(open(f"{ACC}/la-choice/{fn}"))
+        rows[(name, int(seed))] = json.load(open(f"{ACC}/{subdir}/{fn}"))
     suite = {}
     for fn in os.listdir(f"{ACC}/suite"):
         r = json.load(open(f"{ACC}/suite/{fn}"))
@@ -118,26 +121,26 @@ def table(args):
         if not seeds:
             continue
         print(f"\nSeeds {title}: {' '.join(map(str, seeds))}. Δ paired per seed.\n")
-        print("| set | rule | seeds | overall | Few | Δ vs joint (sk-la) | Δ vs bar | bar | W/T/L vs bar | C, τ chosen |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        summary = {r: [] for r in RULES}
+        print(f"| set | rule | seeds | overall | Few | Δ vs {reference} | Δ vs bar | bar | W/T/L vs bar |"
+              + (f" {extra[0]} |" if extra else ""))
+        print("|---|---|---|---|---|---|---|---|---|" + ("---|" if extra else ""))
+        summary = {r: [] for r in rules}
         for name in sorted({k[0] for k in rows}):
             have = [s for s in seeds if (name, s) in rows and all((name, s, m) in suite for m in PEERS)]
             if not have:
                 continue
             bar = max(PEERS, key=lambda m: np.mean([suite[(name, s, m)]["overall"] for s in have]))
-            for rule in RULES:
+            for rule in rules:
                 a = [rows[(name, s)][rule] for s in have]
-                dj = [x["overall"] - rows[(name, s)]["joint"]["overall"] for x, s in zip(a, have)]
+                dr = [x["overall"] - rows[(name, s)][reference]["overall"] for x, s in zip(a, have)]
                 db = [x["overall"] - suite[(name, s, bar)]["overall"] for x, s in zip(a, have)]
                 w = sum(v > 0.05 for v in db); l = sum(v < -0.05 for v in db)
                 summary[rule].append(np.mean(db))
-                picks = ", ".join(f"{x['C']:g}/{x['tau']:g}" for x in a)
                 print(f"| {name} | {rule} | {len(have)} | {np.mean([x['overall'] for x in a]):.2f} | "
-                      f"{np.mean([x['few'] for x in a]):.2f} | {np.mean(dj):+.2f} | {np.mean(db):+.2f} | {bar} | "
-                      f"{w}/{len(db) - w - l}/{l} | {picks} |")
+                      f"{np.mean([x['few'] for x in a]):.2f} | {np.mean(dr):+.2f} | {np.mean(db):+.2f} | {bar} | "
+                      f"{w}/{len(db) - w - l}/{l} |" + (f" {extra[1](a)} |" if extra else ""))
         print("\n| rule | sets | mean Δ vs bar | worst set |\n|---|---|---|---|")
-        for rule in RULES:
+        for rule in rules:
             if summary[rule]:
                 print(f"| {rule} | {len(summary[rule])} | {np.mean(summary[rule]):+.2f} | {min(summary[rule]):+.2f} |")
 

@@ -132,6 +132,28 @@ def fold_logits(lr, z, y, cv):
     return out
 
 
+def logit_adjust_cv(z, y, c, seed):
+    """The logit-adjustment peers' cross-validation on scaled rows `z`: one unweighted
+    LogisticRegressionCV over CS (the suite's folds, scoring log-loss, no refit) and, from
+    its out-of-fold logits, the balanced accuracy of argmax(logits - tau * log prior) with
+    each fold's own training prior. Returns (folds, the fitted CV, balanced accuracy as
+    folds x Cs x TAUS, mean log-loss score per C)."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedKFold
+    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+    lr = LogisticRegressionCV(Cs=CS, cv=cv, scoring="neg_log_loss", max_iter=3000, refit=False).fit(z, y)
+    folds = fold_logits(lr, z, y, cv)
+    ba = np.zeros((len(folds), len(CS), len(TAUS)))
+    for f, (te, logits) in enumerate(folds):
+        tr = np.setdiff1d(np.arange(len(y)), te)
+        logp = np.log(np.bincount(y[tr], minlength=c) / len(tr))
+        for j in range(len(CS)):
+            for t, tau in enumerate(TAUS):
+                ba[f, j, t] = balanced_accuracy_score(y[te], np.argmax(logits[j] - tau * logp, 1))
+    return cv, lr, ba, np.mean(lr.scores_[lr.classes_[0]], axis=0)
+
+
 def run_logit_adjust(d, seed):
     """Logit adjustment over an unweighted multinomial LogisticRegressionCV (scaled as sk-lrcv:
     StandardScaler fitted on train + val, then 5-fold stratified CV on the scaled rows). One CV
@@ -140,23 +162,15 @@ def run_logit_adjust(d, seed):
     CS x TAUS. sk-la: C and tau jointly by the mean fold balanced accuracy; sk-la-ll: C by the
     CV's log-loss, tau by balanced accuracy at that C. Then an unweighted LogisticRegression at
     each chosen C on all of train + val, predicting with the prior of train + val."""
-    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     x, y, xs, ys, c = split_rows(d)
     t0 = time.time()
     sc = StandardScaler().fit(x); z = sc.transform(x); zs = sc.transform(xs)
-    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
-    lr = LogisticRegressionCV(Cs=CS, cv=cv, scoring="neg_log_loss", max_iter=3000, refit=False).fit(z, y)
-    ba = np.zeros((len(CS), len(TAUS)))
-    for te, logits in fold_logits(lr, z, y, cv):
-        tr = np.setdiff1d(np.arange(len(y)), te)
-        logp = np.log(np.bincount(y[tr], minlength=c) / len(tr))
-        for j in range(len(CS)):
-            for t, tau in enumerate(TAUS):
-                ba[j, t] += balanced_accuracy_score(y[te], np.argmax(logits[j] - tau * logp, 1)) / cv.n_splits
-    ll = np.mean(lr.scores_[lr.classes_[0]], axis=0)                 # folds x Cs -> Cs
+    _, _, ba_folds, ll = logit_adjust_cv(z, y, c, seed)
+    ba = np.zeros(ba_folds.shape[1:])
+    for fold in ba_folds:                      # fold by fold, as the scores were summed before
+        ba += fold / len(ba_folds)
     j_ba, t_ba = np.unravel_index(np.argmax(ba), ba.shape)
     j_ll = int(np.argmax(ll)); t_ll = int(np.argmax(ba[j_ll]))
     cv_seconds = time.time() - t0
