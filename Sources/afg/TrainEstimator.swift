@@ -127,9 +127,11 @@ extension Train {
             let x = pool ? pooled(data.inputs.train, data.inputs.val) : data.inputs.train
             let raw = data.untransformedTrain.map { r in pool ? data.untransformedVal.map { .verticalJoin(r, $0) } ?? r : r }
             return FitData(rows: x, raw: raw, validation: pool ? nil : data.inputs.val, stageOne: stageOne,
-                           folds: StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: k, seed: seed), seed: seed)
+                           folds: StratifiedFolds(labels: x.labels, numClasses: x.numClasses, folds: k, seed: seed),
+                           repeatedFolds: StratifiedFolds.repeated(labels: x.labels, numClasses: x.numClasses, folds: k, seed: seed),
+                           seed: seed)
         }
-        var (x, folds, mine) = try distributedPool(data, folds: k, withValidation: pool)
+        var (x, assignments, mine) = try distributedPool(data, folds: k, withValidation: pool)
         // A fit on the training rows alone, with nothing row-aligned beside them: the rows
         // move to block boundaries, so the solve is the one-process solve (`blockAligned`).
         var aligned = false
@@ -152,7 +154,8 @@ extension Train {
         let job = JobShare(rank: ranks.rank, size: ranks.size, sum: Job.sum, combine: Job.combine, generatorRows: generatorRows,
                            part: { rowRange(of: ranks.rank, size: ranks.size, rows: $0) })
         return FitData(rows: x, raw: raw, validation: pool ? nil : data.inputs.val, stageOne: stageOne,
-                       folds: aligned ? nil : folds, seed: seed, job: job)
+                       folds: aligned ? nil : assignments[0], repeatedFolds: aligned ? [] : Array(assignments.dropFirst()),
+                       seed: seed, job: job)
     }
 
     /// `a`'s rows then `b`'s.
@@ -165,9 +168,9 @@ extension Train {
     /// its contiguous part of the validation rows (every rank reads the whole validation
     /// file; `mine`, their indices); and their folds, cut from the one-process folds of
     /// train + val (the labels of every rank gathered), so the grid's scores are the
-    /// one-process scores.
+    /// one-process scores: the one-process assignment, then its further repetitions.
     func distributedPool(_ data: TrainData, folds k: Int, withValidation: Bool) throws
-        -> (LabeledFeatures, StratifiedFolds, [Int]) {
+        -> (LabeledFeatures, [StratifiedFolds], [Int]) {
         let ranks = Job.ranks, t = data.inputs.train
         let gathered = try gatheredTraining(t, features: false)
         let first = gathered.first, trainRows = gathered.labels.count
@@ -180,7 +183,8 @@ extension Train {
                                 labels: t.labels + part.map { v.labels[$0] }, numClasses: t.numClasses)
             mine += part.map { trainRows + $0 }
         }
-        let all = StratifiedFolds(labels: labels, numClasses: t.numClasses, folds: k, seed: seed)
-        return (x, StratifiedFolds(count: k, fold: mine.map { all.fold[$0] }), part)
+        let all = [StratifiedFolds(labels: labels, numClasses: t.numClasses, folds: k, seed: seed)]
+            + StratifiedFolds.repeated(labels: labels, numClasses: t.numClasses, folds: k, seed: seed)
+        return (x, all.map { a in StratifiedFolds(count: k, fold: mine.map { a.fold[$0] }) }, part)
     }
 }

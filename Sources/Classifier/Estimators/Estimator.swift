@@ -37,6 +37,10 @@ public struct FitData {
     /// The K-fold assignment of `rows` (this rank's part of the one-process folds in an
     /// MPI job); required by an estimator that cross-validates.
     public var folds: StratifiedFolds?
+    /// Further K-fold assignments of the same rows (other shuffles, `StratifiedFolds.repeated`;
+    /// this rank's part of each under MPI) for a choice on repeated cross-validation
+    /// (`LogitAdjustedRegression`); empty: `folds` alone.
+    public var repeatedFolds: [StratifiedFolds]
     public var seed: UInt64
     /// The job's other processes; nil in one process.
     public var job: JobShare?
@@ -45,11 +49,13 @@ public struct FitData {
 
     public init(rows: LabeledFeatures, raw: Matrix<Float>? = nil, validation: LabeledFeatures? = nil,
                 stageOne: (model: LinearModel, rows: Matrix<Float>)? = nil, folds: StratifiedFolds? = nil,
-                seed: UInt64, job: JobShare? = nil) {
+                repeatedFolds: [StratifiedFolds] = [], seed: UInt64, job: JobShare? = nil) {
         precondition(raw.map { $0.rows == rows.labels.count } ?? true, "FitData: raw view has other rows")
-        precondition(folds.map { $0.fold.count == rows.labels.count } ?? true, "FitData: folds of other rows")
+        precondition(([folds].compactMap { $0 } + repeatedFolds).allSatisfy { $0.fold.count == rows.labels.count },
+                     "FitData: folds of other rows")
+        precondition(repeatedFolds.isEmpty || repeatedFolds.allSatisfy { $0.count == folds?.count }, "FitData: repetitions of another K")
         self.rows = rows; self.raw = raw; self.validation = validation; self.stageOne = stageOne
-        self.folds = folds; self.seed = seed; self.job = job
+        self.folds = folds; self.repeatedFolds = repeatedFolds; self.seed = seed; self.job = job
     }
 
     /// Sums across the job's ranks; nil in one process.

@@ -97,9 +97,12 @@ extension Regression {
 /// class weights and the classifier predicts `argmax_c f_c(x) − τ·log π_c`, `π` the class
 /// frequencies of the rows it was fitted on (`LossKind.offsets`; the shift is folded into
 /// the bias, so the classifier stays one linear head). `τ = 1` is the Bayes-optimal shift
-/// for a balanced test set when the probabilities are calibrated; `τ` and `C` are chosen
-/// together by stratified K-fold cross-validation (held-out mean per-class recall, from the
-/// folds' own fits: no extra solve per `τ`); with a given `C`, `τ` alone.
+/// for a balanced test set when the probabilities are calibrated. `C` and `τ` are chosen by
+/// repeated stratified K-fold cross-validation (`path`): `C` by the least held-out log-loss,
+/// then `τ` by held-out mean per-class recall at that `C`, from the folds' own fits (no
+/// extra solve per `τ`); with a given `C`, `τ` alone. With one or two held-out rows per Few
+/// class the recall of one split moves a joint choice over `C × τ` from seed to seed and
+/// into the grid's corners; the log-loss scores every held-out row (docs/RESULTS.md).
 public struct LogitAdjustedRegression: Estimator {
     public enum Settings {
         public static let tauGrid: [Double] = stride(from: 0.0, through: 2.0, by: 0.25).map { $0 }
@@ -136,8 +139,10 @@ public struct LogitAdjustedRegression: Estimator {
         if case .fixed(let c) = C { cvGrid = [c] }
         let cv = RegressionCV(grid: cvGrid, balanced: false, solver: solver, sumAcrossRanks: data.sumAcrossRanks,
                               combineAcrossRanks: data.combineAcrossRanks)
-        let path = try cv.path(x.features, labels: x.labels, numClasses: x.numClasses, folds: folds, shifts: shifts,
-                               progress: data.pathProgress("C and τ by cross-validation", grid: cv.grid, folds: folds.count))
+        let assignments = Self.assignments(folds, data.repeatedFolds, shifts: shifts)
+        let path = try Self.path(cv, x.features, labels: x.labels, numClasses: x.numClasses, folds: assignments, shifts: shifts,
+                                 progress: data.pathProgress("C and τ by cross-validation", grid: cv.grid,
+                                                             folds: folds.count * assignments.count))
         let scaler = FeatureScaler(fitting: x.features, sumAcrossRanks: data.sumAcrossRanks)
         let fitted = scaler.rawModel(try cv.refit(scaler.apply(x.features), labels: x.labels, numClasses: x.numClasses,
                                                   C: path.chosen) { c, i, n in
@@ -145,7 +150,7 @@ public struct LogitAdjustedRegression: Estimator {
         })
         let counts = data.classCounts, rows = counts.reduce(0, +)
         let model = fitted.logitAdjusted(tau: path.chosenShift, classCounts: counts)
-        log("C = \(path.chosen), τ = \(path.chosenShift) by \(folds.count)-fold cross-validation on \(rows) rows, refitted on them")
+        log("C = \(path.chosen), τ = \(path.chosenShift) by \(path.design(folds: folds.count)) on \(rows) rows, refitted on them")
         for line in path.lines() { log(line) }
         var record = FitRecord(path: path, folds: folds.count, classWeight: "none")
         record.scaling = FeatureScaler.description
@@ -154,5 +159,32 @@ public struct LogitAdjustedRegression: Estimator {
         if case .fixed = C { record.cSelection = "given" }
         return Fitted(model: model, crossValidation: path.score(folds: folds.count, rows: rows),
                       chosen: ["C": path.chosen, "tau": path.chosenShift], record: record)
+    }
+}
+
+extension LogitAdjustedRegression {
+    /// The fold assignments the choice reads: every one of `primary` and `repeated` when `τ`
+    /// is chosen (more than one shift), else `primary` alone.
+    static func assignments(_ primary: StratifiedFolds, _ repeated: [StratifiedFolds], shifts: [Double]) -> [StratifiedFolds] {
+        shifts.count > 1 ? [primary] + repeated : [primary]
+    }
+
+    /// The cross-validated path of `C` and `τ`: `cv.path` over each assignment of `folds`
+    /// (the first's folds first), joined, with `C` by log-loss then `τ` when `τ` is chosen
+    /// (`RegressionCV.Path.choosingCByLogLoss`), else the best recall. `progress` numbers the
+    /// folds of every assignment in turn.
+    /// - Complexity: `folds.count × K × grid` warm-started solves.
+    static func path(_ cv: RegressionCV, _ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: [StratifiedFolds],
+                     shifts: [Double], progress: ((Int, Double, Double) -> Void)?) throws -> RegressionCV.Path {
+        var paths: [RegressionCV.Path] = []
+        var offset = 0
+        for f in folds {
+            let first = offset
+            paths.append(try cv.path(x, labels: labels, numClasses: numClasses, folds: f, shifts: shifts,
+                                     progress: progress.map { report in { fold, c, score in report(first + fold, c, score) } }))
+            offset += f.count
+        }
+        let joined = RegressionCV.Path.joined(paths)
+        return shifts.count > 1 ? joined.choosingCByLogLoss() : joined
     }
 }

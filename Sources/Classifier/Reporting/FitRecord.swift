@@ -11,7 +11,9 @@ public struct FitRecord: Codable, Sendable, Equatable {
         public var tau: Double?
         public var cvMeanRecall: Double
         public var se: Double
-        enum CodingKeys: String, CodingKey { case C, tau, cvMeanRecall = "cv_mean_recall", se }
+        /// The mean held-out log-loss at this `C`, when it chose `C`.
+        public var cvLogLoss: Double?
+        enum CodingKeys: String, CodingKey { case C, tau, cvMeanRecall = "cv_mean_recall", se, cvLogLoss = "cv_log_loss" }
     }
 
     /// One candidate of the recommended command's selection.
@@ -83,10 +85,11 @@ public struct FitRecord: Codable, Sendable, Equatable {
     /// A cross-validated `C` (and `τ`) path: the chosen values and every grid point's scores.
     public init(path p: RegressionCV.Path, folds: Int, classWeight: String) {
         self.init(C: p.chosen, classWeight: classWeight)
-        cSelection = "\(folds)-fold cross-validation, train + val"
+        cSelection = p.design(folds: folds) + ", train + val" + (p.cByLogLoss ? "; " + p.rule : "")
         let s = p.shifts.count
         grid = p.mean.indices.map { i in
-            GridPoint(C: p.grid[i / s], tau: s > 1 ? p.shifts[i % s] : nil, cvMeanRecall: p.mean[i], se: p.standardError[i])
+            GridPoint(C: p.grid[i / s], tau: s > 1 ? p.shifts[i % s] : nil, cvMeanRecall: p.mean[i], se: p.standardError[i],
+                      cvLogLoss: p.cByLogLoss ? p.meanLogLoss[i / s] : nil)
         }
     }
 

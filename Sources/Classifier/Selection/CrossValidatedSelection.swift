@@ -17,7 +17,9 @@ import Linalg
 ///    else the last space's; the generator is rebuilt from each fold's training rows, so no
 ///    held-out row leaks into a generated one.
 /// 3. Logit adjustment over the unweighted regression on the last space (Menon et al.,
-///    2021; `LogitAdjustedRegression`): `C` and `τ` chosen together on the same folds.
+///    2021; `LogitAdjustedRegression`): `C` and `τ` chosen as `--method logit-adjust`
+///    chooses them, on the same folds and `StratifiedFolds.defaultRepetitions − 1` further
+///    assignments; it is compared with the others on the shared folds.
 /// 4. Paired rules (`choose`): among the regressions the simpler is kept unless a later
 ///    one's mean held-out recall beats it by more than the standard error of the per-fold
 ///    differences; the default (`Default`: the generated blend, plain `glag`'s classifier,
@@ -28,9 +30,9 @@ import Linalg
 /// 5. The chosen model is refitted on every row of its space and mapped back from the
 ///    scaled rows.
 ///
-/// Cost: `(S + 1) × K × grid + K` solves on the real rows (`S` spaces, and the unweighted
-/// path; warm-started along the grid; `K + 1` more with two views), `K + 1` warm-started
-/// generated-set solves, `K + 1` generations.
+/// Cost: `(S + R) × K × grid + K` solves on the real rows (`S` spaces, and the unweighted
+/// path over `R` assignments; warm-started along the grid; `K + 1` more with two views),
+/// `K + 1` warm-started generated-set solves, `K + 1` generations.
 public enum CrossValidatedSelection {
     public static let balancedName = "balanced-lr"
     public static let generatedName = "generated-lr"
@@ -112,8 +114,8 @@ public enum CrossValidatedSelection {
     ///   - log: one line per finished step (the grids, the candidates, the choice).
     ///   - progress: called at the start and after every solve, with the step running:
     ///     each space's path (fold, `C`), each fold's generated candidate, the logit
-    ///     adjustment's path (fold, `C`), then the refit, `(spaces + 1) × K × grid + K + 1`
-    ///     steps in all.
+    ///     adjustment's paths (fold, `C`), then the refit, `(spaces + R) × K × grid + K + 1`
+    ///     steps in all (`R` assignments of the folds for the logit adjustment).
     /// - Throws: `LogisticRegressionError`, generator errors.
     public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = StratifiedFolds.defaultCount,
                               grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil,
@@ -124,16 +126,20 @@ public enum CrossValidatedSelection {
                               default standing: Default = .generated,
                               log: ((String) -> Void)? = nil, progress: ((FitProgress) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
-        let perPath = k * grid.count, total = (spaces.count + 1) * perPath + k + 1
         let folds = StratifiedFolds(labels: labels, numClasses: numClasses, folds: k, seed: seed)
+        let laFolds = LogitAdjustedRegression.assignments(folds, StratifiedFolds.repeated(labels: labels, numClasses: numClasses,
+                                                                                          folds: k, seed: seed),
+                                                          shifts: LogitAdjustedRegression.Settings.tauGrid)
+        let perPath = k * grid.count, laPerPath = laFolds.count * perPath
+        let total = spaces.count * perPath + k + laPerPath + 1
         let cv = RegressionCV(grid: grid, balanced: true, solver: solver), sorted = cv.grid
         // The step running once `done` steps have finished.
         func label(_ done: Int) -> String {
             let paths = spaces.count * perPath
-            func onPath(_ r: Int) -> String { "fold \(r / sorted.count + 1)/\(k), C = \(sorted[r % sorted.count])" }
-            if done < paths { return "C on \(spaces[done / perPath].name): " + onPath(done % perPath) }
+            func onPath(_ r: Int, of folds: Int) -> String { "fold \(r / sorted.count + 1)/\(folds), C = \(sorted[r % sorted.count])" }
+            if done < paths { return "C on \(spaces[done / perPath].name): " + onPath(done % perPath, of: k) }
             if done < paths + k { return "\(generatedName): fold \(done - paths + 1)/\(k)" }
-            if done < paths + k + perPath { return "\(logitAdjustedName): " + onPath(done - paths - k) }
+            if done < paths + k + laPerPath { return "\(logitAdjustedName): " + onPath(done - paths - k, of: k * laFolds.count) }
             return "refitting the chosen candidate on every row"
         }
         func report(_ done: Int) { progress?(FitProgress(done: done, total: total, step: label(done))) }
@@ -164,10 +170,12 @@ public enum CrossValidatedSelection {
         let laStep: ((Int, Double, Double) -> Void)? = progress == nil ? nil : { f, c, _ in
             report(spaces.count * perPath + k + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
         }
-        let laPath = try unweighted.path(spaces[last].features, labels: labels, numClasses: numClasses, folds: folds,
-                                         shifts: LogitAdjustedRegression.Settings.tauGrid, progress: laStep)
-        var la = candidate(logitAdjustedName, "unweighted logistic regression on \(spaces[last].name), logits − τ·log π with τ = \(laPath.chosenShift)",
-                           space: last, C: laPath.chosen, scores: laPath.scores[laPath.best], first: candidates[0])
+        let laPath = try LogitAdjustedRegression.path(unweighted, spaces[last].features, labels: labels, numClasses: numClasses,
+                                                      folds: laFolds, shifts: LogitAdjustedRegression.Settings.tauGrid,
+                                                      progress: laStep)
+        // Its scores on the shared folds (the first assignment's), paired with the others'.
+        var la = candidate(logitAdjustedName, "unweighted logistic regression on \(spaces[last].name), logits − τ·log π with τ = \(laPath.chosenShift) (\(laPath.rule))",
+                           space: last, C: laPath.chosen, scores: Array(laPath.scores[laPath.best].prefix(k)), first: candidates[0])
         la.tau = laPath.chosenShift
         candidates.append(la)
         let chosen = choose(candidates, default: standing == .generated ? generated : generated + 1, blend: generated)

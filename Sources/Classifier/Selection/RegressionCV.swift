@@ -20,35 +20,92 @@ public struct RegressionCV {
         /// The shifts `τ` scored at every `C`: predictions `argmax_c f_c − τ·log π_c`.
         public var shifts: [Double]
         /// `scores[p][f]`: held-out mean per-class recall of point `p = g·shifts.count + s`
-        /// (grid value `g`, shift `s`) in fold `f`.
+        /// (grid value `g`, shift `s`) in fold `f` (the folds of every repetition in turn).
         public var scores: [[Double]]
+        /// `logLoss[g][f]`: held-out mean log-loss of grid value `g`'s unshifted model in fold `f`.
+        public var logLoss: [[Double]]
         /// The mean over folds and its standard error (`sd/√K`), per point.
         public var mean: [Double]
         public var standardError: [Double]
-        /// Index of the best mean (the first on ties: the smallest `C`, then the smallest `τ`).
+        /// The mean held-out log-loss over folds, per grid value.
+        public var meanLogLoss: [Double]
+        /// The K-fold assignments the folds come from (`K·repetitions` folds in all).
+        public var repetitions = 1
+        /// Whether `best` is `LogitAdjustedRegression`'s two-step choice (`C` by the least
+        /// mean log-loss, then `τ` by recall at that `C`) rather than the best recall over every point.
+        public var cByLogLoss = false
+        /// Index of the chosen point: the best mean recall (the first on ties: the smallest
+        /// `C`, then the smallest `τ`), or the two-step choice (`cByLogLoss`).
         public var best: Int
         /// The chosen `C`.
         public var chosen: Double { grid[best / shifts.count] }
         /// The chosen shift `τ`.
         public var chosenShift: Double { shifts[best % shifts.count] }
 
-        /// The printed grid: one line per `C` (its best shift when several are scored), the
-        /// chosen one starred.
+        init(grid: [Double], shifts: [Double], scores: [[Double]], logLoss: [[Double]], repetitions: Int = 1) {
+            let stats = scores.map(RegressionCV.meanAndStandardError)
+            self.grid = grid; self.shifts = shifts; self.scores = scores; self.logLoss = logLoss
+            mean = stats.map(\.mean); standardError = stats.map(\.se)
+            meanLogLoss = logLoss.map { RegressionCV.meanAndStandardError($0).mean }
+            self.repetitions = repetitions
+            best = ChoiceRule.best(mean) ?? 0
+        }
+
+        /// Repetitions of one cross-validation (the same grid and shifts over other fold
+        /// assignments) as one path over all their folds, the first repetition's first.
+        public static func joined(_ paths: [Path]) -> Path {
+            precondition(!paths.isEmpty && paths.allSatisfy { $0.grid == paths[0].grid && $0.shifts == paths[0].shifts },
+                         "RegressionCV.Path.joined: paths of different grids")
+            return Path(grid: paths[0].grid, shifts: paths[0].shifts,
+                        scores: paths[0].scores.indices.map { p in paths.flatMap { $0.scores[p] } },
+                        logLoss: paths[0].logLoss.indices.map { g in paths.flatMap { $0.logLoss[g] } },
+                        repetitions: paths.reduce(0) { $0 + $1.repetitions })
+        }
+
+        /// The path with `best` chosen in two steps: `C` by the least mean held-out log-loss
+        /// (a proper score of every held-out row's probabilities, steadier than the recall
+        /// of one or two held-out rows per Few class), then `τ` by the best mean recall at
+        /// that `C`; each the first in grid order on ties (`ChoiceRule`).
+        public func choosingCByLogLoss() -> Path {
+            var p = self
+            let s = shifts.count
+            let g = ChoiceRule.best(meanLogLoss.map { -$0 }) ?? 0
+            p.best = g * s + (ChoiceRule.best(Array(mean[(g * s)..<(g * s + s)])) ?? 0)
+            p.cByLogLoss = true
+            return p
+        }
+
+        /// How the chosen point was chosen, in words.
+        public var rule: String {
+            (cByLogLoss ? "C by the least held-out log-loss, then τ by " + ChoiceRule.description
+                : ChoiceRule.description + (shifts.count > 1 ? ", over C × τ" : ", over C"))
+                + (repetitions > 1 ? ", the folds of \(repetitions) assignments" : "")
+        }
+
+        /// The cross-validation in words: `5-fold cross-validation` or
+        /// `5-fold cross-validation repeated 3 times` (`folds` per assignment).
+        public func design(folds: Int) -> String {
+            "\(folds)-fold cross-validation" + (repetitions > 1 ? " repeated \(repetitions) times" : "")
+        }
+
+        /// The printed grid: one line per `C` (its best shift when several are scored, and
+        /// the held-out log-loss when it chose `C`), the chosen one starred.
         public func lines() -> [String] {
             let s = shifts.count
             return grid.indices.map { g in
                 var p = g * s
                 for q in (g * s)..<(g * s + s) where mean[q] > mean[p] { p = q }
                 let tau = s > 1 ? String(format: "   τ = %g", shifts[p % s]) : ""
+                let loss = cByLogLoss ? String(format: "   log-loss %.4f", meanLogLoss[g]) : ""
                 return "  \(p == best ? "*" : " ") C = " + String(format: "%-8g %6.2f ± %.2f", grid[g], 100 * mean[p],
-                                                                   100 * standardError[p]) + tau
+                                                                   100 * standardError[p]) + tau + loss
             }
         }
 
         /// The chosen point's held-out score, for the run's report.
         public func score(folds: Int, rows: Int) -> CrossValidationScore {
             CrossValidationScore(folds: folds, rows: rows, meanPerClassRecall: mean[best], standardError: standardError[best],
-                                 rule: ChoiceRule.description + (shifts.count > 1 ? ", over C × τ" : ", over C"))
+                                 rule: rule)
         }
     }
 
@@ -146,26 +203,25 @@ public struct RegressionCV {
         precondition(!shifts.isEmpty, "RegressionCV.path: no shift")
         let s = shifts.count
         var scores = [[Double]](repeating: [Double](repeating: 0, count: folds.count), count: grid.count * s)
+        var logLoss = [[Double]](repeating: [Double](repeating: 0, count: folds.count), count: grid.count)
         for f in 0..<folds.count {
             let split = FoldSplit(x, labels: labels, folds: folds, fold: f, sumAcrossRanks: sumAcrossRanks)
             var rows = [Double(split.trainLabels.count)]
             sumAcrossRanks?(&rows)
             try Regression.fitPath(split.train, labels: split.trainLabels, numClasses: numClasses, Cs: grid, balanced: balanced,
                                    solver: foldSolver(rows: Int(rows[0])), combineAcrossRanks: combineAcrossRanks) { g, model in
-                let c = grid[g]
+                let logits = model.logits(split.heldOut)
                 if s == 1 && shifts[0] == 0 {
                     scores[g][f] = split.score(model, numClasses: numClasses, sumAcrossRanks: sumAcrossRanks)
                 } else {
-                    let byShift = split.scores(model, numClasses: numClasses, shifts: shifts, sumAcrossRanks: sumAcrossRanks)
+                    let byShift = split.scores(logits: logits, numClasses: numClasses, shifts: shifts, sumAcrossRanks: sumAcrossRanks)
                     for q in 0..<s { scores[g * s + q][f] = byShift[q] }
                 }
-                progress?(f, c, scores[g * s][f])
+                logLoss[g][f] = split.logLoss(logits: logits, sumAcrossRanks: sumAcrossRanks)
+                progress?(f, grid[g], scores[g * s][f])
             }
         }
-        let stats = scores.map(RegressionCV.meanAndStandardError)
-        let best = ChoiceRule.best(stats.map(\.mean)) ?? 0
-        return Path(grid: grid, shifts: shifts, scores: scores, mean: stats.map(\.mean), standardError: stats.map(\.se),
-                    best: best)
+        return Path(grid: grid, shifts: shifts, scores: scores, logLoss: logLoss)
     }
 
     /// Mean and standard error `sd/√K` (sample sd) of `values`. O(K).
@@ -211,9 +267,14 @@ public struct FoldSplit {
     /// each `τ` of `shifts`; with `sumAcrossRanks`, over every rank's held-out rows (one sum
     /// of `2·C·|shifts|` doubles). O(N_f·(D + |shifts|)·C).
     public func scores(_ model: LinearModel, numClasses c: Int, shifts: [Double], sumAcrossRanks: SumAcrossRanks? = nil) -> [Double] {
+        scores(logits: model.logits(heldOut), numClasses: c, shifts: shifts, sumAcrossRanks: sumAcrossRanks)
+    }
+
+    /// `scores` from the held-out rows' logits (`N_f × C`). O(N_f·|shifts|·C).
+    func scores(logits: Matrix<Float>, numClasses c: Int, shifts: [Double], sumAcrossRanks: SumAcrossRanks? = nil) -> [Double] {
         var prior = LabeledFeatures.counts(of: trainLabels, numClasses: c).map(Double.init)
         sumAcrossRanks?(&prior)
-        let logits = model.logits(heldOut), s = shifts.count
+        let s = shifts.count
         var counts = [Double](repeating: 0, count: 2 * c * s)   // per shift: correct, then rows, per class
         for (q, tau) in shifts.enumerated() {
             let offsets = LossKind.offsets(tau: tau, classCounts: prior.map { Int($0) })
@@ -234,6 +295,24 @@ public struct FoldSplit {
             let present = (0..<c).filter { counts[base + c + $0] > 0 }
             return present.isEmpty ? 0 : present.reduce(0.0) { $0 + counts[base + $1] / counts[base + c + $1] } / Double(present.count)
         }
+    }
+
+    /// Held-out mean log-loss `−(1/N_f)·Σ log softmax(z_i)_{y_i}` of the logits `z`
+    /// (`N_f × C`), in Double (scikit-learn's `neg_log_loss`, negated); with
+    /// `sumAcrossRanks`, over every rank's held-out rows (one sum of 2 doubles). O(N_f·C).
+    func logLoss(logits: Matrix<Float>, sumAcrossRanks: SumAcrossRanks? = nil) -> Double {
+        let c = logits.cols
+        var sums = [0.0, Double(heldOutLabels.count)]
+        for (i, y) in heldOutLabels.enumerated() {
+            let row = i * c
+            var top = -Double.infinity
+            for k in 0..<c { top = max(top, Double(logits.data[row + k])) }
+            var total = 0.0
+            for k in 0..<c { total += exp(Double(logits.data[row + k]) - top) }
+            sums[0] += top + log(total) - Double(logits.data[row + Int(y)])
+        }
+        sumAcrossRanks?(&sums)
+        return sums[1] > 0 ? sums[0] / sums[1] : 0
     }
 
     /// Held-out mean per-class recall of `model` (over the classes present in the fold); with
