@@ -113,14 +113,16 @@ final class CrossValidationTests: XCTestCase {
     }
 
     /// The selection reports every solve, in order, ending at its total: each space's path,
-    /// each fold's generated candidate, the logit adjustment's path, the refit.
+    /// each fold's generated candidate, the logit adjustment's paths (the folds of every
+    /// assignment in turn), the refit.
     func testSelectionReportsEverySolve() throws {
         let data = LongTailedGaussians(seed: 31)
         let spaces = [CrossValidatedSelection.Space(name: "a", features: data.train.features)]
         var seen: [FitProgress] = []
         _ = try CrossValidatedSelection.select(spaces: spaces, labels: data.train.labels, numClasses: data.numClasses, folds: 3,
                                                grid: [0.1, 1, 10], seed: 2, progress: { seen.append($0) })
-        let total = (1 + 1) * 3 * 3 + 3 + 1
+        let r = StratifiedFolds.defaultRepetitions
+        let total = (1 + r) * 3 * 3 + 3 + 1
         XCTAssertEqual(seen.map(\.done), Array(0...total))
         XCTAssertTrue(seen.allSatisfy { $0.total == total })
         // Each report names the step that runs next: the first solve, the second grid point
@@ -129,7 +131,8 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(seen[1].step, "C on a: fold 1/3, C = 1.0")
         XCTAssertEqual(seen[3].step, "C on a: fold 2/3, C = 0.1")
         XCTAssertTrue(seen[9].step.hasSuffix(": fold 1/3") && !seen[9].step.contains("C ="), seen[9].step)
-        XCTAssertTrue(seen[12].step.hasSuffix("fold 1/3, C = 0.1"), seen[12].step)
+        XCTAssertEqual(seen[12].step, "logit-adjusted-lr: fold 1/\(3 * r), C = 0.1")
+        XCTAssertEqual(seen[12 + 9].step, "logit-adjusted-lr: fold 4/\(3 * r), C = 0.1", "the second assignment's first fold")
         XCTAssertEqual(seen[total - 1].step, "refitting the chosen candidate on every row")
     }
 

@@ -169,8 +169,9 @@ class BalancedLogisticRegression(_AFGClassifier):
 @_make_init
 class LogitAdjustedRegression(_AFGClassifier):
     """Logit adjustment over the converged unweighted regression (Menon et al. 2021, post
-    hoc): `afg train --method logit-adjust --solver lbfgs`; τ and C (`C="auto"`) chosen
-    together by stratified 5-fold cross-validation over the fit's rows. One linear head."""
+    hoc): `afg train --method logit-adjust --solver lbfgs`; C (`C="auto"`) by the least
+    held-out log-loss, then τ by held-out mean per-class recall, over stratified 5-fold
+    cross-validation of the fit's rows repeated three times. One linear head."""
 
     _command = ("--method", "logit-adjust", "--solver", "lbfgs")
     _option_names = ("C", "seed", "tukey", "no-tukey", "tolerance")
