@@ -21,12 +21,12 @@ class). On the suite's sets, with the suite's own folds and scaling:
 One JSON per (set, seed) under $ACC_DIR/generative/; `table` pairs each rule with la and
 with the suite's bar (the best of sk-lrcv, sk-la, sk-la-ll by mean over the seeds tabled).
 """
-import argparse, os, sys, time, warnings
+import os, sys, time, warnings
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from prototype_la_choice import paired_table, run_all  # noqa: E402
+from prototype_la_choice import main_for  # noqa: E402
 from prototype_la_ensemble import log_softmax  # noqa: E402
 from suite import CS, TAUS, groups, load, logit_adjust_cv, recall_of, split_rows  # noqa: E402
 
@@ -72,18 +72,5 @@ def run_one(d, seed):
     return res
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["run", "table"])
-    ap.add_argument("--sets", nargs="*", default=["python-docs", "perl-pod", "satimage-lt", "letter-lt", "digits-lt"])
-    ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4])
-    ap.add_argument("--held-out", nargs="*", type=int, default=[])
-    args = ap.parse_args()
-    if args.what == "run":
-        run_all("generative", args, run_one, RULES)
-    else:
-        paired_table("generative", args, RULES, "la")
-
-
 if __name__ == "__main__":
-    main()
+    main_for(__doc__, "generative", run_one, RULES, "la")

@@ -80,10 +80,6 @@ def run_one(d, seed):
     return res
 
 
-def run(args):
-    run_all("la-choice", args, run_one, RULES)
-
-
 def run_all(subdir, args, run_one, rules):
     """One JSON per (set, seed) under $ACC_DIR/<subdir>/ from `run_one(set_dir, seed)`,
     skipping those already written."""
@@ -98,9 +94,7 @@ def run_all(subdir, args, run_one, rules):
             print(name, seed, {k: round(res[k]["overall"], 2) for k in rules}, f"{res['seconds']:.0f} s", flush=True)
 
 
-def table(args):
-    paired_table("la-choice", args, RULES, "joint",
-                 extra=("C, τ chosen", lambda a: ", ".join(f"{x['C']:g}/{x['tau']:g}" for x in a)))
+CHOSEN = ("C, τ chosen", lambda a: ", ".join(f"{x['C']:g}/{x['tau']:g}" for x in a))
 
 
 def paired_table(subdir, args, rules, reference, extra=None):
@@ -145,15 +139,21 @@ def paired_table(subdir, args, rules, reference, extra=None):
                 print(f"| {rule} | {len(summary[rule])} | {np.mean(summary[rule]):+.2f} | {min(summary[rule]):+.2f} |")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main_for(doc, subdir, run_one, rules, reference, extra=None):
+    """The command line of every prototype: `run` writes one JSON per (set, seed) under
+    $ACC_DIR/<subdir>/ (`run_all`), `table` prints them paired with `reference` and with
+    the suite's bar (`paired_table`)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("what", choices=["run", "table"])
     ap.add_argument("--sets", nargs="*", default=["python-docs", "perl-pod", "satimage-lt", "letter-lt", "digits-lt"])
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4])
     ap.add_argument("--held-out", nargs="*", type=int, default=[])
     args = ap.parse_args()
-    run(args) if args.what == "run" else table(args)
+    if args.what == "run":
+        run_all(subdir, args, run_one, rules)
+    else:
+        paired_table(subdir, args, rules, reference, extra)
 
 
 if __name__ == "__main__":
-    main()
+    main_for(__doc__, "la-choice", run_one, RULES, "joint", CHOSEN)

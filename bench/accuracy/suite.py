@@ -220,7 +220,7 @@ def table(args):
     rows = {}
     for fn in sorted(os.listdir(f"{ACC}/suite")):
         r = json.load(open(f"{ACC}/suite/{fn}"))
-        if r["seed"] in args.seeds and r["method"] in METHODS:
+        if r["seed"] in args.seeds and r["method"] in set(args.methods) | set(PEERS):
             rows[(r["set"], r["seed"], r["method"])] = r
     sets = [s for s in SETS if any(k[0] == s for k in rows)]
     out = ["| set | bar | method | seeds | overall | Few | Δ overall vs bar | Δ Few | W/T/L | s/seed |",
