@@ -131,6 +131,7 @@ final class EstimatorTests: XCTestCase {
         let fitted = try LogitAdjustedRegression(C: .fixed(1), solver: LogisticRegression(gradientTolerance: 1e-5))
             .fit(FitData(rows: x, folds: folds(x), seed: 4), log: { _ in })
         let tau = try XCTUnwrap(fitted.chosen["tau"])
+        XCTAssertNil(fitted.chosen["C"], "a given C is not reported as chosen")
         XCTAssertGreaterThan(tau, 0)
         let unadjusted = fitted.model.logitAdjusted(tau: -tau, classCounts: data.trainCounts)
         func few(_ m: LinearModel) -> Double {

@@ -156,9 +156,9 @@ public struct LogitAdjustedRegression: Estimator {
         record.scaling = FeatureScaler.description
         record.tau = path.chosenShift
         record.method = "post-hoc logit adjustment: logits − τ·log π, π the class frequencies of the fitted rows"
-        if case .fixed = C { record.cSelection = "given" }
-        return Fitted(model: model, crossValidation: path.score(folds: folds.count, rows: rows),
-                      chosen: ["C": path.chosen, "tau": path.chosenShift], record: record)
+        var chosen = ["C": path.chosen, "tau": path.chosenShift]
+        if case .fixed = C { record.cSelection = "given"; chosen["C"] = nil }
+        return Fitted(model: model, crossValidation: path.score(folds: folds.count, rows: rows), chosen: chosen, record: record)
     }
 }
 
@@ -170,8 +170,9 @@ extension LogitAdjustedRegression {
     }
 
     /// The cross-validated path of `C` and `τ`: `cv.path` over each assignment of `folds`
-    /// (the first's folds first), joined, with `C` by log-loss then `τ` when `τ` is chosen
-    /// (`RegressionCV.Path.choosingCByLogLoss`), else the best recall. `progress` numbers the
+    /// (the first's folds first), joined, with `C` by log-loss then `τ` when both are chosen
+    /// (`RegressionCV.Path.choosingCByLogLoss`), else the best recall (`τ` at a given `C`,
+    /// or `C` at a given `τ`). `progress` numbers the
     /// folds of every assignment in turn.
     /// - Complexity: `folds.count × K × grid` warm-started solves.
     static func path(_ cv: RegressionCV, _ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: [StratifiedFolds],
@@ -185,6 +186,6 @@ extension LogitAdjustedRegression {
             offset += f.count
         }
         let joined = RegressionCV.Path.joined(paths)
-        return shifts.count > 1 ? joined.choosingCByLogLoss() : joined
+        return shifts.count > 1 && cv.grid.count > 1 ? joined.choosingCByLogLoss() : joined
     }
 }
