@@ -78,7 +78,7 @@ public struct RegressionCV {
         /// How the chosen point was chosen, in words.
         public var rule: String {
             (cByLogLoss ? "C by the least held-out log-loss, then τ by " + ChoiceRule.description
-                : ChoiceRule.description + (shifts.count > 1 ? ", over C × τ" : ", over C"))
+                : ChoiceRule.description + (shifts.count == 1 ? ", over C" : grid.count > 1 ? ", over C × τ" : ", over τ"))
                 + (repetitions > 1 ? ", the folds of \(repetitions) assignments" : "")
         }
 
