@@ -172,8 +172,7 @@ extension LogitAdjustedRegression {
     /// The cross-validated path of `C` and `τ`: `cv.path` over each assignment of `folds`
     /// (the first's folds first), joined, with `C` by log-loss then `τ` when both are chosen
     /// (`RegressionCV.Path.choosingCByLogLoss`), else the best recall (`τ` at a given `C`,
-    /// or `C` at a given `τ`). `progress` numbers the
-    /// folds of every assignment in turn.
+    /// or `C` at a given `τ`). `progress` numbers the folds of every assignment in turn.
     /// - Complexity: `folds.count × K × grid` warm-started solves.
     static func path(_ cv: RegressionCV, _ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: [StratifiedFolds],
                      shifts: [Double], progress: ((Int, Double, Double) -> Void)?) throws -> RegressionCV.Path {
