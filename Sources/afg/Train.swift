@@ -252,7 +252,7 @@ struct Train: ParsableCommand {
             print(o.crossValidation == nil ? "chosen on validation: \(k) = \(v)" : "chosen by cross-validation on \(where_): \(k) = \(v)")
         }
         if let cv = o.crossValidation {
-            print("\(cv.folds)-fold CV on \(where_) (\(cv.rows) rows): mean per-class recall \(pct(cv.meanPerClassRecall)) ± \(String(format: "%.2f", 100 * cv.standardError))"
+            print("\(cv.folds)-fold CV" + (cv.repetitions.map { " repeated \($0) times" } ?? "") + " on \(where_) (\(cv.rows) rows): mean per-class recall \(pct(cv.meanPerClassRecall)) ± \(String(format: "%.2f", 100 * cv.standardError))"
                   + (cv.subject.map { " (\($0))" } ?? "") + "; rule: \(cv.rule)")
         }
         if let m { print("validation: " + Summary.line(m)) }

@@ -56,6 +56,7 @@ final class EstimatorTests: XCTestCase {
             XCTAssertEqual(Double(fitted.model.bias[c]), expected, accuracy: 1e-5, "class \(c)")
         }
         XCTAssertEqual(try XCTUnwrap(fitted.crossValidation?.meanPerClassRecall), recall[q], accuracy: 1e-12)
+        XCTAssertEqual(fitted.crossValidation?.repetitions, StratifiedFolds.defaultRepetitions, "the score is over every assignment")
     }
 
     /// The two-step rule on a constructed path: `C` where the mean log-loss is least (the

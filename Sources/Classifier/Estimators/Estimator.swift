@@ -162,13 +162,17 @@ public struct CrossValidationScore: Sendable, Equatable, Codable {
     /// What the score is of, e.g. "the class-weighted regression at C*".
     public var subject: String?
     public var folds: Int
+    /// How many `folds`-fold assignments the score averages over, when more than one.
+    public var repetitions: Int?
     public var rows: Int
     public var meanPerClassRecall: Double
     public var standardError: Double
     /// The choice rule, in words.
     public var rule: String
-    public init(subject: String? = nil, folds: Int, rows: Int, meanPerClassRecall: Double, standardError: Double, rule: String) {
-        self.subject = subject; self.folds = folds; self.rows = rows; self.meanPerClassRecall = meanPerClassRecall
+    public init(subject: String? = nil, folds: Int, repetitions: Int? = nil, rows: Int, meanPerClassRecall: Double,
+                standardError: Double, rule: String) {
+        self.subject = subject; self.folds = folds; self.repetitions = repetitions; self.rows = rows
+        self.meanPerClassRecall = meanPerClassRecall
         self.standardError = standardError; self.rule = rule
     }
 }

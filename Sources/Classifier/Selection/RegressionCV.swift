@@ -104,8 +104,8 @@ public struct RegressionCV {
 
         /// The chosen point's held-out score, for the run's report.
         public func score(folds: Int, rows: Int) -> CrossValidationScore {
-            CrossValidationScore(folds: folds, rows: rows, meanPerClassRecall: mean[best], standardError: standardError[best],
-                                 rule: rule)
+            CrossValidationScore(folds: folds, repetitions: repetitions > 1 ? repetitions : nil, rows: rows,
+                                 meanPerClassRecall: mean[best], standardError: standardError[best], rule: rule)
         }
     }
 
