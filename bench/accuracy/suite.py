@@ -31,9 +31,13 @@ only scored):
 
 The peers are sk-lrcv, sk-la and sk-la-ll; per set, the bar is the peer with the best mean
 overall over the seeds tabled. Many / Medium / Few = top / middle / bottom third of the
-classes by training count. One JSON per (set, seed, method) under $ACC_DIR/suite/, so a run
-can be resumed; `table` pairs each method with the bar per seed (win / loss when the
-difference exceeds 0.05 points).
+classes by training count. One JSON per (set, seed, method) under $ACC_DIR/suite/, with
+every test row's predicted class, so a run can be resumed; `table` pairs each method with the
+bar per seed (win / loss when the difference exceeds 0.05 points) and gives each mean Δ its
+standard error over the seeds and the test rows (`bootstrap_se`): a set's test split is the
+same for every seed, so its sampling noise stays in a mean over seeds. afg's predictions are
+its classifier file applied as the afg Python package applies it, checked against
+`afg evaluate`'s confusion matrix.
 """
 import argparse, json, os, subprocess, sys, tempfile, time, warnings
 import numpy as np
@@ -46,6 +50,8 @@ from build_sets import set_dir, SETS  # noqa: E402
 warnings.filterwarnings("ignore")
 ACC = os.environ.get("ACC_DIR", "/tmp/afg-accuracy")
 AFG = os.environ.get("AFG", os.path.join(HERE, "..", "..", ".build", "release", "afg"))
+os.environ.setdefault("AFG_BINARY", AFG)           # the afg Python package (python/) runs the same binary
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 METHODS = ["recommended", "glag", "afg-lr", "afg-la", "sk-lrcv", "sk-la", "sk-la-ll"]
 PEERS = ["sk-lrcv", "sk-la", "sk-la-ll"]   # per set, the bar is the peer with the best mean overall
 CS = np.logspace(-4, 4, 9)
@@ -76,7 +82,23 @@ def scores(recall, counts, overall):
     return out
 
 
+def afg_predictions(clf, xs, tmp):
+    """The class of the largest logit of each row of `xs` under the classifier file `clf`:
+    exported as .npz (`afg export`) and applied as the afg Python package applies it."""
+    from afg.estimators import tukey
+    npz = os.path.join(tmp, "c.npz")
+    subprocess.run([AFG, "export", "--classifier", clf, "--out", npz], capture_output=True, check=True)
+    with np.load(npz, allow_pickle=False) as m:
+        x = xs.astype(np.float32).astype(np.float64)
+        lam = float(m["tukey_lambda"]) if "tukey_lambda" in m.files else None
+        logits = tukey(x, lam) @ m["weight"].T.astype(np.float64) + m["bias"].astype(np.float64)
+        if "raw_weight" in m.files:
+            logits += x @ m["raw_weight"].T.astype(np.float64)
+    return np.argmax(logits, 1)
+
+
 def run_afg(method, d, seed):
+    xs, ys = load(f"{d}/test.h5")
     with tempfile.TemporaryDirectory() as tmp:
         clf = os.path.join(tmp, "c.h5")
         t0 = time.time()
@@ -89,11 +111,15 @@ def run_afg(method, d, seed):
         info = json.loads(r.stdout)
         e = subprocess.run([AFG, "evaluate", "--classifier", clf, "--test", f"{d}/test.h5", "--json"],
                            capture_output=True, text=True, check=True)
-        ev = json.loads(e.stdout)
-    conf = np.asarray(ev["confusion"], dtype=np.float64)
-    recall = np.diag(conf) / conf.sum(1)
-    return recall, float(np.trace(conf) / conf.sum()), seconds, {"selected": info.get("selected"),
-                                                                    "chosen": info.get("chosen")}
+        conf = np.asarray(json.loads(e.stdout)["confusion"], dtype=np.int64)
+        p = afg_predictions(clf, xs, tmp)
+    # afg evaluate scores the file; the rows' predictions must give its confusion exactly
+    mine = np.zeros_like(conf)
+    np.add.at(mine, (ys, p), 1)
+    if not np.array_equal(mine, conf):
+        raise SystemExit(f"{d}: {method} seed {seed}: the exported classifier's predictions disagree with "
+                         f"afg evaluate on {int(np.abs(mine - conf).sum()) // 2} test rows")
+    return p, seconds, {"selected": info.get("selected"), "chosen": info.get("chosen")}
 
 
 def split_rows(d):
@@ -116,8 +142,7 @@ def run_sklearn(d, seed):
                               class_weight="balanced", scoring="balanced_accuracy", max_iter=3000)
     model = make_pipeline(StandardScaler(), lr).fit(x, y)
     seconds = time.time() - t0
-    p = model.predict(xs)
-    return recall_of(p, ys, c), float(np.mean(p == ys)), seconds, {"C": float(lr.C_[0])}
+    return model.predict(xs), seconds, {"C": float(lr.C_[0])}
 
 
 def fold_logits(lr, z, y, cv):
@@ -181,8 +206,7 @@ def run_logit_adjust(d, seed):
         if j not in fits:
             fits[j] = LogisticRegression(C=CS[j], max_iter=3000).fit(z, y)
         p = np.argmax(fits[j].decision_function(zs) - TAUS[t] * logp, 1)
-        out[name] = (recall_of(p, ys, c), float(np.mean(p == ys)), cv_seconds + time.time() - t1,
-                     {"C": float(CS[j]), "tau": float(TAUS[t]), "cv_balanced_accuracy": float(ba[j, t])})
+        out[name] = (p, cv_seconds + time.time() - t1, {"C": float(CS[j]), "tau": float(TAUS[t]), "cv_balanced_accuracy": float(ba[j, t])})
     return out
 
 
@@ -191,7 +215,7 @@ def run(args):
     for name in args.sets:
         for seed in args.seeds:
             d = set_dir(ACC, name, seed)
-            _, yt = load(f"{d}/train.h5")
+            _, yt = load(f"{d}/train.h5"); _, ys = load(f"{d}/test.h5")
             counts = np.bincount(yt)
             for m in args.methods:
                 path = f"{ACC}/suite/{name}.seed{seed}.{m}.json"
@@ -201,9 +225,10 @@ def run(args):
                     got = run_logit_adjust(d, seed)       # one CV gives both
                 else:
                     got = {m: run_sklearn(d, seed) if m == "sk-lrcv" else run_afg(m, d, seed)}
-                for k, (recall, overall, seconds, extra) in got.items():
+                for k, (p, seconds, extra) in got.items():
                     res = {"set": name, "seed": seed, "method": k, "seconds": seconds,
-                           **scores(recall, counts, overall), **extra}
+                           **scores(recall_of(p, ys, len(counts)), counts, float(np.mean(p == ys))), **extra,
+                           "predictions": np.asarray(p).tolist()}
                     with open(f"{ACC}/suite/{name}.seed{seed}.{k}.json", "w") as f:
                         json.dump(res, f)
                     print(f"{name} seed {seed} {k:12s} overall {res['overall']:6.2f} few {res['few']:6.2f} "
@@ -216,6 +241,23 @@ def bar_of(rows, s, seeds):
     return max(have, key=lambda m: np.mean([rows[(s, q, m)]["overall"] for q in seeds])) if have else None
 
 
+def bootstrap_se(d, ys, rng, draws=1000):
+    """The standard error of `d.mean()`, `d` (seeds × test rows) a per-row paired difference
+    (1 where one method is right and the other wrong, −1 the other way, 0 otherwise), as the
+    spread of its mean over `draws` resamples of the seeds and, within each class, of the test
+    rows. The rows are resampled once for every seed: each set's test split is the same for
+    all seeds (build_sets.py), so more seeds do not average its sampling noise away."""
+    seeds, n = d.shape
+    w = np.zeros((n, draws))
+    for k in np.unique(ys):
+        idx = np.flatnonzero(ys == k)
+        pick = rng.integers(0, len(idx), (draws, len(idx)))
+        w[idx] = np.stack([np.bincount(r, minlength=len(idx)) for r in pick], 1)
+    per_seed = d @ w / n                                   # seeds × draws
+    which = rng.integers(0, seeds, (seeds, draws))
+    return float(per_seed[which, np.arange(draws)].mean(0).std(ddof=1))
+
+
 def table(args):
     rows = {}
     for fn in sorted(os.listdir(f"{ACC}/suite")):
@@ -223,15 +265,17 @@ def table(args):
         if r["seed"] in args.seeds and r["method"] in set(args.methods) | set(PEERS):
             rows[(r["set"], r["seed"], r["method"])] = r
     sets = [s for s in SETS if any(k[0] == s for k in rows)]
-    out = ["| set | bar | method | seeds | overall | Few | Δ overall vs bar | Δ Few | W/T/L | s/seed |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
-    avg = {m: {"d": [], "f": []} for m in METHODS}
+    out = ["| set | bar | method | seeds | overall | Few | Δ overall vs bar | ± SE | Δ Few | W/T/L | s/seed |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    avg = {m: {"d": [], "f": [], "se": []} for m in METHODS}
+    rng = np.random.default_rng(0)
     for s in sets:
         present = {k[2] for k in rows if k[0] == s} | set(PEERS)   # a seed counts once it has every peer and every method run on s
         seeds = sorted(q for q in {k[1] for k in rows if k[0] == s} if all((s, q, m) in rows for m in present))
         bar = bar_of(rows, s, seeds) if seeds else None
         if bar is None:
             continue
+        _, ys = load(f"{set_dir(ACC, s, seeds[0])}/test.h5")
         for m in METHODS:
             if not all((s, q, m) in rows for q in seeds):
                 continue
@@ -239,17 +283,26 @@ def table(args):
             d = [x["overall"] - y["overall"] for x, y in zip(a, b)]
             f = [x["few"] - y["few"] for x, y in zip(a, b)]
             w = sum(v > 0.05 for v in d); l = sum(v < -0.05 for v in d)
-            avg[m]["d"].append(np.mean(d)); avg[m]["f"].append(np.mean(f))
+            se = None
+            if all("predictions" in x for x in a + b):
+                right = [np.asarray(x["predictions"]) == ys for x in a + b]
+                se = 100 * bootstrap_se(np.array(right[:len(a)], float) - np.array(right[len(a):], float), ys, rng)
+            avg[m]["d"].append(np.mean(d)); avg[m]["f"].append(np.mean(f)); avg[m]["se"].append(se)
             out.append(f"| {s} | {bar} | {m} | {len(seeds)} | {np.mean([x['overall'] for x in a]):.2f} ± "
                        f"{np.std([x['overall'] for x in a]):.2f} | {np.mean([x['few'] for x in a]):.2f} "
-                       f"| {np.mean(d):+.2f} | {np.mean(f):+.2f} | {w}/{len(d) - w - l}/{l} "
+                       f"| {np.mean(d):+.2f} | {'—' if se is None else f'{se:.2f}'} | {np.mean(f):+.2f} | {w}/{len(d) - w - l}/{l} "
                        f"| {np.mean([x['seconds'] for x in a]):.1f} |")
     out.append("")
-    out.append("| method | sets | mean Δ overall vs bar | mean Δ Few | worst set Δ overall |")
-    out.append("|---|---|---|---|---|")
+    out.append("SE: the standard error of the mean Δ over the seeds and the set's test rows (`bootstrap_se`).")
+    out.append("")
+    out.append("| method | sets | mean Δ overall vs bar | ± SE | mean Δ Few | worst set Δ overall |")
+    out.append("|---|---|---|---|---|---|")
     for m in METHODS:
         if avg[m]["d"]:
-            out.append(f"| {m} | {len(avg[m]['d'])} | {np.mean(avg[m]['d']):+.2f} | {np.mean(avg[m]['f']):+.2f} | {min(avg[m]['d']):+.2f} |")
+            ses = avg[m]["se"]
+            se = "—" if None in ses else f"{np.sqrt(np.sum(np.square(ses))) / len(ses):.2f}"
+            out.append(f"| {m} | {len(avg[m]['d'])} | {np.mean(avg[m]['d']):+.2f} | {se} | {np.mean(avg[m]['f']):+.2f} "
+                       f"| {min(avg[m]['d']):+.2f} |")
     text = "\n".join(out)
     print(text)
     if args.md:
