@@ -13,8 +13,11 @@ struct Evaluate: ParsableCommand {
         also reads the raw features with its raw_weight head). Groups are by the \
         training counts stored in the classifier file; a bare head (a PyTorch state_dict, \
         no class_counts) takes them from --train-counts-from, else only overall and mean \
-        recall are reported. --plot writes an SVG of per-class \
-        accuracy, classes ordered by training count, the count on a second axis.
+        recall are reported. Overall and mean recall come with their standard errors from \
+        the test rows; --compare scores further classifiers on the same rows and prints each \
+        one's difference from the first, paired row by row, with its standard error. --plot \
+        writes an SVG of per-class accuracy, classes ordered by training count, the count on \
+        a second axis.
         """)
 
     @Option(help: "Classifier file written by `afg train`, or a head in HDF5 / .npz / .safetensors (weight + bias, or a PyTorch state_dict).")
@@ -29,7 +32,7 @@ struct Evaluate: ParsableCommand {
     @OptionGroup(title: "Class names") var classNames: ClassNameOptions
     @OptionGroup(title: "Shot groups") var shots: ShotOptions
     @Option(help: "Write a per-class accuracy SVG here.") var plot: String?
-    @Option(help: "Another classifier file (same classes and training counts) scored on the same test file and drawn beside the first in --plot; repeatable.")
+    @Option(help: "Another classifier file (same classes and training counts) scored on the same test file, its difference from the first paired row by row, and drawn beside the first in --plot; repeatable.")
     var compare: [String] = []
     @Flag(help: "Print JSON (with per-class accuracy and the confusion matrix).") var json = false
 
@@ -56,13 +59,15 @@ struct Evaluate: ParsableCommand {
             try loadClassifierInput(testFiles, keys: datasets.keys, file: f, path: classifier, part: Job.part,
                                     classNamesMayDiffer: classNames.classNamesMayDiffer)
         }
-        var m = score(model, x, set.labels, trainCounts: f.classCounts ?? Array(repeating: 0, count: f.numClasses))
+        let predicted = model.predict(x)
+        var m = score(predicted, set.labels, numClasses: model.numClasses,
+                      trainCounts: f.classCounts ?? Array(repeating: 0, count: f.numClasses))
         if f.classCounts == nil {
             if plot != nil { throw CLIError("--plot orders classes by training count: \(classifier) has no class_counts; pass --train-counts-from TRAIN_FILE") }
             m.many = nil; m.medium = nil; m.few = nil; m.groupSizes = [:]
         }
         // Compared classifiers: same classes and counts; each under its own recorded λ.
-        var others: [(path: String, method: String, metrics: Metrics)] = []
+        var others: [(path: String, method: String, metrics: Metrics, paired: PairedComparison)] = []
         for path in compare {
             let (g, gm) = try Job.agree { try loadClassifier(path, headKey: head.headKey) }
             if g.numClasses != f.numClasses || g.dim != f.dim {
@@ -73,7 +78,9 @@ struct Evaluate: ParsableCommand {
             let gx = g.tukeyLambda == f.tukeyLambda && (g.rawWeight == nil) == (f.rawWeight == nil) ? x
                 : try Job.agree { try loadClassifierInput(testFiles, keys: datasets.keys, file: g, path: path, part: Job.part,
                                                           classNamesMayDiffer: classNames.classNamesMayDiffer).x }
-            others.append((path, g.method, score(gm, gx, set.labels, trainCounts: f.classCounts!)))
+            let q = gm.predict(gx)
+            others.append((path, g.method, score(q, set.labels, numClasses: gm.numClasses, trainCounts: f.classCounts!),
+                           paired(q, predicted, set.labels, numClasses: gm.numClasses)))
         }
         guard Job.ranks.isRoot else { return }
         if let p = plot {
@@ -97,7 +104,11 @@ struct Evaluate: ParsableCommand {
                 var summary: Summary, perClass: [Double?], trainCounts: [Int]?, testCounts: [Int], confusion: [[Int]]
                 var compared: [Compared]?
             }
-            struct Compared: Encodable { var classifier: String, method: String, summary: Summary, perClass: [Double?] }
+            struct Compared: Encodable {
+                var classifier: String, method: String, summary: Summary, perClass: [Double?]
+                /// This classifier minus the first, paired on the same rows.
+                var againstFirst: Paired
+            }
             let c = m.numClasses
             let conf = (0..<c).map { Array(m.confusion[($0 * c)..<(($0 + 1) * c)]) }
             print(try encodeJSON(Out(classifier: classifier, test: test, method: f.method, tukeyLambda: f.tukeyLambda,
@@ -105,11 +116,12 @@ struct Evaluate: ParsableCommand {
                                      summary: Summary(m), perClass: m.perClass, trainCounts: f.classCounts,
                                      testCounts: m.evaluatedCounts, confusion: conf,
                                      compared: others.isEmpty ? nil : others.map {
-                                         Compared(classifier: $0.path, method: $0.method, summary: Summary($0.metrics), perClass: $0.metrics.perClass)
+                                         Compared(classifier: $0.path, method: $0.method, summary: Summary($0.metrics),
+                                                  perClass: $0.metrics.perClass, againstFirst: Paired($0.paired))
                                      })))
         } else {
             print("classifier \(classifier) (method \(f.method), Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")\(f.rawWeight == nil ? "" : ", plus a head on the raw features")) on \(test): \(m.rows) rows")
-            print("overall      \(pct(m.overall))")
+            print("overall      \(pct(m.overall)) ± \(points(m.overallStandardError)) points (the standard error from these \(m.rows) rows)")
             if f.classCounts == nil {
                 print("many / medium / few: unavailable (no class_counts in \(classifier); pass --train-counts-from TRAIN_FILE)")
             } else {
@@ -117,22 +129,51 @@ struct Evaluate: ParsableCommand {
                 print("medium       \(pct(m.medium))  (\(m.groupSizes["medium"] ?? 0) classes)")
                 print("few          \(pct(m.few))  (\(m.groupSizes["few"] ?? 0) classes, < \(shots.few) training rows)")
             }
-            print("mean recall  \(pct(m.meanPerClassRecall))")
+            print("mean recall  \(pct(m.meanPerClassRecall)) ± \(points(m.meanPerClassRecallStandardError)) points")
             for o in others {
                 print("compare \(o.path) (method \(o.method)): overall \(pct(o.metrics.overall))  many \(pct(o.metrics.many))  medium \(pct(o.metrics.medium))  few \(pct(o.metrics.few))  mean recall \(pct(o.metrics.meanPerClassRecall))")
+                let d = o.paired.overall, r = o.paired.meanPerClassRecall
+                print("  minus \(classifier), paired on the same rows: overall \(signedPoints(d.difference)) ± \(points(d.standardError)), mean recall \(signedPoints(r.difference)) ± \(points(r.standardError)) points")
             }
             if let p = plot { print("plot written to \(p)") }
         }
     }
 
-    /// The metrics of `model` on these rows; under MPI, of every rank's rows: the local
-    /// confusion matrices (`C²` counts) are summed across ranks. O(N·D·C + C²).
-    func score(_ model: LinearModel, _ x: Matrix<Float>, _ labels: [Int32], trainCounts: [Int]) -> Metrics {
-        let local = Metrics(model: model, features: x, labels: labels, trainCounts: trainCounts, thresholds: shots.thresholds)
+    /// The metrics of these predictions; under MPI, of every rank's rows: the local
+    /// confusion matrices (`C²` counts) are summed across ranks. O(N + C²).
+    func score(_ predicted: [Int32], _ labels: [Int32], numClasses: Int, trainCounts: [Int]) -> Metrics {
+        let local = Metrics(predictions: predicted, labels: labels, numClasses: numClasses, trainCounts: trainCounts,
+                            thresholds: shots.thresholds)
         guard Job.isDistributed else { return local }
         var conf = local.confusion.map(Double.init)
         Job.ranks.sum(&conf)
-        return Metrics(confusion: conf.map { Int($0) }, numClasses: model.numClasses, trainCounts: trainCounts,
+        return Metrics(confusion: conf.map { Int($0) }, numClasses: numClasses, trainCounts: trainCounts,
                        thresholds: shots.thresholds)
+    }
+
+    /// `first` against `second` row by row; under MPI, the per-class counts (`3C`) are summed
+    /// across ranks. O(N + C).
+    func paired(_ first: [Int32], _ second: [Int32], _ labels: [Int32], numClasses c: Int) -> PairedComparison {
+        let local = PairedComparison(first: first, second: second, labels: labels, numClasses: c)
+        guard Job.isDistributed else { return local }
+        var counts = (local.onlyFirst + local.onlySecond + local.rows).map(Double.init)
+        Job.ranks.sum(&counts)
+        let n = counts.map { Int($0) }
+        return PairedComparison(onlyFirst: Array(n[0..<c]), onlySecond: Array(n[c..<(2 * c)]), rows: Array(n[(2 * c)...]))
+    }
+}
+
+/// A fraction as percentage points: `0.42`.
+private func points(_ x: Double) -> String { String(format: "%.2f", 100 * x) }
+/// A difference as signed percentage points: `+0.42`.
+private func signedPoints(_ x: Double) -> String { String(format: "%+.2f", 100 * x) }
+
+/// A paired difference for JSON, in fractions as the summaries are.
+private struct Paired: Encodable {
+    var overallDifference: Double, overallStandardError: Double
+    var meanPerClassRecallDifference: Double, meanPerClassRecallStandardError: Double
+    init(_ p: PairedComparison) {
+        (overallDifference, overallStandardError) = p.overall
+        (meanPerClassRecallDifference, meanPerClassRecallStandardError) = p.meanPerClassRecall
     }
 }

@@ -29,6 +29,57 @@ final class MetricsTests: XCTestCase {
         XCTAssertNil(m3.perClass[2]); XCTAssertEqual(m3.meanPerClassRecall, 1)
     }
 
+    /// The standard errors against their closed forms on a hand-counted split.
+    func testStandardErrorsFromTheRows() {
+        // Class 0: 8 of 10 right; class 1: 1 of 4; class 2 absent.
+        let labels: [Int32] = Array(repeating: 0, count: 10) + Array(repeating: 1, count: 4)
+        let preds: [Int32] = Array(repeating: 0, count: 8) + [1, 1] + [1, 0, 0, 0]
+        let m = Metrics(predictions: preds, labels: labels, numClasses: 3, trainCounts: [10, 4, 1])
+        let p = 9.0 / 14
+        XCTAssertEqual(m.overallStandardError, (p * (1 - p) / 14).squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(m.meanPerClassRecallStandardError, (0.8 * 0.2 / 10 + 0.25 * 0.75 / 4).squareRoot() / 2, accuracy: 1e-12)
+        // All right: no spread.
+        let all = Metrics(predictions: labels, labels: labels, numClasses: 3, trainCounts: [10, 4, 1])
+        XCTAssertEqual(all.overallStandardError, 0); XCTAssertEqual(all.meanPerClassRecallStandardError, 0)
+    }
+
+    /// The paired difference is the difference of the two figures; its standard error is the
+    /// per-row difference's (sample mean and its population spread), per class for the mean
+    /// recall; order flips the sign only; counts summed over parts of the rows (the MPI path)
+    /// give the whole's.
+    func testPairedComparison() {
+        let labels: [Int32] = [0, 0, 0, 0, 0, 1, 1, 1, 2, 2]
+        let a: [Int32] = [0, 0, 0, 1, 2, 1, 0, 1, 2, 0]
+        let b: [Int32] = [0, 0, 1, 1, 0, 1, 1, 0, 2, 2]
+        let pc = PairedComparison(first: a, second: b, labels: labels, numClasses: 3)
+        let ma = Metrics(predictions: a, labels: labels, numClasses: 3, trainCounts: [5, 3, 2])
+        let mb = Metrics(predictions: b, labels: labels, numClasses: 3, trainCounts: [5, 3, 2])
+        XCTAssertEqual(pc.overall.difference, ma.overall - mb.overall, accuracy: 1e-12)
+        XCTAssertEqual(pc.meanPerClassRecall.difference, ma.meanPerClassRecall - mb.meanPerClassRecall, accuracy: 1e-12)
+        func se(_ d: [Double]) -> Double {
+            let m = d.reduce(0, +) / Double(d.count)
+            return (d.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(d.count) / Double(d.count)).squareRoot()
+        }
+        let d = labels.indices.map { Double(a[$0] == labels[$0] ? 1 : 0) - Double(b[$0] == labels[$0] ? 1 : 0) }
+        XCTAssertEqual(pc.overall.standardError, se(d), accuracy: 1e-12)
+        let perClass = (0..<3).map { k in se(labels.indices.filter { labels[$0] == k }.map { d[$0] }) }
+        XCTAssertEqual(pc.meanPerClassRecall.standardError,
+                       perClass.map { $0 * $0 }.reduce(0, +).squareRoot() / 3, accuracy: 1e-12)
+        XCTAssertGreaterThan(pc.overall.standardError, 0)
+        let flipped = PairedComparison(first: b, second: a, labels: labels, numClasses: 3)
+        XCTAssertEqual(flipped.overall.difference, -pc.overall.difference, accuracy: 1e-12)
+        XCTAssertEqual(flipped.overall.standardError, pc.overall.standardError, accuracy: 1e-12)
+        let h1 = PairedComparison(first: Array(a[..<4]), second: Array(b[..<4]), labels: Array(labels[..<4]), numClasses: 3)
+        let h2 = PairedComparison(first: Array(a[4...]), second: Array(b[4...]), labels: Array(labels[4...]), numClasses: 3)
+        let summed = PairedComparison(onlyFirst: zip(h1.onlyFirst, h2.onlyFirst).map { $0 + $1 },
+                                      onlySecond: zip(h1.onlySecond, h2.onlySecond).map { $0 + $1 },
+                                      rows: zip(h1.rows, h2.rows).map { $0 + $1 })
+        XCTAssertEqual(summed, pc)
+        // The same predictions: nothing to tell apart.
+        let same = PairedComparison(first: a, second: a, labels: labels, numClasses: 3)
+        XCTAssertEqual(same.overall.difference, 0); XCTAssertEqual(same.overall.standardError, 0)
+    }
+
     func testClassBalancedSamplerIsUniformOverClasses() {
         // Counts 1000 / 100 / 10 / 1: each class should get count/4 draws, binomial sd ≈ √(n·p·q).
         var labels: [Int32] = []

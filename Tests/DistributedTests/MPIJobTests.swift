@@ -205,11 +205,15 @@ final class MPIJobTests: XCTestCase {
         XCTAssertEqual(c.classCounts, reference.classCounts)
     }
 
-    func testEvaluateSumsTheConfusionAcrossRanks() throws {
+    func testEvaluateSumsTheConfusionAndThePairedCountsAcrossRanks() throws {
         let trained = try runProcess(afgBinary.path, ["train", "--method", "crt", "--solver", "lbfgs", "--train", all,
                                                "--out", path("c.h5"), "--quiet"])
         XCTAssertEqual(trained.status, 0, trained.err)
-        let args = ["evaluate", "--classifier", path("c.h5"), "--test", test, "--json"]
+        let other = try runProcess(afgBinary.path, ["train", "--method", "ce", "--solver", "lbfgs", "--tolerance", "1e-2",
+                                                    "--train", all, "--out", path("d.h5"), "--quiet"])
+        XCTAssertEqual(other.status, 0, other.err)
+        // --compare adds the paired counts, summed across ranks as the confusion is.
+        let args = ["evaluate", "--classifier", path("c.h5"), "--compare", path("d.h5"), "--test", test, "--json"]
         let one = try runProcess(afgBinary.path, args)
         XCTAssertEqual(one.status, 0, one.err)
         for n in 2...3 {

@@ -32,6 +32,17 @@ final class EvaluateTests: XCTestCase {
         // b has no Tukey λ while a has 0.5: each is scored under its own transform.
         XCTAssertEqual(s1["overall"] as? Double, s2["overall"] as? Double)
         XCTAssertEqual(s1["meanPerClassRecall"] as? Double, s2["meanPerClassRecall"] as? Double)
+        // The paired difference is the compared classifier's figure minus the first's, with a
+        // standard error from the rows: positive, and below either figure's own.
+        let first = try XCTUnwrap(try json(both.out)["summary"] as? [String: Any])
+        let paired = try XCTUnwrap(compared[0]["againstFirst"] as? [String: Any])
+        let o1 = try XCTUnwrap(s1["overall"] as? Double), o0 = try XCTUnwrap(first["overall"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(paired["overallDifference"] as? Double), o1 - o0, accuracy: 1e-12)
+        let pse = try XCTUnwrap(paired["overallStandardError"] as? Double)
+        let se0 = try XCTUnwrap(first["overallStandardError"] as? Double), se1 = try XCTUnwrap(s1["overallStandardError"] as? Double)
+        XCTAssertGreaterThan(pse, 0)
+        XCTAssertLessThan(pse, (se0 * se0 + se1 * se1).squareRoot(), "two classifiers of the same rows agree on most of them")
+        XCTAssertEqual(se0, (o0 * (1 - o0) / 10_000).squareRoot(), accuracy: 1e-12, "the fixture's 10,000 test rows")
         let text = try XCTUnwrap(String(contentsOfFile: svg, encoding: .utf8))
         XCTAssertEqual(text.components(separatedBy: "<g fill=").count - 1, 2)
         XCTAssertTrue(text.contains("crt: top-1"))

@@ -172,10 +172,13 @@ func pct(_ x: Double?) -> String { x.map { String(format: "%.2f%%", 100 * $0) } 
 /// The headline figures of `Metrics`, for JSON output.
 struct Summary: Encodable {
     var overall: Double, many: Double?, medium: Double?, few: Double?, meanPerClassRecall: Double, rows: Int
+    /// From the evaluated rows alone (`Metrics.overallStandardError`, `.meanPerClassRecallStandardError`).
+    var overallStandardError: Double, meanPerClassRecallStandardError: Double
     var groupSizes: [String: Int], thresholds: ShotThresholds
     init(_ m: Metrics) {
         overall = m.overall; many = m.many; medium = m.medium; few = m.few
         meanPerClassRecall = m.meanPerClassRecall; rows = m.rows; groupSizes = m.groupSizes; thresholds = m.thresholds
+        overallStandardError = m.overallStandardError; meanPerClassRecallStandardError = m.meanPerClassRecallStandardError
     }
 
     /// `overall …  many …  medium …  few …  mean recall …`.
