@@ -276,6 +276,8 @@ def table(args):
         if bar is None:
             continue
         _, ys = load(f"{set_dir(ACC, s, seeds[0])}/test.h5")
+        if any(not np.array_equal(load(f"{set_dir(ACC, s, q)}/test.h5")[1], ys) for q in seeds[1:]):
+            raise SystemExit(f"{s}: the seeds' test splits differ; bootstrap_se assumes one split shared by all seeds")
         for m in METHODS:
             if not all((s, q, m) in rows for q in seeds):
                 continue
