@@ -66,6 +66,39 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(try cv.path(x, labels: y, numClasses: 2, folds: folds), path, "deterministic")
     }
 
+    /// A path that stops once a fold's held-out log-loss has risen twice keeps, bit for bit,
+    /// the whole path's scores on the grid values every fold reached, names the rest, and
+    /// chooses the same `C` and `τ` when the least log-loss lies among them; joined
+    /// repetitions keep the values all of them reached.
+    func testPathStopsOnceTheHeldOutLogLossRises() throws {
+        var rng = Xoshiro256(seed: 12)
+        let n = 80, d = 60
+        var x = Matrix<Float>(rows: n, cols: d, data: standardNormals(n * d, using: &rng))
+        let y: [Int32] = (0..<n).map { Int32($0 % 2) }
+        for i in 0..<n { x[i, 0] += y[i] == 1 ? 1.2 : -1.2 }
+        let cv = RegressionCV(balanced: false)
+        let folds = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 1), shifts = [0.0, 1.0]
+        let whole = try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts)
+        var solves = 0
+        let cut = try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts, stopAfterLogLossRises: 2) { _, _, _ in solves += 1 }
+        let k = cut.grid.count
+        XCTAssertLessThan(k, whole.grid.count, "overfitting rows: the held-out log-loss rises at large C")
+        XCTAssertLessThan(solves, 5 * whole.grid.count)
+        XCTAssertEqual(cut.grid + cut.unreached, whole.grid)
+        XCTAssertEqual(cut.scores, Array(whole.scores.prefix(k * shifts.count)))
+        XCTAssertEqual(cut.logLoss, Array(whole.logLoss.prefix(k)))
+        XCTAssertTrue(whole.unreached.isEmpty)
+        let a = cut.choosingCByLogLoss(), b = whole.choosingCByLogLoss()
+        XCTAssertEqual(a.chosen, b.chosen); XCTAssertEqual(a.chosenShift, b.chosenShift)
+        XCTAssertTrue(a.lines().last!.contains("C ≥ \(String(format: "%g", cut.unreached[0])): not solved"), a.lines().last!)
+        // The fold that ended the common grid rose at its last two values.
+        XCTAssertGreaterThanOrEqual(k, 3)
+        XCTAssertTrue((0..<5).contains { f in cut.logLoss[k - 1][f] > cut.logLoss[k - 2][f] && cut.logLoss[k - 2][f] > cut.logLoss[k - 3][f] })
+        let joined = RegressionCV.Path.joined([cut, whole])
+        XCTAssertEqual(joined.grid, cut.grid); XCTAssertEqual(joined.unreached, cut.unreached)
+        XCTAssertEqual(joined.scores[0].count, 10)
+    }
+
     /// `refit` at a grid point is the model each fold of `path` scored: on a fold's rows it
     /// reproduces the fold's held-out score at every `C` (a cold solve need not, on separable
     /// rows at large `C`); off the grid it is the cold solve.

@@ -172,19 +172,24 @@ extension LogitAdjustedRegression {
     /// The cross-validated path of `C` and `τ`: `cv.path` over each assignment of `folds`
     /// (the first's folds first), joined, with `C` by log-loss then `τ` when both are chosen
     /// (`RegressionCV.Path.choosingCByLogLoss`), else the best recall (`τ` at a given `C`,
-    /// or `C` at a given `τ`). `progress` numbers the folds of every assignment in turn.
-    /// - Complexity: `folds.count × K × grid` warm-started solves.
+    /// or `C` at a given `τ`). Where `C` is chosen by log-loss, each fold's path stops once
+    /// its held-out log-loss has risen at `RegressionCV.logLossRisesBeforeStop` consecutive
+    /// `C`, and the choice reads the grid values every fold reached. `progress` numbers the
+    /// folds of every assignment in turn.
+    /// - Complexity: up to `folds.count × K × grid` warm-started solves.
     static func path(_ cv: RegressionCV, _ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: [StratifiedFolds],
                      shifts: [Double], progress: ((Int, Double, Double) -> Void)?) throws -> RegressionCV.Path {
         var paths: [RegressionCV.Path] = []
         var offset = 0
+        let choosesCByLogLoss = shifts.count > 1 && cv.grid.count > 1
         for f in folds {
             let first = offset
             paths.append(try cv.path(x, labels: labels, numClasses: numClasses, folds: f, shifts: shifts,
+                                     stopAfterLogLossRises: choosesCByLogLoss ? RegressionCV.logLossRisesBeforeStop : nil,
                                      progress: progress.map { report in { fold, c, score in report(first + fold, c, score) } }))
             offset += f.count
         }
         let joined = RegressionCV.Path.joined(paths)
-        return shifts.count > 1 && cv.grid.count > 1 ? joined.choosingCByLogLoss() : joined
+        return choosesCByLogLoss ? joined.choosingCByLogLoss() : joined
     }
 }
