@@ -211,8 +211,8 @@ public struct RegressionCV {
     ///   - stopAfterLogLossRises: nil solves every grid value; `r` stops a fold's path once
     ///     its held-out log-loss has risen at `r` consecutive grid values. Past the least
     ///     log-loss a larger `C` fits the training rows ever closer and the held-out ones
-    ///     worse, and on near-separable rows those are the costliest solves (about three
-    ///     quarters of a logit-adjusted path on the suite's sentence embeddings). The path
+    ///     worse, and on near-separable rows those are the costliest solves (70 % of a
+    ///     logit-adjusted path's time on the suite's fortune-cookie embeddings). The path
     ///     keeps the grid values every fold reached, the rest in `Path.unreached`; what it
     ///     keeps is bit for bit what the whole path computes there (the same warm starts).
     ///   - progress: called after each solve with (fold, `C`, held-out score).
