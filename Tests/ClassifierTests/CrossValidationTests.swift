@@ -90,7 +90,7 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertTrue(whole.unreached.isEmpty)
         let a = cut.choosingCByLogLoss(), b = whole.choosingCByLogLoss()
         XCTAssertEqual(a.chosen, b.chosen); XCTAssertEqual(a.chosenShift, b.chosenShift)
-        XCTAssertTrue(a.lines().last!.contains("C ≥ \(String(format: "%g", cut.unreached[0])): not solved"), a.lines().last!)
+        XCTAssertTrue(a.lines().last!.contains("C ≥ \(String(format: "%g", cut.unreached[0])): not reached by every fold"), a.lines().last!)
         // The fold that ended the common grid rose at its last two values.
         XCTAssertGreaterThanOrEqual(k, 3)
         XCTAssertTrue((0..<5).contains { f in cut.logLoss[k - 1][f] > cut.logLoss[k - 2][f] && cut.logLoss[k - 2][f] > cut.logLoss[k - 3][f] })

@@ -106,7 +106,7 @@ public struct RegressionCV {
                 let loss = cByLogLoss ? String(format: "   log-loss %.4f", meanLogLoss[g]) : ""
                 return "  \(p == best ? "*" : " ") C = " + String(format: "%-8g %6.2f ± %.2f", grid[g], 100 * mean[p],
                                                                    100 * standardError[p]) + tau + loss
-            } + (unreached.isEmpty ? [] : [String(format: "    C ≥ %g: not solved (a fold's path stops once its held-out log-loss has risen at %d consecutive C)",
+            } + (unreached.isEmpty ? [] : [String(format: "    C ≥ %g: not reached by every fold (a fold's path stops once its held-out log-loss has risen at %d consecutive C)",
                                                   unreached[0], RegressionCV.logLossRisesBeforeStop)])
         }
 
