@@ -46,14 +46,21 @@ final class CrossValidationTests: XCTestCase {
         for i in 0..<a.data.count { XCTAssertEqual(a.data[i], b.data[i], accuracy: 2e-3 * max(1, abs(a.data[i]))) }
     }
 
-    /// Few rows, many noise dimensions: weak regularisation overfits, so the cross-validated
-    /// `C` sits below the top of the grid and scores at least as well as it.
-    func testCrossValidatedCPrefersRegularisationWhenItOverfits() throws {
+    /// 80 rows of two classes in 60 dimensions, one of them informative: weak regularisation
+    /// overfits them.
+    func overfittingRows() -> (Matrix<Float>, [Int32]) {
         var rng = Xoshiro256(seed: 12)
         let n = 80, d = 60
         var x = Matrix<Float>(rows: n, cols: d, data: standardNormals(n * d, using: &rng))
         let y: [Int32] = (0..<n).map { Int32($0 % 2) }
         for i in 0..<n { x[i, 0] += y[i] == 1 ? 1.2 : -1.2 }
+        return (x, y)
+    }
+
+    /// Few rows, many noise dimensions: weak regularisation overfits, so the cross-validated
+    /// `C` sits below the top of the grid and scores at least as well as it.
+    func testCrossValidatedCPrefersRegularisationWhenItOverfits() throws {
+        let (x, y) = overfittingRows()
         let cv = RegressionCV(balanced: true)
         let folds = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 1)
         let path = try cv.path(x, labels: y, numClasses: 2, folds: folds)
@@ -71,11 +78,7 @@ final class CrossValidationTests: XCTestCase {
     /// chooses the same `C` and `τ` when the least log-loss lies among them; joined
     /// repetitions keep the values all of them reached.
     func testPathStopsOnceTheHeldOutLogLossRises() throws {
-        var rng = Xoshiro256(seed: 12)
-        let n = 80, d = 60
-        var x = Matrix<Float>(rows: n, cols: d, data: standardNormals(n * d, using: &rng))
-        let y: [Int32] = (0..<n).map { Int32($0 % 2) }
-        for i in 0..<n { x[i, 0] += y[i] == 1 ? 1.2 : -1.2 }
+        let (x, y) = overfittingRows()
         let cv = RegressionCV(balanced: false)
         let folds = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 1), shifts = [0.0, 1.0]
         let whole = try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts)
