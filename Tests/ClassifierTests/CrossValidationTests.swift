@@ -83,7 +83,7 @@ final class CrossValidationTests: XCTestCase {
         let folds = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 1), shifts = [0.0, 1.0]
         let whole = try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts)
         var solves = 0
-        let cut = try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts, stopAfterLogLossRises: 2) { _, _, _ in solves += 1 }
+        let cut = try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts, stopWhenLogLossRises: true) { _, _, _ in solves += 1 }
         let k = cut.grid.count
         XCTAssertLessThan(k, whole.grid.count, "overfitting rows: the held-out log-loss rises at large C")
         XCTAssertLessThan(solves, 5 * whole.grid.count)

@@ -185,7 +185,7 @@ extension LogitAdjustedRegression {
         for f in folds {
             let first = offset
             paths.append(try cv.path(x, labels: labels, numClasses: numClasses, folds: f, shifts: shifts,
-                                     stopAfterLogLossRises: choosesCByLogLoss ? RegressionCV.logLossRisesBeforeStop : nil,
+                                     stopWhenLogLossRises: choosesCByLogLoss,
                                      progress: progress.map { report in { fold, c, score in report(first + fold, c, score) } }))
             offset += f.count
         }

@@ -102,7 +102,7 @@ public struct Metrics: Codable, Equatable, Sendable {
     /// the figure moves between test splits of this size drawn from the same data, the
     /// classifier fixed. 0 for no rows. O(1).
     public var overallStandardError: Double {
-        rows > 0 ? (overall * (1 - overall) / Double(rows)).squareRoot() : 0
+        rowMean(up: (0..<numClasses).reduce(0) { $0 + confusion[$1 * numClasses + $1] }, down: 0, rows: rows).se
     }
 
     /// The standard error of `meanPerClassRecall` from the evaluated rows alone, each class's
@@ -110,7 +110,9 @@ public struct Metrics: Codable, Equatable, Sendable {
     /// classes. O(C).
     public var meanPerClassRecallStandardError: Double {
         var v = 0.0, k = 0
-        for (r, n) in zip(perClass, evaluatedCounts) { if let r { v += r * (1 - r) / Double(n); k += 1 } }
+        for c in 0..<numClasses where evaluatedCounts[c] > 0 {
+            v += pow(rowMean(up: confusion[c * numClasses + c], down: 0, rows: evaluatedCounts[c]).se, 2); k += 1
+        }
         return k > 0 ? v.squareRoot() / Double(k) : 0
     }
 
@@ -151,18 +153,9 @@ public struct PairedComparison: Equatable, Sendable {
         self.onlyFirst = onlyFirst; self.onlySecond = onlySecond; self.rows = rows
     }
 
-    /// The mean and its standard error of `d = 1[first right] − 1[second right]` over `n`
-    /// rows of which `a` have `d = 1` and `b` have `d = −1`: `(a − b)/n` and
-    /// `√((a + b)/n − ((a − b)/n)²) / √n`. O(1).
-    static func meanAndStandardError(_ a: Int, _ b: Int, _ n: Int) -> (mean: Double, se: Double) {
-        guard n > 0 else { return (0, 0) }
-        let m = Double(a - b) / Double(n), second = Double(a + b) / Double(n)
-        return (m, (max(0, second - m * m) / Double(n)).squareRoot())
-    }
-
     /// First's overall accuracy minus second's, and its standard error over the rows. O(C).
     public var overall: (difference: Double, standardError: Double) {
-        let d = Self.meanAndStandardError(onlyFirst.reduce(0, +), onlySecond.reduce(0, +), rows.reduce(0, +))
+        let d = rowMean(up: onlyFirst.reduce(0, +), down: onlySecond.reduce(0, +), rows: rows.reduce(0, +))
         return (d.mean, d.se)
     }
 
@@ -171,9 +164,19 @@ public struct PairedComparison: Equatable, Sendable {
     public var meanPerClassRecall: (difference: Double, standardError: Double) {
         var m = 0.0, v = 0.0, k = 0
         for c in rows.indices where rows[c] > 0 {
-            let d = Self.meanAndStandardError(onlyFirst[c], onlySecond[c], rows[c])
+            let d = rowMean(up: onlyFirst[c], down: onlySecond[c], rows: rows[c])
             m += d.mean; v += d.se * d.se; k += 1
         }
         return k > 0 ? (m / Double(k), v.squareRoot() / Double(k)) : (0, 0)
     }
+}
+
+/// The mean of a per-row value over `rows` rows of which `up` are 1, `down` are −1 and the
+/// rest 0, and its standard error from the rows: `(up − down)/n` and
+/// `√((up + down)/n − mean²) / √n`; an accuracy is the case `down = 0` (`√(p(1 − p)/n)`), a
+/// paired difference of two classifiers' rights the general one. (0, 0) for no rows. O(1).
+func rowMean(up: Int, down: Int, rows n: Int) -> (mean: Double, se: Double) {
+    guard n > 0 else { return (0, 0) }
+    let m = Double(up - down) / Double(n), second = Double(up + down) / Double(n)
+    return (m, (max(0, second - m * m) / Double(n)).squareRoot())
 }

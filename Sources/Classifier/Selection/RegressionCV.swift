@@ -32,7 +32,7 @@ public struct RegressionCV {
         /// The K-fold assignments the folds come from (`K·repetitions` folds in all).
         public var repetitions = 1
         /// The requested grid values past `grid` that some fold's path did not reach
-        /// (`RegressionCV.path`'s `stopAfterLogLossRises`); empty for a whole path.
+        /// (`RegressionCV.path`'s `stopWhenLogLossRises`); empty for a whole path.
         public var unreached: [Double] = []
         /// Whether `best` is `LogitAdjustedRegression`'s two-step choice (`C` by the least
         /// mean log-loss, then `τ` by recall at that `C`) rather than the best recall over every point.
@@ -134,8 +134,8 @@ public struct RegressionCV {
     public static let defaultMaxFoldToleranceFactor: Double = 10
     /// Fold rows per unit of the fold tolerance factor (`foldSolver(rows:)`).
     public static let foldToleranceRows = 20_000
-    /// `path`'s `stopAfterLogLossRises` where `C` is chosen by the least held-out log-loss
-    /// (`LogitAdjustedRegression`).
+    /// The consecutive rises of a fold's held-out log-loss after which `path` stops it
+    /// (`stopWhenLogLossRises`).
     public static let logLossRisesBeforeStop = 2
 
     public init(grid: [Double] = RegressionCV.defaultGrid, balanced: Bool,
@@ -208,8 +208,9 @@ public struct RegressionCV {
     /// training rows' statistics): per fold, one `Regression.fitPath` along the grid by
     /// `foldSolver(rows:)`.
     /// - Parameters:
-    ///   - stopAfterLogLossRises: nil solves every grid value; `r` stops a fold's path once
-    ///     its held-out log-loss has risen at `r` consecutive grid values. Past the least
+    ///   - stopWhenLogLossRises: false solves every grid value; true stops a fold's path once
+    ///     its held-out log-loss has risen at `logLossRisesBeforeStop` consecutive grid
+    ///     values (where `C` is chosen by that log-loss). Past the least
     ///     log-loss a larger `C` fits the training rows ever closer and the held-out ones
     ///     worse, and on near-separable rows those are the costliest solves (70 % of a
     ///     logit-adjusted path's time on the suite's fortune-cookie embeddings). The path
@@ -218,9 +219,8 @@ public struct RegressionCV {
     ///   - progress: called after each solve with (fold, `C`, held-out score).
     /// - Complexity: up to `K × grid.count` warm-started solves on `(K−1)/K` of the rows.
     public func path(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: StratifiedFolds, shifts: [Double] = [0],
-                     stopAfterLogLossRises: Int? = nil, progress: ((Int, Double, Double) -> Void)? = nil) throws -> Path {
+                     stopWhenLogLossRises: Bool = false, progress: ((Int, Double, Double) -> Void)? = nil) throws -> Path {
         precondition(!shifts.isEmpty, "RegressionCV.path: no shift")
-        precondition(stopAfterLogLossRises.map { $0 >= 1 } ?? true, "RegressionCV.path: stop after at least one rise")
         struct Stop: Error {}
         let s = shifts.count
         var scores = [[Double]](repeating: [Double](repeating: 0, count: folds.count), count: grid.count * s)
@@ -245,7 +245,7 @@ public struct RegressionCV {
                     progress?(f, grid[g], scores[g * s][f])
                     // The summed log-loss is the same on every rank, so every rank stops here.
                     rises = g > 0 && logLoss[g][f] > logLoss[g - 1][f] ? rises + 1 : 0
-                    if let r = stopAfterLogLossRises, rises >= r, g + 1 < grid.count {
+                    if stopWhenLogLossRises, rises >= RegressionCV.logLossRisesBeforeStop, g + 1 < grid.count {
                         reached = min(reached, g + 1)
                         throw Stop()
                     }
