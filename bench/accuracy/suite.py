@@ -4,6 +4,7 @@ long-tailed sets written by build_sets.py, paired over seeds.
 
     python3 bench/accuracy/suite.py run [--sets ...] [--seeds 0 1 2] [--methods ...]
     python3 bench/accuracy/suite.py table [--seeds 0 1 2] [--md FILE]
+    ACC_DIR=NEW python3 bench/accuracy/suite.py compare --against OLD [--sets ...] [--seeds ...] [--methods ...]
 
 Seeds 0, 1, 2 are the ones defaults were chosen on; `build_sets.py --seeds 3 4` writes two more,
 kept to check a choice on draws it was not made on (`run --seeds 3 4`, `table --seeds 3 4`),
@@ -258,6 +259,57 @@ def bootstrap_se(d, ys, rng, draws=1000):
     return float(per_seed[which, np.arange(draws)].mean(0).std(ddof=1))
 
 
+def paired_se(a, b, ys, rng):
+    """`bootstrap_se` of the runs `a` against the runs `b` (the same seeds, in order), in
+    points; None when a run has no predictions."""
+    if not all("predictions" in x for x in a + b):
+        return None
+    right = [np.asarray(x["predictions"]) == ys for x in a + b]
+    return 100 * bootstrap_se(np.array(right[:len(a)], float) - np.array(right[len(a):], float), ys, rng)
+
+
+def test_labels(s, seeds):
+    """The test labels every seed of set `s` shares; exits when the seeds' splits differ."""
+    _, ys = load(f"{set_dir(ACC, s, seeds[0])}/test.h5")
+    if any(not np.array_equal(load(f"{set_dir(ACC, s, q)}/test.h5")[1], ys) for q in seeds[1:]):
+        raise SystemExit(f"{s}: the seeds' test splits differ; bootstrap_se assumes one split shared by all seeds")
+    return ys
+
+
+def compare(args):
+    """Each method's runs here ($ACC_DIR) against its runs in `--against` (another build's,
+    on the same sets and seeds), paired per seed and per test row: the change a candidate
+    makes, with its standard error, before any table against the bar."""
+    rng = np.random.default_rng(0)
+    out = ["| set | method | seeds | new − old overall | ± SE | Δ Few | W/T/L | same predictions | choice changed |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    summary = {}
+    for s in args.sets:
+        for m in args.methods:
+            pairs = [(json.load(open(f"{ACC}/suite/{n}")), json.load(open(f"{args.against}/suite/{n}")))
+                     for q in args.seeds for n in [f"{s}.seed{q}.{m}.json"]
+                     if os.path.exists(f"{ACC}/suite/{n}") and os.path.exists(f"{args.against}/suite/{n}")]
+            if not pairs:
+                continue
+            a, b = [x for x, _ in pairs], [y for _, y in pairs]
+            ys = test_labels(s, [x["seed"] for x in a])
+            d = [x["overall"] - y["overall"] for x, y in pairs]
+            f = [x["few"] - y["few"] for x, y in pairs]
+            w = sum(v > 0.05 for v in d); l = sum(v < -0.05 for v in d)
+            se = paired_se(a, b, ys, rng)
+            same = sum(x.get("predictions") is not None and x.get("predictions") == y.get("predictions") for x, y in pairs)
+            moved = sum((x.get("selected"), x.get("chosen")) != (y.get("selected"), y.get("chosen")) for x, y in pairs)
+            summary.setdefault(m, []).append((np.mean(d), se))
+            out.append(f"| {s} | {m} | {len(pairs)} | {np.mean(d):+.2f} | {'—' if se is None else f'{se:.2f}'} "
+                       f"| {np.mean(f):+.2f} | {w}/{len(d) - w - l}/{l} | {same} | {moved} |")
+    out.append("")
+    for m, v in summary.items():
+        ses = [e for _, e in v]
+        se = "—" if None in ses else f"{np.sqrt(np.sum(np.square(ses))) / len(ses):.2f}"
+        out.append(f"{m}: mean over {len(v)} sets {np.mean([x for x, _ in v]):+.2f} ± {se}")
+    print("\n".join(out))
+
+
 def table(args):
     rows = {}
     for fn in sorted(os.listdir(f"{ACC}/suite")):
@@ -275,9 +327,7 @@ def table(args):
         bar = bar_of(rows, s, seeds) if seeds else None
         if bar is None:
             continue
-        _, ys = load(f"{set_dir(ACC, s, seeds[0])}/test.h5")
-        if any(not np.array_equal(load(f"{set_dir(ACC, s, q)}/test.h5")[1], ys) for q in seeds[1:]):
-            raise SystemExit(f"{s}: the seeds' test splits differ; bootstrap_se assumes one split shared by all seeds")
+        ys = test_labels(s, seeds)
         for m in METHODS:
             if not all((s, q, m) in rows for q in seeds):
                 continue
@@ -285,10 +335,7 @@ def table(args):
             d = [x["overall"] - y["overall"] for x, y in zip(a, b)]
             f = [x["few"] - y["few"] for x, y in zip(a, b)]
             w = sum(v > 0.05 for v in d); l = sum(v < -0.05 for v in d)
-            se = None
-            if all("predictions" in x for x in a + b):
-                right = [np.asarray(x["predictions"]) == ys for x in a + b]
-                se = 100 * bootstrap_se(np.array(right[:len(a)], float) - np.array(right[len(a):], float), ys, rng)
+            se = paired_se(a, b, ys, rng)
             avg[m]["d"].append(np.mean(d)); avg[m]["f"].append(np.mean(f)); avg[m]["se"].append(se)
             out.append(f"| {s} | {bar} | {m} | {len(seeds)} | {np.mean([x['overall'] for x in a]):.2f} ± "
                        f"{np.std([x['overall'] for x in a]):.2f} | {np.mean([x['few'] for x in a]):.2f} "
@@ -313,14 +360,19 @@ def table(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["run", "table"])
+    ap.add_argument("what", choices=["run", "table", "compare"])
     ap.add_argument("--sets", nargs="*", default=SETS)
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     ap.add_argument("--methods", nargs="*", default=METHODS)
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--md")
+    ap.add_argument("--against", help="compare: the other ACC_DIR, whose suite/ holds the runs to pair with")
     args = ap.parse_args()
-    run(args) if args.what == "run" else table(args)
+    if (args.what == "compare") != (args.against is not None):
+        ap.error("--against goes with compare, and compare needs it")
+    if args.md and args.what != "table":
+        ap.error("--md goes with table")
+    {"run": run, "table": table, "compare": compare}[args.what](args)
 
 
 if __name__ == "__main__":
