@@ -372,6 +372,10 @@ def main():
         ap.error("--against goes with compare, and compare needs it")
     if args.md and args.what != "table":
         ap.error("--md goes with table")
+    if args.force and args.what != "run":
+        ap.error("--force goes with run")
+    if args.against and not os.path.isdir(f"{args.against}/suite"):
+        ap.error(f"--against {args.against}: no suite/ directory of runs there")
     {"run": run, "table": table, "compare": compare}[args.what](args)
 
 
