@@ -268,6 +268,24 @@ def paired_se(a, b, ys, rng):
     return 100 * bootstrap_se(np.array(right[:len(a)], float) - np.array(right[len(a):], float), ys, rng)
 
 
+def paired(a, b, ys, rng):
+    """The runs `a` against the runs `b` (the same seeds, in order): mean Δ overall and Few,
+    W/T/L (a win or loss when the difference exceeds 0.05 points) and `paired_se`."""
+    d = [x["overall"] - y["overall"] for x, y in zip(a, b)]
+    f = [x["few"] - y["few"] for x, y in zip(a, b)]
+    w = sum(v > 0.05 for v in d); l = sum(v < -0.05 for v in d)
+    return {"d": np.mean(d), "f": np.mean(f), "wtl": f"{w}/{len(d) - w - l}/{l}", "se": paired_se(a, b, ys, rng)}
+
+
+def mean_se(ses):
+    """The standard error of a mean over sets, from each set's: `√(Σ SE²)/sets`; "—" when one is missing."""
+    return "—" if None in ses else f"{np.sqrt(np.sum(np.square(ses))) / len(ses):.2f}"
+
+
+def fmt_se(se):
+    return "—" if se is None else f"{se:.2f}"
+
+
 def test_labels(s, seeds):
     """The test labels every seed of set `s` shares; exits when the seeds' splits differ."""
     _, ys = load(f"{set_dir(ACC, s, seeds[0])}/test.h5")
@@ -292,21 +310,15 @@ def compare(args):
             if not pairs:
                 continue
             a, b = [x for x, _ in pairs], [y for _, y in pairs]
-            ys = test_labels(s, [x["seed"] for x in a])
-            d = [x["overall"] - y["overall"] for x, y in pairs]
-            f = [x["few"] - y["few"] for x, y in pairs]
-            w = sum(v > 0.05 for v in d); l = sum(v < -0.05 for v in d)
-            se = paired_se(a, b, ys, rng)
+            p = paired(a, b, test_labels(s, [x["seed"] for x in a]), rng)
             same = sum(x.get("predictions") is not None and x.get("predictions") == y.get("predictions") for x, y in pairs)
             moved = sum((x.get("selected"), x.get("chosen")) != (y.get("selected"), y.get("chosen")) for x, y in pairs)
-            summary.setdefault(m, []).append((np.mean(d), se))
-            out.append(f"| {s} | {m} | {len(pairs)} | {np.mean(d):+.2f} | {'—' if se is None else f'{se:.2f}'} "
-                       f"| {np.mean(f):+.2f} | {w}/{len(d) - w - l}/{l} | {same} | {moved} |")
+            summary.setdefault(m, []).append(p)
+            out.append(f"| {s} | {m} | {len(pairs)} | {p['d']:+.2f} | {fmt_se(p['se'])} | {p['f']:+.2f} | {p['wtl']} "
+                       f"| {same} | {moved} |")
     out.append("")
     for m, v in summary.items():
-        ses = [e for _, e in v]
-        se = "—" if None in ses else f"{np.sqrt(np.sum(np.square(ses))) / len(ses):.2f}"
-        out.append(f"{m}: mean over {len(v)} sets {np.mean([x for x, _ in v]):+.2f} ± {se}")
+        out.append(f"{m}: mean over {len(v)} sets {np.mean([p['d'] for p in v]):+.2f} ± {mean_se([p['se'] for p in v])}")
     print("\n".join(out))
 
 
@@ -332,14 +344,11 @@ def table(args):
             if not all((s, q, m) in rows for q in seeds):
                 continue
             a = [rows[(s, q, m)] for q in seeds]; b = [rows[(s, q, bar)] for q in seeds]
-            d = [x["overall"] - y["overall"] for x, y in zip(a, b)]
-            f = [x["few"] - y["few"] for x, y in zip(a, b)]
-            w = sum(v > 0.05 for v in d); l = sum(v < -0.05 for v in d)
-            se = paired_se(a, b, ys, rng)
-            avg[m]["d"].append(np.mean(d)); avg[m]["f"].append(np.mean(f)); avg[m]["se"].append(se)
+            p = paired(a, b, ys, rng)
+            avg[m]["d"].append(p["d"]); avg[m]["f"].append(p["f"]); avg[m]["se"].append(p["se"])
             out.append(f"| {s} | {bar} | {m} | {len(seeds)} | {np.mean([x['overall'] for x in a]):.2f} ± "
                        f"{np.std([x['overall'] for x in a]):.2f} | {np.mean([x['few'] for x in a]):.2f} "
-                       f"| {np.mean(d):+.2f} | {'—' if se is None else f'{se:.2f}'} | {np.mean(f):+.2f} | {w}/{len(d) - w - l}/{l} "
+                       f"| {p['d']:+.2f} | {fmt_se(p['se'])} | {p['f']:+.2f} | {p['wtl']} "
                        f"| {np.mean([x['seconds'] for x in a]):.1f} |")
     out.append("")
     out.append("SE: the standard error of the mean Δ over the seeds and the set's test rows (`bootstrap_se`).")
@@ -348,9 +357,7 @@ def table(args):
     out.append("|---|---|---|---|---|---|")
     for m in METHODS:
         if avg[m]["d"]:
-            ses = avg[m]["se"]
-            se = "—" if None in ses else f"{np.sqrt(np.sum(np.square(ses))) / len(ses):.2f}"
-            out.append(f"| {m} | {len(avg[m]['d'])} | {np.mean(avg[m]['d']):+.2f} | {se} | {np.mean(avg[m]['f']):+.2f} "
+            out.append(f"| {m} | {len(avg[m]['d'])} | {np.mean(avg[m]['d']):+.2f} | {mean_se(avg[m]['se'])} | {np.mean(avg[m]['f']):+.2f} "
                        f"| {min(avg[m]['d']):+.2f} |")
     text = "\n".join(out)
     print(text)

@@ -109,11 +109,7 @@ public struct Metrics: Codable, Equatable, Sendable {
     /// rows a sample of their own: `√(Σ_k r_k(1 − r_k)/n_k) / K` over the `K` occurring
     /// classes. O(C).
     public var meanPerClassRecallStandardError: Double {
-        var v = 0.0, k = 0
-        for c in 0..<numClasses where evaluatedCounts[c] > 0 {
-            v += pow(rowMean(up: confusion[c * numClasses + c], down: 0, rows: evaluatedCounts[c]).se, 2); k += 1
-        }
-        return k > 0 ? v.squareRoot() / Double(k) : 0
+        classMean(up: (0..<numClasses).map { confusion[$0 * numClasses + $0] }, down: nil, rows: evaluatedCounts).se
     }
 
     /// Evaluates `model` on `features` (`N × D`).
@@ -162,12 +158,8 @@ public struct PairedComparison: Equatable, Sendable {
     /// First's mean per-class recall minus second's over the classes with rows, and its
     /// standard error (each class's rows a sample of their own). O(C).
     public var meanPerClassRecall: (difference: Double, standardError: Double) {
-        var m = 0.0, v = 0.0, k = 0
-        for c in rows.indices where rows[c] > 0 {
-            let d = rowMean(up: onlyFirst[c], down: onlySecond[c], rows: rows[c])
-            m += d.mean; v += d.se * d.se; k += 1
-        }
-        return k > 0 ? (m / Double(k), v.squareRoot() / Double(k)) : (0, 0)
+        let d = classMean(up: onlyFirst, down: onlySecond, rows: rows)
+        return (d.mean, d.se)
     }
 }
 
@@ -179,4 +171,16 @@ func rowMean(up: Int, down: Int, rows n: Int) -> (mean: Double, se: Double) {
     guard n > 0 else { return (0, 0) }
     let m = Double(up - down) / Double(n), second = Double(up + down) / Double(n)
     return (m, (max(0, second - m * m) / Double(n)).squareRoot())
+}
+
+/// The mean of per-class `rowMean`s over the classes with rows (`down` nil: none are −1),
+/// and its standard error, each class's rows a sample of their own: `√(Σ_k se_k²) / K`.
+/// (0, 0) for no rows. O(C).
+func classMean(up: [Int], down: [Int]?, rows: [Int]) -> (mean: Double, se: Double) {
+    var m = 0.0, v = 0.0, k = 0
+    for c in rows.indices where rows[c] > 0 {
+        let d = rowMean(up: up[c], down: down?[c] ?? 0, rows: rows[c])
+        m += d.mean; v += d.se * d.se; k += 1
+    }
+    return k > 0 ? (m / Double(k), v.squareRoot() / Double(k)) : (0, 0)
 }
