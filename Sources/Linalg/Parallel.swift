@@ -75,3 +75,19 @@ public func parallelRanges(_ n: Int, costPerItem: Int = 1, _ body: (Range<Int>) 
         if lo < hi { body(lo..<hi) }
     }
 }
+
+/// `body(item)` for every `item` in `0..<count` through `parallelFor` (at most `threads`
+/// at a time), the results in item order. Every item runs, even after one throws; then
+/// the error of the lowest item that threw is rethrown, so which error surfaces does not
+/// depend on the schedule.
+/// - Precondition: `threads ≥ 1`.
+/// - Complexity: the bodies, plus one lock round trip per item.
+public func parallelMap<T>(_ count: Int, threads: Int = availableProcessorCount, _ body: (_ item: Int) throws -> T) throws -> [T] {
+    let n = max(count, 0)
+    let slots = UnsafeMutableBufferPointer<Result<T, any Error>?>.allocate(capacity: n)
+    slots.initialize(repeating: nil)
+    defer { slots.deinitialize(); slots.deallocate() }
+    // Each body writes only its own slot.
+    parallelFor(n, threads: threads) { i, _ in slots[i] = Result { try body(i) } }
+    return try slots.map { try $0!.get() }
+}

@@ -206,13 +206,28 @@ struct Train: ParsableCommand {
             if method == .glag && solverKind == .lbfgs && !solverOptions.singleHead && !tukey.noTukey {
                 parts.append(("the raw rows of the two-view blend (both views, scaled)", 4 * n * d * 3))
             }
-            parts.append(("generated rows", solverKind == .lbfgs ? 4 * (2 * (n + g)) * d + 8 * g
+            // The selection's generated candidate runs small folds side by side, a generated set
+            // each (counted on one view's columns: the most folds it may run at once).
+            let sets = solverKind == .lbfgs && path.mode == .select
+                ? Double(min(StratifiedFolds.defaultCount,
+                             CrossValidatedSelection.generatedFoldThreads(rows: Int(n + valRows), classes: shape.classes,
+                                                                          largestClass: shape.counts.max() ?? 0,
+                                                                          dimension: shape.dim))) : 1
+            parts.append((sets > 1 ? "generated rows (\(Int(sets)) folds' sets at once)" : "generated rows",
+                          solverKind == .lbfgs ? sets * (4 * (2 * (n + g)) * d + 8 * g)
                                             : sgd.epochRows == nil ? 4 * g * d + 16 * g : 16 * g))
         }
         if solverKind == .lbfgs {
-            parts.append(("the solver's preconditioner, (D+1)² doubles", LogisticRegression.preconditionerBytes(dim: shape.dim)))
+            // Small folds are solved side by side, each with its own rows and solver (the
+            // folds of every assignment of a repeated CV in one pool); they split train + val.
+            let jobs = StratifiedFolds.defaultCount
+                * (method == .logitAdjust || path.mode == .select ? StratifiedFolds.defaultRepetitions : 1)
+            let folds = path.crossValidates || path.cAuto
+                ? Double(min(jobs, RegressionCV.foldThreads(rows: Int(n) + Int(valRows), dimension: shape.dim))) : 1
+            parts.append(("the solver's preconditioner, (D+1)² doubles", folds * LogisticRegression.preconditionerBytes(dim: shape.dim)))
             if path.crossValidates || path.cAuto {
-                parts.append(("a cross-validation fold's rows, raw and scaled", 4 * 2 * n * d * (readsRawView ? 2 : 1)))
+                parts.append((folds > 1 ? "\(Int(folds)) cross-validation folds' rows at once, raw and scaled" : "a cross-validation fold's rows, raw and scaled",
+                              folds * 4 * 2 * (n + valRows) * d * (readsRawView ? 2 : 1)))
                 parts.append(("train + val pooled, and scaled for the refit", 4 * 2 * (n + valRows) * d * (readsRawView ? 2 : 1)))
             }
         }

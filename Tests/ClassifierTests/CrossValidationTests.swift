@@ -102,6 +102,59 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(joined.scores[0].count, 10)
     }
 
+    /// Folds solved at once give the path of folds solved one after another, bit for bit
+    /// (with and without the log-loss stop, one assignment or several), and the progress reports come one at a time,
+    /// in increasing order, one per solve that ran (every solve of the grid in fold-major
+    /// order when no fold stops early).
+    func testFoldsSolvedAtOnceGiveTheSerialPath() throws {
+        let (x, y) = overfittingRows()
+        let folds = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 3), shifts = [0.0, 0.5, 1.0]
+        let before = blasThreadCount
+        defer { setBLASThreadCount(before) }
+        XCTAssertEqual(RegressionCV.foldThreads(rows: x.rows, dimension: x.cols), before, "small folds run at once")
+        XCTAssertEqual(RegressionCV.foldThreads(rows: 1 << 16, dimension: 1 << 8), 1, "a fold of 128 MB runs alone")
+        XCTAssertEqual(RegressionCV.foldThreads(rows: Int.max / 2, dimension: 64), 1, "sizes that overflow run alone")
+        for stop in [false, true] {
+            for cv in [RegressionCV(balanced: false), RegressionCV(balanced: true)] {
+                var paths: [RegressionCV.Path] = [], reports: [[Int]] = []
+                for threads in [1, 4] {
+                    setBLASThreadCount(threads)
+                    XCTAssertEqual(RegressionCV.foldThreads(rows: x.rows, dimension: x.cols), threads)
+                    var seen: [Int] = []
+                    var inside = 0, overlapped = false
+                    paths.append(try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts,
+                                             stopWhenLogLossRises: stop) { f, c, _ in
+                        inside += 1; if inside > 1 { overlapped = true }
+                        seen.append(f * cv.grid.count + cv.grid.firstIndex(of: c)!)
+                        usleep(200)
+                        inside -= 1
+                    })
+                    XCTAssertFalse(overlapped, "progress is called one at a time")
+                    reports.append(seen)
+                }
+                XCTAssertEqual(paths[0], paths[1], "stop \(stop), balanced \(cv.balanced)")
+                for seen in reports {
+                    XCTAssertTrue(zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 }, "in order: \(seen)")
+                    XCTAssertEqual(seen.count, reports[0].count, "one report per solve that ran")
+                    XCTAssertLessThan(seen.last!, 5 * cv.grid.count)
+                }
+                if stop {
+                    XCTAssertFalse(paths[0].unreached.isEmpty, "the stop is exercised")
+                } else {
+                    XCTAssertEqual(reports, [Array(0..<(5 * cv.grid.count)), Array(0..<(5 * cv.grid.count))])
+                }
+                // Two assignments at once: each the path of its assignment alone.
+                let other = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 4)
+                setBLASThreadCount(4)
+                let both = try cv.paths(x, labels: y, numClasses: 2, assignments: [folds, other], shifts: shifts,
+                                        stopWhenLogLossRises: stop)
+                setBLASThreadCount(1)
+                XCTAssertEqual(both, [paths[0], try cv.path(x, labels: y, numClasses: 2, folds: other, shifts: shifts,
+                                                            stopWhenLogLossRises: stop)])
+            }
+        }
+    }
+
     /// `refit` at a grid point is the model each fold of `path` scored: on a fold's rows it
     /// reproduces the fold's held-out score at every `C` (a cold solve need not, on separable
     /// rows at large `C`); off the grid it is the cold solve.
@@ -123,7 +176,7 @@ final class CrossValidationTests: XCTestCase {
         }
         let z = FeatureScaler(fitting: x).apply(x)
         var along: [LinearModel] = []
-        try Regression.fitPath(z, labels: y, numClasses: 3, Cs: cv.grid, balanced: true, solver: cv.solver) { _, m in along.append(m) }
+        try Regression.fitPath(z, labels: y, numClasses: 3, Cs: cv.grid, classWeightPower: 1, solver: cv.solver) { _, m in along.append(m) }
         var steps: [String] = []
         XCTAssertEqual(try cv.refit(z, labels: y, numClasses: 3, C: cv.grid[4]) { c, i, n in steps.append("\(c) \(i)/\(n)") }, along[4],
                        "the path's point, whatever follows it")
@@ -170,6 +223,69 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(seen[12].step, "logit-adjusted-lr: fold 1/\(3 * r), C = 0.1")
         XCTAssertEqual(seen[12 + 9].step, "logit-adjusted-lr: fold 4/\(3 * r), C = 0.1", "the second assignment's first fold")
         XCTAssertEqual(seen[total - 1].step, "refitting the chosen candidate on every row")
+    }
+
+    /// The logit-adjusted candidate is `LogitAdjustedRegression`'s fit over the regression
+    /// of its class-weight power: at power 0 the candidate's `C`, `τ`, per-fold scores and
+    /// refitted model are exactly `--method logit-adjust`'s on the same rows and folds; at
+    /// the recommended power 1/2 the refit is the square-root-weighted regression, shifted.
+    func testLogitAdjustedCandidateFollowsItsClassWeightPower() throws {
+        let data = LongTailedGaussians(seed: 41)
+        var x = data.train.features
+        for i in x.data.indices { x.data[i] -= 0.5 }   // signed: the logit adjustment stands
+        let rows = LabeledFeatures(features: x, labels: data.train.labels, numClasses: data.numClasses)
+        let folds = StratifiedFolds(labels: rows.labels, numClasses: rows.numClasses, folds: 5, seed: 6)
+        let repeated = StratifiedFolds.repeated(labels: rows.labels, numClasses: rows.numClasses, folds: 5, seed: 6)
+        let la = try LogitAdjustedRegression(C: .crossValidated, solver: LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000))
+            .fit(FitData(rows: rows, folds: folds, repeatedFolds: repeated, seed: 6), log: { _ in })
+        let spaces = [CrossValidatedSelection.Space(name: "raw", features: x)]
+        let counts = LabeledFeatures.counts(of: rows.labels, numClasses: rows.numClasses)
+        var models: [LinearModel] = []
+        for power in [0, LogitAdjustedRegression.Settings.recommendedClassWeightPower] {
+            let out = try CrossValidatedSelection.select(spaces: spaces, labels: rows.labels, numClasses: rows.numClasses, seed: 6,
+                                                         logitAdjustedWeightPower: power, default: .logitAdjusted)
+            let cand = try XCTUnwrap(out.candidates.last)
+            XCTAssertEqual(cand.name, CrossValidatedSelection.logitAdjustedName)
+            XCTAssertTrue(cand.summary.contains("class weight \(LogitAdjustedRegression.classWeight(power))"), cand.summary)
+            let scaler = FeatureScaler(fitting: x)
+            let refit = try RegressionCV(classWeightPower: power).refit(scaler.apply(x), labels: rows.labels,
+                                                                         numClasses: rows.numClasses, C: cand.C)
+            let model = scaler.rawModel(refit).logitAdjusted(tau: try XCTUnwrap(cand.tau), classCounts: counts)
+            if out.chosen == out.candidates.count - 1 { XCTAssertEqual(out.model, model, "power \(power)") }
+            models.append(model)
+            if power == 0 {
+                XCTAssertEqual(cand.C, la.chosen["C"]); XCTAssertEqual(cand.tau, la.chosen["tau"])
+                XCTAssertEqual(model, la.model, "--method logit-adjust's classifier")
+            }
+        }
+        XCTAssertNotEqual(models[0], models[1], "the weights change the fit")
+    }
+
+    /// The selection's folds run at once (each space's path, the generated candidate's
+    /// folds, the logit adjustment's assignments) give, bit for bit, what one thread gives,
+    /// on one space and on two (the two-view blend).
+    func testSelectionDoesNotDependOnTheThreadCount() throws {
+        let data = LongTailedGaussians(seed: 37)
+        let raw = data.train.features
+        var shifted = raw, root = raw
+        for i in raw.data.indices { shifted.data[i] = abs(raw.data[i]); root.data[i] = shifted.data[i].squareRoot() }
+        let before = blasThreadCount
+        defer { setBLASThreadCount(before) }
+        for spaces in [[CrossValidatedSelection.Space(name: "a", features: raw)],
+                       [CrossValidatedSelection.Space(name: "a", features: shifted),
+                        CrossValidatedSelection.Space(name: "b", features: root)]] {
+            var outcomes: [CrossValidatedSelection.Outcome] = []
+            for threads in [1, 4] {
+                setBLASThreadCount(threads)
+                outcomes.append(try CrossValidatedSelection.select(spaces: spaces, labels: data.train.labels,
+                                                                   numClasses: data.numClasses, folds: 3, grid: [0.1, 1, 10], seed: 5))
+            }
+            XCTAssertEqual(outcomes[0].candidates, outcomes[1].candidates, "\(spaces.count) spaces")
+            XCTAssertEqual(outcomes[0].paths, outcomes[1].paths)
+            XCTAssertEqual(outcomes[0].chosen, outcomes[1].chosen)
+            XCTAssertEqual(outcomes[0].model, outcomes[1].model)
+            XCTAssertEqual(outcomes[0].candidates.count, 2 + spaces.count)
+        }
     }
 
     /// The choice rule on constructed per-fold scores: the generated blend stays unless the
@@ -288,8 +404,8 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(out.paths[0].best, out.paths[1].best)
         if chosen == 3 {
             let scaler = FeatureScaler(fitting: spaces[1].features)
-            let direct = try RegressionCV(balanced: false).refit(scaler.apply(spaces[1].features), labels: y,
-                                                               numClasses: data.numClasses, C: out.choice.C)
+            let direct = try RegressionCV(classWeightPower: LogitAdjustedRegression.Settings.recommendedClassWeightPower)
+                .refit(scaler.apply(spaces[1].features), labels: y, numClasses: data.numClasses, C: out.choice.C)
             XCTAssertEqual(scaler.rawModel(direct).logitAdjusted(tau: out.choice.tau!, classCounts: LabeledFeatures.counts(of: y, numClasses: data.numClasses)),
                            out.model)
         } else if chosen < 2 {

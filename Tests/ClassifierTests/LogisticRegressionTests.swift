@@ -130,6 +130,24 @@ final class LogisticRegressionTests: XCTestCase {
         return (x, y, cw, sw, SoftTargets(rows: softRows, probabilities: probs), model)
     }
 
+    /// Class weights `∝ n_c^(−p)`: the total weight stays `Σ n`, the ratio of two classes'
+    /// weights is the inverse ratio of their counts to the `p`, an empty class weighs 0,
+    /// `p = 1` is scikit-learn's "balanced" bit for bit and `p = 0` weighs every row 1.
+    func testClassWeightsFollowTheirPower() {
+        let counts: [Double] = [300, 75, 12, 0, 3]
+        XCTAssertEqual(LogisticRegression.classWeights(classCounts: counts, power: 1),
+                       LogisticRegression.balancedClassWeights(classCounts: counts))
+        XCTAssertEqual(LogisticRegression.classWeights(classCounts: counts, power: 0), [1, 1, 1, 0, 1])
+        for p in [0.25, 0.5, 0.75] {
+            let w = LogisticRegression.classWeights(classCounts: counts, power: p)
+            XCTAssertEqual(zip(w, counts).reduce(0) { $0 + $1.0 * $1.1 }, counts.reduce(0, +), accuracy: 1e-9, "p = \(p)")
+            XCTAssertEqual(w[0] / w[1], pow(75.0 / 300, p), accuracy: 1e-12)
+            XCTAssertEqual(w[2] / w[4], pow(3.0 / 12, p), accuracy: 1e-12)
+            XCTAssertEqual(w[3], 0)
+            XCTAssertTrue(w[0] < w[1] && w[1] < w[2] && w[2] < w[4], "fewer rows, more weight: \(w)")
+        }
+    }
+
     func testGradientMatchesFiniteDifferences() throws {
         for seed: UInt64 in [1, 2, 3] {
             let p = smallProblem(seed: seed)

@@ -39,7 +39,7 @@ final class SelectionTests: XCTestCase {
         XCTAssertEqual(recall, best, accuracy: 1e-12)
         var alone = inputs
         if grid[out.bestIndex].teacher == .balanced {
-            alone.teacher = try Regression.fit(train.features, labels: train.labels, numClasses: 5, C: 1, balanced: true,
+            alone.teacher = try Regression.fit(train.features, labels: train.labels, numClasses: 5, C: 1, classWeightPower: 1,
                                                solver: LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000))
         }
         let rerun = try Trainer(config: out.run.1, inputs: alone).run().model

@@ -48,6 +48,30 @@ final class ParallelTests: XCTestCase {
         }
     }
 
+    private struct Failed: Error, Equatable { var item: Int }
+
+    /// Results in item order for any thread count; every item runs even when some throw,
+    /// and the error rethrown is the lowest throwing item's, whichever finished first.
+    func testMapKeepsItemOrderAndRethrowsTheLowestItemsError() throws {
+        for threads in [1, 2, 8] {
+            XCTAssertEqual(try parallelMap(0, threads: threads) { $0 }, [])
+            XCTAssertEqual(try parallelMap(50, threads: threads) { i -> Int in
+                var acc = i
+                for _ in 0..<(50 - i) * 200 { acc = (acc &* 31 &+ 7) % 1_000_003 }   // later items finish sooner
+                return i * 10 + (acc >= 0 ? 0 : 1)
+            }, (0..<50).map { $0 * 10 }, "threads \(threads)")
+            let lock = NSLock()
+            var ran = Set<Int>()
+            XCTAssertThrowsError(try parallelMap(40, threads: threads) { i -> Int in
+                lock.lock(); ran.insert(i); lock.unlock()
+                if i == 30 || i == 7 { throw Failed(item: i) }
+                if i < 7 { usleep(2000) }   // item 30 throws before item 7 when items run concurrently
+                return i
+            }, "threads \(threads)") { XCTAssertEqual($0 as? Failed, Failed(item: 7), "threads \(threads)") }
+            XCTAssertEqual(ran, Set(0..<40), "threads \(threads): every item runs")
+        }
+    }
+
     func testRangesCoverEveryIndexOnceInContiguousPieces() {
         for (n, cost) in [(0, 1_000_000), (1, 1_000_000), (5, 1_000_000), (100, 1_000_000), (100_003, 1), (1000, 1)] {
             var owner = [Int](repeating: -1, count: n)

@@ -112,8 +112,8 @@ final class TrainTests: XCTestCase {
     }
 
     /// On signed features (the shards fixture centred) logit adjustment stands: the record
-    /// names it, and when it is chosen the classifier is `--method logit-adjust`'s on the
-    /// same rows and folds (the same C, τ and weights).
+    /// names it, and when it is chosen the record gives its square-root class weights, its
+    /// `C` and `τ` (`--method logit-adjust` stays unweighted: another classifier).
     func testSelectionOnSignedFeaturesStandsOnLogitAdjustment() throws {
         let all = try FeatureStore.readFeatures(path: repoRoot.appendingPathComponent("fixtures/shards/all.h5").path)
         var x = all.features
@@ -135,12 +135,14 @@ final class TrainTests: XCTestCase {
         XCTAssertEqual(cands, ["balanced-lr", "generated-lr", "logit-adjusted-lr"])
         XCTAssertNil(file.tukeyLambda, "signed features are not transformed")
         guard config["chosen"] as? String == "logit-adjusted-lr" else { return }
+        XCTAssertEqual(config["class_weight"] as? String, "n_c^-0.5", file.configJSON)
+        XCTAssertNotNil(config["tau"] as? Double, file.configJSON)
         let la = try afg("train", "--method", "logit-adjust", "--solver", "lbfgs", "--train", signed, "--out", path("la.h5"),
                          "--quiet")
         XCTAssertEqual(la.status, 0, la.err)
         let direct = try FeatureStore.readClassifier(path: path("la.h5"))
-        XCTAssertEqual(file.weight, direct.weight)
-        XCTAssertEqual(file.bias, direct.bias)
+        let laConfig = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(direct.configJSON.utf8)) as? [String: Any])
+        XCTAssertEqual(laConfig["class_weight"] as? String, "none", direct.configJSON)
     }
 
     /// `--C auto` (the default with --val on lbfgs): the grid printed and recorded, the chosen C

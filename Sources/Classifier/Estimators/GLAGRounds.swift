@@ -202,7 +202,7 @@ public struct GLAGSolver: Sendable {
         case .none: break
         case .balanced:
             teacher = try balancedTeacher ?? Regression.fit(
-                features, labels: labels, numClasses: c, C: config.inverseRegularization, balanced: true,
+                features, labels: labels, numClasses: c, C: config.inverseRegularization, classWeightPower: 1,
                 solver: LogisticRegression(gradientTolerance: config.gradientTolerance, maxIterations: 1000,
                                            precision: config.precision))
         case .stageOne:

@@ -25,7 +25,7 @@ public struct Regression: Estimator {
     ///   solves on `(K−1)/K` of the rows and one refit path.
     public func fit(_ data: FitData, log: @escaping (String) -> Void) throws -> Fitted {
         let x = data.rows
-        let cv = RegressionCV(grid: grid, balanced: balanced, solver: solver, sumAcrossRanks: data.sumAcrossRanks,
+        let cv = RegressionCV(grid: grid, classWeightPower: balanced ? 1 : 0, solver: solver, sumAcrossRanks: data.sumAcrossRanks,
                               combineAcrossRanks: data.combineAcrossRanks)
         let weighting = balanced ? "balanced" : "none"
         guard C == .crossValidated else {
@@ -54,15 +54,16 @@ public struct Regression: Estimator {
 
 extension Regression {
     /// The one regression at a given `C`: `LogisticRegression` on `x` (as given: scaled or
-    /// not), with class weights `n / (C_present·n_c)` when `balanced` (from every rank's
+    /// not), with class weights `∝ n_c^(−classWeightPower)` (`LogisticRegression.classWeights`;
+    /// 1: `n / (C_present·n_c)`, scikit-learn's "balanced"; 0: none; from every rank's
     /// counts under MPI), `l2 = 1/(C·S)`, `S` the sum of the row weights (`N` unweighted),
     /// warm-started from `initial`. Under MPI every sum is combined as the solver's are.
     /// - Complexity: one L-BFGS solve, `4·N·D·C` flops per evaluation.
-    public static func fit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double, balanced: Bool,
+    public static func fit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double, classWeightPower: Double,
                            solver: LogisticRegression, initial: LinearModel? = nil,
                            combineAcrossRanks: CombineAcrossRanks? = nil) throws -> LinearModel {
         var model: LinearModel? = nil
-        try fitPath(x, labels: labels, numClasses: numClasses, Cs: [C], balanced: balanced, solver: solver, initial: initial,
+        try fitPath(x, labels: labels, numClasses: numClasses, Cs: [C], classWeightPower: classWeightPower, solver: solver, initial: initial,
                     combineAcrossRanks: combineAcrossRanks) { _, m in model = m }
         return model!
     }
@@ -71,16 +72,16 @@ extension Regression {
     /// solve from the exact point where the one before stopped, its first evaluation
     /// reused), the first from `initial`; `each` gets the index into `Cs` and the model.
     /// - Complexity: one L-BFGS solve per `C`, `4·N·D·C` flops per evaluation.
-    public static func fitPath(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, Cs: [Double], balanced: Bool,
+    public static func fitPath(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, Cs: [Double], classWeightPower: Double,
                                solver: LogisticRegression, initial: LinearModel? = nil,
                                combineAcrossRanks: CombineAcrossRanks? = nil,
                                each: (Int, LinearModel) throws -> Void) throws {
         var weights: [Double]?
-        if balanced {
+        if classWeightPower != 0 {
             var counts = CompensatedSum(count: numClasses)
             for (k, n) in LabeledFeatures.counts(of: labels, numClasses: numClasses).enumerated() { counts.add(Double(n), at: k) }
             combineAcrossRanks?(&counts)
-            weights = LogisticRegression.balancedClassWeights(classCounts: counts.rounded())
+            weights = LogisticRegression.classWeights(classCounts: counts.rounded(), power: classWeightPower)
         }
         var total = CompensatedSum(count: 1)
         for y in labels { total.add(weights?[Int(y)] ?? 1, at: 0) }
@@ -106,6 +107,17 @@ extension Regression {
 public struct LogitAdjustedRegression: Estimator {
     public enum Settings {
         public static let tauGrid: [Double] = stride(from: 0.0, through: 2.0, by: 0.25).map { $0 }
+        /// The class-weight power of the recommended command's logit-adjusted candidate
+        /// (`CrossValidatedSelection`): rows weighted `∝ n_c^(−1/2)`, then shifted by
+        /// `−τ·log π` (ours; docs/RESULTS.md). `--method logit-adjust` itself is Menon et
+        /// al.'s, over the unweighted regression.
+        public static let recommendedClassWeightPower = 0.5
+    }
+
+    /// A class-weight power as a record names it (`FitRecord.classWeight`): "none",
+    /// "balanced" or "n_c^-0.5".
+    public static func classWeight(_ power: Double) -> String {
+        power == 0 ? "none" : power == 1 ? "balanced" : "n_c^-\(power)"
     }
     public var C: RegularizationChoice
     public var solver: LogisticRegression
@@ -169,7 +181,7 @@ extension LogitAdjustedRegression {
         shifts.count > 1 ? [primary] + repeated : [primary]
     }
 
-    /// The cross-validated path of `C` and `τ`: `cv.path` over each assignment of `folds`
+    /// The cross-validated path of `C` and `τ`: `cv.paths` over the assignments of `folds`
     /// (the first's folds first), joined, with `C` by log-loss then `τ` when both are chosen
     /// (`RegressionCV.Path.choosingCByLogLoss`), else the best recall (`τ` at a given `C`,
     /// or `C` at a given `τ`). Where `C` is chosen by log-loss, each fold's path stops once
@@ -179,16 +191,9 @@ extension LogitAdjustedRegression {
     /// - Complexity: up to `folds.count × K × grid` warm-started solves.
     static func path(_ cv: RegressionCV, _ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: [StratifiedFolds],
                      shifts: [Double], progress: ((Int, Double, Double) -> Void)?) throws -> RegressionCV.Path {
-        var paths: [RegressionCV.Path] = []
-        var offset = 0
         let choosesCByLogLoss = shifts.count > 1 && cv.grid.count > 1
-        for f in folds {
-            let first = offset
-            paths.append(try cv.path(x, labels: labels, numClasses: numClasses, folds: f, shifts: shifts,
-                                     stopWhenLogLossRises: choosesCByLogLoss,
-                                     progress: progress.map { report in { fold, c, score in report(first + fold, c, score) } }))
-            offset += f.count
-        }
+        let paths = try cv.paths(x, labels: labels, numClasses: numClasses, assignments: folds, shifts: shifts,
+                                 stopWhenLogLossRises: choosesCByLogLoss, progress: progress)
         let joined = RegressionCV.Path.joined(paths)
         return choosesCByLogLoss ? joined.choosingCByLogLoss() : joined
     }

@@ -16,10 +16,13 @@ import Linalg
 ///    space's (the raw rows: the classifier then reads two views, `LinearModel.twoView`),
 ///    else the last space's; the generator is rebuilt from each fold's training rows, so no
 ///    held-out row leaks into a generated one.
-/// 3. Logit adjustment over the unweighted regression on the last space (Menon et al.,
-///    2021; `LogitAdjustedRegression`): `C` and `τ` chosen as `--method logit-adjust`
-///    chooses them, on the same folds and `StratifiedFolds.defaultRepetitions − 1` further
-///    assignments; it is compared with the others on the shared folds.
+/// 3. Logit adjustment (Menon et al., 2021; `LogitAdjustedRegression`) over the regression
+///    on the last space with rows weighted `∝ n_c^(−logitAdjustedWeightPower)` (square-root
+///    class weights by default: on the suite's signed sets they beat the unweighted
+///    regression under the same shift, docs/RESULTS.md): `C` and `τ` chosen as
+///    `--method logit-adjust` chooses them, on the same folds and
+///    `StratifiedFolds.defaultRepetitions − 1` further assignments; it is compared with the
+///    others on the shared folds.
 /// 4. Paired rules (`choose`): among the regressions the simpler is kept unless a later
 ///    one's mean held-out recall beats it by more than the standard error of the per-fold
 ///    differences; the default (`Default`: the generated blend, plain `glag`'s classifier,
@@ -30,8 +33,8 @@ import Linalg
 /// 5. The chosen model is refitted on every row of its space and mapped back from the
 ///    scaled rows.
 ///
-/// Cost: `(S + R) × K × grid + K` solves on the real rows (`S` spaces, and the unweighted
-/// path over `R` assignments; warm-started along the grid; `K + 1` more with two views),
+/// Cost: `(S + R) × K × grid + K` solves on the real rows (`S` spaces, and the logit
+/// adjustment's path over `R` assignments; warm-started along the grid; `K + 1` more with two views),
 /// `K + 1` warm-started generated-set solves, `K + 1` generations.
 public enum CrossValidatedSelection {
     public static let balancedName = "balanced-lr"
@@ -111,6 +114,8 @@ public enum CrossValidatedSelection {
     ///   - twoView: with two or more spaces, blend the generated-set regression with the
     ///     first space's class-weighted regression (two views) rather than the last's.
     ///   - generator: the generated candidate's generator (its head threshold is replaced).
+    ///   - logitAdjustedWeightPower: the class-weight power of the logit-adjusted candidate's
+    ///     regression (0: unweighted, `--method logit-adjust`'s; 1: balanced).
     ///   - log: one line per finished step (the grids, the candidates, the choice).
     ///   - progress: called at the start and after every solve, with the step running:
     ///     each space's path (fold, `C`), each fold's generated candidate, the logit
@@ -123,6 +128,7 @@ public enum CrossValidatedSelection {
                               solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
                               generator: GeneratorConfig = GeneratedRegression.recommendedGenerator,
                               cDivisor: Double = GeneratedRegression.Settings.cDivisor.value,
+                              logitAdjustedWeightPower: Double = LogitAdjustedRegression.Settings.recommendedClassWeightPower,
                               default standing: Default = .generated,
                               log: ((String) -> Void)? = nil, progress: ((FitProgress) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
@@ -166,15 +172,15 @@ public enum CrossValidatedSelection {
                                                  seed: seed, first: candidates[0], progress: progress == nil ? nil : { f in
             report(spaces.count * perPath + f + 1)
         }))
-        let unweighted = RegressionCV(grid: grid, balanced: false, solver: solver)
+        let adjusted = RegressionCV(grid: grid, classWeightPower: logitAdjustedWeightPower, solver: solver)
         let laStep: ((Int, Double, Double) -> Void)? = progress == nil ? nil : { f, c, _ in
             report(spaces.count * perPath + k + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
         }
-        let laPath = try LogitAdjustedRegression.path(unweighted, spaces[last].features, labels: labels, numClasses: numClasses,
+        let laPath = try LogitAdjustedRegression.path(adjusted, spaces[last].features, labels: labels, numClasses: numClasses,
                                                       folds: laFolds, shifts: LogitAdjustedRegression.Settings.tauGrid,
                                                       progress: laStep)
         // Its scores on the shared folds (the first assignment's), paired with the others'.
-        var la = candidate(logitAdjustedName, "unweighted logistic regression on \(spaces[last].name), logits − τ·log π with τ = \(laPath.chosenShift) (\(laPath.rule))",
+        var la = candidate(logitAdjustedName, "logistic regression (class weight \(LogitAdjustedRegression.classWeight(logitAdjustedWeightPower))) on \(spaces[last].name), logits − τ·log π with τ = \(laPath.chosenShift) (\(laPath.rule))",
                            space: last, C: laPath.chosen, scores: Array(laPath.scores[laPath.best].prefix(k)), first: candidates[0])
         la.tau = laPath.chosenShift
         candidates.append(la)
@@ -195,7 +201,7 @@ public enum CrossValidatedSelection {
                                         alongPath: true, partner: partner, partnerC: paths[0].chosen, seed: seed)
             model = parts.model(view, partner: partner, blend: blend)
         } else if let tau = pick.tau {
-            model = view.scaler.rawModel(try unweighted.refit(view.scaled, labels: labels, numClasses: numClasses, C: pick.C))
+            model = view.scaler.rawModel(try adjusted.refit(view.scaled, labels: labels, numClasses: numClasses, C: pick.C))
                 .logitAdjusted(tau: tau, classCounts: LabeledFeatures.counts(of: labels, numClasses: numClasses))
         } else {
             model = view.scaler.rawModel(try cv.refit(view.scaled, labels: labels, numClasses: numClasses, C: pick.C))
@@ -212,26 +218,40 @@ public enum CrossValidatedSelection {
     /// logits), or with `partner` (another space's rows and `C`) with that space's
     /// class-weighted regression, read on both views (`LinearModel.twoView`): plain `glag`'s
     /// classifier, fold by fold. The generator is rebuilt from each fold's training rows,
-    /// so no held-out row leaks into a generated one. `progress` is called with each
-    /// finished fold.
+    /// so no held-out row leaks into a generated one; every fold generates from `seed`, so
+    /// the folds are independent and may run at once. `progress` is called as each fold
+    /// finishes, one call at a time, with the number finished before it.
     static func generatedCandidate(_ gr: GeneratedRegression, _ space: Space, space index: Int, labels: [Int32], numClasses: Int,
                                    folds: StratifiedFolds, C: Double, partner: (space: Space, C: Double)? = nil,
                                    seed: UInt64, first: Candidate, progress: ((Int) -> Void)? = nil) throws -> Candidate {
-        var scores: [Double] = []
-        for f in 0..<folds.count {
+        let counts = LabeledFeatures.counts(of: labels, numClasses: numClasses)
+        let threads = generatedFoldThreads(rows: space.features.rows, classes: numClasses, largestClass: counts.max() ?? 0,
+                                           dimension: space.features.cols + (partner?.space.features.cols ?? 0))
+        let lock = NSLock()
+        var finished = 0
+        let scores = try parallelMap(folds.count, threads: threads) { f -> Double in
             let split = FoldSplit(space.features, labels: labels, folds: folds, fold: f)
             let other = partner.map { FoldSplit($0.space.features, labels: labels, folds: folds, fold: f) }
             let parts = try gr.fitParts(split.view, labels: split.trainLabels, numClasses: numClasses, C: C,
                                         generatedC: C / gr.cDivisor, alongPath: true, partner: other?.view,
                                         partnerC: partner?.C, seed: seed)
-            scores.append(split.score(parts.scaledModel(blend: gr.blend), numClasses: numClasses, beside: other))
-            progress?(f)
+            let score = split.score(parts.scaledModel(blend: gr.blend), numClasses: numClasses, beside: other)
+            lock.lock(); finished += 1; progress?(finished - 1); lock.unlock()
+            return score
         }
-        let g = gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)), blend = gr.blend
+        let g = gr.generator(counts: counts), blend = gr.blend
         let blended = blend == 1 ? ""
             : ", logits blended \(1 - blend) : \(blend) with the class-weighted regression at C*" + (partner.map { " = \($0.C) on \($0.space.name)" } ?? "")
         return candidate(generatedName, "one generated set on \(space.name) (k = \(g.k), α = \(g.alpha), β = \(g.initialBeta), \(g.meanMode.rawValue) mean, head threshold \(gr.headThreshold.map(String.init) ?? "⌈n_max/3⌉ of each fold"), every class to \(g.targetPerClass.map(String.init) ?? "n_max")) + unweighted regression at C*/\(String(format: "%g", gr.cDivisor))\(blended)",
                          space: index, C: C / gr.cDivisor, scores: scores, first: first)
+    }
+
+    /// The threads `generatedCandidate` runs folds on at once: as `RegressionCV.paths`'s,
+    /// counting with a fold's rows a generated set of `largestClass` rows per class, on
+    /// every space it reads (`dimension` columns in all). O(1).
+    public static func generatedFoldThreads(rows: Int, classes: Int, largestClass: Int, dimension: Int) -> Int {
+        let (generated, overflow) = classes.multipliedReportingOverflow(by: largestClass)
+        return overflow ? 1 : RegressionCV.foldThreads(rows: rows &+ generated, dimension: dimension)
     }
 
     /// The choice among `candidates` (the class-weighted regressions, simplest first, up to

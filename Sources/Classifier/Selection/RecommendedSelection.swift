@@ -34,15 +34,17 @@ public struct RecommendedSelection: Estimator {
         precondition(data.job == nil, "RecommendedSelection runs in one process")
         let x = data.rows, spaces = spaces(data), k = data.requireFolds(name).count
         let g = generated, standing = CrossValidatedSelection.Default.of(data.raw ?? x.features)
+        let power = LogitAdjustedRegression.Settings.recommendedClassWeightPower
         let o = try CrossValidatedSelection.select(
             spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k, grid: g.grid, headThreshold: g.headThreshold,
             blend: g.blend, twoView: g.twoView, seed: data.seed, solver: g.solver, generator: g.generator, cDivisor: g.cDivisor,
-            default: standing, log: { log($0) }, progress: data.progress)
+            logitAdjustedWeightPower: power, default: standing, log: { log($0) }, progress: data.progress)
         let pick = o.choice
         let standingName = standing == .generated ? "the generated blend (non-negative features)" : "the logit adjustment (signed features)"
         let rule = "\(k)-fold cross-validation, train + val, one-standard-error rule among the regressions, one-sided corrected resampled t-test at 5 % against \(standingName)"
         var record = FitRecord(C: pick.C)
         record.tau = pick.tau
+        if pick.tau != nil { record.classWeight = LogitAdjustedRegression.classWeight(power) }
         record.cSelection = nil
         record.selection = rule
         record.chosen = pick.name

@@ -118,8 +118,11 @@ public struct RegressionCV {
     }
 
     public var grid: [Double]
-    /// `class_weight="balanced"` (else unweighted).
-    public var balanced: Bool
+    /// Class weights `∝ n_c^(−classWeightPower)` (`LogisticRegression.classWeights`): 1 is
+    /// scikit-learn's `class_weight="balanced"`, 0 unweighted.
+    public var classWeightPower: Double
+    /// Whether the rows are weighted as scikit-learn's `class_weight="balanced"` weighs them.
+    public var balanced: Bool { classWeightPower == 1 }
     public var solver: LogisticRegression
     /// Rows spread over the processes of a job (each passing its own rows and its part of
     /// the folds): class counts, total weight, every solver evaluation, the scalers and the
@@ -138,7 +141,18 @@ public struct RegressionCV {
     /// (`stopWhenLogLossRises`).
     public static let logLossRisesBeforeStop = 2
 
+    /// `init(grid:classWeightPower:…)` with power 1 (`balanced`) or 0.
     public init(grid: [Double] = RegressionCV.defaultGrid, balanced: Bool,
+                solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
+                maxFoldToleranceFactor: Double = RegressionCV.defaultMaxFoldToleranceFactor,
+                sumAcrossRanks: SumAcrossRanks? = nil, combineAcrossRanks: CombineAcrossRanks? = nil) {
+        self.init(grid: grid, classWeightPower: balanced ? 1 : 0, solver: solver, maxFoldToleranceFactor: maxFoldToleranceFactor,
+                  sumAcrossRanks: sumAcrossRanks, combineAcrossRanks: combineAcrossRanks)
+    }
+
+    /// - Precondition: a non-empty grid of positive values, `classWeightPower` in `0...1`,
+    ///   both sums across ranks or neither.
+    public init(grid: [Double] = RegressionCV.defaultGrid, classWeightPower: Double,
                 solver: LogisticRegression = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000),
                 maxFoldToleranceFactor: Double = RegressionCV.defaultMaxFoldToleranceFactor,
                 sumAcrossRanks: SumAcrossRanks? = nil, combineAcrossRanks: CombineAcrossRanks? = nil) {
@@ -146,7 +160,8 @@ public struct RegressionCV {
         precondition(!grid.isEmpty && grid.allSatisfy { $0 > 0 && $0.isFinite }, "RegressionCV: grid values must be positive")
         precondition(maxFoldToleranceFactor >= 1 && maxFoldToleranceFactor.isFinite, "RegressionCV: fold tolerance factor must be ≥ 1")
         self.grid = grid.sorted()
-        self.balanced = balanced
+        precondition((0...1).contains(classWeightPower), "RegressionCV: class weight power outside 0...1")
+        self.classWeightPower = classWeightPower
         self.solver = solver
         self.maxFoldToleranceFactor = maxFoldToleranceFactor
         self.sumAcrossRanks = sumAcrossRanks
@@ -172,7 +187,7 @@ public struct RegressionCV {
     /// - Complexity: one L-BFGS solve, `4·N·D·C` flops per evaluation.
     public func fit(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, C: Double,
                     initial: LinearModel? = nil) throws -> LinearModel {
-        try Regression.fit(x, labels: labels, numClasses: numClasses, C: C, balanced: balanced, solver: solver, initial: initial,
+        try Regression.fit(x, labels: labels, numClasses: numClasses, C: C, classWeightPower: classWeightPower, solver: solver, initial: initial,
                            combineAcrossRanks: combineAcrossRanks)
     }
 
@@ -191,7 +206,7 @@ public struct RegressionCV {
         let path = grid.filter { $0 <= C }
         var model: LinearModel? = nil
         step(path[0], 1, path.count)
-        try Regression.fitPath(x, labels: labels, numClasses: numClasses, Cs: path, balanced: balanced,
+        try Regression.fitPath(x, labels: labels, numClasses: numClasses, Cs: path, classWeightPower: classWeightPower,
                                solver: solver, combineAcrossRanks: combineAcrossRanks) { g, m in
             model = m
             if g + 1 < path.count { step(path[g + 1], g + 2, path.count) }
@@ -206,55 +221,111 @@ public struct RegressionCV {
 
     /// Cross-validates the grid on `x` (raw rows; each fold scales with its own
     /// training rows' statistics): per fold, one `Regression.fitPath` along the grid by
-    /// `foldSolver(rows:)`.
+    /// `foldSolver(rows:)`. `paths(_:labels:numClasses:assignments:)` with one assignment.
+    /// - Complexity: up to `K × grid.count` warm-started solves on `(K−1)/K` of the rows.
+    public func path(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: StratifiedFolds, shifts: [Double] = [0],
+                     stopWhenLogLossRises: Bool = false, progress: ((Int, Double, Double) -> Void)? = nil) throws -> Path {
+        try paths(x, labels: labels, numClasses: numClasses, assignments: [folds], shifts: shifts,
+                  stopWhenLogLossRises: stopWhenLogLossRises, progress: progress)[0]
+    }
+
+    /// `path` for each fold assignment of `assignments` (the repetitions of one
+    /// cross-validation), one `Path` per assignment. The folds' paths are independent, so
+    /// in one process those of every assignment run on up to `foldThreads(rows:dimension:)`
+    /// threads at once, each fold's results in its own slot and joined in fold order: the
+    /// paths are bit for bit the same on any thread count. Under MPI (`sumAcrossRanks`)
+    /// every solve sums across ranks, and the folds run one after another so that every
+    /// rank makes the same collective calls in the same order.
     /// - Parameters:
     ///   - stopWhenLogLossRises: false solves every grid value; true stops a fold's path once
     ///     its held-out log-loss has risen at `logLossRisesBeforeStop` consecutive grid
     ///     values (where `C` is chosen by that log-loss). Past the least
     ///     log-loss a larger `C` fits the training rows ever closer and the held-out ones
     ///     worse, and on near-separable rows those are the costliest solves (70 % of a
-    ///     logit-adjusted path's time on the suite's fortune-cookie embeddings). The path
-    ///     keeps the grid values every fold reached, the rest in `Path.unreached`; what it
-    ///     keeps is bit for bit what the whole path computes there (the same warm starts).
-    ///   - progress: called after each solve with (fold, `C`, held-out score).
-    /// - Complexity: up to `K × grid.count` warm-started solves on `(K−1)/K` of the rows.
-    public func path(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: StratifiedFolds, shifts: [Double] = [0],
-                     stopWhenLogLossRises: Bool = false, progress: ((Int, Double, Double) -> Void)? = nil) throws -> Path {
+    ///     logit-adjusted path's time on the suite's fortune-cookie embeddings). Each path
+    ///     keeps the grid values every fold of its assignment reached, the rest in
+    ///     `Path.unreached`; what it keeps is bit for bit what the whole path computes there
+    ///     (the same warm starts).
+    ///   - progress: called after each solve with (fold, `C`, held-out score), one call at a
+    ///     time, the folds of every assignment numbered in turn. With folds running at once,
+    ///     the `n`-th call names the `n`-th solve in fold-major order (a fold that stops early
+    ///     counts its skipped solves as done), so the steps it reports stay in order.
+    /// - Complexity: up to `assignments × K × grid.count` warm-started solves on `(K−1)/K`
+    ///   of the rows; memory for one fold's rows per thread.
+    public func paths(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, assignments: [StratifiedFolds],
+                      shifts: [Double] = [0], stopWhenLogLossRises: Bool = false,
+                      progress: ((Int, Double, Double) -> Void)? = nil) throws -> [Path] {
         precondition(!shifts.isEmpty, "RegressionCV.path: no shift")
         struct Stop: Error {}
-        let s = shifts.count
-        var scores = [[Double]](repeating: [Double](repeating: 0, count: folds.count), count: grid.count * s)
-        var logLoss = [[Double]](repeating: [Double](repeating: 0, count: folds.count), count: grid.count)
-        var reached = grid.count
-        for f in 0..<folds.count {
-            let split = FoldSplit(x, labels: labels, folds: folds, fold: f, sumAcrossRanks: sumAcrossRanks)
+        /// One fold's path: `scores[p]` and `logLoss[g]` as `Path`'s, for the grid values it reached.
+        struct FoldPath { var scores: [Double], logLoss: [Double], reached: Int }
+        let s = shifts.count, n = grid.count
+        let jobs = assignments.indices.flatMap { a in (0..<assignments[a].count).map { (a, $0) } }
+        let threads = sumAcrossRanks == nil ? RegressionCV.foldThreads(rows: x.rows, dimension: x.cols) : 1
+        let lock = NSLock()
+        var solved = 0
+        // Counts `count` solves as done; reports the last with its score.
+        func done(_ count: Int, score: Double?) {
+            guard let progress else { return }
+            lock.lock(); defer { lock.unlock() }
+            solved += count
+            if let score { progress((solved - 1) / n, grid[(solved - 1) % n], score) }
+        }
+        let perFold = try parallelMap(jobs.count, threads: min(threads, max(jobs.count, 1))) { j -> FoldPath in
+            let (a, f) = jobs[j]
+            let split = FoldSplit(x, labels: labels, folds: assignments[a], fold: f, sumAcrossRanks: sumAcrossRanks)
             var rows = [Double(split.trainLabels.count)]
             sumAcrossRanks?(&rows)
+            var out = FoldPath(scores: [Double](repeating: 0, count: n * s), logLoss: [Double](repeating: 0, count: n), reached: n)
             var rises = 0
             do {
-                try Regression.fitPath(split.train, labels: split.trainLabels, numClasses: numClasses, Cs: grid, balanced: balanced,
+                try Regression.fitPath(split.train, labels: split.trainLabels, numClasses: numClasses, Cs: grid,
+                                       classWeightPower: classWeightPower,
                                        solver: foldSolver(rows: Int(rows[0])), combineAcrossRanks: combineAcrossRanks) { g, model in
                     let logits = model.logits(split.heldOut)
                     if s == 1 && shifts[0] == 0 {
-                        scores[g][f] = split.score(model, numClasses: numClasses, sumAcrossRanks: sumAcrossRanks)
+                        out.scores[g] = split.score(model, numClasses: numClasses, sumAcrossRanks: sumAcrossRanks)
                     } else {
                         let byShift = split.scores(logits: logits, numClasses: numClasses, shifts: shifts, sumAcrossRanks: sumAcrossRanks)
-                        for q in 0..<s { scores[g * s + q][f] = byShift[q] }
+                        for q in 0..<s { out.scores[g * s + q] = byShift[q] }
                     }
-                    logLoss[g][f] = split.logLoss(logits: logits, sumAcrossRanks: sumAcrossRanks)
-                    progress?(f, grid[g], scores[g * s][f])
+                    out.logLoss[g] = split.logLoss(logits: logits, sumAcrossRanks: sumAcrossRanks)
+                    done(1, score: out.scores[g * s])
                     // The summed log-loss is the same on every rank, so every rank stops here.
-                    rises = g > 0 && logLoss[g][f] > logLoss[g - 1][f] ? rises + 1 : 0
-                    if stopWhenLogLossRises, rises >= RegressionCV.logLossRisesBeforeStop, g + 1 < grid.count {
-                        reached = min(reached, g + 1)
+                    rises = g > 0 && out.logLoss[g] > out.logLoss[g - 1] ? rises + 1 : 0
+                    if stopWhenLogLossRises, rises >= RegressionCV.logLossRisesBeforeStop, g + 1 < n {
+                        out.reached = g + 1
+                        done(n - out.reached, score: nil)
                         throw Stop()
                     }
                 }
             } catch is Stop {}
+            return out
         }
-        return Path(grid: Array(grid.prefix(reached)), shifts: shifts, scores: Array(scores.prefix(reached * s)),
-                    logLoss: Array(logLoss.prefix(reached)), unreached: Array(grid.dropFirst(reached)))
+        var first = 0
+        return assignments.map { folds in
+            let mine = perFold[first..<(first + folds.count)]
+            first += folds.count
+            let reached = mine.map(\.reached).min() ?? n
+            return Path(grid: Array(grid.prefix(reached)), shifts: shifts,
+                        scores: (0..<(reached * s)).map { p in mine.map { $0.scores[p] } },
+                        logLoss: (0..<reached).map { g in mine.map { $0.logLoss[g] } }, unreached: Array(grid.dropFirst(reached)))
+        }
     }
+
+    /// The threads `paths` solves folds on at once: the matrix products' threads
+    /// (`blasThreadCount`) while a fold's rows (`rows × dimension` floats, held scaled and
+    /// raw) stay within `concurrentFoldBytes`, else one. A small fold's products are too
+    /// short to keep several threads busy, so its folds gain from running side by side; a
+    /// large fold's products fill the threads on their own, and running its folds at once
+    /// only multiplies the copies (docs/SCALE.md, "Folds at once").
+    public static func foldThreads(rows: Int, dimension: Int) -> Int {
+        let bytes = rows.multipliedReportingOverflow(by: dimension * 2 * MemoryLayout<Float>.size)
+        return !bytes.overflow && bytes.partialValue <= concurrentFoldBytes ? blasThreadCount : 1
+    }
+
+    /// The largest copy of a fold's rows (bytes) for which `paths` solves folds at once.
+    public static let concurrentFoldBytes = 32 << 20
 
     /// Mean and standard error `sd/√K` (sample sd) of `values`. O(K).
     public static func meanAndStandardError(_ values: [Double]) -> (mean: Double, se: Double) {

@@ -123,7 +123,7 @@ extension GLAGSelection {
         var balanced: LinearModel?
         if grid.contains(where: { $0.teacher == .balanced }) {
             balanced = try Regression.fit(train.features, labels: train.labels, numClasses: train.numClasses,
-                                          C: inverseRegularization, balanced: true,
+                                          C: inverseRegularization, classWeightPower: 1,
                                           solver: LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000))
         }
         return try select(grid, validation: val, trainCounts: train.classCounts, name: \.name, fit: { cand in

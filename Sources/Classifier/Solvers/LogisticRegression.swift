@@ -152,6 +152,17 @@ public struct LogisticRegression: Sendable {
         return counts.map { $0 > 0 ? total / (present * $0) : 0 }
     }
 
+    /// Class weights `∝ n_c^(−power)` for the classes present, scaled so that the rows'
+    /// total weight stays `Σ n` (0 for a class with no rows): `power = 1` is
+    /// `balancedClassWeights`, bit for bit; `0` weighs every row 1; `1/2` (square-root
+    /// weighting) sits between. O(C).
+    public static func classWeights(classCounts counts: [Double], power: Double) -> [Double] {
+        if power == 1 { return balancedClassWeights(classCounts: counts) }
+        let total = counts.reduce(0, +)
+        let mass = counts.reduce(0) { $1 > 0 ? $0 + pow($1, 1 - power) : $0 }
+        return counts.map { $0 > 0 ? total * pow($0, -power) / mass : 0 }
+    }
+
     /// A solved regression and how the solver got there.
     public struct Solution: Sendable {
         public var model: LinearModel
