@@ -83,7 +83,7 @@ final class CrossValidationTests: XCTestCase {
         let folds = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 1), shifts = [0.0, 1.0]
         let whole = try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts)
         var solves = 0
-        let cut = try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts, stopWhenLogLossRises: true) { _, _, _ in solves += 1 }
+        let cut = try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts, stopWhenLogLossRises: true) { _, _ in solves += 1 }
         let k = cut.grid.count
         XCTAssertLessThan(k, whole.grid.count, "overfitting rows: the held-out log-loss rises at large C")
         XCTAssertLessThan(solves, 5 * whole.grid.count)
@@ -103,9 +103,9 @@ final class CrossValidationTests: XCTestCase {
     }
 
     /// Folds solved at once give the path of folds solved one after another, bit for bit
-    /// (with and without the log-loss stop, one assignment or several), and the progress reports come one at a time,
-    /// in increasing order, one per solve that ran (every solve of the grid in fold-major
-    /// order when no fold stops early).
+    /// (with and without the log-loss stop, one assignment or several), and the progress
+    /// reports come one at a time, in increasing order, one per solve that ran (every solve
+    /// of the grid in fold-major order when no fold stops early).
     func testFoldsSolvedAtOnceGiveTheSerialPath() throws {
         let (x, y) = overfittingRows()
         let folds = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 3), shifts = [0.0, 0.5, 1.0]
@@ -123,7 +123,7 @@ final class CrossValidationTests: XCTestCase {
                     var seen: [Int] = []
                     var inside = 0, overlapped = false
                     paths.append(try cv.path(x, labels: y, numClasses: 2, folds: folds, shifts: shifts,
-                                             stopWhenLogLossRises: stop) { f, c, _ in
+                                             stopWhenLogLossRises: stop) { f, c in
                         inside += 1; if inside > 1 { overlapped = true }
                         seen.append(f * cv.grid.count + cv.grid.firstIndex(of: c)!)
                         usleep(200)

@@ -73,7 +73,7 @@ public struct FitData {
     /// A `RegressionCV.path` progress sink that reports to `progress`: path `index` of
     /// `paths` over `grid` (sorted, as the path runs it) and `folds` folds; nil without a sink.
     /// Reports the path's first solve at once, then after each solve the next one.
-    func pathProgress(_ name: String, grid: [Double], folds: Int, paths: Int = 1, index: Int = 0) -> ((Int, Double, Double) -> Void)? {
+    func pathProgress(_ name: String, grid: [Double], folds: Int, paths: Int = 1, index: Int = 0) -> ((Int, Double) -> Void)? {
         guard let report = progress else { return nil }
         let perPath = folds * grid.count, total = paths * perPath
         func step(_ done: Int) -> FitProgress {
@@ -82,7 +82,7 @@ public struct FitData {
                                step: "\(name): fold \(next / grid.count + 1)/\(folds), C = \(grid[next % grid.count])")
         }
         report(step(0))
-        return { f, c, _ in report(step(f * grid.count + (grid.firstIndex(of: c) ?? 0) + 1)) }
+        return { f, c in report(step(f * grid.count + (grid.firstIndex(of: c) ?? 0) + 1)) }
     }
 
     /// Reports the start of a step that is not one solve of a path (a refit, a generation,

@@ -190,7 +190,7 @@ extension LogitAdjustedRegression {
     /// folds of every assignment in turn.
     /// - Complexity: up to `folds.count × K × grid` warm-started solves.
     static func path(_ cv: RegressionCV, _ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: [StratifiedFolds],
-                     shifts: [Double], progress: ((Int, Double, Double) -> Void)?) throws -> RegressionCV.Path {
+                     shifts: [Double], progress: ((Int, Double) -> Void)?) throws -> RegressionCV.Path {
         let choosesCByLogLoss = shifts.count > 1 && cv.grid.count > 1
         let paths = try cv.paths(x, labels: labels, numClasses: numClasses, assignments: folds, shifts: shifts,
                                  stopWhenLogLossRises: choosesCByLogLoss, progress: progress)

@@ -154,7 +154,7 @@ public enum CrossValidatedSelection {
         gr.grid = grid; gr.blend = blend; gr.cDivisor = cDivisor
         var paths: [RegressionCV.Path] = [], candidates: [Candidate] = []
         for (i, space) in spaces.enumerated() {
-            let step: ((Int, Double, Double) -> Void)? = progress == nil ? nil : { f, c, _ in
+            let step: ((Int, Double) -> Void)? = progress == nil ? nil : { f, c in
                 report(i * perPath + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
             }
             let path = try cv.path(space.features, labels: labels, numClasses: numClasses, folds: folds, progress: step)
@@ -173,7 +173,7 @@ public enum CrossValidatedSelection {
             report(spaces.count * perPath + f + 1)
         }))
         let adjusted = RegressionCV(grid: grid, classWeightPower: logitAdjustedWeightPower, solver: solver)
-        let laStep: ((Int, Double, Double) -> Void)? = progress == nil ? nil : { f, c, _ in
+        let laStep: ((Int, Double) -> Void)? = progress == nil ? nil : { f, c in
             report(spaces.count * perPath + k + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
         }
         let laPath = try LogitAdjustedRegression.path(adjusted, spaces[last].features, labels: labels, numClasses: numClasses,

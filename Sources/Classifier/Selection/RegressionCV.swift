@@ -224,7 +224,7 @@ public struct RegressionCV {
     /// `foldSolver(rows:)`. `paths(_:labels:numClasses:assignments:)` with one assignment.
     /// - Complexity: up to `K × grid.count` warm-started solves on `(K−1)/K` of the rows.
     public func path(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, folds: StratifiedFolds, shifts: [Double] = [0],
-                     stopWhenLogLossRises: Bool = false, progress: ((Int, Double, Double) -> Void)? = nil) throws -> Path {
+                     stopWhenLogLossRises: Bool = false, progress: ((Int, Double) -> Void)? = nil) throws -> Path {
         try paths(x, labels: labels, numClasses: numClasses, assignments: [folds], shifts: shifts,
                   stopWhenLogLossRises: stopWhenLogLossRises, progress: progress)[0]
     }
@@ -246,15 +246,15 @@ public struct RegressionCV {
     ///     keeps the grid values every fold of its assignment reached, the rest in
     ///     `Path.unreached`; what it keeps is bit for bit what the whole path computes there
     ///     (the same warm starts).
-    ///   - progress: called after each solve with (fold, `C`, held-out score), one call at a
-    ///     time, the folds of every assignment numbered in turn. With folds running at once,
+    ///   - progress: called after each solve with (fold, `C`), one call at a time, the folds
+    ///     of every assignment numbered in turn. With folds running at once,
     ///     the `n`-th call names the `n`-th solve in fold-major order (a fold that stops early
     ///     counts its skipped solves as done), so the steps it reports stay in order.
     /// - Complexity: up to `assignments × K × grid.count` warm-started solves on `(K−1)/K`
     ///   of the rows; memory for one fold's rows per thread.
     public func paths(_ x: Matrix<Float>, labels: [Int32], numClasses: Int, assignments: [StratifiedFolds],
                       shifts: [Double] = [0], stopWhenLogLossRises: Bool = false,
-                      progress: ((Int, Double, Double) -> Void)? = nil) throws -> [Path] {
+                      progress: ((Int, Double) -> Void)? = nil) throws -> [Path] {
         precondition(!shifts.isEmpty, "RegressionCV.path: no shift")
         struct Stop: Error {}
         /// One fold's path: `scores[p]` and `logLoss[g]` as `Path`'s, for the grid values it reached.
@@ -264,12 +264,12 @@ public struct RegressionCV {
         let threads = sumAcrossRanks == nil ? RegressionCV.foldThreads(rows: x.rows, dimension: x.cols) : 1
         let lock = NSLock()
         var solved = 0
-        // Counts `count` solves as done; reports the last with its score.
-        func done(_ count: Int, score: Double?) {
+        // Counts `count` solves as done; reports the last unless they were skipped.
+        func done(_ count: Int, skipped: Bool = false) {
             guard let progress else { return }
             lock.lock(); defer { lock.unlock() }
             solved += count
-            if let score { progress((solved - 1) / n, grid[(solved - 1) % n], score) }
+            if !skipped { progress((solved - 1) / n, grid[(solved - 1) % n]) }
         }
         let perFold = try parallelMap(jobs.count, threads: min(threads, max(jobs.count, 1))) { j -> FoldPath in
             let (a, f) = jobs[j]
@@ -290,12 +290,12 @@ public struct RegressionCV {
                         for q in 0..<s { out.scores[g * s + q] = byShift[q] }
                     }
                     out.logLoss[g] = split.logLoss(logits: logits, sumAcrossRanks: sumAcrossRanks)
-                    done(1, score: out.scores[g * s])
+                    done(1)
                     // The summed log-loss is the same on every rank, so every rank stops here.
                     rises = g > 0 && out.logLoss[g] > out.logLoss[g - 1] ? rises + 1 : 0
                     if stopWhenLogLossRises, rises >= RegressionCV.logLossRisesBeforeStop, g + 1 < n {
                         out.reached = g + 1
-                        done(n - out.reached, score: nil)
+                        done(n - out.reached, skipped: true)
                         throw Stop()
                     }
                 }
