@@ -294,10 +294,23 @@ def test_labels(s, seeds):
     return ys
 
 
+def set_digest(root, name, seed):
+    """The text set's digest (build_sets.py's `texts_sha256`) under ACC_DIR `root`; None for a
+    set without one (tabular sets, or built before digests) or not there."""
+    path = os.path.join(set_dir(root, name, seed), "test.h5")
+    if not os.path.exists(path):
+        return None
+    with h5py.File(path, "r") as f:
+        v = f.attrs.get("texts_sha256")
+    return None if v is None else (v.decode() if isinstance(v, bytes) else str(v))
+
+
 def compare(args):
     """Each method's runs here ($ACC_DIR) against its runs in `--against` (another build's,
     on the same sets and seeds), paired per seed and per test row: the change a candidate
-    makes, with its standard error, before any table against the bar."""
+    makes, with its standard error, before any table against the bar. Runs on text sets
+    whose digests differ (build_sets.py's `texts_sha256`: the texts moved with a package
+    update) are refused, not paired."""
     rng = np.random.default_rng(0)
     out = ["| set | method | seeds | new − old overall | ± SE | Δ Few | W/T/L | same predictions | choice changed |",
            "|---|---|---|---|---|---|---|---|---|"]
@@ -309,6 +322,11 @@ def compare(args):
                      if os.path.exists(f"{ACC}/suite/{n}") and os.path.exists(f"{args.against}/suite/{n}")]
             if not pairs:
                 continue
+            for x, _ in pairs:
+                here, there = set_digest(ACC, s, x["seed"]), set_digest(args.against, s, x["seed"])
+                if here and there and here != there:
+                    raise SystemExit(f"{s} seed {x['seed']}: the set under {ACC} and under {args.against} differ "
+                                     f"(texts_sha256 {here[:12]}… vs {there[:12]}…): their runs cannot be paired")
             a, b = [x for x, _ in pairs], [y for _, y in pairs]
             p = paired(a, b, test_labels(s, [x["seed"] for x in a]), rng)
             same = sum(x.get("predictions") is not None and x.get("predictions") == y.get("predictions") for x, y in pairs)
