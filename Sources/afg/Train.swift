@@ -259,9 +259,14 @@ struct Train: ParsableCommand {
                                      history: o.history, selected: o.selected, selectionGrid: grid)))
             return
         }
-        if let g = o.grid, let s = o.selected { printGrid(g, best: g.firstIndex { $0.name == s }!) }
-        print("wrote \(out) (method \(o.method), Tukey λ \(o.lambda.map { "\($0)" } ?? "none"), \(String(format: "%.1f", o.seconds)) s)")
         let where_ = o.trainedOnValidation ? "train + val" : "train"
+        if let g = o.grid, let s = o.selected {
+            // Scores of a cross-validated choice are its held-out folds', not the validation file's.
+            printGrid(g, best: g.firstIndex { $0.name == s }!,
+                      scored: o.crossValidation.map { "held-out mean per-class recall, \($0.folds)-fold CV on \(where_)" }
+                          ?? "validation mean per-class recall")
+        }
+        print("wrote \(out) (method \(o.method), Tukey λ \(o.lambda.map { "\($0)" } ?? "none"), \(String(format: "%.1f", o.seconds)) s)")
         if let s = o.selected { print(o.crossValidation == nil ? "chosen on validation: \(s)" : "chosen by cross-validation on \(where_): \(s)") }
         for (k, v) in o.chosen.sorted(by: { $0.key < $1.key }) {
             print(o.crossValidation == nil ? "chosen on validation: \(k) = \(v)" : "chosen by cross-validation on \(where_): \(k) = \(v)")
@@ -275,10 +280,10 @@ struct Train: ParsableCommand {
     }
 }
 
-/// The grid on stdout, the chosen setting starred.
-func printGrid(_ scores: [GridScore], best: Int) {
+/// The grid on stdout, the chosen setting starred; `scored` says what its scores are.
+func printGrid(_ scores: [GridScore], best: Int, scored: String) {
     let width = scores.map(\.name.count).max() ?? 0
-    print("selection grid (validation mean per-class recall):")
+    print("selection grid (\(scored)):")
     for (i, e) in scores.enumerated() {
         print("  \(i == best ? "*" : " ") \(e.name.padding(toLength: width, withPad: " ", startingAt: 0)) \(pct(e.recall))"
               + (e.detail.isEmpty ? "" : "   \(e.detail)"))
