@@ -132,7 +132,7 @@ final class CrossValidationTests: XCTestCase {
                     XCTAssertFalse(overlapped, "progress is called one at a time")
                     reports.append(seen)
                 }
-                XCTAssertEqual(paths[0], paths[1], "stop \(stop), balanced \(cv.balanced)")
+                XCTAssertEqual(paths[0], paths[1], "stop \(stop), power \(cv.classWeightPower)")
                 for seen in reports {
                     XCTAssertTrue(zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 }, "in order: \(seen)")
                     XCTAssertEqual(seen.count, reports[0].count, "one report per solve that ran")

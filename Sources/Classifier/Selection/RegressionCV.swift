@@ -121,8 +121,6 @@ public struct RegressionCV {
     /// Class weights `∝ n_c^(−classWeightPower)` (`LogisticRegression.classWeights`): 1 is
     /// scikit-learn's `class_weight="balanced"`, 0 unweighted.
     public var classWeightPower: Double
-    /// Whether the rows are weighted as scikit-learn's `class_weight="balanced"` weighs them.
-    public var balanced: Bool { classWeightPower == 1 }
     public var solver: LogisticRegression
     /// Rows spread over the processes of a job (each passing its own rows and its part of
     /// the folds): class counts, total weight, every solver evaluation, the scalers and the
@@ -271,7 +269,7 @@ public struct RegressionCV {
             solved += count
             if !skipped { progress((solved - 1) / n, grid[(solved - 1) % n]) }
         }
-        let perFold = try parallelMap(jobs.count, threads: min(threads, max(jobs.count, 1))) { j -> FoldPath in
+        let perFold = try parallelMap(jobs.count, threads: threads) { j -> FoldPath in
             let (a, f) = jobs[j]
             let split = FoldSplit(x, labels: labels, folds: assignments[a], fold: f, sumAcrossRanks: sumAcrossRanks)
             var rows = [Double(split.trainLabels.count)]
