@@ -18,7 +18,7 @@ let hdf5Linking: [LinkerSetting] = FileManager.default.fileExists(atPath: hdf5Ar
 // safetensors).
 // Distributed (→ CMPI, Open MPI; → Linalg for its double-double sums) sits beside them too,
 // imported only by the CLI and its own tests: AFG and Classifier take sum-across-ranks
-// closures instead. Nothing imports the CLI.
+// closures instead. No library imports the CLI (its own test target does).
 let package = Package(
     name: "afg",
     products: [
