@@ -12,7 +12,9 @@ kept to check a choice on draws it was not made on (`run --seeds 3 4`, `table --
 held-out seeds of the logit-adjustment prototypes), `--seeds 7 8` two more
 built on 2026-12-01 to check that round's candidates, `--seeds 9 10` two more built after
 the two-view blend was committed, `--seeds 11 12` two more built after the pooled scaling
-was chosen, and `--seeds 13 14 15 16` four more built after it was committed (docs/RESULTS.md).
+was chosen, `--seeds 13 14 15 16` four more built after it was committed, and `--seeds 16 17 18 19`
+built on 2026-12-07, on a machine that had seeds 0-15 only, after square-root class weights
+were committed (docs/RESULTS.md).
 
 Methods (every one sees the same labelled rows, train + val; the test split is balanced and
 only scored):
