@@ -122,7 +122,8 @@ def run_afg(method, d, seed):
     if not np.array_equal(mine, conf):
         raise SystemExit(f"{d}: {method} seed {seed}: the exported classifier's predictions disagree with "
                          f"afg evaluate on {int(np.abs(mine - conf).sum()) // 2} test rows")
-    return p, seconds, {"selected": info.get("selected"), "chosen": info.get("chosen")}
+    return p, seconds, {"selected": info.get("selected"), "chosen": info.get("chosen"),
+                        "cv_scores": info.get("selectionGrid")}
 
 
 def split_rows(d):
