@@ -53,6 +53,9 @@ def main():
                 rec = run(args.runs, s, k, "recommended")
                 if rec is None or rec.get("cv_scores") is None:
                     raise SystemExit(f"{args.runs}: {s} seed {k}: no recommended run with cv_scores")
+                if set(rec["cv_scores"]) != {BALANCED, BLEND, LA}:
+                    raise SystemExit(f"{args.runs}: {s} seed {k}: candidates {sorted(rec['cv_scores'])}: only runs "
+                                     "with one input space (signed features) map to glag and afg-lr")
                 pick = rule(rec["cv_scores"], rec["selected"])
                 source = rec if pick == rec["selected"] else run(args.runs, s, k, {BLEND: "glag", BALANCED: "afg-lr"}.get(pick, ""))
                 if source is None:

@@ -85,9 +85,9 @@ def scores(recall, counts, overall):
     return out
 
 
-def afg_predictions(clf, xs, tmp):
-    """The class of the largest logit of each row of `xs` under the classifier file `clf`:
-    exported as .npz (`afg export`) and applied as the afg Python package applies it."""
+def afg_logits(clf, xs, tmp):
+    """The logits of each row of `xs` under the classifier file `clf`: exported as .npz
+    (`afg export`) and applied as the afg Python package applies it."""
     from afg.estimators import tukey
     npz = os.path.join(tmp, "c.npz")
     subprocess.run([AFG, "export", "--classifier", clf, "--out", npz], capture_output=True, check=True)
@@ -97,7 +97,12 @@ def afg_predictions(clf, xs, tmp):
         logits = tukey(x, lam) @ m["weight"].T.astype(np.float64) + m["bias"].astype(np.float64)
         if "raw_weight" in m.files:
             logits += x @ m["raw_weight"].T.astype(np.float64)
-    return np.argmax(logits, 1)
+    return logits
+
+
+def afg_predictions(clf, xs, tmp):
+    """The class of the largest logit of each row of `xs` under the classifier file `clf`."""
+    return np.argmax(afg_logits(clf, xs, tmp), 1)
 
 
 def run_afg(method, d, seed):
