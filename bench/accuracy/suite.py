@@ -40,7 +40,8 @@ bar per seed (win / loss when the difference exceeds 0.05 points) and gives each
 standard error over the seeds and the test rows (`bootstrap_se`): a set's test split is the
 same for every seed, so its sampling noise stays in a mean over seeds. afg's predictions are
 its classifier file applied as the afg Python package applies it, checked against
-`afg evaluate`'s confusion matrix.
+`afg evaluate`'s confusion matrix; the recommended command's JSON also keeps each
+candidate's cross-validated mean (`cv_scores`, read by simulate_choice.py).
 """
 import argparse, json, os, subprocess, sys, tempfile, time, warnings
 import numpy as np
