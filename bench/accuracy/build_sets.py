@@ -7,7 +7,9 @@ each as train / val / balanced test feature files (docs/FORMAT.md).
 ACC_DIR defaults to /tmp/afg-accuracy. Seed 0 is written to ACC_DIR/<set>/{train,val,test}.h5,
 seed k > 0 to ACC_DIR/<set>/seed<k>/{train,val,test}.h5. The test split of a set is the same
 for every seed (drawn with a fixed generator), so results of different seeds are paired on it;
-the seed changes which rows go to train and val.
+the seed changes which rows go to train and val. `--test-seed T` draws another fixed test split
+(its rows then train in some seeds), to see how much a result owes to the suite's one test
+split; a text set embeds the same rows either way (fmnist-lt keeps its fixture's split).
 
 | set | source | domain | classes | dim | long tail | val |
 |---|---|---|---|---|---|---|
@@ -46,7 +48,8 @@ import h5py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-TEST_SEED = 12345  # the test split never depends on --seed
+TEST_SEED = 12345  # the test split never depends on --seed (--test-seed draws another)
+POOL_SEED = TEST_SEED + 1  # the rows a text set embeds; never depends on either seed
 MLBENCH = "/usr/lib/R/site-library/mlbench/data"
 FORTUNES = "/usr/share/games/fortunes"
 
@@ -69,11 +72,11 @@ def write(dirname, split, x, y, names, attrs):
     os.replace(p + ".tmp", p)
 
 
-def split_balanced_source(x, y, names, seed, n_test, n_val, n_max, imb):
+def split_balanced_source(x, y, names, seed, n_test, n_val, n_max, imb, test_seed=TEST_SEED):
     """Balanced source: fixed balanced test of n_test/class; then, per seed, a balanced val of
     n_val/class and an exponential train profile (class order = label order)."""
     C = len(names)
-    trg = np.random.default_rng(TEST_SEED)
+    trg = np.random.default_rng(test_seed)
     rng = np.random.default_rng(seed)
     prof = exp_profile(C, n_max, imb)
     te, va, tr = [], [], []
@@ -88,7 +91,7 @@ def split_balanced_source(x, y, names, seed, n_test, n_val, n_max, imb):
             (("train", tr), ("val", va), ("test", te))}
 
 
-def split_natural(x, y, names, seed, n_test, n_max, imb, val_frac=0.1):
+def split_natural(x, y, names, seed, n_test, n_max, imb, val_frac=0.1, test_seed=TEST_SEED):
     """Naturally long-tailed source: classes ranked by their size; fixed balanced test of
     n_test/class; per seed, val = val_frac of the remaining rows (>= 2/class, long-tailed like
     train) and train = min(rest, exponential profile by rank)."""
@@ -96,7 +99,7 @@ def split_natural(x, y, names, seed, n_test, n_max, imb, val_frac=0.1):
     counts = np.bincount(y, minlength=C)
     order = np.argsort(-counts, kind="stable")
     prof = exp_profile(C, n_max, imb)
-    trg = np.random.default_rng(TEST_SEED)
+    trg = np.random.default_rng(test_seed)
     rng = np.random.default_rng(seed)
     te, va, tr = [], [], []
     for r, c in enumerate(order):
@@ -174,7 +177,7 @@ def pool(rows, n_test, n_max, imb, factor):
     cnt = {l: labs.count(l) for l in names}
     order = sorted(names, key=lambda l: (-cnt[l], l))
     prof = dict(zip(order, exp_profile(len(names), n_max, imb)))
-    rng = np.random.default_rng(TEST_SEED + 1)
+    rng = np.random.default_rng(POOL_SEED)
     keep = []
     for l in names:
         idx = [i for i, r in enumerate(rows) if r[1] == l]
@@ -303,38 +306,40 @@ def source_perl_pod(cache_dir):
     return x, y, names, digest
 
 
-def build(name, seed, cache_dir):
-    """Returns ({split: (x, y)}, class_names, attrs)."""
+def build(name, seed, cache_dir, test_seed=TEST_SEED):
+    """Returns ({split: (x, y)}, class_names, attrs); `test_seed` draws the fixed test split."""
+    if test_seed != TEST_SEED and name == "fmnist-lt":
+        raise SystemExit("fmnist-lt keeps its fixture's test split: --test-seed does not apply")
     if name == "letter-lt":
         x, y, names = read_mlbench("LetterRecognition", "lettr")
-        sp = split_balanced_source(x, y, names, seed, 150, 20, 560, 100)
+        sp = split_balanced_source(x, y, names, seed, 150, 20, 560, 100, test_seed=test_seed)
         a = dict(source="R mlbench LetterRecognition (UCI letter), exponential IF 100", domain="tabular")
     elif name == "satimage-lt":
         x, y, names = read_mlbench("Satellite", "classes")
-        sp = split_balanced_source(x, y, names, seed, 150, 20, 450, 50)
+        sp = split_balanced_source(x, y, names, seed, 150, 20, 450, 50, test_seed=test_seed)
         a = dict(source="R mlbench Satellite (UCI Statlog Landsat), exponential IF 50", domain="tabular")
     elif name == "digits-lt":
         from sklearn.datasets import load_digits
         x, y = load_digits(return_X_y=True)
         x = (x / 16.0).astype(np.float32); names = [str(i) for i in range(10)]
-        sp = split_balanced_source(x, y, names, seed, 60, 10, 100, 25)
+        sp = split_balanced_source(x, y, names, seed, 60, 10, 100, 25, test_seed=test_seed)
         a = dict(source="scikit-learn digits (UCI 8x8), exponential IF 25", domain="image pixels")
     elif name == "debian-sections":
         x, y, names, digest = source_debian(cache_dir)
-        sp = split_natural(x, y, names, seed, 20, 600, 60)
+        sp = split_natural(x, y, names, seed, 20, 600, 60, test_seed=test_seed)
         a = dict(source="Debian bookworm package synopses by Section, all-MiniLM-L6-v2", domain="text embedding")
     elif name == "fortunes":
         x, y, names, digest = source_fortunes(cache_dir)
-        sp = split_natural(x, y, names, seed, 15, 500, 25)
+        sp = split_natural(x, y, names, seed, 15, 500, 25, test_seed=test_seed)
         a = dict(source="Debian fortunes cookie files by file, all-MiniLM-L6-v2", domain="text embedding")
     elif name == "python-docs":
         x, y, names, digest = source_python_docs(cache_dir)
-        sp = split_natural(x, y, names, seed, 15, 250, 80)
+        sp = split_natural(x, y, names, seed, 15, 250, 80, test_seed=test_seed)
         a = dict(source="Python 3.11 standard library docstrings by top-level module, all-MiniLM-L6-v2",
                  domain="text embedding")
     elif name == "perl-pod":
         x, y, names, digest = source_perl_pod(cache_dir)
-        sp = split_natural(x, y, names, seed, 15, 300, 100)
+        sp = split_natural(x, y, names, seed, 15, 300, 100, test_seed=test_seed)
         a = dict(source="Perl 5.36 core module POD paragraphs by top-level namespace, all-MiniLM-L6-v2",
                  domain="text embedding")
     elif name == "fmnist-lt":
@@ -355,6 +360,7 @@ def build(name, seed, cache_dir):
     else:
         raise SystemExit(f"unknown set {name}")
     a["seed"] = seed
+    a["test_seed"] = test_seed
     if name in TEXT_SETS:
         a["texts_sha256"] = digest
     return sp, names, a
@@ -374,12 +380,15 @@ def main():
     ap.add_argument("--out", default=os.environ.get("ACC_DIR", "/tmp/afg-accuracy"))
     ap.add_argument("--sets", nargs="*", default=SETS)
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    ap.add_argument("--test-seed", type=int, default=TEST_SEED,
+                    help=f"draw another fixed test split (default {TEST_SEED}, the suite's); the rows a text set "
+                         "embeds stay the same, so train and val are drawn from the rest of the same pool")
     a = ap.parse_args()
     cache = os.path.join(a.out, "cache")
     summary = {}
     for name in a.sets:
         for seed in a.seeds:
-            sp, names, attrs = build(name, seed, cache)
+            sp, names, attrs = build(name, seed, cache, a.test_seed)
             d = set_dir(a.out, name, seed)
             for s, (x, y) in sp.items():
                 write(d, s, x, y, names, dict(attrs))
