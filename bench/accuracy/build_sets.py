@@ -61,15 +61,20 @@ def exp_profile(C, n_max, imb):
 def write(dirname, split, x, y, names, attrs):
     os.makedirs(dirname, exist_ok=True)
     p = os.path.join(dirname, f"{split}.h5")
-    with h5py.File(p + ".tmp", "w") as f:
-        f.create_dataset("features", data=np.ascontiguousarray(x, dtype=np.float32))
-        f.create_dataset("labels", data=np.asarray(y, dtype=np.int64))
-        f.create_dataset("class_names", data=list(names), dtype=h5py.string_dtype("utf-8"))
-        f.attrs["num_classes"] = len(names)
-        f.attrs["split"] = split
-        for k, v in attrs.items():
-            f.attrs[k] = v
-    os.replace(p + ".tmp", p)
+    try:
+        with h5py.File(p + ".tmp", "w") as f:
+            f.create_dataset("features", data=np.ascontiguousarray(x, dtype=np.float32))
+            f.create_dataset("labels", data=np.asarray(y, dtype=np.int64))
+            f.create_dataset("class_names", data=list(names), dtype=h5py.string_dtype("utf-8"))
+            f.attrs["num_classes"] = len(names)
+            f.attrs["split"] = split
+            for k, v in attrs.items():
+                f.attrs[k] = v
+        os.replace(p + ".tmp", p)
+    except BaseException:
+        if os.path.exists(p + ".tmp"):
+            os.remove(p + ".tmp")
+        raise
 
 
 def split_balanced_source(x, y, names, seed, n_test, n_val, n_max, imb, test_seed=TEST_SEED):
@@ -384,6 +389,8 @@ def main():
                     help=f"draw another fixed test split (default {TEST_SEED}, the suite's); the rows a text set "
                          "embeds stay the same, so train and val are drawn from the rest of the same pool")
     a = ap.parse_args()
+    if not 0 <= a.test_seed < 2 ** 63:
+        ap.error(f"--test-seed {a.test_seed}: must be in [0, 2^63)")
     cache = os.path.join(a.out, "cache")
     summary = {}
     for name in a.sets:

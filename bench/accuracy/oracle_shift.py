@@ -44,6 +44,9 @@ def main():
         curves = []
         for seed in args.seeds:
             d = os.path.join(ACC, s) if seed == 0 else os.path.join(ACC, s, f"seed{seed}")
+            missing = [f for f in ("train.h5", "val.h5", "test.h5") if not os.path.isfile(os.path.join(d, f))]
+            if missing:
+                raise SystemExit(f"{d}: no {', '.join(missing)} (build_sets.py --sets {s} --seeds {seed})")
             _, y, _, _, c = split_rows(d)
             log_prior = np.log(np.bincount(y, minlength=c) / len(y))
             with tempfile.TemporaryDirectory() as tmp:
