@@ -6,12 +6,13 @@ free bias, so the logit-adjusted loss and the post-hoc shift give the same class
 A margin that depends on the row's own label is not absorbed: the LDAM loss (Cao et al.,
 NeurIPS 2019) subtracts Delta_y = m * (n_y / n_min)^(-1/4) from the true class's logit only,
 so a tail class must win by more and its weight row grows where the data ask for it, not by
-reweighting its few rows. Each rule here starts from the suite's la-ll choice of C (one
-5-fold CV of the unweighted regression on StandardScaler rows, C by log-loss), then fits the
-margin loss at that C on the same folds for every m in MS (L2 on the weights, the bias free,
-as scikit-learn's lbfgs; m = 0 is the CV's own fold fit):
+reweighting its few rows. Each rule here starts from the la-ll choice of C (the 5-fold CV
+of the unweighted regression of prototype_tau_norm.unweighted_cv, C by log-loss), then fits
+the margin loss at that C on the same folds for every m in MS (L2 on the weights, the bias
+free, as scikit-learn's lbfgs; m = 0 is the CV's own fold fit; a first run used MS's first
+four values, m <= 2):
 
-  la-ll     C by log-loss, tau by balanced accuracy (the suite's sk-la-ll; m = 0)
+  la-ll     C by log-loss, tau by balanced accuracy (the suite's sk-la-ll on this grid; m = 0)
   ldam      m by balanced accuracy, no shift
   ldam-la   m and tau jointly by balanced accuracy
 
@@ -27,11 +28,11 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from prototype_la_choice import main_for  # noqa: E402
-from suite import CS, TAUS, groups, load, recall_of, split_rows  # noqa: E402
+from prototype_tau_norm import CS_HERE, balanced, unweighted_cv  # noqa: E402
+from suite import TAUS, groups, load, recall_of  # noqa: E402
 
 warnings.filterwarnings("ignore")
 RULES = ["la-ll", "ldam", "ldam-la"]
-CS_HERE = CS[:7]
 MS = np.array([0.0, 0.5, 1.0, 2.0, 4.0, 8.0])
 
 
@@ -61,22 +62,11 @@ def fit_margin(z, y, c, C, delta, w0=None):
     return r.x.reshape(c, dim + 1)
 
 
-def balanced(y, pred, c):
-    return np.mean([np.mean(pred[y == k] == k) for k in range(c) if np.any(y == k)])
-
-
 def run_one(d, seed):
-    from sklearn.linear_model import LogisticRegressionCV
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.preprocessing import StandardScaler
-    x, y, xs, ys, c = split_rows(d)
     t0 = time.time()
-    sc = StandardScaler().fit(x); z = sc.transform(x); zs = sc.transform(xs)
-    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
-    lr = LogisticRegressionCV(Cs=CS_HERE, cv=cv, scoring="neg_log_loss", max_iter=3000, refit=False).fit(z, y)
-    jl = int(np.argmax(np.mean(lr.scores_[lr.classes_[0]], axis=0)))
+    y, ys, c, z, zs, cv, ll, paths = unweighted_cv(d, seed)
+    jl = int(np.argmax(ll))
     C = CS_HERE[jl]
-    paths = np.stack([lr.coefs_paths_[k] for k in lr.classes_])      # classes x folds x Cs x (D+1)
     ba = np.zeros((5, len(MS), len(TAUS)))
     for f, (tr, te) in enumerate(cv.split(z, y)):
         counts = np.bincount(y[tr], minlength=c)

@@ -45,20 +45,30 @@ def normalised(w, p):
 
 
 def balanced(y, pred, c):
+    """Mean recall over the classes present in `y`."""
     return np.mean([np.mean(pred[y == k] == k) for k in range(c) if np.any(y == k)])
 
 
-def run_one(d, seed):
-    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+def unweighted_cv(d, seed):
+    """The CV both weight prototypes start from: StandardScaler on train + val, one unweighted
+    LogisticRegressionCV over CS_HERE on the suite's folds (scoring log-loss, no refit).
+    Returns (y, ys, c, z, zs, cv, mean log-loss score per C, fold weights as
+    classes x folds x Cs x (D+1))."""
+    from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import StandardScaler
     x, y, xs, ys, c = split_rows(d)
-    t0 = time.time()
     sc = StandardScaler().fit(x); z = sc.transform(x); zs = sc.transform(xs)
     cv = StratifiedKFold(5, shuffle=True, random_state=seed)
     lr = LogisticRegressionCV(Cs=CS_HERE, cv=cv, scoring="neg_log_loss", max_iter=3000, refit=False).fit(z, y)
     ll = np.mean(lr.scores_[lr.classes_[0]], axis=0)
-    paths = np.stack([lr.coefs_paths_[k] for k in lr.classes_])      # classes x folds x Cs x (D+1)
+    return y, ys, c, z, zs, cv, ll, np.stack([lr.coefs_paths_[k] for k in lr.classes_])
+
+
+def run_one(d, seed):
+    from sklearn.linear_model import LogisticRegression
+    t0 = time.time()
+    y, ys, c, z, zs, cv, ll, paths = unweighted_cv(d, seed)
     ba = np.zeros((5, len(CS_HERE), len(PS), len(TAUS)))              # folds x C x p x tau
     for f, (tr, te) in enumerate(cv.split(z, y)):
         logp = np.log(np.bincount(y[tr], minlength=c) / len(tr))
