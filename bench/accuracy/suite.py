@@ -14,8 +14,9 @@ built on 2026-12-01 to check that round's candidates, `--seeds 9 10` two more bu
 the two-view blend was committed, `--seeds 11 12` two more built after the pooled scaling
 was chosen, `--seeds 13 14 15 16` four more built after it was committed, and `--seeds 16 17 18 19`
 built on 2026-12-07, on a machine that had seeds 0-15 only, after square-root class weights
-were committed, and `--seeds 20 ... 25` of the four signed sets, drawn later that day to check
-a lead of the τ-normalisation prototype (docs/RESULTS.md).
+were committed, and `--seeds 20 ... 25`, drawn later that day (first of the four signed sets,
+to check a lead of the τ-normalisation prototype; then of all eight), after the last change
+to any classifier (docs/RESULTS.md).
 
 Methods (every one sees the same labelled rows, train + val; the test split is balanced and
 only scored):
