@@ -28,8 +28,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from prototype_la_choice import main_for  # noqa: E402
-from prototype_tau_norm import CS_HERE, balanced, unweighted_cv  # noqa: E402
-from suite import TAUS, groups, load, recall_of  # noqa: E402
+from prototype_tau_norm import CS_HERE, balanced, scored, unweighted_cv  # noqa: E402
+from suite import TAUS, groups, load  # noqa: E402
 
 warnings.filterwarnings("ignore")
 RULES = ["la-ll", "ldam", "ldam-la"]
@@ -94,10 +94,7 @@ def run_one(d, seed):
         if q not in fits:
             fits[q] = zse @ fit_margin(z, y, c, C, MS[q] * base).T
         pred = np.argmax(fits[q] - TAUS[t] * logp, 1)
-        recall = recall_of(pred, ys, c)
-        res[rule] = {"C": float(C), "m": float(MS[q]), "tau": float(TAUS[t]), "cv": float(mb[q, t]),
-                     "overall": 100 * float(np.mean(pred == ys)), "few": 100 * float(np.mean(recall[few])),
-                     "pred": pred.tolist()}
+        res[rule] = scored(pred, ys, c, few, C=float(C), m=float(MS[q]), tau=float(TAUS[t]), cv=float(mb[q, t]))
     res["seconds"] = time.time() - t0
     return res
 

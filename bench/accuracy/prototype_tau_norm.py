@@ -49,6 +49,13 @@ def balanced(y, pred, c):
     return np.mean([np.mean(pred[y == k] == k) for k in range(c) if np.any(y == k)])
 
 
+def scored(pred, ys, c, few, **choice):
+    """One rule's JSON record: its choices, test overall and Few recall (%) and predictions."""
+    recall = recall_of(pred, ys, c)
+    return {**choice, "overall": 100 * float(np.mean(pred == ys)), "few": 100 * float(np.mean(recall[few])),
+            "pred": pred.tolist()}
+
+
 def unweighted_cv(d, seed):
     """The CV both weight prototypes start from: StandardScaler on train + val, one unweighted
     LogisticRegressionCV over CS_HERE on the suite's folds (scoring log-loss, no refit).
@@ -97,10 +104,7 @@ def run_one(d, seed):
             fit = LogisticRegression(C=CS_HERE[j], max_iter=3000).fit(z, y)
             fits[j] = np.hstack([fit.coef_, fit.intercept_[:, None]])
         pred = np.argmax(zse @ normalised(fits[j], PS[q]).T - TAUS[t] * logp, 1)
-        recall = recall_of(pred, ys, c)
-        res[rule] = {"C": float(CS_HERE[j]), "p": float(PS[q]), "tau": float(TAUS[t]), "cv": float(m[j, q, t]),
-                     "overall": 100 * float(np.mean(pred == ys)), "few": 100 * float(np.mean(recall[few])),
-                     "pred": pred.tolist()}
+        res[rule] = scored(pred, ys, c, few, C=float(CS_HERE[j]), p=float(PS[q]), tau=float(TAUS[t]), cv=float(m[j, q, t]))
     res["seconds"] = time.time() - t0
     return res
 
