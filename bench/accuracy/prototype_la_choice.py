@@ -103,10 +103,13 @@ def paired_table(subdir, args, rules, reference, extra=None):
     (the best of PEERS by its mean over the seeds tabled, from $ACC_DIR/suite/), for the
     judged seeds and then the held-out ones. `extra`: (column title, text from the rule's
     per-seed results)."""
+    if not os.path.isdir(f"{ACC}/{subdir}"):
+        sys.exit(f"{ACC}/{subdir}: no runs of this prototype there (its `run` writes them)")
     rows = {}
     for fn in os.listdir(f"{ACC}/{subdir}"):
         name, seed = fn[:-5].rsplit(".seed", 1)
-        rows[(name, int(seed))] = json.load(open(f"{ACC}/{subdir}/{fn}"))
+        if args.sets is None or name in args.sets:
+            rows[(name, int(seed))] = json.load(open(f"{ACC}/{subdir}/{fn}"))
     suite = {}
     for fn in os.listdir(f"{ACC}/suite"):
         r = json.load(open(f"{ACC}/suite/{fn}"))
@@ -139,17 +142,20 @@ def paired_table(subdir, args, rules, reference, extra=None):
                 print(f"| {rule} | {len(summary[rule])} | {np.mean(summary[rule]):+.2f} | {min(summary[rule]):+.2f} |")
 
 
-def main_for(doc, subdir, run_one, rules, reference, extra=None):
+def main_for(doc, subdir, run_one, rules, reference, extra=None,
+             sets=("python-docs", "perl-pod", "satimage-lt", "letter-lt", "digits-lt")):
     """The command line of every prototype: `run` writes one JSON per (set, seed) under
-    $ACC_DIR/<subdir>/ (`run_all`), `table` prints them paired with `reference` and with
-    the suite's bar (`paired_table`)."""
+    $ACC_DIR/<subdir>/ (`run_all`; `--sets` defaults to `sets`), `table` prints them paired
+    with `reference` and with the suite's bar (`paired_table`; every set written, or those
+    of `--sets`)."""
     ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("what", choices=["run", "table"])
-    ap.add_argument("--sets", nargs="*", default=["python-docs", "perl-pod", "satimage-lt", "letter-lt", "digits-lt"])
+    ap.add_argument("--sets", nargs="*", default=None)
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4])
     ap.add_argument("--held-out", nargs="*", type=int, default=[])
     args = ap.parse_args()
     if args.what == "run":
+        args.sets = args.sets or list(sets)
         run_all(subdir, args, run_one, rules)
     else:
         paired_table(subdir, args, rules, reference, extra)

@@ -102,4 +102,4 @@ def run_one(d, seed):
 CHOSEN = ("C/m/τ chosen", lambda a: " ".join(f"{x['C']:g}/{x['m']:g}/{x['tau']:g}" for x in a))
 
 if __name__ == "__main__":
-    main_for(__doc__, "margin", run_one, RULES, "la-ll", CHOSEN)
+    main_for(__doc__, "margin", run_one, RULES, "la-ll", CHOSEN, sets=("perl-pod", "python-docs", "fortunes", "debian-sections"))

@@ -112,4 +112,4 @@ def run_one(d, seed):
 CHOSEN = ("C/p/τ chosen", lambda a: " ".join(f"{x['C']:g}/{x['p']:g}/{x['tau']:g}" for x in a))
 
 if __name__ == "__main__":
-    main_for(__doc__, "tau-norm", run_one, RULES, "la", CHOSEN)
+    main_for(__doc__, "tau-norm", run_one, RULES, "la", CHOSEN, sets=("perl-pod", "python-docs", "fortunes", "debian-sections"))
