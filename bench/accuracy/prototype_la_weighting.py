@@ -107,7 +107,8 @@ def table(args):
     rows = {}
     for fn in os.listdir(f"{ACC}/la-weighting"):
         name, seed = fn[:-5].rsplit(".seed", 1)
-        rows[(name, int(seed))] = json.load(open(f"{ACC}/la-weighting/{fn}"))
+        if name in args.sets:
+            rows[(name, int(seed))] = json.load(open(f"{ACC}/la-weighting/{fn}"))
     for title, seeds in (("judged", args.seeds), ("held out", args.held_out)):
         if not seeds:
             continue
