@@ -89,7 +89,10 @@ def run_all(subdir, args, run_one, rules):
             path = f"{ACC}/{subdir}/{name}.seed{seed}.json"
             if os.path.exists(path):
                 continue
-            res = run_one(set_dir(ACC, name, seed), seed)
+            d = set_dir(ACC, name, seed)
+            if not os.path.exists(f"{d}/train.h5"):
+                sys.exit(f"{d}/train.h5: no such split (build_sets.py --sets {name} --seeds {seed} writes it)")
+            res = run_one(d, seed)
             json.dump(res, open(path, "w"))
             print(name, seed, {k: round(res[k]["overall"], 2) for k in rules}, f"{res['seconds']:.0f} s", flush=True)
 
@@ -108,7 +111,7 @@ def paired_table(subdir, args, rules, reference, extra=None):
     rows = {}
     for fn in os.listdir(f"{ACC}/{subdir}"):
         name, seed = fn[:-5].rsplit(".seed", 1)
-        if args.sets is None or name in args.sets:
+        if not args.sets or name in args.sets:
             rows[(name, int(seed))] = json.load(open(f"{ACC}/{subdir}/{fn}"))
     suite = {}
     for fn in os.listdir(f"{ACC}/suite"):
