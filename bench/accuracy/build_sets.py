@@ -58,11 +58,32 @@ def exp_profile(C, n_max, imb):
     return [int(np.floor(n_max * imb ** (-r / (C - 1)))) for r in range(C)]
 
 
+def replace_atomically(path, write_to):
+    """Writes `path` whole or not at all: `write_to(tmp)` fills `path + ".tmp"`, which then
+    replaces `path`; a failure removes the temporary and leaves any old `path` as it was."""
+    tmp = path + ".tmp"
+    try:
+        write_to(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_json(path, obj, **kw):
+    """json.dump to `path` through replace_atomically, so a resumed run never reads half a file."""
+    def dump(tmp):
+        with open(tmp, "w") as f:
+            json.dump(obj, f, **kw)
+    replace_atomically(path, dump)
+
+
 def write(dirname, split, x, y, names, attrs):
     os.makedirs(dirname, exist_ok=True)
-    p = os.path.join(dirname, f"{split}.h5")
-    try:
-        with h5py.File(p + ".tmp", "w") as f:
+
+    def fill(tmp):
+        with h5py.File(tmp, "w") as f:
             f.create_dataset("features", data=np.ascontiguousarray(x, dtype=np.float32))
             f.create_dataset("labels", data=np.asarray(y, dtype=np.int64))
             f.create_dataset("class_names", data=list(names), dtype=h5py.string_dtype("utf-8"))
@@ -70,11 +91,7 @@ def write(dirname, split, x, y, names, attrs):
             f.attrs["split"] = split
             for k, v in attrs.items():
                 f.attrs[k] = v
-        os.replace(p + ".tmp", p)
-    except BaseException:
-        if os.path.exists(p + ".tmp"):
-            os.remove(p + ".tmp")
-        raise
+    replace_atomically(os.path.join(dirname, f"{split}.h5"), fill)
 
 
 def split_balanced_source(x, y, names, seed, n_test, n_val, n_max, imb, test_seed=TEST_SEED):
@@ -170,7 +187,10 @@ def embed(texts, labels, cache, max_len=128):
         print(f"  embedded {i + len(parts[-1])}/{len(texts)} in {time.time() - t0:.0f}s", flush=True)
     x = np.vstack(parts)
     os.makedirs(os.path.dirname(cache), exist_ok=True)
-    np.savez(cache, x=x, n=len(texts), sha256=digest)
+    def save(tmp):
+        with open(tmp, "wb") as f:
+            np.savez(f, x=x, n=len(texts), sha256=digest)
+    replace_atomically(cache, save)
     return x, digest
 
 
@@ -389,8 +409,9 @@ def main():
                     help=f"draw another fixed test split (default {TEST_SEED}, the suite's); the rows a text set "
                          "embeds stay the same, so train and val are drawn from the rest of the same pool")
     a = ap.parse_args()
-    if not 0 <= a.test_seed < 2 ** 63:
-        ap.error(f"--test-seed {a.test_seed}: must be in [0, 2^63)")
+    for flag, v in [("--test-seed", a.test_seed)] + [("--seeds", v) for v in a.seeds]:
+        if not 0 <= v < 2 ** 63:
+            ap.error(f"{flag} {v}: must be in [0, 2^63)")
     cache = os.path.join(a.out, "cache")
     summary = {}
     for name in a.sets:
@@ -414,8 +435,7 @@ def main():
     sj = os.path.join(a.out, "sets.json")
     old = json.load(open(sj)) if os.path.exists(sj) else {}
     old.update(summary)
-    with open(sj, "w") as f:
-        json.dump(old, f, indent=1)
+    write_json(sj, old, indent=1)
 
 
 if __name__ == "__main__":

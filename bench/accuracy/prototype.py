@@ -38,7 +38,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from build_sets import set_dir, SETS  # noqa: E402
+from build_sets import set_dir, SETS, write_json  # noqa: E402
 
 CS = np.logspace(-4, 4, 9)
 MAX_ITER = 3000       # LogisticRegressionCV (the bar)
@@ -265,7 +265,7 @@ def run(acc, name, seed, methods, out_dir, cv_folds=3):
     rng_seed = 1000 + seed
 
     def save():
-        json.dump(res, open(path + ".tmp", "w"), indent=1); os.replace(path + ".tmp", path)
+        write_json(path, res, indent=1)
 
     def pick_val(models, Zv):
         sc = [mean_recall(yva, m.predict(Zv), C) for m in models]

@@ -37,7 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from build_sets import set_dir, SETS  # noqa: E402
+from build_sets import set_dir, SETS, write_json  # noqa: E402
 from prototype import groups, support, h_value  # noqa: E402
 from suite import fold_logits, CS, TAUS  # noqa: E402
 import h5py  # noqa: E402
@@ -128,7 +128,7 @@ def run(acc, name, seed, out_dir):
         for g, cls in grp.items():
             r[g] = 100 * float(np.mean([np.mean(pred[ys == c] == c) for c in cls]))
         res[key] = dict(r, **extra)
-        json.dump(res, open(path + ".tmp", "w"), indent=1); os.replace(path + ".tmp", path)
+        write_json(path, res, indent=1)
         print(f"{name} s{seed} {key:10s} overall {r['overall']:.2f} few {r['few']:.2f} {extra}", flush=True)
 
     t = time.time()

@@ -28,7 +28,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from build_sets import set_dir  # noqa: E402
+from build_sets import set_dir, write_json  # noqa: E402
 from suite import ACC, CS, TAUS, PEERS, groups, load, logit_adjust_cv, recall_of, split_rows  # noqa: E402
 
 warnings.filterwarnings("ignore")
@@ -93,7 +93,7 @@ def run_all(subdir, args, run_one, rules):
             if not os.path.exists(f"{d}/train.h5"):
                 sys.exit(f"{d}/train.h5: no such split (build_sets.py --sets {name} --seeds {seed} writes it)")
             res = run_one(d, seed)
-            json.dump(res, open(path, "w"))
+            write_json(path, res)
             print(name, seed, {k: round(res[k]["overall"], 2) for k in rules}, f"{res['seconds']:.0f} s", flush=True)
 
 

@@ -27,8 +27,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from sklearn.metrics import balanced_accuracy_score  # noqa: E402
 from prototype_la_choice import main_for  # noqa: E402
-from prototype_tau_norm import CS_HERE, balanced, scored, unweighted_cv  # noqa: E402
+from prototype_tau_norm import CS_HERE, scored, unweighted_cv  # noqa: E402
 from suite import TAUS, groups, load  # noqa: E402
 
 warnings.filterwarnings("ignore")
@@ -79,7 +80,7 @@ def run_one(d, seed):
                 w = fit_margin(z[tr], y[tr], c, C, m * base, w)
             logits = ze @ w.T
             for t, tau in enumerate(TAUS):
-                ba[f, q, t] = balanced(y[te], np.argmax(logits - tau * logp, 1), c)
+                ba[f, q, t] = balanced_accuracy_score(y[te], np.argmax(logits - tau * logp, 1))
     mb = ba.mean(0)
     picks = {"la-ll": (0, int(np.argmax(mb[0]))), "ldam": (int(np.argmax(mb[:, 0])), 0)}
     q, t = np.unravel_index(np.argmax(mb), mb.shape); picks["ldam-la"] = (int(q), int(t))

@@ -27,6 +27,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from sklearn.metrics import balanced_accuracy_score  # noqa: E402
 from prototype_la_choice import main_for  # noqa: E402
 from suite import CS, TAUS, groups, load, recall_of, split_rows  # noqa: E402
 
@@ -42,11 +43,6 @@ def normalised(w, p):
     n = np.linalg.norm(w[:, :-1], axis=1)
     n[n == 0] = 1
     return w / n[:, None] ** p
-
-
-def balanced(y, pred, c):
-    """Mean recall over the classes present in `y`."""
-    return np.mean([np.mean(pred[y == k] == k) for k in range(c) if np.any(y == k)])
 
 
 def scored(pred, ys, c, few, **choice):
@@ -84,7 +80,7 @@ def run_one(d, seed):
             for q, p in enumerate(PS):
                 logits = ze @ normalised(paths[:, f, j], p).T
                 for t, tau in enumerate(TAUS):
-                    ba[f, j, q, t] = balanced(y[te], np.argmax(logits - tau * logp, 1), c)
+                    ba[f, j, q, t] = balanced_accuracy_score(y[te], np.argmax(logits - tau * logp, 1))
     m = ba.mean(0)
     picks = {}
     j, t = np.unravel_index(np.argmax(m[:, 0, :]), m[:, 0, :].shape); picks["la"] = (j, 0, t)

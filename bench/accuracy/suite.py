@@ -51,7 +51,7 @@ import h5py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from build_sets import set_dir, SETS  # noqa: E402
+from build_sets import set_dir, SETS, write_json  # noqa: E402
 
 warnings.filterwarnings("ignore")
 ACC = os.environ.get("ACC_DIR", "/tmp/afg-accuracy")
@@ -241,8 +241,7 @@ def run(args):
                     res = {"set": name, "seed": seed, "method": k, "seconds": seconds,
                            **scores(recall_of(p, ys, len(counts)), counts, float(np.mean(p == ys))), **extra,
                            "predictions": np.asarray(p).tolist()}
-                    with open(f"{ACC}/suite/{name}.seed{seed}.{k}.json", "w") as f:
-                        json.dump(res, f)
+                    write_json(f"{ACC}/suite/{name}.seed{seed}.{k}.json", res)
                     print(f"{name} seed {seed} {k:12s} overall {res['overall']:6.2f} few {res['few']:6.2f} "
                           f"{seconds:7.1f} s {extra}", flush=True)
 
