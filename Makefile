@@ -92,7 +92,7 @@ bench: release bench-env
 # torch's wheels are ~3 GB). Sets under ACC_DIR (default /tmp/afg-accuracy). A few hours.
 ACC_DIR ?= /tmp/afg-accuracy
 ACC_PY := .venv-accuracy/bin/python
-ACC_APT := r-cran-mlbench fortunes python3-venv libpython3.11-stdlib perl-modules-5.36 libperl5.36
+ACC_APT := r-cran-mlbench r-recommended wordnet-base fortunes python3-venv libpython3.11-stdlib perl-modules-5.36 libperl5.36
 .venv-accuracy/stamp: bench/accuracy/requirements.txt
 	@for p in $(ACC_APT); do dpkg -s $$p >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(ACC_APT); break; }; done

@@ -40,7 +40,19 @@ are absent), its first paragraph (>= 20 characters), label = the first path comp
 Both: a text under two labels is dropped, labels with fewer than 40 texts are dropped, test
 15/class; they ask which library a piece of API documentation belongs to.
 
-Needs: apt-get install r-cran-mlbench fortunes libpython3.11-stdlib perl-modules-5.36 libperl5.36 ; pip install -r bench/accuracy/requirements.txt
+Check sets (`CHECK_SETS`), built and run only when named in --sets: two sources the suite does
+not use, each under a mild profile (smallest class 20 train rows, as fortunes) and a steep one
+(5 rows, as the steep text sets), to check on new data what the suite's sets suggest. Test
+15/class; val 10% of the rest (>= 2/class); MiniLM-L6 at max_seq_length 64.
+
+| set | source | classes | long tail |
+|---|---|---|---|
+| wordnet-lex | WordNet 3.0 (Debian `wordnet-base`): each synset's definition (quoted examples left out), label = its lexicographer file (noun.animal, verb.motion, ...; lexnames(5WN)) | 45 | n_max 500, IF 25 |
+| wordnet-lex-steep | the same | 45 | n_max 500, IF 100 |
+| r-help | R's help pages of its base and recommended packages (Debian `r-base-core`, `r-recommended`): title and description, markup dropped, label = package | 17 | n_max 400, IF 20 (base is capped at its 382 rows) |
+| r-help-steep | the same | 17 | n_max 400, IF 80 |
+
+Needs: apt-get install r-cran-mlbench r-recommended wordnet-base fortunes libpython3.11-stdlib perl-modules-5.36 libperl5.36 ; pip install -r bench/accuracy/requirements.txt
 """
 import argparse, glob, hashlib, json, os, re, subprocess, sys
 import numpy as np
@@ -331,6 +343,75 @@ def source_perl_pod(cache_dir):
     return x, y, names, digest
 
 
+WORDNET = "/usr/share/wordnet"                                       # Debian wordnet-base (WordNet 3.0)
+# lexnames(5WN): the lexicographer file of a synset, by the two-digit number of data.*'s second field
+LEXNAMES = ["adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact",
+            "noun.attribute", "noun.body", "noun.cognition", "noun.communication", "noun.event", "noun.feeling",
+            "noun.food", "noun.group", "noun.location", "noun.motive", "noun.object", "noun.person",
+            "noun.phenomenon", "noun.plant", "noun.possession", "noun.process", "noun.quantity", "noun.relation",
+            "noun.shape", "noun.state", "noun.substance", "noun.time", "verb.body", "verb.change", "verb.cognition",
+            "verb.communication", "verb.competition", "verb.consumption", "verb.contact", "verb.creation",
+            "verb.emotion", "verb.motion", "verb.perception", "verb.possession", "verb.social", "verb.stative",
+            "verb.weather", "adj.ppl"]
+
+
+def source_wordnet(cache_dir, name, n_max, imb):
+    """WordNet 3.0's synsets: the definition of each gloss (its quoted examples left out), label =
+    the synset's lexicographer file (noun.animal, verb.motion, adj.ppl, ...): which semantic field
+    a dictionary definition belongs to."""
+    pairs = []
+    for pos in ("noun", "verb", "adj", "adv"):
+        with open(os.path.join(WORDNET, f"data.{pos}"), encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("  "):                                  # the licence header
+                    continue
+                head, _, gloss = line.partition(" | ")
+                para = re.sub(r"\s+", " ", gloss.split('; "')[0]).strip()
+                if para:
+                    pairs.append((para, LEXNAMES[int(head.split()[1])]))
+    rows, names = unique_rows(pairs, 40)
+    rows = pool(rows, 15, n_max, imb, 1.3)
+    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, f"{name}.npz"), max_len=64)
+    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
+    return x, y, names, digest
+
+
+# Every help page of R's installed packages: its title and description, markup dropped.
+R_HELP = r"""
+txt <- function(x) gsub("[[:space:]]+", " ", trimws(paste(unlist(x), collapse = "")))
+for (p in sort(list.files(.Library))) {
+  db <- tryCatch(tools::Rd_db(p), error = function(e) list())
+  for (rd in db) {
+    tags <- vapply(rd, function(e) attr(e, "Rd_tag"), "")
+    cat(p, "\t", txt(rd[tags == "\\title"]), ". ", txt(rd[tags == "\\description"]), "\n", sep = "")
+  }
+}
+"""
+
+
+def source_r_help(cache_dir, name, n_max, imb):
+    """The help pages of R's base and recommended packages (Debian r-base-core, r-recommended):
+    title and description of each page, label = its package (base, stats, nlme, MASS, ...)."""
+    out = subprocess.run(["Rscript", "--vanilla", "-e", R_HELP], capture_output=True, text=True, check=True).stdout
+    pairs = [(t.strip(), p) for p, _, t in (line.partition("\t") for line in out.splitlines()) if len(t.strip()) >= 20]
+    rows, names = unique_rows(pairs, 40)
+    rows = pool(rows, 15, n_max, imb, 1.3)
+    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, f"{name}.npz"), max_len=64)
+    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
+    return x, y, names, digest
+
+
+# The sets that check a claim made on the suite, built and run only when named: two sources the
+# suite does not use, each under a mild profile (smallest class 20 rows, as fortunes) and a steep
+# one (5 rows, as the steep text sets). name -> (source, n_max, IF, attrs).
+CHECK_SETS = {
+    "wordnet-lex": (source_wordnet, 500, 25, "WordNet 3.0 glosses by lexicographer file, all-MiniLM-L6-v2, IF 25"),
+    "wordnet-lex-steep": (source_wordnet, 500, 100, "WordNet 3.0 glosses by lexicographer file, all-MiniLM-L6-v2, IF 100"),
+    "r-help": (source_r_help, 400, 20, "R help pages (base + recommended packages) by package, all-MiniLM-L6-v2, IF 20"),
+    "r-help-steep": (source_r_help, 400, 80, "R help pages (base + recommended packages) by package, all-MiniLM-L6-v2, IF 80"),
+}
+
+
 def build(name, seed, cache_dir, test_seed=TEST_SEED):
     """Returns ({split: (x, y)}, class_names, attrs); `test_seed` draws the fixed test split."""
     if test_seed != TEST_SEED and name == "fmnist-lt":
@@ -367,6 +448,11 @@ def build(name, seed, cache_dir, test_seed=TEST_SEED):
         sp = split_natural(x, y, names, seed, 15, 300, 100, test_seed=test_seed)
         a = dict(source="Perl 5.36 core module POD paragraphs by top-level namespace, all-MiniLM-L6-v2",
                  domain="text embedding")
+    elif name in CHECK_SETS:
+        source, n_max, imb, what = CHECK_SETS[name]
+        x, y, names, digest = source(cache_dir, name, n_max, imb)
+        sp = split_natural(x, y, names, seed, 15, n_max, imb, test_seed=test_seed)
+        a = dict(source=what, domain="text embedding")
     elif name == "fmnist-lt":
         d = os.path.join(REPO, "fixtures", "fmnist-lt")
         sp = {}
@@ -386,7 +472,7 @@ def build(name, seed, cache_dir, test_seed=TEST_SEED):
         raise SystemExit(f"unknown set {name}")
     a["seed"] = seed
     a["test_seed"] = test_seed
-    if name in TEXT_SETS:
+    if name in TEXT_SETS or name in CHECK_SETS:
         a["texts_sha256"] = digest
     return sp, names, a
 

@@ -16,7 +16,9 @@ was chosen, `--seeds 13 14 15 16` four more built after it was committed, and `-
 built on 2026-12-07, on a machine that had seeds 0-15 only, after square-root class weights
 were committed, and `--seeds 20 ... 25`, drawn later that day (first of the four signed sets,
 to check a lead of the τ-normalisation prototype; then of all eight), after the last change
-to any classifier (docs/RESULTS.md).
+to any classifier (docs/RESULTS.md). `--sets` also takes build_sets.py's check sets
+(wordnet-lex, r-help and their -steep profiles: sources the suite does not use, run only when
+named); `table` tables the sets named in `--sets`.
 
 Methods (every one sees the same labelled rows, train + val; the test split is balanced and
 only scored):
@@ -51,7 +53,7 @@ import h5py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from build_sets import set_dir, SETS, write_json  # noqa: E402
+from build_sets import set_dir, SETS, CHECK_SETS, write_json  # noqa: E402
 
 warnings.filterwarnings("ignore")
 ACC = os.environ.get("ACC_DIR", "/tmp/afg-accuracy")
@@ -356,7 +358,7 @@ def table(args):
         r = json.load(open(f"{ACC}/suite/{fn}"))
         if r["seed"] in args.seeds and r["method"] in set(args.methods) | set(PEERS):
             rows[(r["set"], r["seed"], r["method"])] = r
-    sets = [s for s in SETS if any(k[0] == s for k in rows)]
+    sets = [s for s in args.sets if any(k[0] == s for k in rows)]
     out = ["| set | bar | method | seeds | overall | Few | Δ overall vs bar | ± SE | Δ Few | W/T/L | s/seed |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
     avg = {m: {"d": [], "f": [], "se": []} for m in METHODS}
@@ -409,6 +411,9 @@ def main():
         ap.error("--md goes with table")
     if args.force and args.what != "run":
         ap.error("--force goes with run")
+    unknown = [s for s in args.sets if s not in SETS and s not in CHECK_SETS]
+    if unknown:
+        ap.error(f"--sets {unknown[0]}: not a set of build_sets.py ({', '.join(SETS + list(CHECK_SETS))})")
     if args.against and not os.path.isdir(f"{args.against}/suite"):
         ap.error(f"--against {args.against}: no suite/ directory of runs there")
     {"run": run, "table": table, "compare": compare}[args.what](args)
