@@ -223,6 +223,27 @@ def pool(rows, n_test, n_max, imb, factor):
     return [rows[i] for i in sorted(keep)]
 
 
+def unique_rows(pairs, min_count):
+    """(text, label) pairs -> sorted unique rows; a text seen under two labels is dropped, and
+    labels with fewer than min_count rows."""
+    lab_of = {}
+    for t, l in pairs:
+        lab_of.setdefault(t, set()).add(l)
+    rows = sorted((t, next(iter(s))) for t, s in lab_of.items() if len(s) == 1)
+    ls = [l for _, l in rows]
+    names = sorted(l for l in set(ls) if ls.count(l) >= min_count)
+    return [(t, l) for t, l in rows if l in names], names
+
+
+def embedded(rows, names, cache, n_max, imb, factor):
+    """A text set's pool of `rows` (`pool`: 15 test rows a class) embedded at
+    max_seq_length 64, cached at `cache`: (x, y, names, digest)."""
+    rows = pool(rows, 15, n_max, imb, factor)
+    x, digest = embed([t for t, _ in rows], [l for _, l in rows], cache, max_len=64)
+    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
+    return x, y, names, digest
+
+
 def source_debian(cache_dir):
     out = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True,
                          check=True).stdout
@@ -259,33 +280,12 @@ def source_fortunes(cache_dir):
         for c in cookies:
             if c:
                 texts.append(c); labs.append(os.path.basename(p))
-    # drop exact duplicates (same text in two files: ambiguous)
-    lab_of = {}
-    for t, l in zip(texts, labs):
-        lab_of.setdefault(t, set()).add(l)
-    rows = sorted((t, next(iter(s))) for t, s in lab_of.items() if len(s) == 1)
-    ls = [l for _, l in rows]
-    names = sorted(l for l in set(ls) if ls.count(l) >= 40)
-    rows = pool([(t, l) for t, l in rows if l in names], 15, 500, 25, 1.3)
-    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, "fortunes.npz"), max_len=64)
-    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
-    return x, y, names, digest
+    # a cookie in two files is ambiguous and dropped (unique_rows)
+    return embedded(*unique_rows(zip(texts, labs), 40), os.path.join(cache_dir, "fortunes.npz"), 500, 25, 1.3)
 
 
 PYLIB = "/usr/lib/python3.11"                                          # Debian libpython3.11-stdlib
 PERL_CORE = ["/usr/share/perl/5.36.0", "/usr/lib/x86_64-linux-gnu/perl/5.36.0"]  # perl-modules-5.36, libperl5.36
-
-
-def unique_rows(pairs, min_count):
-    """(text, label) pairs -> sorted unique rows; a text seen under two labels is dropped, and
-    labels with fewer than min_count rows."""
-    lab_of = {}
-    for t, l in pairs:
-        lab_of.setdefault(t, set()).add(l)
-    rows = sorted((t, next(iter(s))) for t, s in lab_of.items() if len(s) == 1)
-    ls = [l for _, l in rows]
-    names = sorted(l for l in set(ls) if ls.count(l) >= min_count)
-    return [(t, l) for t, l in rows if l in names], names
 
 
 def source_python_docs(cache_dir):
@@ -310,11 +310,7 @@ def source_python_docs(cache_dir):
                 para = re.sub(r"\s+", " ", doc.strip().split("\n\n")[0]) if doc else ""
                 if len(para) >= 20:
                     pairs.append((para, top))
-    rows, names = unique_rows(pairs, 40)
-    rows = pool(rows, 15, 250, 80, 1.5)
-    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, "python-docs.npz"), max_len=64)
-    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
-    return x, y, names, digest
+    return embedded(*unique_rows(pairs, 40), os.path.join(cache_dir, "python-docs.npz"), 250, 80, 1.5)
 
 
 def source_perl_pod(cache_dir):
@@ -336,11 +332,7 @@ def source_perl_pod(cache_dir):
                 if len(para) >= 30 and not para.startswith("=") and not m.group(1)[:1].isspace() \
                         and not re.match(r"^[$@%&]|^\w+\(", para):
                     pairs.append((para, top))
-    rows, names = unique_rows(pairs, 40)
-    rows = pool(rows, 15, 300, 100, 1.5)
-    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, "perl-pod.npz"), max_len=64)
-    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
-    return x, y, names, digest
+    return embedded(*unique_rows(pairs, 40), os.path.join(cache_dir, "perl-pod.npz"), 300, 100, 1.5)
 
 
 WORDNET = "/usr/share/wordnet"                                       # Debian wordnet-base (WordNet 3.0)
@@ -369,11 +361,7 @@ def source_wordnet(cache_dir, name, n_max, imb):
                 para = re.sub(r"\s+", " ", gloss.split('; "')[0]).strip()
                 if para:
                     pairs.append((para, LEXNAMES[int(head.split()[1])]))
-    rows, names = unique_rows(pairs, 40)
-    rows = pool(rows, 15, n_max, imb, 1.3)
-    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, f"{name}.npz"), max_len=64)
-    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
-    return x, y, names, digest
+    return embedded(*unique_rows(pairs, 40), os.path.join(cache_dir, f"{name}.npz"), n_max, imb, 1.3)
 
 
 # Every help page of R's installed packages: its title and description, markup dropped.
@@ -394,11 +382,7 @@ def source_r_help(cache_dir, name, n_max, imb):
     title and description of each page, label = its package (base, stats, nlme, MASS, ...)."""
     out = subprocess.run(["Rscript", "--vanilla", "-e", R_HELP], capture_output=True, text=True, check=True).stdout
     pairs = [(t.strip(), p) for p, _, t in (line.partition("\t") for line in out.splitlines()) if len(t.strip()) >= 20]
-    rows, names = unique_rows(pairs, 40)
-    rows = pool(rows, 15, n_max, imb, 1.3)
-    x, digest = embed([t for t, _ in rows], [l for _, l in rows], os.path.join(cache_dir, f"{name}.npz"), max_len=64)
-    y = np.array([names.index(l) for _, l in rows], dtype=np.int64)
-    return x, y, names, digest
+    return embedded(*unique_rows(pairs, 40), os.path.join(cache_dir, f"{name}.npz"), n_max, imb, 1.3)
 
 
 # The sets that check a claim made on the suite, built and run only when named: two sources the
