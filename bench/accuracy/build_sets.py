@@ -486,7 +486,10 @@ def main():
     summary = {}
     for name in a.sets:
         for seed in a.seeds:
-            sp, names, attrs = build(name, seed, cache, a.test_seed)
+            try:
+                sp, names, attrs = build(name, seed, cache, a.test_seed)
+            except (FileNotFoundError, subprocess.CalledProcessError) as e:
+                sys.exit(f"{name}: {e} (the packages it reads: 'Needs' in build_sets.py's docstring)")
             d = set_dir(a.out, name, seed)
             for s, (x, y) in sp.items():
                 write(d, s, x, y, names, dict(attrs))
