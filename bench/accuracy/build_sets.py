@@ -387,7 +387,7 @@ def source_r_help(cache_dir, name, n_max, imb):
 
 # The sets that check a claim made on the suite, built and run only when named: two sources the
 # suite does not use, each under a mild profile (smallest class 20 rows, as fortunes) and a steep
-# one (5 rows, as the steep text sets). name -> (source, n_max, IF, attrs).
+# one (5 rows, as the steep text sets). name -> (source function, n_max, IF, description).
 CHECK_SETS = {
     "wordnet-lex": (source_wordnet, 500, 25, "WordNet 3.0 glosses by lexicographer file, all-MiniLM-L6-v2, IF 25"),
     "wordnet-lex-steep": (source_wordnet, 500, 100, "WordNet 3.0 glosses by lexicographer file, all-MiniLM-L6-v2, IF 100"),
@@ -489,7 +489,8 @@ def main():
             try:
                 sp, names, attrs = build(name, seed, cache, a.test_seed)
             except (FileNotFoundError, subprocess.CalledProcessError) as e:
-                sys.exit(f"{name}: {e} (the packages it reads: 'Needs' in build_sets.py's docstring)")
+                why = f"{e.cmd[0]} exited with status {e.returncode}" if isinstance(e, subprocess.CalledProcessError) else e
+                sys.exit(f"{name}: {why} (the packages it reads: 'Needs' in build_sets.py's docstring)")
             d = set_dir(a.out, name, seed)
             for s, (x, y) in sp.items():
                 write(d, s, x, y, names, dict(attrs))
