@@ -16,7 +16,7 @@ was chosen, `--seeds 13 14 15 16` four more built after it was committed, and `-
 built on 2026-12-07, on a machine that had seeds 0-15 only, after square-root class weights
 were committed, and `--seeds 20 ... 25`, drawn later that day (first of the four signed sets,
 to check a lead of the τ-normalisation prototype; then of all eight), after the last change
-to any classifier (docs/RESULTS.md). `--sets` also takes build_sets.py's check sets
+to any classifier, and `--seeds 26 27 28`, drawn after the check sets (docs/RESULTS.md). `--sets` also takes build_sets.py's check sets
 (wordnet-lex, r-help and their -steep profiles: sources the suite does not use, run only when
 named); `table` tables the sets named in `--sets`.
 
