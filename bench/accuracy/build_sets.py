@@ -479,6 +479,9 @@ def main():
                     help=f"draw another fixed test split (default {TEST_SEED}, the suite's); the rows a text set "
                          "embeds stay the same, so train and val are drawn from the rest of the same pool")
     a = ap.parse_args()
+    unknown = [s for s in a.sets if s not in SETS and s not in CHECK_SETS]
+    if unknown:
+        ap.error(f"--sets {unknown[0]}: not a set here ({', '.join(SETS + list(CHECK_SETS))})")
     for flag, v in [("--test-seed", a.test_seed)] + [("--seeds", v) for v in a.seeds]:
         if not 0 <= v < 2 ** 63:
             ap.error(f"{flag} {v}: must be in [0, 2^63)")

@@ -16,9 +16,10 @@ was chosen, `--seeds 13 14 15 16` four more built after it was committed, and `-
 built on 2026-12-07, on a machine that had seeds 0-15 only, after square-root class weights
 were committed, and `--seeds 20 ... 25`, drawn later that day (first of the four signed sets,
 to check a lead of the τ-normalisation prototype; then of all eight), after the last change
-to any classifier, and `--seeds 26 27 28`, drawn after the check sets (docs/RESULTS.md). `--sets` also takes build_sets.py's check sets
-(wordnet-lex, r-help and their -steep profiles: sources the suite does not use, run only when
-named); `table` tables the sets named in `--sets`.
+to any classifier, and `--seeds 26 27 28`, drawn after the check sets (docs/RESULTS.md).
+`--sets` also takes build_sets.py's check sets (wordnet-lex, r-help and their -steep
+profiles: sources the suite does not use, run only when named); `table` tables the sets
+named in `--sets`.
 
 Methods (every one sees the same labelled rows, train + val; the test split is balanced and
 only scored):
@@ -53,7 +54,7 @@ import h5py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from build_sets import set_dir, SETS, CHECK_SETS, write_json  # noqa: E402
+from build_sets import set_dir, SETS, CHECK_SETS, replace_atomically, write_json  # noqa: E402
 
 warnings.filterwarnings("ignore")
 ACC = os.environ.get("ACC_DIR", "/tmp/afg-accuracy")
@@ -229,6 +230,8 @@ def run(args):
     for name in args.sets:
         for seed in args.seeds:
             d = set_dir(ACC, name, seed)
+            if not os.path.exists(f"{d}/train.h5"):
+                sys.exit(f"{d}/train.h5: no such split (build_sets.py --sets {name} --seeds {seed} writes it)")
             _, yt = load(f"{d}/train.h5"); _, ys = load(f"{d}/test.h5")
             counts = np.bincount(yt)
             for m in args.methods:
@@ -392,7 +395,10 @@ def table(args):
     text = "\n".join(out)
     print(text)
     if args.md:
-        open(args.md, "w").write(text + "\n")
+        def fill(tmp):
+            with open(tmp, "w") as f:
+                f.write(text + "\n")
+        replace_atomically(args.md, fill)
 
 
 def main():
@@ -409,6 +415,8 @@ def main():
         ap.error("--against goes with compare, and compare needs it")
     if args.md and args.what != "table":
         ap.error("--md goes with table")
+    if args.md and os.path.isdir(args.md):
+        ap.error(f"--md {args.md}: a directory, not a file to write the table to")
     if args.force and args.what != "run":
         ap.error("--force goes with run")
     unknown = [s for s in args.sets if s not in SETS and s not in CHECK_SETS]
