@@ -90,8 +90,9 @@ bench: release bench-env
 # better of scikit-learn's LogisticRegressionCV(balanced) and logit adjustment per set.
 # Its own Python environment (.venv-accuracy, pinned in bench/accuracy/requirements.txt;
 # torch's wheels are ~3 GB). Sets under ACC_DIR (default /tmp/afg-accuracy). A few hours.
-# build_sets.py's check sets (WordNet definitions, R's help pages) are built and run only
-# when named in --sets; their packages are in ACC_APT.
+# build_sets.py's check sets (WordNet definitions, R's help pages) and its -mpnet sets (every
+# text set embedded by a second model) are built and run only when named in --sets; their
+# packages are in ACC_APT and requirements.txt.
 ACC_DIR ?= /tmp/afg-accuracy
 ACC_PY := .venv-accuracy/bin/python
 ACC_APT := r-cran-mlbench r-recommended wordnet-base fortunes python3-venv libpython3.11-stdlib perl-modules-5.36 libperl5.36

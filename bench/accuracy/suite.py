@@ -18,7 +18,8 @@ were committed, and `--seeds 20 ... 25`, drawn later that day (first of the four
 to check a lead of the τ-normalisation prototype; then of all eight), after the last change
 to any classifier, and `--seeds 26 27 28`, drawn after the check sets (docs/RESULTS.md).
 `--sets` also takes build_sets.py's check sets (wordnet-lex, r-help and their -steep
-profiles: sources the suite does not use, run only when named); `table` tables the sets
+profiles: sources the suite does not use) and every text set with `-mpnet` (the same rows
+and splits embedded by all-mpnet-base-v2), run only when named; `table` tables the sets
 named in `--sets`.
 
 Methods (every one sees the same labelled rows, train + val; the test split is balanced and
@@ -54,7 +55,7 @@ import h5py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from build_sets import set_dir, SETS, CHECK_SETS, replace_atomically, write_json  # noqa: E402
+from build_sets import set_dir, SETS, ALL_SETS, replace_atomically, write_json  # noqa: E402
 
 warnings.filterwarnings("ignore")
 ACC = os.environ.get("ACC_DIR", "/tmp/afg-accuracy")
@@ -419,9 +420,9 @@ def main():
         ap.error(f"--md {args.md}: a directory, not a file to write the table to")
     if args.force and args.what != "run":
         ap.error("--force goes with run")
-    unknown = [s for s in args.sets if s not in SETS and s not in CHECK_SETS]
+    unknown = [s for s in args.sets if s not in ALL_SETS]
     if unknown:
-        ap.error(f"--sets {unknown[0]}: not a set of build_sets.py ({', '.join(SETS + list(CHECK_SETS))})")
+        ap.error(f"--sets {unknown[0]}: not a set of build_sets.py ({', '.join(ALL_SETS)})")
     if args.against and not os.path.isdir(f"{args.against}/suite"):
         ap.error(f"--against {args.against}: no suite/ directory of runs there")
     {"run": run, "table": table, "compare": compare}[args.what](args)
