@@ -113,10 +113,15 @@ public struct Setting<Value: SettingValue>: Sendable {
     public var helpText: String { "\(help) Must be \(interval)." }
 
     /// Returns `v`, or throws `SettingError` naming the setting when `v` is NaN, ±∞ or
-    /// outside the interval.
+    /// outside the interval (`C must be a finite number > 0.0 (got inf)`: ∞ is > 0, so the
+    /// bound alone would not say what is wrong).
     @discardableResult
     public func check(_ v: Value) throws -> Value {
-        guard interval.contains(v) else { throw SettingError(name: name, value: v.description, interval: interval.description) }
+        guard interval.contains(v) else {
+            let bounded = interval.lower != nil || interval.upper != nil
+            let what = v.isNumber || !bounded ? interval.description : "a finite number \(interval)"
+            throw SettingError(name: name, value: v.description, interval: what)
+        }
         return v
     }
 

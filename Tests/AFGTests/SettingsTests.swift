@@ -20,6 +20,21 @@ final class SettingsTests: XCTestCase {
         }
     }
 
+    /// `check` names the bound a number misses, and says "a finite number" when the value is
+    /// NaN or ±∞ and the interval has a bound (∞ is > 0: the bound alone would not say why).
+    func testCheckSaysWhatIsWrong() {
+        func message<V: SettingValue>(_ s: Setting<V>, _ v: V) -> String? {
+            do { try s.check(v); return nil } catch { return (error as? SettingError)?.description }
+        }
+        let c = Setting<Double>("C", "", default: 1, .above(0))
+        XCTAssertEqual(message(c, .infinity), "C must be a finite number > 0.0 (got inf)")
+        XCTAssertEqual(message(c, .nan), "C must be a finite number > 0.0 (got nan)")
+        XCTAssertEqual(message(c, -1), "C must be > 0.0 (got -1.0)")
+        XCTAssertNil(message(c, 1e30))
+        XCTAssertEqual(message(Setting<Double>("shift", "", default: 0, .finite), -.infinity), "shift must be finite (got -inf)")
+        XCTAssertEqual(message(Setting<Int>("k", "", default: 1, .atLeast(1)), 0), "k must be ≥ 1 (got 0)")
+    }
+
     /// Every declared setting's help sentence ends with its interval, read back exactly.
     func testDeclaredSettingsReadBack() {
         let k = GeneratorConfig.Settings.k

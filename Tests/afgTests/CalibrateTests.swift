@@ -99,7 +99,7 @@ final class CalibrateTests: XCTestCase {
     /// one line naming the flag, exit 1, even when the training file does not exist.
     func testOptionsOutsideTheirIntervalFailBeforeReading() throws {
         let missing = dir.appendingPathComponent("missing.h5").path, stats = dir.appendingPathComponent("s.h5").path
-        for (flag, value, needle) in [("--k", "0", "--k must be ≥ 1 (got 0)"), ("--alpha", "nan", "--alpha must be ≥ 0.0 (got nan)"),
+        for (flag, value, needle) in [("--k", "0", "--k must be ≥ 1 (got 0)"), ("--alpha", "nan", "--alpha must be a finite number ≥ 0.0 (got nan)"),
                                       ("--initial-beta", "1.5", "--initial-beta must be in [0.0, 1.0] (got 1.5)"),
                                       ("--head-threshold", "-1", "--head-threshold must be ≥ 0 (got -1)"),
                                       ("--tukey", "inf", "--tukey must be finite (got inf)"),
