@@ -37,6 +37,8 @@ only scored):
                {0, 0.25, ..., 2}; C and tau chosen jointly by the mean fold balanced accuracy of
                the CV's own out-of-fold logits (no extra fit), then refit on train + val
   sk-la-ll     the same CV, C by its log-loss, tau by balanced accuracy at that C
+  sk-la-raw, sk-la-ll-raw   the two on the rows as they are, no StandardScaler (sentence
+               embeddings come normalised; per-feature scaling weighs every dimension alike)
 
 The peers are sk-lrcv, sk-la and sk-la-ll; per set, the bar is the peer with the best mean
 overall over the seeds tabled. Many / Medium / Few = top / middle / bottom third of the
@@ -62,7 +64,7 @@ ACC = os.environ.get("ACC_DIR", "/tmp/afg-accuracy")
 AFG = os.environ.get("AFG", os.path.join(HERE, "..", "..", ".build", "release", "afg"))
 os.environ.setdefault("AFG_BINARY", AFG)           # the afg Python package (python/) runs the same binary
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
-METHODS = ["recommended", "glag", "afg-lr", "afg-la", "sk-lrcv", "sk-la", "sk-la-ll"]
+METHODS = ["recommended", "glag", "afg-lr", "afg-la", "sk-lrcv", "sk-la", "sk-la-ll", "sk-la-raw", "sk-la-ll-raw"]
 PEERS = ["sk-lrcv", "sk-la", "sk-la-ll"]   # per set, the bar is the peer with the best mean overall
 CS = np.logspace(-4, 4, 9)
 TAUS = np.arange(9) * 0.25                  # 0, 0.25, ..., 2
@@ -195,19 +197,23 @@ def logit_adjust_cv(z, y, c, seed):
     return cv, lr, ba, np.mean(lr.scores_[lr.classes_[0]], axis=0)
 
 
-def run_logit_adjust(d, seed):
+def run_logit_adjust(d, seed, scaled=True):
     """Logit adjustment over an unweighted multinomial LogisticRegressionCV (scaled as sk-lrcv:
     StandardScaler fitted on train + val, then 5-fold stratified CV on the scaled rows). One CV
     (scoring log-loss) gives the fold fits; from their out-of-fold logits, balanced accuracy of
     argmax(logits - tau * log prior) with the fold's own training prior, for every (C, tau) of
     CS x TAUS. sk-la: C and tau jointly by the mean fold balanced accuracy; sk-la-ll: C by the
     CV's log-loss, tau by balanced accuracy at that C. Then an unweighted LogisticRegression at
-    each chosen C on all of train + val, predicting with the prior of train + val."""
+    each chosen C on all of train + val, predicting with the prior of train + val. Unscaled:
+    the same on the rows as they are, as sk-la-raw and sk-la-ll-raw."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     x, y, xs, ys, c = split_rows(d)
     t0 = time.time()
-    sc = StandardScaler().fit(x); z = sc.transform(x); zs = sc.transform(xs)
+    if scaled:
+        sc = StandardScaler().fit(x); z = sc.transform(x); zs = sc.transform(xs)
+    else:
+        z, zs = x, xs
     _, _, ba_folds, ll = logit_adjust_cv(z, y, c, seed)
     ba = np.zeros(ba_folds.shape[1:])
     for fold in ba_folds:                      # fold by fold, as the scores were summed before
@@ -217,7 +223,8 @@ def run_logit_adjust(d, seed):
     cv_seconds = time.time() - t0
     logp = np.log(np.bincount(y, minlength=c) / len(y))
     fits, out = {}, {}
-    for name, j, t in (("sk-la", j_ba, t_ba), ("sk-la-ll", j_ll, t_ll)):
+    suffix = "" if scaled else "-raw"
+    for name, j, t in ((f"sk-la{suffix}", j_ba, t_ba), (f"sk-la-ll{suffix}", j_ll, t_ll)):
         t1 = time.time()
         if j not in fits:
             fits[j] = LogisticRegression(C=CS[j], max_iter=3000).fit(z, y)
@@ -239,8 +246,8 @@ def run(args):
                 path = f"{ACC}/suite/{name}.seed{seed}.{m}.json"
                 if os.path.exists(path) and not args.force:
                     continue
-                if m in ("sk-la", "sk-la-ll"):
-                    got = run_logit_adjust(d, seed)       # one CV gives both
+                if m in ("sk-la", "sk-la-ll", "sk-la-raw", "sk-la-ll-raw"):
+                    got = run_logit_adjust(d, seed, scaled=not m.endswith("-raw"))   # one CV gives both
                 else:
                     got = {m: run_sklearn(d, seed) if m == "sk-lrcv" else run_afg(m, d, seed)}
                 for k, (p, seconds, extra) in got.items():
