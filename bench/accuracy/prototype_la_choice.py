@@ -29,7 +29,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from build_sets import set_dir, write_json  # noqa: E402
-from suite import ACC, CS, TAUS, PEERS, groups, load, logit_adjust_cv, recall_of, split_rows  # noqa: E402
+from suite import ACC, CS, TAUS, bar_of, groups, load, logit_adjust_cv, recall_of, split_rows  # noqa: E402
 
 warnings.filterwarnings("ignore")
 RULES = ["joint", "ll", "t1-ba", "t1-ll", "smooth", "one-se"]
@@ -103,7 +103,7 @@ CHOSEN = ("C, τ chosen", lambda a: ", ".join(f"{x['C']:g}/{x['tau']:g}" for x i
 def paired_table(subdir, args, rules, reference, extra=None):
     """Markdown tables of the JSONs under $ACC_DIR/<subdir>/: per set and rule, the mean
     overall and Few, the paired Δ against `reference` and against the set's bar of the suite
-    (the best of PEERS by its mean over the seeds tabled, from $ACC_DIR/suite/), for the
+    (suite.py's `bar_of`: the best peer run on every seed tabled, by its mean, from $ACC_DIR/suite/), for the
     judged seeds and then the held-out ones. `extra`: (column title, text from the rule's
     per-seed results)."""
     if not os.path.isdir(f"{ACC}/{subdir}"):
@@ -126,10 +126,10 @@ def paired_table(subdir, args, rules, reference, extra=None):
         print("|---|---|---|---|---|---|---|---|---|" + ("---|" if extra else ""))
         summary = {r: [] for r in rules}
         for name in sorted({k[0] for k in rows}):
-            have = [s for s in seeds if (name, s) in rows and all((name, s, m) in suite for m in PEERS)]
-            if not have:
+            have = [s for s in seeds if (name, s) in rows]
+            bar = bar_of(suite, name, have) if have else None
+            if bar is None:
                 continue
-            bar = max(PEERS, key=lambda m: np.mean([suite[(name, s, m)]["overall"] for s in have]))
             for rule in rules:
                 a = [rows[(name, s)][rule] for s in have]
                 dr = [x["overall"] - rows[(name, s)][reference]["overall"] for x, s in zip(a, have)]
