@@ -103,9 +103,9 @@ CHOSEN = ("C, τ chosen", lambda a: ", ".join(f"{x['C']:g}/{x['tau']:g}" for x i
 def paired_table(subdir, args, rules, reference, extra=None):
     """Markdown tables of the JSONs under $ACC_DIR/<subdir>/: per set and rule, the mean
     overall and Few, the paired Δ against `reference` and against the set's bar of the suite
-    (suite.py's `bar_of`: the best peer run on every seed tabled, by its mean, from $ACC_DIR/suite/), for the
-    judged seeds and then the held-out ones. `extra`: (column title, text from the rule's
-    per-seed results)."""
+    (suite.py's `bar_of`: the best peer run on every seed tabled, by its mean, from
+    $ACC_DIR/suite/), for the judged seeds and then the held-out ones. `extra`: (column
+    title, text from the rule's per-seed results)."""
     if not os.path.isdir(f"{ACC}/{subdir}"):
         sys.exit(f"{ACC}/{subdir}: no runs of this prototype there (its `run` writes them)")
     rows = {}

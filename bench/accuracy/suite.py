@@ -41,8 +41,9 @@ only scored):
                embeddings come normalised; per-feature scaling weighs every dimension alike)
 
 The peers are sk-lrcv, sk-la, sk-la-ll and the two -raw; per set, the bar is the peer with the
-best mean overall over the seeds tabled, among the peers run on every one of them. Many / Medium / Few = top / middle / bottom third of the
-classes by training count. One JSON per (set, seed, method) under $ACC_DIR/suite/, with
+best mean overall over the seeds tabled, among the peers run on every one of them (the table
+names the peers left out). Many / Medium / Few = top / middle / bottom third of the classes
+by training count. One JSON per (set, seed, method) under $ACC_DIR/suite/, with
 every test row's predicted class, so a run can be resumed; `table` pairs each method with the
 bar per seed (win / loss when the difference exceeds 0.05 points) and gives each mean Δ its
 standard error over the seeds and the test rows (`bootstrap_se`): a set's test split is the
@@ -64,7 +65,8 @@ ACC = os.environ.get("ACC_DIR", "/tmp/afg-accuracy")
 AFG = os.environ.get("AFG", os.path.join(HERE, "..", "..", ".build", "release", "afg"))
 os.environ.setdefault("AFG_BINARY", AFG)           # the afg Python package (python/) runs the same binary
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
-METHODS = ["recommended", "glag", "afg-lr", "afg-la", "sk-lrcv", "sk-la", "sk-la-ll", "sk-la-raw", "sk-la-ll-raw"]
+METHODS = ["recommended", "glag", "afg-lr", "afg-la",
+           "sk-lrcv", "sk-la", "sk-la-ll", "sk-la-raw", "sk-la-ll-raw"]
 # per set, the bar is the peer with the best mean overall among those run on every seed tabled
 PEERS = ["sk-lrcv", "sk-la", "sk-la-ll", "sk-la-raw", "sk-la-ll-raw"]
 CS = np.logspace(-4, 4, 9)
@@ -261,7 +263,8 @@ def run(args):
 
 
 def bar_of(rows, s, seeds):
-    """The peer with the best mean overall on set s over seeds (every peer present on each)."""
+    """The peer with the best mean overall on set s over seeds, among the peers run on every
+    one of them (None when there is none)."""
     have = [m for m in PEERS if all((s, q, m) in rows for q in seeds)]
     return max(have, key=lambda m: np.mean([rows[(s, q, m)]["overall"] for q in seeds])) if have else None
 
@@ -374,6 +377,7 @@ def table(args):
     out = ["| set | bar | method | seeds | overall | Few | Δ overall vs bar | ± SE | Δ Few | W/T/L | s/seed |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
     avg = {m: {"d": [], "f": [], "se": []} for m in METHODS}
+    left_out = []
     rng = np.random.default_rng(0)
     for s in sets:
         # a seed counts once every afg method run on s has run on it; the bar is read from the
@@ -383,6 +387,10 @@ def table(args):
         bar = bar_of(rows, s, seeds) if seeds else None
         if bar is None:
             continue
+        missing = [m for m in PEERS if not all((s, q, m) in rows for q in seeds)]
+        if missing:
+            left_out.append(f"{s}: the bar is read without {', '.join(missing)} "
+                            "(not run on every seed tabled)")
         ys = test_labels(s, seeds)
         for m in METHODS:
             if not all((s, q, m) in rows for q in seeds):
@@ -396,6 +404,7 @@ def table(args):
                        f"| {np.mean([x['seconds'] for x in a]):.1f} |")
     out.append("")
     out.append("SE: the standard error of the mean Δ over the seeds and the set's test rows (`bootstrap_se`).")
+    out += [f"- {line}" for line in left_out]
     out.append("")
     out.append("| method | sets | mean Δ overall vs bar | ± SE | mean Δ Few | worst set Δ overall |")
     out.append("|---|---|---|---|---|---|")
