@@ -24,6 +24,9 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable where Self.RawSignific
     static func _dot(_ n: Int, _ x: UnsafePointer<Self>, _ y: UnsafePointer<Self>) -> Self
     /// Returns LAPACK's `info`.
     static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int) -> Int
+    /// Eigenvalues (ascending, into `w`) and eigenvectors (over `a`) of the symmetric `n × n`
+    /// matrix in `a`, by divide and conquer; returns LAPACK's `info`.
+    static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Self>, _ lda: Int, _ w: UnsafeMutablePointer<Self>) -> Int
 }
 
 @inline(__always) private func tr(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
@@ -76,6 +79,12 @@ extension Float: BLASScalar {
         // would transpose into an n² temporary first.
         return Int(LAPACKE_spotrf(LAPACK_COL_MAJOR, lower ? 85 /* U */ : 76 /* L */, i32(n), a, i32(lda)))
     }
+    public static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int, _ w: UnsafeMutablePointer<Float>) -> Int {
+        _ = blasSetup
+        // A symmetric matrix reads the same in either order; column-major avoids LAPACKE's
+        // transposed copy, and each eigenvector comes back as a column-major column: a row here.
+        return Int(LAPACKE_ssyevd(LAPACK_COL_MAJOR, 86 /* V */, 76 /* L */, i32(n), a, i32(lda), w))
+    }
 }
 
 extension Double: BLASScalar {
@@ -120,6 +129,10 @@ extension Double: BLASScalar {
     public static func _potrf(_ lower: Bool, _ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int) -> Int {
         _ = blasSetup
         return Int(LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower ? 85 : 76, i32(n), a, i32(lda)))
+    }
+    public static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int, _ w: UnsafeMutablePointer<Double>) -> Int {
+        _ = blasSetup
+        return Int(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 86, 76, i32(n), a, i32(lda), w))
     }
 }
 

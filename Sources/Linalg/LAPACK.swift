@@ -21,6 +21,27 @@ extension BLAS {
         return f
     }
 
+    /// Eigendecomposition of a symmetric matrix, `A = Vᵀ·diag(values)·V`: `values`
+    /// ascending, and row `i` of `vectors` the unit eigenvector of `values[i]`.
+    ///
+    /// Only the lower triangle of `a` is read.
+    /// - Throws: `LinalgError.noConvergence` when LAPACK's divide and conquer reports that it
+    ///   failed. A non-finite entry is the caller's to refuse: LAPACK may return NaNs for it.
+    /// - Complexity: `O(n³)` flops.
+    public static func symmetricEigen<T>(_ a: Matrix<T>) throws -> (values: [T], vectors: Matrix<T>) {
+        precondition(a.rows == a.cols, "symmetricEigen: not square \(a.rows)×\(a.cols)")
+        var v = a
+        let n = a.rows
+        var w = [T](repeating: 0, count: n)
+        if n == 0 { return (w, v) }
+        let info = v.data.withUnsafeMutableBufferPointer { p in
+            w.withUnsafeMutableBufferPointer { T._syevd(n, p.baseAddress!, n, $0.baseAddress!) }
+        }
+        if info < 0 { throw LinalgError.illegalArgument(routine: "syevd", position: -info) }
+        if info > 0 { throw LinalgError.noConvergence(routine: "syevd", count: info) }
+        return (w, v)
+    }
+
     /// The result of `choleskyWithJitter`: the factor and the jitter that made it work.
     public struct JitteredCholesky<T: BLASScalar> {
         /// Lower triangular `L` with `L·Lᵀ = A + jitter·I`.

@@ -126,12 +126,15 @@ public enum LinalgError: Error, Equatable, CustomStringConvertible {
     case jitterExhausted(minor: Int, maxJitter: Double)
     /// LAPACK reported an illegal argument (a bug in the caller).
     case illegalArgument(routine: String, position: Int)
+    /// An iterative LAPACK routine did not converge (`count` off-diagonal elements left).
+    case noConvergence(routine: String, count: Int)
 
     public var description: String {
         switch self {
         case let .notPositiveDefinite(r, m): return "LAPACK \(r): not positive definite at minor \(m)"
         case let .jitterExhausted(m, j): return "LAPACK potrf: not positive definite at minor \(m) even with diagonal jitter \(j)"
         case let .illegalArgument(r, p): return "LAPACK \(r): illegal value in argument \(p)"
+        case let .noConvergence(r, c): return "LAPACK \(r): did not converge (\(c) elements left)"
         }
     }
 }

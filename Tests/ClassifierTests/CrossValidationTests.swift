@@ -261,9 +261,77 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertNotEqual(models[0], models[1], "the weights change the fit")
     }
 
+    /// With a whitening power the logit-adjusted candidate is fitted on the rows as they are
+    /// and on `PartialWhitening`'s, and keeps the one whose held-out recall over every
+    /// assignment's folds is higher; its refit is the regression on those rows, scaled,
+    /// mapped back through both transforms and shifted. The other candidates do not change.
+    /// Each side wins once: on the Gaussian classes as drawn, and on the same rows shrunk
+    /// beside six loud noise columns, where whitening evens the penalty out. The recommended
+    /// command offers the whitening on signed rows only.
+    func testLogitAdjustedCandidateReadsPartiallyWhitenedRowsWhenTheyScoreHigher() throws {
+        let p = LogitAdjustedRegression.Settings.recommendedWhiteningPower
+        let data = LongTailedGaussians(seed: 41)
+        let y = data.train.labels, c = data.numClasses
+        var drawn = data.train.features
+        for i in drawn.data.indices { drawn.data[i] -= 0.5 }
+        var rng = Xoshiro256(seed: 5)
+        var quiet = drawn
+        for i in quiet.data.indices { quiet.data[i] *= 0.05 }
+        let loud = Matrix<Float>(rows: drawn.rows, cols: 6, data: (standardNormals(drawn.rows * 6, using: &rng) as [Float]).map { 5 * $0 })
+        var picked: [Bool] = []
+        for x in [drawn, Matrix.horizontalJoin(quiet, loud)] {
+            let spaces = [CrossValidatedSelection.Space(name: "raw", features: x)]
+            let plain = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: c, seed: 6, default: .logitAdjusted)
+            let out = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: c, seed: 6,
+                                                         logitAdjustedWhitening: p, default: .logitAdjusted)
+            XCTAssertNil(plain.whitening)
+            XCTAssertEqual(Array(out.candidates.dropLast()), Array(plain.candidates.dropLast()))
+            let w = try PartialWhitening(fitting: x, power: p), z = w.apply(x)
+            let folds = StratifiedFolds(labels: y, numClasses: c, folds: 5, seed: 6)
+            let laFolds = LogitAdjustedRegression.assignments(folds, StratifiedFolds.repeated(labels: y, numClasses: c, folds: 5, seed: 6),
+                                                              shifts: LogitAdjustedRegression.Settings.tauGrid)
+            let cv = RegressionCV(classWeightPower: LogitAdjustedRegression.Settings.recommendedClassWeightPower,
+                                  solver: LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000))
+            func mean(_ rows: Matrix<Float>) throws -> (RegressionCV.Path, Double) {
+                let path = try LogitAdjustedRegression.path(cv, rows, labels: y, numClasses: c, folds: laFolds,
+                                                            shifts: LogitAdjustedRegression.Settings.tauGrid, progress: nil)
+                return (path, RegressionCV.meanAndStandardError(path.scores[path.best]).mean)
+            }
+            let (asTheyAre, a) = try mean(x), (whitened, b) = try mean(z)
+            let whitens = b > a
+            picked.append(whitens)
+            XCTAssertEqual(out.whitening, whitens ? w : nil)
+            let cand = try XCTUnwrap(out.candidates.last), path = whitens ? whitened : asTheyAre
+            XCTAssertEqual(cand.C, path.chosen); XCTAssertEqual(cand.tau, path.chosenShift)
+            XCTAssertEqual(cand.summary.contains(", centred, covariance^(−\(p))"), whitens, cand.summary)
+            XCTAssertTrue(cand.summary.contains("held-out recall"), cand.summary)
+            let rows = whitens ? z : x, scaler = FeatureScaler(fitting: rows)
+            let fitted = scaler.rawModel(try cv.refit(scaler.apply(rows), labels: y, numClasses: c, C: cand.C))
+            let model = (whitens ? w.rawModel(fitted) : fitted)
+                .logitAdjusted(tau: try XCTUnwrap(cand.tau), classCounts: LabeledFeatures.counts(of: y, numClasses: c))
+            if out.chosen == out.candidates.count - 1 { XCTAssertEqual(out.model, model) }
+        }
+        XCTAssertEqual(Set(picked), [true, false], "each side wins on one of the data sets: \(picked)")
+
+        let gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator, headThreshold: nil, C: .crossValidated,
+                                     solver: LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000))
+        let estimator = RecommendedSelection(generated: gr, offerRawSpace: false, spaceName: "raw")
+        let x = drawn
+        var nonNegative = x
+        let low = x.data.min()!
+        for i in nonNegative.data.indices { nonNegative.data[i] -= low }
+        for (rows, offered) in [(x, true), (nonNegative, false)] {
+            let fitData = FitData(rows: LabeledFeatures(features: rows, labels: y, numClasses: c),
+                                  folds: StratifiedFolds(labels: y, numClasses: c, folds: 5, seed: 6), seed: 6)
+            let fitted = try estimator.fit(fitData, log: { _ in })
+            let laLine = try XCTUnwrap(fitted.grid?.last?.detail)
+            XCTAssertEqual(laLine.contains("covariance^("), offered, laLine)
+        }
+    }
+
     /// The selection's folds run at once (each space's path, the generated candidate's
-    /// folds, the logit adjustment's assignments) give, bit for bit, what one thread gives,
-    /// on one space and on two (the two-view blend).
+    /// folds, the logit adjustment's assignments, on the rows as they are and whitened) give,
+    /// bit for bit, what one thread gives, on one space and on two (the two-view blend).
     func testSelectionDoesNotDependOnTheThreadCount() throws {
         let data = LongTailedGaussians(seed: 37)
         let raw = data.train.features
@@ -277,10 +345,12 @@ final class CrossValidationTests: XCTestCase {
             var outcomes: [CrossValidatedSelection.Outcome] = []
             for threads in [1, 4] {
                 setBLASThreadCount(threads)
-                outcomes.append(try CrossValidatedSelection.select(spaces: spaces, labels: data.train.labels,
-                                                                   numClasses: data.numClasses, folds: 3, grid: [0.1, 1, 10], seed: 5))
+                outcomes.append(try CrossValidatedSelection.select(
+                    spaces: spaces, labels: data.train.labels, numClasses: data.numClasses, folds: 3, grid: [0.1, 1, 10], seed: 5,
+                    logitAdjustedWhitening: LogitAdjustedRegression.Settings.recommendedWhiteningPower))
             }
             XCTAssertEqual(outcomes[0].candidates, outcomes[1].candidates, "\(spaces.count) spaces")
+            XCTAssertEqual(outcomes[0].whitening, outcomes[1].whitening)
             XCTAssertEqual(outcomes[0].paths, outcomes[1].paths)
             XCTAssertEqual(outcomes[0].chosen, outcomes[1].chosen)
             XCTAssertEqual(outcomes[0].model, outcomes[1].model)

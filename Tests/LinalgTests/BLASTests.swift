@@ -122,6 +122,23 @@ final class BLASTests: XCTestCase {
         }
     }
 
+    /// `A = Vᵀ·diag(λ)·V` with orthonormal rows `V` and ascending `λ`, in both precisions.
+    func testSymmetricEigenReconstructsTheMatrix() throws {
+        var rng = Xoshiro256(seed: 11)
+        let g: Matrix<Double> = randomMatrix(9, 5, &rng)
+        var a = BLAS.matmul(g, g, transposeB: true)             // rank 5 of 9: repeated zero eigenvalues
+        a[0, 0] -= 3                                            // and a negative one
+        let (values, vectors) = try BLAS.symmetricEigen(a)
+        XCTAssertEqual(values, values.sorted())
+        XCTAssertLessThan(values[0], 0)
+        var scaled = vectors
+        for i in 0..<9 { for j in 0..<9 { scaled[i, j] *= values[i] } }
+        assertClose(BLAS.matmul(vectors, transposeA: true, scaled), a, tol: 1e-10, "Vᵀ diag(λ) V")
+        assertClose(BLAS.matmul(vectors, vectors, transposeB: true), Matrix<Double>.identity(9), tol: 1e-10, "V Vᵀ")
+        let (single, _) = try BLAS.symmetricEigen(a.converted(to: Float.self))
+        for (x, y) in zip(single, values) { XCTAssertEqual(Double(x), y, accuracy: 1e-4 * (1 + abs(y))) }
+    }
+
     func testCholeskyJitterHandlesRankDeficientAndZero() throws {
         var rng = Xoshiro256(seed: 7)
         // Rank 3 in 10 dimensions: a covariance of 4 samples.

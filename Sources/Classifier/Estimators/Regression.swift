@@ -112,6 +112,12 @@ public struct LogitAdjustedRegression: Estimator {
         /// `−τ·log π` (ours; docs/RESULTS.md). `--method logit-adjust` itself is Menon et
         /// al.'s, over the unweighted regression.
         public static let recommendedClassWeightPower = 0.5
+        /// The power `p` of the `PartialWhitening`, `x ↦ (x − μ)·Σ^(−p)`, that the recommended
+        /// command's logit-adjusted candidate may read signed rows through (ours; halfway to
+        /// whitening): it is fitted on the rows as they are and through the transform, and the
+        /// one with the higher held-out recall kept (docs/RESULTS.md). Non-negative rows are
+        /// read as they are.
+        public static let recommendedWhiteningPower = 0.25
     }
 
     /// A class-weight power as a record names it (`FitRecord.classWeight`): "none",

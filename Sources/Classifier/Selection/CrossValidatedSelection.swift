@@ -22,7 +22,9 @@ import Linalg
 ///    regression under the same shift, docs/RESULTS.md): `C` and `τ` chosen as
 ///    `--method logit-adjust` chooses them, on the same folds and
 ///    `StratifiedFolds.defaultRepetitions − 1` further assignments; it is compared with the
-///    others on the shared folds.
+///    others on the shared folds. With `logitAdjustedWhitening` it is fitted twice, on the
+///    rows as they are and through `PartialWhitening`, and the one with the higher held-out
+///    mean per-class recall at its own `C` and `τ` is the candidate.
 /// 4. Paired rules (`choose`): among the regressions the simpler is kept unless a later
 ///    one's mean held-out recall beats it by more than the standard error of the per-fold
 ///    differences; the default (`Default`: the generated blend, plain `glag`'s classifier,
@@ -34,7 +36,8 @@ import Linalg
 ///    scaled rows.
 ///
 /// Cost: `(S + R) × K × grid + K` solves on the real rows (`S` spaces, and the logit
-/// adjustment's path over `R` assignments; warm-started along the grid; `K + 1` more with two views),
+/// adjustment's path over `R` assignments, `2R` with the whitened rows too; warm-started
+/// along the grid; `K + 1` more with two views), an `O(N·D² + D³)` whitening,
 /// `K + 1` warm-started generated-set solves, `K + 1` generations.
 public enum CrossValidatedSelection {
     public static let balancedName = "balanced-lr"
@@ -103,6 +106,9 @@ public enum CrossValidatedSelection {
         /// The generated candidate's weight in its blend with the class-weighted regression.
         public var blend: Double
         public var folds: Int
+        /// The transform the logit-adjusted candidate read its rows through (nil: none, or
+        /// the rows as they are scored higher).
+        public var whitening: PartialWhitening?
         public var choice: Candidate { candidates[chosen] }
     }
 
@@ -116,11 +122,14 @@ public enum CrossValidatedSelection {
     ///   - generator: the generated candidate's generator (its head threshold is replaced).
     ///   - logitAdjustedWeightPower: the class-weight power of the logit-adjusted candidate's
     ///     regression (0: unweighted, `--method logit-adjust`'s; 1: balanced).
+    ///   - logitAdjustedWhitening: the power `p` of the `PartialWhitening` the logit-adjusted
+    ///     candidate may read the last space through (nil: the rows as they are only).
     ///   - log: one line per finished step (the grids, the candidates, the choice).
     ///   - progress: called at the start and after every solve, with the step running:
     ///     each space's path (fold, `C`), each fold's generated candidate, the logit
-    ///     adjustment's paths (fold, `C`), then the refit, `(spaces + R) × K × grid + K + 1`
-    ///     steps in all (`R` assignments of the folds for the logit adjustment).
+    ///     adjustment's paths (fold, `C`; on the whitened rows after the others), then the
+    ///     refit, `(spaces + R) × K × grid + K + 1` steps in all (`R` assignments of the folds
+    ///     for the logit adjustment, twice as many with the whitened rows).
     /// - Throws: `LogisticRegressionError`, generator errors.
     public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = StratifiedFolds.defaultCount,
                               grid: [Double] = RegressionCV.defaultGrid, headThreshold: Int? = nil,
@@ -129,7 +138,7 @@ public enum CrossValidatedSelection {
                               generator: GeneratorConfig = GeneratedRegression.recommendedGenerator,
                               cDivisor: Double = GeneratedRegression.Settings.cDivisor.value,
                               logitAdjustedWeightPower: Double = LogitAdjustedRegression.Settings.recommendedClassWeightPower,
-                              default standing: Default = .generated,
+                              logitAdjustedWhitening: Double? = nil, default standing: Default = .generated,
                               log: ((String) -> Void)? = nil, progress: ((FitProgress) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
         let folds = StratifiedFolds(labels: labels, numClasses: numClasses, folds: k, seed: seed)
@@ -137,7 +146,8 @@ public enum CrossValidatedSelection {
                                                                                           folds: k, seed: seed),
                                                           shifts: LogitAdjustedRegression.Settings.tauGrid)
         let perPath = k * grid.count, laPerPath = laFolds.count * perPath
-        let total = spaces.count * perPath + k + laPerPath + 1
+        let laPaths = logitAdjustedWhitening == nil ? 1 : 2
+        let total = spaces.count * perPath + k + laPaths * laPerPath + 1
         let cv = RegressionCV(grid: grid, balanced: true, solver: solver), sorted = cv.grid
         // The step running once `done` steps have finished.
         func label(_ done: Int) -> String {
@@ -145,7 +155,10 @@ public enum CrossValidatedSelection {
             func onPath(_ r: Int, of folds: Int) -> String { "fold \(r / sorted.count + 1)/\(folds), C = \(sorted[r % sorted.count])" }
             if done < paths { return "C on \(spaces[done / perPath].name): " + onPath(done % perPath, of: k) }
             if done < paths + k { return "\(generatedName): fold \(done - paths + 1)/\(k)" }
-            if done < paths + k + laPerPath { return "\(logitAdjustedName): " + onPath(done - paths - k, of: k * laFolds.count) }
+            if done < paths + k + laPaths * laPerPath {
+                let r = done - paths - k
+                return "\(logitAdjustedName)\(r < laPerPath ? "" : " (whitened)"): " + onPath(r % laPerPath, of: k * laFolds.count)
+            }
             return "refitting the chosen candidate on every row"
         }
         func report(_ done: Int) { progress?(FitProgress(done: done, total: total, step: label(done))) }
@@ -173,14 +186,32 @@ public enum CrossValidatedSelection {
             report(spaces.count * perPath + f + 1)
         }))
         let adjusted = RegressionCV(grid: grid, classWeightPower: logitAdjustedWeightPower, solver: solver)
-        let laStep: ((Int, Double) -> Void)? = progress == nil ? nil : { f, c in
-            report(spaces.count * perPath + k + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
+        func adjustedPath(_ rows: Matrix<Float>, _ index: Int) throws -> RegressionCV.Path {
+            let step: ((Int, Double) -> Void)? = progress == nil ? nil : { f, c in
+                report(spaces.count * perPath + k + index * laPerPath + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
+            }
+            return try LogitAdjustedRegression.path(adjusted, rows, labels: labels, numClasses: numClasses, folds: laFolds,
+                                                    shifts: LogitAdjustedRegression.Settings.tauGrid, progress: step)
         }
-        let laPath = try LogitAdjustedRegression.path(adjusted, spaces[last].features, labels: labels, numClasses: numClasses,
-                                                      folds: laFolds, shifts: LogitAdjustedRegression.Settings.tauGrid,
-                                                      progress: laStep)
+        // The rows as they are, and through the partial whitening when offered: the one whose
+        // held-out mean per-class recall at its own C and τ (every assignment's folds) is
+        // higher, the rows as they are on ties.
+        var laRows = spaces[last].features, whitening: PartialWhitening? = nil
+        var laPath = try adjustedPath(laRows, 0), readAlso = ""
+        if let p = logitAdjustedWhitening {
+            let w = try PartialWhitening(fitting: laRows, power: p), whitened = w.apply(laRows)
+            let other = try adjustedPath(whitened, 1)
+            let mine = RegressionCV.meanAndStandardError(laPath.scores[laPath.best]).mean
+            let theirs = RegressionCV.meanAndStandardError(other.scores[other.best]).mean
+            if theirs > mine {
+                readAlso = " (held-out recall \(String(format: "%.2f", 100 * theirs)) against \(String(format: "%.2f", 100 * mine)) on the rows as they are)"
+                laRows = whitened; laPath = other; whitening = w
+            } else {
+                readAlso = " (held-out recall \(String(format: "%.2f", 100 * mine)) against \(String(format: "%.2f", 100 * theirs)) through \(w.description))"
+            }
+        }
         // Its scores on the shared folds (the first assignment's), paired with the others'.
-        var la = candidate(logitAdjustedName, "logistic regression (class weight \(LogitAdjustedRegression.classWeight(logitAdjustedWeightPower))) on \(spaces[last].name), logits − τ·log π with τ = \(laPath.chosenShift) (\(laPath.rule))",
+        var la = candidate(logitAdjustedName, "logistic regression (class weight \(LogitAdjustedRegression.classWeight(logitAdjustedWeightPower))) on \(spaces[last].name)\(whitening.map { ", " + $0.description } ?? "")\(readAlso), logits − τ·log π with τ = \(laPath.chosenShift) (\(laPath.rule))",
                            space: last, C: laPath.chosen, scores: Array(laPath.scores[laPath.best].prefix(k)), first: candidates[0])
         la.tau = laPath.chosenShift
         candidates.append(la)
@@ -201,7 +232,9 @@ public enum CrossValidatedSelection {
                                         alongPath: true, partner: partner, partnerC: paths[0].chosen, seed: seed)
             model = parts.model(view, partner: partner, blend: blend)
         } else if let tau = pick.tau {
-            model = view.scaler.rawModel(try adjusted.refit(view.scaled, labels: labels, numClasses: numClasses, C: pick.C))
+            let rows = whitening == nil ? view : GeneratedRegression.View(laRows)
+            let fitted = rows.scaler.rawModel(try adjusted.refit(rows.scaled, labels: labels, numClasses: numClasses, C: pick.C))
+            model = (whitening?.rawModel(fitted) ?? fitted)
                 .logitAdjusted(tau: tau, classCounts: LabeledFeatures.counts(of: labels, numClasses: numClasses))
         } else {
             model = view.scaler.rawModel(try cv.refit(view.scaled, labels: labels, numClasses: numClasses, C: pick.C))
@@ -209,7 +242,7 @@ public enum CrossValidatedSelection {
         report(total)
         return Outcome(model: model, twoView: generatedChosen && views, chosen: chosen, paths: paths, candidates: candidates,
                        generator: gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)),
-                       blend: blend, folds: k)
+                       blend: blend, folds: k, whitening: whitening)
     }
 
     /// The generated-set regression on `space` at `C/cDivisor` over the folds (`GeneratedRegression.fitParts`

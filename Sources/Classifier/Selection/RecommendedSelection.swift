@@ -35,10 +35,12 @@ public struct RecommendedSelection: Estimator {
         let x = data.rows, spaces = spaces(data), k = data.requireFolds(name).count
         let g = generated, standing = CrossValidatedSelection.Default.of(data.raw ?? x.features)
         let power = LogitAdjustedRegression.Settings.recommendedClassWeightPower
+        let whitening = standing == .logitAdjusted ? LogitAdjustedRegression.Settings.recommendedWhiteningPower : nil
         let o = try CrossValidatedSelection.select(
             spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k, grid: g.grid, headThreshold: g.headThreshold,
             blend: g.blend, twoView: g.twoView, seed: data.seed, solver: g.solver, generator: g.generator, cDivisor: g.cDivisor,
-            logitAdjustedWeightPower: power, default: standing, log: { log($0) }, progress: data.progress)
+            logitAdjustedWeightPower: power, logitAdjustedWhitening: whitening, default: standing, log: { log($0) },
+            progress: data.progress)
         let pick = o.choice
         let standingName = standing == .generated ? "the generated blend (non-negative features)" : "the logit adjustment (signed features)"
         let rule = "\(k)-fold cross-validation, train + val, one-standard-error rule among the regressions, one-sided corrected resampled t-test at 5 % against \(standingName)"
@@ -48,7 +50,8 @@ public struct RecommendedSelection: Estimator {
         record.cSelection = nil
         record.selection = rule
         record.chosen = pick.name
-        record.scaling = FeatureScaler.description
+        record.scaling = (pick.tau == nil ? nil : o.whitening).map { "\($0.description), then " + FeatureScaler.description }
+            ?? FeatureScaler.description
         record.blend = o.blend
         record.generator = .init(o.generator)
         if o.twoView { record.blendView = spaces[0].name; record.rawC = o.paths[0].chosen }
