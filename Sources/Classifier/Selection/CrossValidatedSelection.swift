@@ -203,11 +203,12 @@ public enum CrossValidatedSelection {
             let other = try adjustedPath(whitened, 1)
             let mine = RegressionCV.meanAndStandardError(laPath.scores[laPath.best]).mean
             let theirs = RegressionCV.meanAndStandardError(other.scores[other.best]).mean
+            let over = "mean held-out recall over \(laFolds.count * k) folds"
             if theirs > mine {
-                readAlso = " (held-out recall \(String(format: "%.2f", 100 * theirs)) against \(String(format: "%.2f", 100 * mine)) on the rows as they are)"
+                readAlso = " (\(over): \(String(format: "%.2f", 100 * theirs)), against \(String(format: "%.2f", 100 * mine)) on the rows as they are)"
                 laRows = whitened; laPath = other; whitening = w
             } else {
-                readAlso = " (held-out recall \(String(format: "%.2f", 100 * mine)) against \(String(format: "%.2f", 100 * theirs)) through \(w.description))"
+                readAlso = " (\(over): \(String(format: "%.2f", 100 * mine)), against \(String(format: "%.2f", 100 * theirs)) through \(w.description))"
             }
         }
         // Its scores on the shared folds (the first assignment's), paired with the others'.
