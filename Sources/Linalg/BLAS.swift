@@ -1,5 +1,6 @@
 /// Matrix-level wrappers over BLAS/LAPACK for row-major `Matrix` values: the BLAS
-/// products here, the LAPACK factorizations (`potrf`, `choleskyWithJitter`) in LAPACK.swift.
+/// products here, the LAPACK factorizations (`potrf`, `choleskyWithJitter`, `symmetricEigen`)
+/// in LAPACK.swift.
 ///
 /// Shapes are preconditions (a mismatch is a programmer error and traps); numerical
 /// failures (a matrix that is not positive definite) throw `LinalgError`.
