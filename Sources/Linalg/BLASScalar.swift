@@ -82,8 +82,9 @@ extension Float: BLASScalar {
     public static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Float>, _ lda: Int, _ w: UnsafeMutablePointer<Float>) -> Int {
         _ = blasSetup
         // A symmetric matrix reads the same in either order; column-major avoids LAPACKE's
-        // transposed copy, and each eigenvector comes back as a column-major column: a row here.
-        return Int(LAPACKE_ssyevd(LAPACK_COL_MAJOR, 86 /* V */, 76 /* L */, i32(n), a, i32(lda), w))
+        // transposed copy, its upper triangle is the row-major lower one, and each
+        // eigenvector comes back as a column-major column: a row here.
+        return Int(LAPACKE_ssyevd(LAPACK_COL_MAJOR, 86 /* V */, 85 /* U */, i32(n), a, i32(lda), w))
     }
 }
 
@@ -132,7 +133,7 @@ extension Double: BLASScalar {
     }
     public static func _syevd(_ n: Int, _ a: UnsafeMutablePointer<Double>, _ lda: Int, _ w: UnsafeMutablePointer<Double>) -> Int {
         _ = blasSetup
-        return Int(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 86, 76, i32(n), a, i32(lda), w))
+        return Int(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 86, 85, i32(n), a, i32(lda), w))
     }
 }
 

@@ -135,6 +135,9 @@ final class BLASTests: XCTestCase {
         for i in 0..<9 { for j in 0..<9 { scaled[i, j] *= values[i] } }
         assertClose(BLAS.matmul(vectors, transposeA: true, scaled), a, tol: 1e-10, "Vᵀ diag(λ) V")
         assertClose(BLAS.matmul(vectors, vectors, transposeB: true), Matrix<Double>.identity(9), tol: 1e-10, "V Vᵀ")
+        var lower = a                                           // only the lower triangle is read
+        for i in 0..<9 { for j in (i + 1)..<9 { lower[i, j] = .nan } }
+        XCTAssertEqual(try BLAS.symmetricEigen(lower).values, values)
         let (single, _) = try BLAS.symmetricEigen(a.converted(to: Float.self))
         for (x, y) in zip(single, values) { XCTAssertEqual(Double(x), y, accuracy: 1e-4 * (1 + abs(y))) }
     }
