@@ -42,6 +42,7 @@ def whitening(x, power):
 def run_one(d, seed):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
     t0 = time.time()
     x, y, xs, ys, c = split_rows(d)
     cv = StratifiedKFold(5, shuffle=True, random_state=seed)
@@ -51,9 +52,8 @@ def run_one(d, seed):
     res = {}
     for name in RULES:
         if name == "std-ll":
-            m, s = x.mean(0), x.std(0)
-            s[s == 0] = 1
-            z, zs = (x - m) / s, (xs - m) / s
+            sc = StandardScaler().fit(x)
+            z, zs = sc.transform(x), sc.transform(xs)
         else:
             m, w = whitening(x, 0.5 if name == "white-ll" else 0.25)
             z, zs = (x - m) @ w, (xs - m) @ w
