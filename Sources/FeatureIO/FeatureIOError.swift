@@ -10,7 +10,7 @@ public struct FeatureIOError: Error, CustomStringConvertible, Equatable, Sendabl
     /// What went wrong, for callers that branch on it (tests, `afg inspect` exit codes).
     public enum Kind: String, Equatable, Sendable {
         case fileMissing, notHDF5, datasetMissing, wrongShape, wrongType, countMismatch,
-             labelOutOfRange, nonFinite, dimensionMismatch, classCountMismatch, empty,
+             labelOutOfRange, nonFinite, tooLarge, dimensionMismatch, classCountMismatch, empty,
              invalidAttribute, writeFailed, hdf5, changed
     }
 

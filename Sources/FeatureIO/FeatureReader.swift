@@ -255,30 +255,41 @@ final class FeatureFileReader {
     }
 }
 
-/// NaN / ±Inf / negative counts over feature blocks, with the first non-finite position.
+/// NaN / ±Inf / too-large / negative counts over feature blocks, with the first unusable
+/// position.
 struct ValueScan: Equatable {
+    /// Finite values of larger magnitude are counted in `tooLarge` (`.infinity`: none are).
+    var limit: Float = .infinity
     var nan = 0
     var inf = 0
+    var tooLarge = 0
     var negative = 0
     var firstNonFinite: (row: Int, column: Int)?
+    var firstTooLarge: (row: Int, column: Int, value: Float)?
     var minimum = Float.infinity
     var maximum = -Float.infinity
     var sum = 0.0
 
+    /// A scan of feature values: finite ones beyond `FeatureStore.largestFeatureMagnitude`
+    /// are unusable too.
+    static var features: ValueScan { ValueScan(limit: FeatureStore.largestFeatureMagnitude) }
+
     static func == (a: ValueScan, b: ValueScan) -> Bool {
-        a.nan == b.nan && a.inf == b.inf && a.negative == b.negative
+        a.nan == b.nan && a.inf == b.inf && a.tooLarge == b.tooLarge && a.negative == b.negative
             && a.firstNonFinite?.row == b.firstNonFinite?.row && a.firstNonFinite?.column == b.firstNonFinite?.column
+            && a.firstTooLarge?.row == b.firstTooLarge?.row && a.firstTooLarge?.column == b.firstTooLarge?.column
     }
 
-    /// Adds the values of `x` only when one of them is not finite: all the readers that
-    /// need no summary (minimum, maximum, mean) want. A block of finite values leaves the
-    /// scan as it is; a block with any NaN or ±Inf is scanned in full, so the counts and
-    /// the first position are those of `add`. O(rows·dim) in one branch-free pass.
-    mutating func addNonFinite(_ x: UnsafeBufferPointer<Float>, rows: Int, dim: Int, firstRow: Int) {
-        // NaN and ±Inf are the magnitudes (sign bit cleared) at or above +Inf's pattern.
+    /// Adds the values of `x` only when one of them is unusable (NaN, ±Inf or beyond
+    /// `limit`): all the readers that need no summary (minimum, maximum, mean) want. A block
+    /// of usable values leaves the scan as it is; any other block is scanned in full, so the
+    /// counts and the first positions are those of `add`. O(rows·dim) in one branch-free pass.
+    mutating func addUnusable(_ x: UnsafeBufferPointer<Float>, rows: Int, dim: Int, firstRow: Int) {
+        // Magnitudes (sign bit cleared) order as their bit patterns; NaN and ±Inf are those
+        // at or above +Inf's.
         var largest: UInt32 = 0
         for v in x.prefix(rows * dim) { largest = Swift.max(largest, v.bitPattern & 0x7FFF_FFFF) }
-        if largest >= Float.infinity.bitPattern { add(x, rows: rows, dim: dim, firstRow: firstRow) }
+        if largest >= Float.infinity.bitPattern || largest > limit.bitPattern { add(x, rows: rows, dim: dim, firstRow: firstRow) }
     }
 
     /// Adds `rows` × `dim` values whose first row is `firstRow`. O(rows·dim).
@@ -294,6 +305,10 @@ struct ValueScan: Equatable {
                     lo = Swift.min(lo, v)
                     hi = Swift.max(hi, v)
                     rowSum += Double(v)
+                    if v.magnitude > limit {
+                        tooLarge += 1
+                        if firstTooLarge == nil { firstTooLarge = (firstRow + r, j, v) }
+                    }
                 } else {
                     if v.isNaN { nan += 1 } else { inf += 1; if v < 0 { negative += 1 } }
                     if firstNonFinite == nil { firstNonFinite = (firstRow + r, j) }
@@ -307,12 +322,22 @@ struct ValueScan: Equatable {
 
     var nonFinite: Int { nan + inf }
 
-    /// The error for non-finite values, or nil if there are none.
+    /// The error for non-finite values, else for values beyond `limit`, or nil if there
+    /// are neither.
     func error(file: String, dataset: String, partial: Bool = false) -> FeatureIOError? {
-        guard let f = firstNonFinite else { return nil }
-        let what = partial ? "non-finite values (\(nan) NaN, \(inf) Inf in the rows read so far)"
-            : "\(nonFinite) non-finite value\(nonFinite == 1 ? "" : "s") (\(nan) NaN, \(inf) Inf)"
-        return FeatureIOError(.nonFinite, file: file, dataset: dataset,
-                              problem: "\(what), first at row \(f.row) column \(f.column)")
+        let soFar = partial ? " in the rows read so far" : ""
+        if let f = firstNonFinite {
+            let what = partial ? "non-finite values (\(nan) NaN, \(inf) Inf\(soFar))"
+                : "\(nonFinite) non-finite value\(nonFinite == 1 ? "" : "s") (\(nan) NaN, \(inf) Inf)"
+            return FeatureIOError(.nonFinite, file: file, dataset: dataset,
+                                  problem: "\(what), first at row \(f.row) column \(f.column)")
+        }
+        if let f = firstTooLarge {
+            let count = "\(tooLarge) value\(tooLarge == 1 ? "" : "s") beyond ±\(String(format: "%.3g", Double(limit)))\(soFar)"
+            return FeatureIOError(.tooLarge, file: file, dataset: dataset, problem:
+                "\(count), first \(String(format: "%.6g", Double(f.value))) at row \(f.row) column \(f.column): "
+                + "their squares overflow 32-bit class statistics; rescale the features")
+        }
+        return nil
     }
 }

@@ -11,6 +11,11 @@ public enum FeatureStore {
     /// The `created_by` attribute written into every file.
     public static var createdBy: String { "afg \(afgVersion)" }
 
+    /// The largest feature magnitude a reader accepts, 2⁶² ≈ 4.6e18: a class covariance
+    /// holds squares of centred values, at most (2·2⁶²)² = 2¹²⁶, which 32-bit floats
+    /// (largest ≈ 2¹²⁸) still hold. Larger finite values are refused like NaN.
+    public static let largestFeatureMagnitude: Float = 0x1p62
+
     // MARK: feature files
 
     /// Reads a whole feature file into memory.
@@ -21,13 +26,13 @@ public enum FeatureStore {
     ///     the file (`num_classes` attribute, else the class names, else largest label + 1).
     /// - Returns: N × D features as Float (float16 and float64 converted), labels in 0..<C.
     /// - Throws: `FeatureIOError` for a missing file/dataset, wrong rank or type, N
-    ///   mismatch, empty data, labels outside 0..<C, class-name count ≠ C, NaN/Inf
-    ///   (count, first row and column).
+    ///   mismatch, empty data, labels outside 0..<C, class-name count ≠ C, NaN/Inf, then
+    ///   values beyond `largestFeatureMagnitude` (count, first row and column).
     /// - Complexity: O(N·D) time; memory N·D floats plus one block of conversion scratch.
     public static func readFeatures(path: String, keys: DatasetKeys = .init(), numClasses: Int? = nil) throws -> FeatureSet {
         let r = try FeatureFileReader(path: path, keys: keys, numClasses: numClasses)
         var scratch = ConversionScratch()
-        var scan = ValueScan()
+        var scan = ValueScan.features
         let block = r.blockRows()
         // Every element is written by a block read before use (no zero fill of N·D).
         let x = try [Float](unsafeUninitializedCapacity: r.count * r.dim) { all, initialized in
@@ -36,7 +41,7 @@ public enum FeatureStore {
                 let rows = start..<min(r.count, start + block)
                 let out = UnsafeMutableBufferPointer(rebasing: all[(rows.lowerBound * r.dim)..<(rows.upperBound * r.dim)])
                 try r.readRows(rows, into: out, scratch: &scratch)
-                scan.addNonFinite(UnsafeBufferPointer(out), rows: rows.count, dim: r.dim, firstRow: start)
+                scan.addUnusable(UnsafeBufferPointer(out), rows: rows.count, dim: r.dim, firstRow: start)
                 start = rows.upperBound
                 initialized = start * r.dim
             }
@@ -378,7 +383,7 @@ public enum FeatureStore {
 
     private static func checkFinite(_ x: [Float], file: String, dataset: String, dim: Int) throws {
         var scan = ValueScan()
-        x.withUnsafeBufferPointer { scan.addNonFinite($0, rows: x.count / dim, dim: dim, firstRow: 0) }
+        x.withUnsafeBufferPointer { scan.addUnusable($0, rows: x.count / dim, dim: dim, firstRow: 0) }
         if let e = scan.error(file: file, dataset: dataset) { throw e }
     }
 }

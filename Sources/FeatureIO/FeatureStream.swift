@@ -14,7 +14,8 @@ public struct FeatureBlock: Sendable {
 /// larger than memory can be summarised or trained on. Opening validates everything
 /// `FeatureStore.readFeatures` does except the feature values, and reads the N labels
 /// (4 bytes a row); `next()` then reads one block of features at a time and, unless
-/// `checkFinite` is false, throws on the first block with a NaN or Inf.
+/// `checkValues` is false, throws on the first block with a NaN, an Inf or a value beyond
+/// `FeatureStore.largestFeatureMagnitude`.
 ///
 /// Memory: O(blockRows · D) floats plus the labels. Not thread-safe (HDF5 is serial).
 ///
@@ -43,8 +44,9 @@ public final class FeatureStream {
     public var attributes: [String: String] { reader.attributes }
     /// Rows per block (the last block may be shorter).
     public let blockRows: Int
-    /// Throw `.nonFinite` on a block containing NaN or Inf.
-    public var checkFinite: Bool
+    /// Throw `.nonFinite` on a block containing NaN or Inf, `.tooLarge` on one with a value
+    /// beyond `FeatureStore.largestFeatureMagnitude`.
+    public var checkValues: Bool
 
     private let reader: FeatureFileReader
     private var position = 0
@@ -54,32 +56,28 @@ public final class FeatureStream {
     ///   - blockRows: rows per block; nil picks about 16 MiB of Float, rounded to whole
     ///     chunks of the stored dataset.
     ///   - numClasses: C required by the caller, or nil (see `FeatureStore.readFeatures`).
-    /// - Throws: `FeatureIOError`, as `FeatureStore.readFeatures` (except NaN/Inf, which
-    ///   `next()` reports).
+    /// - Throws: `FeatureIOError`, as `FeatureStore.readFeatures` except for the values
+    ///   (NaN, Inf, too large), which `next()` reports.
     public init(path: String, keys: DatasetKeys = .init(), blockRows: Int? = nil,
-                numClasses: Int? = nil, checkFinite: Bool = true) throws {
+                numClasses: Int? = nil, checkValues: Bool = true) throws {
         precondition(blockRows.map { $0 > 0 } ?? true, "blockRows must be positive")
         self.path = path
         self.keys = keys
-        self.checkFinite = checkFinite
+        self.checkValues = checkValues
         reader = try FeatureFileReader(path: path, keys: keys, numClasses: numClasses)
         self.blockRows = blockRows ?? reader.blockRows()
     }
 
     /// The next block, or nil after the last row.
-    /// - Throws: `FeatureIOError(.nonFinite)` naming the first bad row (and the NaN/Inf
-    ///   counts of the rows read so far) if `checkFinite`; read errors.
+    /// - Throws: `FeatureIOError(.nonFinite)` / `.tooLarge` naming the first bad row (and
+    ///   the counts of the rows read so far) if `checkValues`; read errors.
     /// - Complexity: O(blockRows · D).
     public func next() throws -> FeatureBlock? {
         guard position < count else { return nil }
         let rows = position..<min(count, position + blockRows)
         var x = [Float](repeating: 0, count: rows.count * dim)
         try x.withUnsafeMutableBufferPointer { try reader.readRows(rows, into: $0, scratch: &scratch) }
-        if checkFinite {
-            var scan = ValueScan()
-            x.withUnsafeBufferPointer { scan.addNonFinite($0, rows: rows.count, dim: dim, firstRow: rows.lowerBound) }
-            if let e = scan.error(file: path, dataset: reader.features.name, partial: true) { throw e }
-        }
+        try x.withUnsafeBufferPointer { try check($0, rows: rows, partial: true) }
         position = rows.upperBound
         return FeatureBlock(startRow: rows.lowerBound, rows: rows.count, features: x,
                             labels: Array(reader.labels[rows]))
@@ -94,10 +92,20 @@ public final class FeatureStream {
     }
 
     /// Reads rows `rows` (any range inside 0..<N) into `out` (rows.count × D, row-major),
-    /// without moving the stream position or checking for NaN/Inf.
+    /// without moving the stream position; checks the values as `next()` does.
     /// - Precondition: `out.count >= rows.count * dim`, `rows` inside `0..<count`.
     public func readRows(_ rows: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) throws {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= count, "readRows: \(rows) outside 0..<\(count)")
         try reader.readRows(rows, into: out, scratch: &scratch)
+        try check(UnsafeBufferPointer(out), rows: rows, partial: false)
+    }
+
+    /// Throws the values' error (NaN, Inf, too large) for `x`, rows `rows` of the file, if
+    /// `checkValues`.
+    private func check(_ x: UnsafeBufferPointer<Float>, rows: Range<Int>, partial: Bool) throws {
+        guard checkValues else { return }
+        var scan = ValueScan.features
+        scan.addUnusable(x, rows: rows.count, dim: dim, firstRow: rows.lowerBound)
+        if let e = scan.error(file: path, dataset: reader.features.name, partial: partial) { throw e }
     }
 }

@@ -37,6 +37,11 @@ public struct FeatureSummary: Codable, Equatable, Sendable {
     /// First (row, column) holding NaN or Inf, if any.
     public var firstNonFiniteRow: Int?
     public var firstNonFiniteColumn: Int?
+    /// Finite values beyond `FeatureStore.largestFeatureMagnitude`, and the first of them.
+    public var tooLargeCount: Int
+    public var firstTooLargeRow: Int?
+    public var firstTooLargeColumn: Int?
+    public var firstTooLargeValue: Float?
     /// Over finite values (nil if there are none).
     public var minimum: Float?
     public var maximum: Float?
@@ -49,8 +54,8 @@ public struct FeatureSummary: Codable, Equatable, Sendable {
     ///   - many, few: Many-shot classes have n > `many` rows, few-shot n < `few`.
     ///   - blockRows: rows per read (nil: about 16 MiB, whole chunks).
     ///   - progress: called after each block with (rows done, N).
-    /// - Throws: the structural `FeatureIOError`s of `FeatureStore.readFeatures`. NaN/Inf
-    ///   do not throw: they are counted (see `nonFiniteError`).
+    /// - Throws: the structural `FeatureIOError`s of `FeatureStore.readFeatures`. NaN, Inf
+    ///   and values too large do not throw: they are counted (see `valueError`).
     /// - Complexity: O(N·D) time, O(blockRows·D + N) memory.
     public static func compute(path: String, keys: DatasetKeys = .init(), many: Int = 100, few: Int = 20,
                                blockRows: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> FeatureSummary {
@@ -68,7 +73,7 @@ public struct FeatureSummary: Codable, Equatable, Sendable {
         precondition(!paths.isEmpty, "FeatureSummary.compute: no files")
         var streams: [FeatureStream] = []
         for p in paths {
-            let s = try FeatureStream(path: p, keys: keys, blockRows: blockRows, numClasses: streams.first?.numClasses, checkFinite: false)
+            let s = try FeatureStream(path: p, keys: keys, blockRows: blockRows, numClasses: streams.first?.numClasses, checkValues: false)
             if let f = streams.first {
                 if s.dim != f.dim {
                     throw FeatureIOError(.wrongShape, file: p, problem: "feature dimension \(s.dim), \(f.path) has \(f.dim)")
@@ -80,7 +85,7 @@ public struct FeatureSummary: Codable, Equatable, Sendable {
             streams.append(s)
         }
         let total = streams.reduce(0) { $0 + $1.count }
-        var scan = ValueScan()
+        var scan = ValueScan.features
         var offset = 0
         for s in streams {
             try s.forEachBlock { b in
@@ -110,14 +115,20 @@ public struct FeatureSummary: Codable, Equatable, Sendable {
             fewClasses: counts.filter { $0 < few }.count,
             nanCount: scan.nan, infCount: scan.inf, negativeCount: scan.negative,
             firstNonFiniteRow: scan.firstNonFinite?.row, firstNonFiniteColumn: scan.firstNonFinite?.column,
+            tooLargeCount: scan.tooLarge, firstTooLargeRow: scan.firstTooLarge?.row,
+            firstTooLargeColumn: scan.firstTooLarge?.column, firstTooLargeValue: scan.firstTooLarge?.value,
             minimum: finite > 0 ? scan.minimum : nil, maximum: finite > 0 ? scan.maximum : nil,
             mean: finite > 0 ? scan.sum / Double(finite) : nil,
             attributes: s.attributes)
     }
 
-    /// The error `FeatureStore.readFeatures` would throw for NaN/Inf, or nil.
-    public var nonFiniteError: FeatureIOError? {
-        guard let r = firstNonFiniteRow, let c = firstNonFiniteColumn else { return nil }
-        return ValueScan(nan: nanCount, inf: infCount, firstNonFinite: (r, c)).error(file: file, dataset: featuresKey)
+    /// The error `FeatureStore.readFeatures` would throw for the values (NaN, Inf, too
+    /// large), or nil.
+    public var valueError: FeatureIOError? {
+        var scan = ValueScan.features
+        scan.nan = nanCount; scan.inf = infCount; scan.tooLarge = tooLargeCount
+        if let r = firstNonFiniteRow, let c = firstNonFiniteColumn { scan.firstNonFinite = (r, c) }
+        if let r = firstTooLargeRow, let c = firstTooLargeColumn, let v = firstTooLargeValue { scan.firstTooLarge = (r, c, v) }
+        return scan.error(file: file, dataset: featuresKey)
     }
 }

@@ -9,8 +9,9 @@ struct Inspect: ParsableCommand {
         abstract: "Summarise a feature file: shape, types, classes, head/tail shape, bad values, attributes.",
         discussion: """
         Reads the file in blocks of rows, so files larger than memory are fine. Fails \
-        (exit 1, one line on stderr) on anything `afg train` would reject; NaN/Inf are \
-        reported in full first, then fail. See docs/FORMAT.md for the file contract.
+        (exit 1, one line on stderr) on anything `afg train` would reject; NaN, Inf and values \
+        beyond ±\(String(format: "%.3g", Double(FeatureStore.largestFeatureMagnitude))) (their squares overflow \
+        32-bit statistics) are reported in full first, then fail. See docs/FORMAT.md for the file contract.
         """)
 
     @Argument(help: "The feature file (HDF5, .npz, .npy, .safetensors); several files (or a quoted glob) are summarised as one data set, rows in the order given.")
@@ -40,7 +41,7 @@ struct Inspect: ParsableCommand {
             throw e
         }
         print(output.json ? try encodeJSON(s) + "\n" : Inspect.text(s, listClasses: perClass || s.numClasses <= 50), terminator: "")
-        if let e = s.nonFiniteError { throw e }
+        if let e = s.valueError { throw e }
     }
 
     /// Streams the file, reporting progress on stderr every 10% (unless `--quiet`).
@@ -73,7 +74,7 @@ struct Inspect: ParsableCommand {
         line("smallest: \(name(s.smallestClass)), \(rows(s.smallestCount))")
         line("imbalance factor: " + String(format: "%.2f", s.imbalanceFactor) + (s.emptyClasses > 0 ? " (over classes with rows)" : ""))
         line("many (n > \(s.manyThreshold)): \(s.manyClasses), medium (\(s.fewThreshold) ≤ n ≤ \(s.manyThreshold)): \(s.mediumClasses), few (n < \(s.fewThreshold)): \(s.fewClasses)")
-        line("values: NaN \(s.nanCount), Inf \(s.infCount), negative \(s.negativeCount)")
+        line("values: NaN \(s.nanCount), Inf \(s.infCount), beyond ±\(String(format: "%.3g", Double(FeatureStore.largestFeatureMagnitude))) \(s.tooLargeCount), negative \(s.negativeCount)")
         line("finite range: min \(num(s.minimum)), max \(num(s.maximum)), mean " + (s.mean.map { String(format: "%.6g", $0) } ?? "-"))
         if s.attributes.isEmpty {
             line("attributes: none")

@@ -26,8 +26,9 @@ final class ValidationTests: XCTestCase {
 
     func readError(_ p: String, keys: DatasetKeys = .init(), numClasses: Int? = nil) -> FeatureIOError? {
         let e = expectError { _ = try FeatureStore.readFeatures(path: p, keys: keys, numClasses: numClasses) }
-        // The stream and the summary reject the same files the same way (except NaN/Inf).
-        if let e, e.kind != .nonFinite {
+        // The stream and the summary reject the same files the same way (except for the
+        // values, which the stream reports by block and the summary counts).
+        if let e, e.kind != .nonFinite, e.kind != .tooLarge {
             let s = expectError { _ = try FeatureStream(path: p, keys: keys, numClasses: numClasses) }
             XCTAssertEqual(s, e)
             if numClasses == nil { XCTAssertEqual(expectError { _ = try FeatureSummary.compute(path: p, keys: keys) }, e) }
@@ -180,8 +181,41 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(se?.description,
                        "\(p): features: non-finite values (2 NaN, 1 Inf in the rows read so far), first at row 2 column 1")
         // Without the check the values come through.
-        let t = try FeatureStream(path: p, blockRows: 4, checkFinite: false)
+        let t = try FeatureStream(path: p, blockRows: 4, checkValues: false)
         XCTAssertTrue(try t.next()!.features[5].isNaN)
+    }
+
+    /// Finite values beyond 2⁶² are refused by every reader (their squares would overflow
+    /// the class statistics); 2⁶² itself is read; NaN / Inf are reported before them.
+    func testValuesBeyondTheLargestMagnitude() throws {
+        let limit = FeatureStore.largestFeatureMagnitude
+        var x: [Float] = [1, 2, 3, 4, 5, 6, 7, 8]
+        x[2] = 1e30
+        x[5] = -1e20
+        x[7] = -limit
+        let p = try make("huge.h5", features: x)
+        let e = readError(p)
+        XCTAssertEqual(e?.kind, .tooLarge)
+        XCTAssertEqual(e?.description, "\(p): features: 2 values beyond ±4.61e+18, first 1e+30 at row 1 column 0: "
+                       + "their squares overflow 32-bit class statistics; rescale the features")
+        let s = try FeatureStream(path: p, blockRows: 1)
+        XCTAssertEqual(try s.next()?.rows, 1)
+        XCTAssertEqual(expectError { _ = try s.next() }?.kind, .tooLarge)
+        var out = [Float](repeating: 0, count: 4)
+        let re = expectError { try out.withUnsafeMutableBufferPointer { try s.readRows(2..<4, into: $0) } }
+        XCTAssertEqual(re?.description, "\(p): features: 1 value beyond ±4.61e+18, first -1e+20 at row 2 column 1: "
+                       + "their squares overflow 32-bit class statistics; rescale the features")
+        let summary = try FeatureSummary.compute(path: p)
+        XCTAssertEqual(summary.tooLargeCount, 2)
+        XCTAssertEqual(summary.valueError, e)
+        XCTAssertEqual(summary.maximum, 1e30)
+        // The limit itself is read.
+        x[2] = limit; x[5] = 0
+        let q = try make("limit.h5", features: x)
+        XCTAssertEqual(try FeatureStore.readFeatures(path: q).features, x)
+        // NaN is reported first, whichever comes first in the file.
+        x[2] = 1e30; x[6] = .nan
+        XCTAssertEqual(readError(try make("both.h5", features: x))?.kind, .nonFinite)
     }
 
     /// float64 values beyond float32's range become ±Inf on conversion and are reported.

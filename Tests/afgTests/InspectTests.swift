@@ -66,7 +66,7 @@ final class InspectTests: XCTestCase {
         smallest: class 3, 0 rows
         imbalance factor: 3.00 (over classes with rows)
         many (n > 2): 2, medium (2 ≤ n ≤ 2): 1, few (n < 2): 4
-        values: NaN 0, Inf 0, negative 12
+        values: NaN 0, Inf 0, beyond ±4.61e+18 0, negative 12
         finite range: min -0.908851, max 0.850318, mean 0.0595742
         attributes: none
         class counts:
@@ -94,7 +94,7 @@ final class InspectTests: XCTestCase {
         smallest: class 2 (日本), 2 rows
         imbalance factor: 2.00
         many (n > 100): 0, medium (20 ≤ n ≤ 100): 0, few (n < 20): 4
-        values: NaN 0, Inf 0, negative 27
+        values: NaN 0, Inf 0, beyond ±4.61e+18 0, negative 27
         finite range: min -5.57812, max 65504, mean 1091.83
         attributes:
           backbone = resnet32
@@ -217,6 +217,26 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(j["infCount"] as? Int, 1)
         XCTAssertEqual(j["negativeCount"] as? Int, 1)
         XCTAssertEqual(j["firstNonFiniteRow"] as? Int, 2)
+    }
+
+    /// A value beyond ±2⁶²: counted in the report, then the reader's error; no command
+    /// writes statistics of it.
+    func testTooLargeReportedThenFails() throws {
+        var x = [Float](repeating: 1, count: 12)
+        x[4] = 1e30
+        let p = dir.appendingPathComponent("huge.h5").path
+        try FeatureStore.writeFeatures(FeatureSet(features: x, dim: 3, labels: [0, 1, 0, 1], numClasses: 2), to: p)
+        let error = "Error: \(p): features: 1 value beyond ±4.61e+18, first 1e+30 at row 1 column 1: "
+            + "their squares overflow 32-bit class statistics; rescale the features\n"
+        let r = try afg("inspect", p)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.err, error)
+        XCTAssertTrue(r.out.contains("values: NaN 0, Inf 0, beyond ±4.61e+18 1, negative 0\n"), r.out)
+        let out = dir.appendingPathComponent("huge-stats.h5").path
+        let c = try afg("calibrate", "--train", p, "--out", out, "--quiet")
+        XCTAssertEqual(c.status, 1)
+        XCTAssertEqual(c.err, error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
     func testBadThresholds() throws {

@@ -132,9 +132,6 @@ func readFeatureShards(_ paths: [String], keys: DatasetKeys, numClasses: Int? = 
             try x.withUnsafeMutableBufferPointer { p in
                 let out = UnsafeMutableBufferPointer(rebasing: p[((lo - mine.lowerBound) * d)..<((hi - mine.lowerBound) * d)])
                 try s.readRows(rows, into: out)
-                if let bad = out.firstIndex(where: { !$0.isFinite }) {
-                    throw CLIError("\(s.path): dataset \(keys.features): NaN or Inf at row \(rows.lowerBound + bad / d), column \(bad % d)")
-                }
             }
             labels += s.labels[rows]
         }
