@@ -13,6 +13,9 @@ public enum AFGError: Error, Equatable, CustomStringConvertible {
     case invalidConfig(String)
     /// A class covariance that could not be factored even with jitter.
     case factorization(classIndex: Int, message: String)
+    /// A class covariance with an entry beyond Float's range (features of magnitude
+    /// beyond about 2⁶³).
+    case covarianceOverflow(classIndex: Int)
 
     public var description: String {
         switch self {
@@ -26,6 +29,8 @@ public enum AFGError: Error, Equatable, CustomStringConvertible {
             return "AFG: invalid setting: \(m)"
         case let .factorization(c, m):
             return "AFG: covariance of class \(c) could not be factored: \(m)"
+        case let .covarianceOverflow(c):
+            return "AFG: the covariance of class \(c) overflows 32-bit floats; rescale the features"
         }
     }
 }

@@ -22,7 +22,8 @@ extension ClassStatistics {
     ///   covariances (nil; they skip the `C·D²` conversion); counts and means are the same
     ///   on every rank.
     /// - Throws: `AFGError` on a label out of range, a non-finite value, or a length
-    ///   mismatch in this rank's rows.
+    ///   mismatch in this rank's rows; `.covarianceOverflow` on the rank holding the
+    ///   covariances.
     /// - Complexity: O(n·D²) local flops; `C·(D + 1) + C_cov·D(D+1)/2` doubles reduced,
     ///   `C_cov` the classes with more than one row.
     public init(features: Matrix<Float>, labels: [Int32], numClasses C: Int, covariances: Bool = true,
@@ -54,7 +55,7 @@ extension ClassStatistics {
             }
             cov = scatterSum.map(merged) ?? merged { sum(&$0); return true }
         }
-        self.init(numClasses: C, dim: d, counts: counts, means: means, covariances: cov)
+        self.init(numClasses: C, dim: d, counts: counts, means: means, covariances: try ClassStatistics.finite(cov, dim: d))
     }
 
     /// `Σ_c = S_c/(n_c − 1)`, `S_c` the scatter about the global mean `means` (`C × D`,

@@ -28,7 +28,8 @@ public struct ClassStatistics: Equatable, Sendable {
     /// only `n_c × D + D²` doubles of scratch beyond the `C·D²` floats of the result.
     ///
     /// - Parameters: `features` `N × D`; `labels` `N` values in `0..<numClasses`.
-    /// - Throws: `AFGError` on a label out of range, a non-finite value, or a length mismatch.
+    /// - Throws: `AFGError` on a label out of range, a non-finite value, a length mismatch,
+    ///   or a covariance beyond Float's range.
     /// - Complexity: O(N·D²).
     public init(features: Matrix<Float>, labels: [Int32], numClasses C: Int, covariances: Bool = true) throws {
         precondition(C > 0 && features.cols > 0, "ClassStatistics: C=\(C), D=\(features.cols)")
@@ -81,7 +82,16 @@ public struct ClassStatistics: Equatable, Sendable {
                 }
             }
         }
-        self.init(numClasses: C, dim: d, counts: counts, means: means, covariances: covariances ? cov : nil)
+        self.init(numClasses: C, dim: d, counts: counts, means: means,
+                  covariances: try ClassStatistics.finite(covariances ? cov : nil, dim: d))
+    }
+
+    /// `cov` when every entry is finite, else the error naming the first class whose
+    /// covariance overflowed on the way to Float. O(C·D²).
+    /// - Throws: `AFGError.covarianceOverflow`.
+    static func finite(_ cov: [Float]?, dim d: Int) throws -> [Float]? {
+        if let bad = cov?.firstIndex(where: { !$0.isFinite }) { throw AFGError.covarianceOverflow(classIndex: bad / (d * d)) }
+        return cov
     }
 
     /// `Σ_c` as a `D × D` matrix. Precondition: covariances were accumulated, `c` in range.
@@ -201,7 +211,8 @@ public struct StatisticsAccumulator {
     }
 
     /// The statistics of everything added. O(C·D²).
-    public func finalize() -> ClassStatistics {
+    /// - Throws: `AFGError.covarianceOverflow`.
+    public func finalize() throws -> ClassStatistics {
         let d = dim, dd = d * d
         let m = Matrix<Float>(rows: numClasses, cols: d, data: means.map { Float($0) })
         var cov: [Float]? = nil
@@ -219,6 +230,7 @@ public struct StatisticsAccumulator {
             }
             cov = out
         }
-        return ClassStatistics(numClasses: numClasses, dim: d, counts: counts, means: m, covariances: cov)
+        return ClassStatistics(numClasses: numClasses, dim: d, counts: counts, means: m,
+                               covariances: try ClassStatistics.finite(cov, dim: d))
     }
 }

@@ -41,7 +41,7 @@ final class StatisticsTests: XCTestCase {
                     }
                 }
             }
-            let s = acc.finalize()
+            let s = try acc.finalize()
             XCTAssertEqual(s.counts, whole.counts)
             for c in 0..<6 {
                 let a = s.covariance(of: c).data, b = whole.covariance(of: c).data
@@ -65,7 +65,26 @@ final class StatisticsTests: XCTestCase {
         XCTAssertThrowsError(try acc.add(features: Matrix(rows: 2, cols: 2, data: [1, 2, 3, 4]), labels: [0])) { e in
             XCTAssertEqual(e as? AFGError, .shapeMismatch(features: 2, labels: 1))
         }
-        let means = StatisticsAccumulator(numClasses: 3, dim: 2, covariances: false).finalize()
-        XCTAssertNil(means.covariances)
+        let means = try? StatisticsAccumulator(numClasses: 3, dim: 2, covariances: false).finalize()
+        XCTAssertNil(means?.covariances)
+        XCTAssertEqual(means?.counts, [0, 0, 0])
+    }
+
+    /// Finite features whose squares leave Float's range: every way of computing the
+    /// statistics names the class instead of returning Inf covariances; means alone are fine.
+    func testCovarianceOverflowIsAnError() throws {
+        let x = Matrix<Float>(rows: 4, cols: 2, data: [1, 2, 3, 4, 1e30, 0, -1e30, 1])
+        let labels: [Int32] = [0, 0, 1, 1]
+        let overflow = AFGError.covarianceOverflow(classIndex: 1)
+        XCTAssertThrowsError(try ClassStatistics(features: x, labels: labels, numClasses: 2)) { XCTAssertEqual($0 as? AFGError, overflow) }
+        XCTAssertThrowsError(try ClassStatistics(features: x, labels: labels, numClasses: 2, sumAcrossRanks: { _ in })) {
+            XCTAssertEqual($0 as? AFGError, overflow)
+        }
+        var acc = StatisticsAccumulator(numClasses: 2, dim: 2)
+        try acc.add(features: x, labels: labels)
+        XCTAssertThrowsError(try acc.finalize()) { XCTAssertEqual($0 as? AFGError, overflow) }
+        let means = try ClassStatistics(features: x, labels: labels, numClasses: 2, covariances: false)
+        XCTAssertEqual(means.means[1, 0], 0)
+        XCTAssertEqual(overflow.description, "AFG: the covariance of class 1 overflows 32-bit floats; rescale the features")
     }
 }
