@@ -28,9 +28,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from prototype_la_choice import run_all  # noqa: E402
-from prototype_la_views import CS_HERE, best_tau, scored, view  # noqa: E402
-from prototype_la_whiten import whitening  # noqa: E402
-from suite import ACC, TAUS, groups, load, split_rows  # noqa: E402
+from prototype_la_whiten import adjusted  # noqa: E402
+from suite import ACC  # noqa: E402
 
 POWERS = {"std-ll": None, "eighth-ll": 0.125, "half-ll": 0.25, "three-eighths-ll": 0.375}
 RULES = list(POWERS)
@@ -38,11 +37,7 @@ SETS = ("perl-pod", "python-docs", "fortunes", "debian-sections")
 
 
 def run_one(d, seed):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.preprocessing import StandardScaler
     t0 = time.time()
-    x, y, xs, ys, c = split_rows(d)
     name = os.path.relpath(d, ACC).split(os.sep)[0]      # build_sets.set_dir: ACC/name[/seedN]
     earlier = f"{ACC}/la-whiten/{name}.seed{seed}.json"
     res = {}
@@ -50,24 +45,9 @@ def run_one(d, seed):
         with open(earlier) as f:
             old = json.load(f)
         res = {k: old[k] for k in ("std-ll", "half-ll")}
-    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
-    logp = np.log(np.bincount(y, minlength=c) / len(y))
-    _, yt = load(f"{d}/train.h5")
-    few = groups(np.bincount(yt, minlength=c))["few"]
     for rule, power in POWERS.items():
-        if rule in res:
-            continue
-        if power is None:
-            sc = StandardScaler().fit(x)
-            z, zs = sc.transform(x), sc.transform(xs)
-        else:
-            m, w = whitening(x, power)
-            z, zs = (x - m) @ w, (xs - m) @ w
-        j, oof = view(z, y, c, cv)
-        t, score = best_tau(oof, y, c, cv)
-        fit = LogisticRegression(C=CS_HERE[j], max_iter=3000).fit(z, y)
-        res[rule] = scored(np.argmax(fit.decision_function(zs) - TAUS[t] * logp, 1), ys, c, few,
-                           C=float(CS_HERE[j]), tau=float(TAUS[t]), cv=score)
+        if rule not in res:
+            res[rule] = adjusted(d, seed, power)
     res["seconds"] = time.time() - t0
     return res
 

@@ -39,29 +39,33 @@ def whitening(x, power):
     return lw.location_, (vecs * vals ** -power) @ vecs.T
 
 
-def run_one(d, seed):
+def adjusted(d, seed, power):
+    """One rule's record: the logit adjustment on train + val's StandardScaler rows (`power`
+    None) or on (x - mean) Sigma^(-power), scored on the test rows."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import StandardScaler
-    t0 = time.time()
     x, y, xs, ys, c = split_rows(d)
     cv = StratifiedKFold(5, shuffle=True, random_state=seed)
     logp = np.log(np.bincount(y, minlength=c) / len(y))
     _, yt = load(f"{d}/train.h5")
     few = groups(np.bincount(yt, minlength=c))["few"]
-    res = {}
-    for name in RULES:
-        if name == "std-ll":
-            sc = StandardScaler().fit(x)
-            z, zs = sc.transform(x), sc.transform(xs)
-        else:
-            m, w = whitening(x, 0.5 if name == "white-ll" else 0.25)
-            z, zs = (x - m) @ w, (xs - m) @ w
-        j, oof = view(z, y, c, cv)
-        t, score = best_tau(oof, y, c, cv)
-        fit = LogisticRegression(C=CS_HERE[j], max_iter=3000).fit(z, y)
-        res[name] = scored(np.argmax(fit.decision_function(zs) - TAUS[t] * logp, 1), ys, c, few,
-                           C=float(CS_HERE[j]), tau=float(TAUS[t]), cv=score)
+    if power is None:
+        sc = StandardScaler().fit(x)
+        z, zs = sc.transform(x), sc.transform(xs)
+    else:
+        m, w = whitening(x, power)
+        z, zs = (x - m) @ w, (xs - m) @ w
+    j, oof = view(z, y, c, cv)
+    t, score = best_tau(oof, y, c, cv)
+    fit = LogisticRegression(C=CS_HERE[j], max_iter=3000).fit(z, y)
+    return scored(np.argmax(fit.decision_function(zs) - TAUS[t] * logp, 1), ys, c, few,
+                  C=float(CS_HERE[j]), tau=float(TAUS[t]), cv=score)
+
+
+def run_one(d, seed):
+    t0 = time.time()
+    res = {name: adjusted(d, seed, {"std-ll": None, "white-ll": 0.5, "half-ll": 0.25}[name]) for name in RULES}
     res["seconds"] = time.time() - t0
     return res
 
