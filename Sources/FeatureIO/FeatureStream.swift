@@ -97,7 +97,7 @@ public final class FeatureStream {
     public func readRows(_ rows: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) throws {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= count, "readRows: \(rows) outside 0..<\(count)")
         try reader.readRows(rows, into: out, scratch: &scratch)
-        try check(UnsafeBufferPointer(out), rows: rows, partial: false)
+        try check(UnsafeBufferPointer(out), rows: rows, partial: rows.count < count)
     }
 
     /// Throws the values' error (NaN, Inf, too large) for `x`, rows `rows` of the file, if

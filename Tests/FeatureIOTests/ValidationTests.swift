@@ -203,8 +203,11 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(expectError { _ = try s.next() }?.kind, .tooLarge)
         var out = [Float](repeating: 0, count: 4)
         let re = expectError { try out.withUnsafeMutableBufferPointer { try s.readRows(2..<4, into: $0) } }
-        XCTAssertEqual(re?.description, "\(p): features: 1 value beyond ±4.61e+18, first -1e+20 at row 2 column 1: "
-                       + "their squares overflow 32-bit class statistics; rescale the features")
+        XCTAssertEqual(re?.description, "\(p): features: 1 value beyond ±4.61e+18 in the rows read so far, first -1e+20 "
+                       + "at row 2 column 1: their squares overflow 32-bit class statistics; rescale the features")
+        var all = [Float](repeating: 0, count: 8)
+        XCTAssertEqual(expectError { try all.withUnsafeMutableBufferPointer { try s.readRows(0..<4, into: $0) } }, e,
+                       "every row read: the counts are the file's")
         let summary = try FeatureSummary.compute(path: p)
         XCTAssertEqual(summary.tooLargeCount, 2)
         XCTAssertEqual(summary.valueError, e)
