@@ -3,7 +3,7 @@ import Linalg
 
 /// Partial whitening, `x ↦ (x − μ)·Σ^(−p)`: `μ` the rows' mean, `Σ` their Ledoit–Wolf
 /// covariance, `0 < p ≤ ½` (`p = ½` whitens fully). The logit-adjusted candidate reads
-/// signed rows through it (`LogitAdjustedRegression.Settings.whiteningPower`).
+/// signed rows through it (`LogitAdjustedRegression.Settings.recommendedWhiteningPower`).
 ///
 /// Sentence embeddings are anisotropic: a few directions carry most of the rows' variance.
 /// An L2 penalty on a regression's weights over these rows is `‖W‖²` on the raw rows, and
@@ -33,7 +33,7 @@ public struct PartialWhitening: Sendable, Equatable {
     /// without shrinkage) is treated as one with `varianceFloor` times the mean variance.
     static let varianceFloor = 1e-6
 
-    /// Fits `μ`, the Ledoit–Wolf covariance and `Σ^(−p)` to the finite rows of `x` (in
+    /// Fits `μ`, the Ledoit–Wolf covariance and `Σ^(−p)` to the rows of `x` (finite; in
     /// Double, over blocks of rows). Constant rows give `μ` and the identity.
     /// - Throws: `LinalgError` when the eigendecomposition fails.
     /// - Complexity: O(N·D² + D³).
