@@ -39,9 +39,10 @@ def whitening(x, power):
     return lw.location_, (vecs * vals ** -power) @ vecs.T
 
 
-def adjusted(d, seed, power):
+def adjusted(d, seed, power, transform=None):
     """One rule's record: the logit adjustment on train + val's StandardScaler rows (`power`
-    None) or on (x - mean) Sigma^(-power), scored on the test rows."""
+    None) or on (x - mean) M, scored on the test rows; (mean, M) = transform(x, y, power),
+    by default Sigma^(-power) of all rows."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import StandardScaler
@@ -54,7 +55,7 @@ def adjusted(d, seed, power):
         sc = StandardScaler().fit(x)
         z, zs = sc.transform(x), sc.transform(xs)
     else:
-        m, w = whitening(x, power)
+        m, w = transform(x, y, power) if transform else whitening(x, power)
         z, zs = (x - m) @ w, (xs - m) @ w
     j, oof = view(z, y, c, cv)
     t, score = best_tau(oof, y, c, cv)
