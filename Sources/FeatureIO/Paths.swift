@@ -54,6 +54,20 @@ public enum FileArguments {
         }
     }
 
+    /// Refuses two of `inputs` that are the same existing file (device and inode, after
+    /// links), so `a.h5`, `./a.h5` and a link to it are one file; `why(later, earlier)` says
+    /// what reading it twice would do. A missing input is left to the reader.
+    /// - Complexity: one `stat` per argument, then O(n²) comparisons.
+    public static func checkDistinct(_ inputs: [Argument], why: (_ later: Argument, _ earlier: Argument) -> String) throws {
+        let ids = inputs.map { identity(of: $0.path) }
+        for i in inputs.indices {
+            guard case .inode = ids[i] else { continue }
+            if let j = (0..<i).first(where: { ids[$0] == ids[i] }) {
+                throw PathError("\(inputs[i].flag) \(inputs[i].path) is the same file as \(inputs[j].flag) \(inputs[j].path): \(why(inputs[i], inputs[j]))")
+            }
+        }
+    }
+
     /// What names a file: device and inode when it exists, else the resolved folder and name.
     enum Identity: Equatable {
         case inode(dev: UInt64, ino: UInt64)

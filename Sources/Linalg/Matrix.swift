@@ -73,6 +73,37 @@ extension Matrix {
         return Matrix(rows: n, cols: d, data: out)
     }
 
+    /// For each row of `other`, whether some row of `self` holds the same bits (so `0` and
+    /// `−0` differ, and a NaN row matches its own bits).
+    ///
+    /// - Shapes: `self` is `N × D`, `other` is `M × D` (row-major); the result has `M` entries.
+    /// - Precondition: equal column counts. A mismatch is a programmer error and traps.
+    /// - Complexity: O((N + M) · D) expected: every row hashed once, a candidate compared
+    ///   in full only when its hash matches.
+    public func rowsShared(by other: Matrix) -> [Bool] {
+        precondition(cols == other.cols, "rowsShared: rows of \(cols) columns against rows of \(other.cols)")
+        let d = cols, bytes = d * MemoryLayout<Scalar>.stride
+        if other.rows == 0 { return [] }
+        if rows == 0 { return [Bool](repeating: false, count: other.rows) }
+        return data.withUnsafeBytes { mine in
+            other.data.withUnsafeBytes { theirs in
+                func hash(_ base: UnsafeRawBufferPointer, _ i: Int) -> Int {
+                    var h = Hasher()
+                    h.combine(bytes: UnsafeRawBufferPointer(rebasing: base[(i * bytes)..<((i + 1) * bytes)]))
+                    return h.finalize()
+                }
+                var byHash: [Int: [Int]] = [:]
+                byHash.reserveCapacity(rows)
+                for i in 0..<rows { byHash[hash(mine, i), default: []].append(i) }
+                return (0..<other.rows).map { j in
+                    byHash[hash(theirs, j)]?.contains { i in
+                        mine[(i * bytes)..<((i + 1) * bytes)].elementsEqual(theirs[(j * bytes)..<((j + 1) * bytes)])
+                    } ?? false
+                }
+            }
+        }
+    }
+
     /// The vertical join `[top; bottom]`: the rows of `top`, then the rows of `bottom`.
     ///
     /// - Shapes: `top` is `M × D`, `bottom` is `N × D` (row-major); the result is `(M + N) × D`.

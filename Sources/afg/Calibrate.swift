@@ -39,7 +39,8 @@ struct Calibrate: ParsableCommand {
         try checkingSettings { try Tukey.Settings.shift.check(shift) }
         if generator.targetPerClass != nil && generate == nil { throw CLIError("--target-per-class needs --generate") }
         trainFiles = try expandShards(trainFiles, flag: "--train")
-        try checkFiles(inputs: trainFiles.map { ("--train", $0) }, outputs: [("--out", out)] + (generate.map { [("--generate", $0)] } ?? []))
+        let inputs = trainFiles.map { ("--train", $0) }
+        try checkFiles(inputs: inputs, rows: inputs, outputs: [("--out", out)] + (generate.map { [("--generate", $0)] } ?? []))
     }
 
     /// The training files as named in messages and in the statistics file's `source`.

@@ -41,8 +41,9 @@ struct Evaluate: ParsableCommand {
 
     mutating func validate() throws {
         testFiles = try expandShards(testFiles, flag: "--test")
-        try checkFiles(inputs: [("--classifier", classifier)] + testFiles.map { ("--test", $0) } + compare.map { ("--compare", $0) }
-                           + (trainCountsFrom.map { [("--train-counts-from", $0)] } ?? []),
+        let tests = testFiles.map { ("--test", $0) }
+        try checkFiles(inputs: [("--classifier", classifier)] + tests + compare.map { ("--compare", $0) }
+                           + (trainCountsFrom.map { [("--train-counts-from", $0)] } ?? []), rows: tests,
                        outputs: [], otherOutputs: plot.map { [("--plot", $0)] } ?? [])
     }
 

@@ -58,7 +58,8 @@ struct Train: ParsableCommand {
         trainFiles = try expandShards(trainFiles, flag: "--train")
         valFiles = try expandShards(valFiles, flag: "--val")
         let inputs = trainFiles.map { ("--train", $0) } + valFiles.map { ("--val", $0) } + (teacher.map { [("--teacher", $0)] } ?? [])
-        try checkFiles(inputs: inputs, outputs: [("--out", out), ("--out (checkpoint)", out + ".ckpt")])
+        try checkFiles(inputs: inputs, rows: Array(inputs.prefix(trainFiles.count + valFiles.count)),
+                       outputs: [("--out", out), ("--out (checkpoint)", out + ".ckpt")])
         try checkingSettings { if let e = checkpoints.givenCheckpointEvery, e < 0 { throw CLIError("--checkpoint-every must be ≥ 0 (got \(e))") } }
         if solverKind == .lbfgs {
             guard [.glag, .crt, .ce, .logitAdjust, .balancedSoftmax].contains(method) else {
@@ -158,10 +159,10 @@ struct Train: ParsableCommand {
                                       tukey: tukey, keepRaw: readsRawView, part: Job.part,
                                       classNamesMayDiffer: classNames.classNamesMayDiffer)
         let t0 = Date()
-        if let n = data.tukeyNote { output.console.line("note: \(n)") }
+        for n in data.notes { output.console.line("note: \(n)") }
         if solverOptions.solver == nil { output.console.line("solver: \(solverKind.rawValue) (the default for --method \(method.rawValue)\(solverKind == .sgd && method == .glag ? " with --epoch-rows or checkpoints" : ""))") }
         var outcome = try fit(data)
-        if let n = data.tukeyNote { outcome.notes.insert(n, at: 0) }
+        outcome.notes.insert(contentsOf: data.notes, at: 0)
         outcome.seconds = Date().timeIntervalSince(t0)
         guard outcome.model.weight.data.allSatisfy(\.isFinite), outcome.model.bias.allSatisfy(\.isFinite) else {
             throw CLIError("\(train): the fitted classifier is not finite (the solve diverged); check the features' scale or lower --C")

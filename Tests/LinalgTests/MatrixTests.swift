@@ -95,4 +95,31 @@ final class MatrixTests: XCTestCase {
         XCTAssertEqual(Matrix.verticalJoin(Matrix<Float>(rows: 2, cols: 0), Matrix<Float>(rows: 1, cols: 0)),
                        Matrix<Float>(rows: 3, cols: 0))
     }
+
+    /// `rowsShared` against a pairwise comparison of bit patterns, on random rows of which
+    /// some are planted copies, with `0` against `−0` and zero-row and zero-column edges.
+    func testRowsSharedMatchesPairwiseComparison() {
+        func naive(_ a: Matrix<Float>, _ b: Matrix<Float>) -> [Bool] {
+            (0..<b.rows).map { j in (0..<a.rows).contains { i in (0..<a.cols).allSatisfy { a[i, $0].bitPattern == b[j, $0].bitPattern } } }
+        }
+        for seed in UInt64(0)..<16 {
+            var rng = Xoshiro256(seed: seed)
+            let n = Int(rng.next() % 9), m = Int(rng.next() % 9), d = 1 + Int(rng.next() % 5)
+            let a: Matrix<Float> = randomMatrix(n, d, &rng)
+            var b: Matrix<Float> = randomMatrix(m, d, &rng)
+            for j in 0..<m where n > 0 && rng.next() % 2 == 0 {
+                let i = Int(rng.next() % UInt64(n))
+                for c in 0..<d { b[j, c] = a[i, c] }
+            }
+            let shared = a.rowsShared(by: b)
+            XCTAssertEqual(shared, naive(a, b), "seed \(seed) \(n)×\(d) against \(m) rows")
+        }
+        let zero = Matrix<Float>(rows: 1, cols: 2, data: [0, 1]), negativeZero = Matrix<Float>(rows: 1, cols: 2, data: [-0.0, 1])
+        XCTAssertEqual(zero.rowsShared(by: negativeZero), [false], "0 and −0 are different bits")
+        XCTAssertEqual(zero.rowsShared(by: zero), [true])
+        XCTAssertEqual(Matrix<Float>(rows: 0, cols: 2).rowsShared(by: zero), [false])
+        XCTAssertEqual(zero.rowsShared(by: Matrix<Float>(rows: 0, cols: 2)), [])
+        XCTAssertEqual(Matrix<Double>(rows: 3, cols: 0).rowsShared(by: Matrix<Double>(rows: 2, cols: 0)), [true, true],
+                       "rows of no columns are all equal")
+    }
 }

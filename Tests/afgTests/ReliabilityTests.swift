@@ -55,6 +55,56 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: train)), before)
     }
 
+    /// One file given twice among the feature files a command pools (by another spelling or
+    /// a link) is refused before any work, saying what reading it twice would do.
+    func testOneFileTwiceAmongPooledInputsIsRefused() throws {
+        let train = try copy("train.h5"), val = try copy("val.h5"), test = try copy("test.h5")
+        try FileManager.default.createSymbolicLink(atPath: path("v.h5"), withDestinationPath: val)
+        let out = path("o.h5")
+        assertRefused(try afg("train", "--method", "crt", "--train", train, "--val", train, "--out", out),
+                      "--val \(train) is the same file as --train \(train): --val rows must be rows the classifier does not train on")
+        assertRefused(try afg("train", "--method", "glag", "--select-on-val", "--train", val, "--val", path("v.h5"), "--out", out),
+                      "--val \(path("v.h5")) is the same file as --train \(val)")
+        assertRefused(try afg("train", "--method", "crt", "--train", train, "--train", dir.path + "/./train.h5", "--out", out),
+                      "is the same file as --train \(train): its rows would count twice")
+        assertRefused(try afg("calibrate", "--train", val, "--train", path("v.h5"), "--out", out), "its rows would count twice")
+        assertRefused(try afg("evaluate", "--classifier", "\(fixtures)/head.h5", "--test", test, "--test", test),
+                      "--test \(test) is the same file as --test \(test): its rows would count twice")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
+    /// Validation rows with the features of a training row are not held out: a copy of the
+    /// training file as `--val` is refused; a validation file holding some training rows
+    /// trains and scores as the file without them, with a note saying how many were left out.
+    func testValidationRowsThatRepeatTrainingRowsAreLeftOut() throws {
+        let train = try FeatureStore.readFeatures(path: "\(fixtures)/train.h5")
+        let val = try FeatureStore.readFeatures(path: "\(fixtures)/val.h5")
+        let copied = path("copy.h5"), mixed = path("mixed.h5")
+        try FileManager.default.copyItem(atPath: "\(fixtures)/train.h5", toPath: copied)
+        assertRefused(try afg("train", "--method", "crt", "--train", "\(fixtures)/train.h5", "--val", copied, "--out", path("o.h5")),
+                      "\(copied): features: every one of its \(train.count) rows repeats a row of --train")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("o.h5")))
+        // 37 training rows (their labels too) before the validation rows.
+        let d = train.dim, k = 37
+        try FeatureStore.writeFeatures(FeatureSet(features: Array(train.features[..<(k * d)]) + val.features, dim: d,
+                                                  labels: Array(train.labels[..<k]) + val.labels, numClasses: val.numClasses,
+                                                  classNames: val.classNames), to: mixed)
+        func run(_ v: String, _ out: String) throws -> [String: Any] {
+            let r = try afg("train", "--method", "crt", "--epochs", "2", "--train", "\(fixtures)/train.h5", "--val", v,
+                            "--out", out, "--seed", "3", "--json", "--quiet")
+            XCTAssertEqual(r.status, 0, r.err)
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
+        }
+        let a = try run(mixed, path("a.h5")), b = try run("\(fixtures)/val.h5", path("b.h5"))
+        let note = "\(k) of \(k + val.count) validation rows repeat a training row (the same features) and are left out of validation"
+        XCTAssertTrue((a["notes"] as? [String] ?? []).contains(note), "\(a["notes"] ?? "no notes")")
+        XCTAssertFalse((b["notes"] as? [String] ?? []).contains { $0.contains("repeat a training row") })
+        let va = try XCTUnwrap(a["validation"] as? [String: Any]), vb = try XCTUnwrap(b["validation"] as? [String: Any])
+        XCTAssertEqual(va["rows"] as? Int, val.count)
+        XCTAssertEqual(va["meanPerClassRecall"] as? Double, vb["meanPerClassRecall"] as? Double)
+        XCTAssertEqual(FileManager.default.contents(atPath: path("a.h5")), FileManager.default.contents(atPath: path("b.h5")))
+    }
+
     func testOutputsMustBeRegularFiles() throws {
         let fifo = path("fifo"), link = path("link.h5")
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)

@@ -19,12 +19,14 @@ func checkingSettings(_ body: () throws -> Void) throws {
 }
 
 /// The file checks of `validate()`: every input a regular file (or a folder where the
-/// command reads one), every output a non-empty name of a new or regular file that is no
-/// input and no other output (`FileArguments`). `outputs` are written as HDF5, so a name
-/// afg's readers take for another format (`.npz`, `.npy`, `.safetensors`) is refused
-/// before any work (`afg export` writes those); `otherOutputs` (SVG plots, safetensors
-/// checkpoints, exported arrays) are named by their commands' own rules.
-func checkFiles(inputs: [FileArguments.Argument], folders: [FileArguments.Argument] = [],
+/// command reads one), no two of the `rows` inputs (the feature files whose rows a
+/// command pools: training shards, validation shards, test shards) the same file, every
+/// output a non-empty name of a new or regular file that is no input and no other output
+/// (`FileArguments`). `outputs` are written as HDF5, so a name afg's readers take for
+/// another format (`.npz`, `.npy`, `.safetensors`) is refused before any work (`afg
+/// export` writes those); `otherOutputs` (SVG plots, safetensors checkpoints, exported
+/// arrays) are named by their commands' own rules.
+func checkFiles(inputs: [FileArguments.Argument], rows: [FileArguments.Argument] = [], folders: [FileArguments.Argument] = [],
                 outputs: [FileArguments.Argument], otherOutputs: [FileArguments.Argument] = []) throws {
     for o in outputs + otherOutputs where o.path.isEmpty { throw CLIError("\(o.flag): empty file name") }
     for o in outputs where ArrayFileFormat(path: o.path) != .hdf5 {
@@ -33,6 +35,10 @@ func checkFiles(inputs: [FileArguments.Argument], folders: [FileArguments.Argume
     }
     try checkingSettings {
         for a in inputs { try FileArguments.checkInput(a) }
+        try FileArguments.checkDistinct(rows) { later, earlier in
+            later.flag == earlier.flag ? "its rows would count twice"
+                : "\(later.flag) rows must be rows the classifier does not train on"
+        }
         for a in folders { try FileArguments.checkInput(a, allowFolder: true) }
         try FileArguments.checkOutputs(outputs + otherOutputs, inputs: inputs + folders)
     }

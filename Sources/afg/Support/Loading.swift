@@ -89,6 +89,13 @@ struct TrainData {
     /// them as a second view (`keepRaw`) and a transform was applied; nil otherwise.
     var untransformedTrain: Matrix<Float>? = nil
     var untransformedVal: Matrix<Float>? = nil
+    /// How many validation rows `load` left out for repeating a training row.
+    var repeatedValRows: (count: Int, of: Int) = (0, 0)
+    /// What the run prints and records as notes before its own.
+    var notes: [String] {
+        let (n, of) = repeatedValRows
+        return [tukeyNote, n == 0 ? nil : "\(n) of \(of) validation rows repeat a training row (the same features) and are left out of validation"].compactMap { $0 }
+    }
 
     /// Under MPI (`part` not whole) each rank holds its part of the training rows and the
     /// whole validation set; `--tukey auto` looks at every rank's rows; a read that fails
@@ -126,23 +133,39 @@ struct TrainData {
             return (untransformed, forTeacher)
         }
         let trainViews = try views(&trainX, train)
-        var valSet: FeatureSet?, valX: Matrix<Float>?, valViews: (raw: Matrix<Float>?, teacher: Matrix<Float>?) = (nil, nil)
+        var repeated = (count: 0, of: 0)
+        var valLabels: [Int32]?, valX: Matrix<Float>?, valViews: (raw: Matrix<Float>?, teacher: Matrix<Float>?) = (nil, nil)
         if let v = val {
-            var x: Matrix<Float>
-            (valSet, x) = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: nil) }
-            if valSet!.dim != trainSet.dim {
-                throw CLIError("\(v): feature dimension \(valSet!.dim), training file \(train) has \(trainSet.dim)")
+            let loaded = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: nil) }
+            let valSet = loaded.set
+            var x = loaded.x, labels = valSet.labels
+            if valSet.dim != trainSet.dim {
+                throw CLIError("\(v): feature dimension \(valSet.dim), training file \(train) has \(trainSet.dim)")
             }
-            try checkClassNames(valSet!.classNames, of: v, against: trainSet.classNames, in: "the training file \(train)", waived: classNamesMayDiffer)
+            try checkClassNames(valSet.classNames, of: v, against: trainSet.classNames, in: "the training file \(train)", waived: classNamesMayDiffer)
             valViews = try views(&x, v)
-            valX = x
+            // A validation row that repeats a training row (the same features, on any rank)
+            // is not held out: every choice, progress line and score on the validation rows
+            // leaves it out. Both sides are under the same λ, so a repeat has the same bits.
+            let shared = Job.totalCounts(trainX.rowsShared(by: x).map { $0 ? 1 : 0 })
+            let held = shared.indices.filter { shared[$0] == 0 }
+            repeated = (x.rows - held.count, x.rows)
+            if repeated.count > 0 {
+                if held.isEmpty {
+                    throw CLIError("\(v): \(keys.features): every one of its \(x.rows) rows repeats a row of --train \(train) (the same features): a validation score on them would be one on rows the classifier trained on; give held-out rows")
+                }
+                x = x.gatheringRows(held)
+                labels = held.map { labels[$0] }
+                valViews = (valViews.raw?.gatheringRows(held), valViews.teacher?.gatheringRows(held))
+            }
+            (valX, valLabels) = (x, labels)
         }
         let inputs = TrainInputs(
             train: LabeledFeatures(features: trainX, labels: trainSet.labels, numClasses: c),
-            val: valSet.map { LabeledFeatures(features: valX!, labels: $0.labels, numClasses: c) },
+            val: valLabels.map { LabeledFeatures(features: valX!, labels: $0, numClasses: c) },
             teacher: head?.model, rawTrain: trainViews.teacher, rawVal: valViews.teacher)
         return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda, lambda: lambda, tukeyNote: note,
-                         untransformedTrain: trainViews.raw, untransformedVal: valViews.raw)
+                         untransformedTrain: trainViews.raw, untransformedVal: valViews.raw, repeatedValRows: repeated)
     }
 }
 
