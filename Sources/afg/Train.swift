@@ -159,13 +159,22 @@ struct Train: ParsableCommand {
                                       tukey: tukey, keepRaw: readsRawView, part: Job.part,
                                       classNamesMayDiffer: classNames.classNamesMayDiffer)
         let t0 = Date()
-        for n in data.notes { output.console.line("note: \(n)") }
+        if let n = data.tukeyNote { output.console.line("note: \(n)") }
         if solverOptions.solver == nil { output.console.line("solver: \(solverKind.rawValue) (the default for --method \(method.rawValue)\(solverKind == .sgd && method == .glag ? " with --epoch-rows or checkpoints" : ""))") }
         var outcome = try fit(data)
-        outcome.notes.insert(contentsOf: data.notes, at: 0)
+        if let n = data.tukeyNote { outcome.notes.insert(n, at: 0) }
         outcome.seconds = Date().timeIntervalSince(t0)
         guard outcome.model.weight.data.allSatisfy(\.isFinite), outcome.model.bias.allSatisfy(\.isFinite) else {
             throw CLIError("\(train): the fitted classifier is not finite (the solve diverged); check the features' scale or lower --C")
+        }
+        // The validation score only on rows the classifier did not train on: none after a
+        // refit on them, and never on a row that repeats a training row.
+        let held = data.valRowsInTrain.indices.filter { !data.valRowsInTrain[$0] }
+        let repeated = data.valRowsInTrain.count - held.count
+        if repeated > 0 && !outcome.trainedOnValidation {
+            let n = "\(repeated) of \(data.valRowsInTrain.count) validation rows repeat a training row (the same features): the validation score leaves them out"
+            output.console.line("note: \(n)")
+            outcome.notes.append(n)
         }
         guard Job.ranks.isRoot else { return }   // under MPI, rank 0 writes and reports
         let set = data.trainSet
@@ -176,10 +185,11 @@ struct Train: ParsableCommand {
                            tukeyLambda: outcome.lambda, configJSON: outcome.record, classNames: set.classNames,
                            rawWeight: heads.1?.data),
             to: out)
-        // A validation score only on rows the classifier did not train on.
         let validation: Metrics? = outcome.trainedOnValidation ? nil : data.inputs.val.map { v in
-            Metrics(model: outcome.model, features: outcome.validationFeatures ?? v.features, labels: v.labels,
-                    trainCounts: outcome.classCounts, thresholds: shots.thresholds)
+            let features = outcome.validationFeatures ?? v.features
+            return Metrics(model: outcome.model, features: repeated == 0 ? features : features.gatheringRows(held),
+                           labels: repeated == 0 ? v.labels : held.map { v.labels[$0] },
+                           trainCounts: outcome.classCounts, thresholds: shots.thresholds)
         }
         try report(outcome, validation: validation)
     }

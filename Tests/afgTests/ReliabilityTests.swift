@@ -74,8 +74,8 @@ final class ReliabilityTests: XCTestCase {
     }
 
     /// Validation rows with the features of a training row are not held out: a copy of the
-    /// training file as `--val` is refused; a validation file holding some training rows
-    /// trains and scores as the file without them, with a note saying how many were left out.
+    /// training file as `--val` is refused; with a validation file holding some training
+    /// rows the validation score is the one without them, with a note saying how many.
     func testValidationRowsThatRepeatTrainingRowsAreLeftOut() throws {
         let train = try FeatureStore.readFeatures(path: "\(fixtures)/train.h5")
         let val = try FeatureStore.readFeatures(path: "\(fixtures)/val.h5")
@@ -96,7 +96,7 @@ final class ReliabilityTests: XCTestCase {
             return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
         }
         let a = try run(mixed, path("a.h5")), b = try run("\(fixtures)/val.h5", path("b.h5"))
-        let note = "\(k) of \(k + val.count) validation rows repeat a training row (the same features) and are left out of validation"
+        let note = "\(k) of \(k + val.count) validation rows repeat a training row (the same features): the validation score leaves them out"
         XCTAssertTrue((a["notes"] as? [String] ?? []).contains(note), "\(a["notes"] ?? "no notes")")
         XCTAssertFalse((b["notes"] as? [String] ?? []).contains { $0.contains("repeat a training row") })
         let va = try XCTUnwrap(a["validation"] as? [String: Any]), vb = try XCTUnwrap(b["validation"] as? [String: Any])

@@ -89,13 +89,9 @@ struct TrainData {
     /// them as a second view (`keepRaw`) and a transform was applied; nil otherwise.
     var untransformedTrain: Matrix<Float>? = nil
     var untransformedVal: Matrix<Float>? = nil
-    /// How many validation rows `load` left out for repeating a training row.
-    var repeatedValRows: (count: Int, of: Int) = (0, 0)
-    /// What the run prints and records as notes before its own.
-    var notes: [String] {
-        let (n, of) = repeatedValRows
-        return [tukeyNote, n == 0 ? nil : "\(n) of \(of) validation rows repeat a training row (the same features) and are left out of validation"].compactMap { $0 }
-    }
+    /// For each validation row, whether a training row (on any rank) holds the same
+    /// features; empty without `--val`.
+    var valRowsInTrain: [Bool] = []
 
     /// Under MPI (`part` not whole) each rank holds its part of the training rows and the
     /// whole validation set; `--tukey auto` looks at every rank's rows; a read that fails
@@ -133,39 +129,30 @@ struct TrainData {
             return (untransformed, forTeacher)
         }
         let trainViews = try views(&trainX, train)
-        var repeated = (count: 0, of: 0)
+        var valRowsInTrain: [Bool] = []
         var valLabels: [Int32]?, valX: Matrix<Float>?, valViews: (raw: Matrix<Float>?, teacher: Matrix<Float>?) = (nil, nil)
         if let v = val {
-            let loaded = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: nil) }
-            let valSet = loaded.set
-            var x = loaded.x, labels = valSet.labels
+            var (valSet, x) = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: nil) }
             if valSet.dim != trainSet.dim {
                 throw CLIError("\(v): feature dimension \(valSet.dim), training file \(train) has \(trainSet.dim)")
             }
             try checkClassNames(valSet.classNames, of: v, against: trainSet.classNames, in: "the training file \(train)", waived: classNamesMayDiffer)
             valViews = try views(&x, v)
-            // A validation row that repeats a training row (the same features, on any rank)
-            // is not held out: every choice, progress line and score on the validation rows
-            // leaves it out. Both sides are under the same λ, so a repeat has the same bits.
-            let shared = Job.totalCounts(trainX.rowsShared(by: x).map { $0 ? 1 : 0 })
-            let held = shared.indices.filter { shared[$0] == 0 }
-            repeated = (x.rows - held.count, x.rows)
-            if repeated.count > 0 {
-                if held.isEmpty {
-                    throw CLIError("\(v): \(keys.features): every one of its \(x.rows) rows repeats a row of --train \(train) (the same features): a validation score on them would be one on rows the classifier trained on; give held-out rows")
-                }
-                x = x.gatheringRows(held)
-                labels = held.map { labels[$0] }
-                valViews = (valViews.raw?.gatheringRows(held), valViews.teacher?.gatheringRows(held))
+            // Validation rows that repeat a training row (the same features, on any rank; both
+            // under the same λ, so the same bits) are not held out: the validation score
+            // leaves them out, and a file of nothing else is refused.
+            valRowsInTrain = Job.totalCounts(trainX.rowsShared(by: x).map { $0 ? 1 : 0 }).map { $0 > 0 }
+            if x.rows > 0 && valRowsInTrain.allSatisfy({ $0 }) {
+                throw CLIError("\(v): \(keys.features): every one of its \(x.rows) rows repeats a row of --train \(train) (the same features): a validation score on them would be one on rows the classifier trained on; give held-out rows")
             }
-            (valX, valLabels) = (x, labels)
+            (valX, valLabels) = (x, valSet.labels)
         }
         let inputs = TrainInputs(
             train: LabeledFeatures(features: trainX, labels: trainSet.labels, numClasses: c),
             val: valLabels.map { LabeledFeatures(features: valX!, labels: $0, numClasses: c) },
             teacher: head?.model, rawTrain: trainViews.teacher, rawVal: valViews.teacher)
         return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda, lambda: lambda, tukeyNote: note,
-                         untransformedTrain: trainViews.raw, untransformedVal: valViews.raw, repeatedValRows: repeated)
+                         untransformedTrain: trainViews.raw, untransformedVal: valViews.raw, valRowsInTrain: valRowsInTrain)
     }
 }
 
