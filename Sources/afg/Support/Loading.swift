@@ -129,14 +129,15 @@ struct TrainData {
             return (untransformed, forTeacher)
         }
         let trainViews = try views(&trainX, train)
+        var valSet: FeatureSet?, valX: Matrix<Float>?, valViews: (raw: Matrix<Float>?, teacher: Matrix<Float>?) = (nil, nil)
         var valRowsInTrain: [Bool] = []
-        var valLabels: [Int32]?, valX: Matrix<Float>?, valViews: (raw: Matrix<Float>?, teacher: Matrix<Float>?) = (nil, nil)
         if let v = val {
-            var (valSet, x) = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: nil) }
-            if valSet.dim != trainSet.dim {
-                throw CLIError("\(v): feature dimension \(valSet.dim), training file \(train) has \(trainSet.dim)")
+            var x: Matrix<Float>
+            (valSet, x) = try Job.agree { try loadFeatures(valFiles, keys: keys, numClasses: c, lambda: nil) }
+            if valSet!.dim != trainSet.dim {
+                throw CLIError("\(v): feature dimension \(valSet!.dim), training file \(train) has \(trainSet.dim)")
             }
-            try checkClassNames(valSet.classNames, of: v, against: trainSet.classNames, in: "the training file \(train)", waived: classNamesMayDiffer)
+            try checkClassNames(valSet!.classNames, of: v, against: trainSet.classNames, in: "the training file \(train)", waived: classNamesMayDiffer)
             valViews = try views(&x, v)
             // Validation rows that repeat a training row (the same features, on any rank; both
             // under the same λ, so the same bits) are not held out: the validation score
@@ -145,11 +146,11 @@ struct TrainData {
             if x.rows > 0 && valRowsInTrain.allSatisfy({ $0 }) {
                 throw CLIError("\(v): \(keys.features): every one of its \(x.rows) rows repeats a row of --train \(train) (the same features): a validation score on them would be one on rows the classifier trained on; give held-out rows")
             }
-            (valX, valLabels) = (x, valSet.labels)
+            valX = x
         }
         let inputs = TrainInputs(
             train: LabeledFeatures(features: trainX, labels: trainSet.labels, numClasses: c),
-            val: valLabels.map { LabeledFeatures(features: valX!, labels: $0, numClasses: c) },
+            val: valSet.map { LabeledFeatures(features: valX!, labels: $0.labels, numClasses: c) },
             teacher: head?.model, rawTrain: trainViews.teacher, rawVal: valViews.teacher)
         return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda, lambda: lambda, tukeyNote: note,
                          untransformedTrain: trainViews.raw, untransformedVal: valViews.raw, valRowsInTrain: valRowsInTrain)
