@@ -40,11 +40,11 @@ def log_softmax(a):
     return a - np.log(np.exp(a).sum(1, keepdims=True))
 
 
-def view(z, y, c, cv):
-    """One view's CV: an unweighted LogisticRegressionCV over CS_HERE (scoring log-loss, no
+def view(z, y, c, cv, cs=CS_HERE):
+    """One view's CV: an unweighted LogisticRegressionCV over `cs` (scoring log-loss, no
     refit). Returns (index of C by log-loss, out-of-fold logits at that C as rows x classes)."""
     from sklearn.linear_model import LogisticRegressionCV
-    lr = LogisticRegressionCV(Cs=CS_HERE, cv=cv, scoring="neg_log_loss", max_iter=3000, refit=False).fit(z, y)
+    lr = LogisticRegressionCV(Cs=cs, cv=cv, scoring="neg_log_loss", max_iter=3000, refit=False).fit(z, y)
     j = int(np.argmax(np.mean(lr.scores_[lr.classes_[0]], axis=0)))
     paths = np.stack([lr.coefs_paths_[k] for k in lr.classes_])      # classes x folds x Cs x (D+1)
     oof = np.zeros((len(y), c))

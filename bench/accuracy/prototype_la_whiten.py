@@ -19,14 +19,14 @@ log-loss, tau by balanced accuracy at that C) on one transform of train + val:
 One JSON per (set, seed) under $ACC_DIR/la-whiten/; `table` pairs every rule with `std-ll`
 and with the suite's bar (prototype_la_choice.paired_table).
 """
-import os, sys, time
+import argparse, json, os, sys, time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from prototype_la_choice import main_for  # noqa: E402
+from prototype_la_choice import main_for, run_all  # noqa: E402
 from prototype_la_views import CHOSEN, CS_HERE, best_tau, scored, view  # noqa: E402
-from suite import TAUS, groups, load, split_rows  # noqa: E402
+from suite import ACC, TAUS, groups, load, split_rows  # noqa: E402
 
 RULES = ["std-ll", "white-ll", "half-ll"]
 
@@ -39,10 +39,10 @@ def whitening(x, power):
     return lw.location_, (vecs * vals ** -power) @ vecs.T
 
 
-def adjusted(d, seed, power, transform=None):
+def adjusted(d, seed, power, transform=None, cs=CS_HERE):
     """One rule's record: the logit adjustment on train + val's StandardScaler rows (`power`
     None) or on (x - mean) M, scored on the test rows; (mean, M) = transform(x, y, power),
-    by default Sigma^(-power) of all rows."""
+    by default Sigma^(-power) of all rows; C from the grid `cs`."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import StandardScaler
@@ -57,11 +57,85 @@ def adjusted(d, seed, power, transform=None):
     else:
         m, w = transform(x, y, power) if transform else whitening(x, power)
         z, zs = (x - m) @ w, (xs - m) @ w
-    j, oof = view(z, y, c, cv)
+    j, oof = view(z, y, c, cv, cs)
     t, score = best_tau(oof, y, c, cv)
-    fit = LogisticRegression(C=CS_HERE[j], max_iter=3000).fit(z, y)
+    fit = LogisticRegression(C=cs[j], max_iter=3000).fit(z, y)
     return scored(np.argmax(fit.decision_function(zs) - TAUS[t] * logp, 1), ys, c, few,
-                  C=float(CS_HERE[j]), tau=float(TAUS[t]), cv=score)
+                  C=float(cs[j]), tau=float(TAUS[t]), cv=score)
+
+
+def earlier_fits(d, seed):
+    """std-ll and half-ll of (set, seed), the fits the folds' pick is between in afg: from
+    this prototype's or prototype_la_power.py's JSON when either ran on it, else fitted."""
+    name = os.path.relpath(d, ACC).split(os.sep)[0]      # build_sets.set_dir: ACC/name[/seedN]
+    for subdir in ("la-whiten", "la-power"):
+        p = f"{ACC}/{subdir}/{name}.seed{seed}.json"
+        if os.path.exists(p):
+            with open(p) as f:
+                old = json.load(f)
+            return {k: old[k] for k in ("std-ll", "half-ll")}
+    return {"std-ll": adjusted(d, seed, None), "half-ll": adjusted(d, seed, 0.25)}
+
+
+def pick(r, plain, whitened):
+    """The folds' pick between two fits of one run as afg makes it: `whitened` if its fold
+    score is strictly higher, else `plain`."""
+    return r[whitened] if r[whitened]["cv"] > r[plain]["cv"] else r[plain]
+
+
+def picks_table(subdir, sets, seeds, label, columns, counts=None):
+    """A markdown table over the JSONs under $ACC_DIR/<subdir>/: per set and column, the
+    mean paired difference `new - old` in test overall ± its SE over seeds (the Few
+    difference), W/T/L, from `columns[title](run) -> (new record, old record)`; then the
+    mean over sets. `counts`: (title, {name: run -> bool}) counted per set."""
+    head = list(columns) + ([counts[0]] if counts else [])
+    print(f"\n{label}: new minus old, overall ± SE (Few), W/T/L over seeds\n")
+    print("| set | " + " | ".join(head) + " |")
+    print("|---" * (len(head) + 1) + "|")
+    means = {t: [] for t in columns}
+    fews = {t: [] for t in columns}
+    for name in sets:
+        runs = []
+        for s in seeds:
+            p = f"{ACC}/{subdir}/{name}.seed{s}.json"
+            if os.path.exists(p):
+                with open(p) as f:
+                    runs.append(json.load(f))
+        if not runs:
+            continue
+        cells = []
+        for title, pair in columns.items():
+            pairs = [pair(r) for r in runs]
+            d = np.array([a["overall"] - b["overall"] for a, b in pairs])
+            fw = float(np.mean([a["few"] - b["few"] for a, b in pairs]))
+            w, t, l = int((d > 1e-9).sum()), int((abs(d) <= 1e-9).sum()), int((d < -1e-9).sum())
+            se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+            cells.append(f"{d.mean():+.2f} ± {se:.2f} ({fw:+.2f}), {w}/{t}/{l}")
+            means[title].append(d.mean())
+            fews[title].append(fw)
+        if counts:
+            cells.append(", ".join(str(sum(map(f, runs))) for f in counts[1].values()))
+        print(f"| {name} ({len(runs)} seeds) | " + " | ".join(cells) + " |")
+    print("| mean over sets | " + " | ".join(f"{np.mean(means[t]):+.2f} ({np.mean(fews[t]):+.2f})" for t in columns)
+          + (" | |" if counts else " |"))
+
+
+def pick_main(doc, subdir, run_one, rules, table, sets):
+    """The command line of a pick prototype: `run` writes one JSON per (set, seed) under
+    $ACC_DIR/<subdir>/; `table` prints `table(sets, seeds, label)` for the judged seeds
+    and then the held-out ones."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("what", choices=["run", "table"])
+    ap.add_argument("--sets", nargs="*", default=list(sets))
+    ap.add_argument("--seeds", nargs="*", type=int, default=list(range(10)))
+    ap.add_argument("--held-out", nargs="*", type=int, default=[])
+    args = ap.parse_args()
+    if args.what == "run":
+        run_all(subdir, args, run_one, rules)
+    else:
+        table(args.sets, args.seeds, "judged seeds " + " ".join(map(str, args.seeds)))
+        if args.held_out:
+            table(args.sets, args.held_out, "held-out seeds " + " ".join(map(str, args.held_out)))
 
 
 def run_one(d, seed):
