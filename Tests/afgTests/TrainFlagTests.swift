@@ -91,7 +91,7 @@ final class TrainFlagTests: XCTestCase {
         let base: [String: [String]] = [
             "inspect": ["\(shards)/all.h5"],
             "calibrate": ["--train", "\(shards)/all.h5", "--out", path("s.h5"), "--generate", path("g.h5")],
-            "train": ["--method", "glag", "--train", "\(shards)/all.h5", "--val", "\(shards)/c.h5", "--out", path("o.h5")],
+            "train": ["--method", "glag", "--train", "\(shards)/all.h5", "--val", "\(shards)/val.h5", "--out", path("o.h5")],
             "evaluate": ["--classifier", clf, "--test", "\(shards)/test.h5"],
         ]
         var checked = 0
@@ -116,7 +116,7 @@ final class TrainFlagTests: XCTestCase {
             let alone = try afgArgs(data + ["--C", "1", flag, value])
             XCTAssertTrue(refused(alone), alone.err)
             XCTAssertTrue(alone.err.contains("(no --val: nothing is grouped; pass them to afg evaluate)"), alone.err)
-            let pooled = try afgArgs(data + ["--val", "\(shards)/c.h5", flag, value])
+            let pooled = try afgArgs(data + ["--val", "\(shards)/val.h5", flag, value])
             XCTAssertTrue(refused(pooled), pooled.err)
             XCTAssertTrue(pooled.err.contains("refits on every labelled row"), pooled.err)
         }
@@ -161,7 +161,7 @@ final class TrainFlagTests: XCTestCase {
     func testEveryAcceptedFlagChangesTheRunOnEveryPath() throws {
         let head = path("head.h5")
         XCTAssertEqual(try afg("train", "--method", "ce", "--epochs", "3", "--train", "\(shards)/all.h5", "--out", head, "--quiet").status, 0)
-        let data = ["--train", "\(shards)/all.h5"], val = ["--val", "\(shards)/c.h5"], teacher = ["--teacher", head]
+        let data = ["--train", "\(shards)/all.h5"], val = ["--val", "\(shards)/val.h5"], teacher = ["--teacher", head]
         let paths: [[String]] = [
             ["--method", "ce"] + val, ["--method", "crt"] + val, ["--method", "balanced-softmax"] + val,
             ["--method", "lws"] + teacher + val, ["--method", "lws"] + val, ["--method", "tau-norm"] + teacher + val,
