@@ -127,6 +127,34 @@ final class MPIJobTests: XCTestCase {
         }
     }
 
+    /// Validation rows that repeat training rows held by another rank are found across
+    /// ranks: the note and the validation score are one process's (five rows of shard c,
+    /// the last shard, before the held-out rows).
+    func testRepeatedValidationRowsAreFoundOnEveryRank() throws {
+        let c = try FeatureStore.readFeatures(path: shards[2]), val = try FeatureStore.readFeatures(path: shardFixture("val.h5"))
+        let k = 5, mixed = path("mixed.h5")
+        try FeatureStore.writeFeatures(FeatureSet(features: Array(c.features[..<(k * c.dim)]) + val.features, dim: val.dim,
+                                                  labels: Array(c.labels[..<k]) + val.labels, numClasses: val.numClasses,
+                                                  classNames: val.classNames), to: mixed)
+        let common = ["--method", "crt", "--solver", "lbfgs", "--C", "1", "--val", mixed, "--json", "--quiet"]
+        func report(_ r: (status: Int32, out: String, err: String)) throws -> (notes: [String], validation: [String: Double]) {
+            XCTAssertEqual(r.status, 0, r.err)
+            let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
+            let v = try XCTUnwrap(j["validation"] as? [String: Any])
+            return (j["notes"] as? [String] ?? [], v.compactMapValues { $0 as? Double })
+        }
+        let one = try report(runProcess(afgBinary.path, ["train", "--train", all, "--out", path("one.h5")] + common))
+        let note = "\(k) of \(k + val.count) validation rows repeat a training row (the same features): the validation score leaves them out"
+        XCTAssertTrue(one.notes.contains(note), "\(one.notes)")
+        for n in 2...3 {
+            let m = try report(mpirun(n, ["train"] + shardFlags + ["--out", path("m\(n).h5")] + common))
+            XCTAssertTrue(m.notes.contains(note), "np \(n): \(m.notes)")
+            XCTAssertEqual(m.validation["rows"], one.validation["rows"], "np \(n)")
+            XCTAssertEqual(try XCTUnwrap(m.validation["meanPerClassRecall"]), try XCTUnwrap(one.validation["meanPerClassRecall"]),
+                           accuracy: 1e-9, "np \(n)")
+        }
+    }
+
     /// `--C auto` (the default with `--val`): the one-process folds over train + val, every
     /// fit and held-out score summed across ranks; the same C and the same classifier.
     func testCrossValidatedCMatchesOneProcess() throws {

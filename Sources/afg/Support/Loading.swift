@@ -143,8 +143,10 @@ struct TrainData {
             // under the same λ, so the same bits) are not held out: the validation score
             // leaves them out, and a file of nothing else is refused.
             valRowsInTrain = Job.totalCounts(trainX.rowsShared(by: x).map { $0 ? 1 : 0 }).map { $0 > 0 }
-            if x.rows > 0 && valRowsInTrain.allSatisfy({ $0 }) {
-                throw CLIError("\(v): \(keys.features): every one of its \(x.rows) rows repeats a row of --train \(train) (the same features): a validation score on them would be one on rows the classifier trained on; give held-out rows")
+            try Job.agree {
+                if x.rows > 0 && valRowsInTrain.allSatisfy({ $0 }) {
+                    throw CLIError("\(v): \(keys.features): every one of its \(x.rows) rows repeats a row of --train \(train) (the same features): a validation score on them would be one on rows the classifier trained on; give held-out rows")
+                }
             }
             valX = x
         }
