@@ -25,7 +25,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from prototype_la_choice import main_for, run_all  # noqa: E402
-from prototype_la_views import CHOSEN, CS_HERE, best_tau, scored, view  # noqa: E402
+from prototype_la_views import CHOSEN, CS_HERE, best_tau, log_softmax, scored, view  # noqa: E402
 from suite import ACC, TAUS, groups, load, split_rows  # noqa: E402
 
 RULES = ["std-ll", "white-ll", "half-ll"]
@@ -60,8 +60,9 @@ def adjusted(d, seed, power, transform=None, cs=CS_HERE):
     j, oof = view(z, y, c, cv, cs)
     t, score = best_tau(oof, y, c, cv)
     fit = LogisticRegression(C=cs[j], max_iter=3000).fit(z, y)
+    held_out_log_loss = -float(np.mean(log_softmax(oof)[np.arange(len(y)), y]))
     return scored(np.argmax(fit.decision_function(zs) - TAUS[t] * logp, 1), ys, c, few,
-                  C=float(cs[j]), tau=float(TAUS[t]), cv=score)
+                  C=float(cs[j]), tau=float(TAUS[t]), cv=score, ll=held_out_log_loss)
 
 
 def earlier_fits(d, seed):
