@@ -101,10 +101,18 @@ final class TrainFlagTests: XCTestCase {
             let r = try afgArgs([o.command] + args + ["--\(o.name)", bad])
             XCTAssertTrue(refused(r), "afg \(o.command) --\(o.name) \(bad): status \(r.status), stderr \(r.err)")
             XCTAssertTrue(r.err.contains("--\(o.name)"), "afg \(o.command) --\(o.name) \(bad): the error names another flag: \(r.err)")
+            // The value given apart (`--seed -1`, not `--seed=-1`) is read as the value, so the
+            // line names it, not a missing value.
+            XCTAssertTrue(r.err.contains(bad), "afg \(o.command) --\(o.name) \(bad): the error does not name the value: \(r.err)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("o.h5")), "a refused run wrote its output")
             checked += 1
         }
         XCTAssertGreaterThan(checked, 30, "too few declared settings found: the dump's format changed?")
+        let seed = try afgArgs(["train"] + base["train"]! + ["--seed", "-1"])
+        XCTAssertTrue(refused(seed) && seed.err.contains("'-1' is invalid for '--seed"), seed.err)
+        // A negative number after a flag is that flag's value, refused as one.
+        let flag = try afgArgs(["train"] + base["train"]! + ["--quiet", "-1"])
+        XCTAssertTrue(refused(flag) && flag.err.contains("'--quiet' does not take any value"), flag.err)
     }
 
     /// `--many` and `--few` are refused with the hint that fits the run: without `--val`

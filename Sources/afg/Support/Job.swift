@@ -85,7 +85,7 @@ extension AFGCommand {
         Job.ranks = ranks
         var command: ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(argumentsWithNegativeValues)
         } catch {
             // Rank 0 prints before the ranks finish together: a rank that exits non-zero
             // makes mpirun end the job, which must not cut rank 0 off before its line.
@@ -108,11 +108,30 @@ extension AFGCommand {
     /// `--help`, `--version` and completion scripts print in full.
     static func runOneProcess() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(argumentsWithNegativeValues)
             try command.run()
         } catch {
             Foundation.exit(printParseError(error))
         }
+    }
+
+    /// The command line with every negative number that follows a long option joined to it
+    /// (`--seed -1` read as `--seed=-1`). ArgumentParser reads a word that begins with `-` as
+    /// another option, so `--blend -0.5` would fail with "Missing value for '--blend'"
+    /// instead of naming the value and the interval `--help` states. Nothing after `--` is
+    /// touched.
+    static var argumentsWithNegativeValues: [String] {
+        var out: [String] = [], ended = false
+        for word in CommandLine.arguments.dropFirst() {
+            if !ended, let last = out.last, last.hasPrefix("--"), last.count > 2, !last.contains("="),
+               word.hasPrefix("-"), Double(word) != nil {
+                out[out.count - 1] = last + "=" + word
+            } else {
+                ended = ended || word == "--"
+                out.append(word)
+            }
+        }
+        return out
     }
 
     /// Prints what ArgumentParser's `exit(withError:)` would, except that an error is one
