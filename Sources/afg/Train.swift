@@ -176,6 +176,18 @@ struct Train: ParsableCommand {
             output.console.line("note: \(n)")
             outcome.notes.append(n)
         }
+        // Classes without a row to fit on (labels with gaps, or a class missing from a
+        // split): the file still has their heads, learned from nothing.
+        var fitted = Job.totalCounts(data.inputs.train.classCounts)
+        if outcome.trainedOnValidation, let v = data.inputs.val { fitted = zip(fitted, v.classCounts).map(+) }
+        let empty = fitted.indices.filter { fitted[$0] == 0 }
+        if !empty.isEmpty {
+            let which = empty.prefix(5).map(String.init).joined(separator: ", ") + (empty.count > 5 ? ", …" : "")
+            let rows = outcome.trainedOnValidation ? "train or validation" : "training"
+            let n = "\(empty.count) of \(fitted.count) classes \(empty.count == 1 ? "has" : "have") no \(rows) rows (class \(which)): the classifier has nothing to learn them from"
+            output.console.line("note: \(n)")
+            outcome.notes.append(n)
+        }
         guard Job.ranks.isRoot else { return }   // under MPI, rank 0 writes and reports
         let set = data.trainSet
         let heads = outcome.twoView ? outcome.model.splitViews(transformedDim: set.dim) : (outcome.model, nil)

@@ -105,6 +105,28 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: path("a.h5")), FileManager.default.contents(atPath: path("b.h5")))
     }
 
+    /// Training rows of one class are refused (no classifier to fit); a class without
+    /// training rows (a gap in the labels) is fitted around, with a note saying so.
+    func testOneClassIsRefusedAndAnEmptyClassIsNoted() throws {
+        let train = try FeatureStore.readFeatures(path: "\(fixtures)/train.h5")
+        let one = path("one.h5"), gap = path("gap.h5")
+        try FeatureStore.writeFeatures(FeatureSet(features: train.features, dim: train.dim,
+                                                  labels: [Int32](repeating: 4, count: train.count), numClasses: train.numClasses), to: one)
+        assertRefused(try afg("train", "--method", "glag", "--train", one, "--out", path("o.h5")),
+                      "\(one): labels: every row is class 4: a classifier needs training rows of at least two classes")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("o.h5")))
+        // Class 2's rows relabelled 3: class 2 has none.
+        try FeatureStore.writeFeatures(FeatureSet(features: train.features, dim: train.dim,
+                                                  labels: train.labels.map { $0 == 2 ? 3 : $0 }, numClasses: train.numClasses), to: gap)
+        let r = try afg("train", "--method", "crt", "--epochs", "2", "--train", gap, "--out", path("g.h5"), "--json", "--quiet")
+        XCTAssertEqual(r.status, 0, r.err)
+        let notes = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])["notes"] as? [String]
+        XCTAssertTrue((notes ?? []).contains("1 of \(train.numClasses) classes has no training rows (class 2): the classifier has nothing to learn them from"),
+                      "\(notes ?? [])")
+        let full = try afg("train", "--method", "crt", "--epochs", "2", "--train", "\(fixtures)/train.h5", "--out", path("f.h5"), "--json", "--quiet")
+        XCTAssertFalse(full.out.contains("no training rows"), full.out)
+    }
+
     func testOutputsMustBeRegularFiles() throws {
         let fifo = path("fifo"), link = path("link.h5")
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)

@@ -104,6 +104,12 @@ struct TrainData {
         var (trainSet, trainX) = try Job.agree { try loadFeatures(trainFiles, keys: keys, lambda: nil, part: part) }
         try Job.checkShapesAgree(dim: trainSet.dim, classes: trainSet.numClasses, files: trainFiles)
         let c = trainSet.numClasses
+        let trainCounts = Job.totalCounts(trainSet.classCounts)
+        try Job.agree {
+            if trainCounts.filter({ $0 > 0 }).count < 2 {
+                throw CLIError("\(train): \(keys.labels): every row is class \(trainCounts.firstIndex { $0 > 0 } ?? 0): a classifier needs training rows of at least two classes")
+            }
+        }
         if let (f, _) = head, let t = teacher {
             if f.rawWeight != nil {
                 throw CLIError("\(t): dataset raw_weight: a two-view classifier (a second head on the raw features) cannot be a teacher; train the teacher with --single-head")
