@@ -182,7 +182,7 @@ final class FeatureFileReader {
                                      problem: "attribute num_classes = \(a), but \(r) classes were expected")
             }
             c = r
-            source = "caller"
+            source = "classifier, training file or first shard it is read with"
         } else if let a = attrClasses {
             c = a
             source = "num_classes attribute"

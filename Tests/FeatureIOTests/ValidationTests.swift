@@ -141,7 +141,7 @@ final class ValidationTests: XCTestCase {
         // C required by the caller (e.g. a classifier with 2 classes).
         let ok = try make("ok.h5")
         XCTAssertEqual(readError(ok, numClasses: 2)?.description,
-                       "\(ok): labels: 1 label outside 0..<2 (C from the caller), first 2 at row 2")
+                       "\(ok): labels: 1 label outside 0..<2 (C from the classifier, training file or first shard it is read with), first 2 at row 2")
     }
 
     func testRawIdsInsteadOfIndices() throws {
