@@ -142,6 +142,11 @@ def test_errors_and_cleanup():
                 raise AssertionError("blend=2.0 was accepted")
             except afg.AFGError as e:
                 message = str(e)
+            try:  # a negative value reaches the binary as the option's value
+                afg.GLAGClassifier(blend=-0.5).fit(X, y)
+                raise AssertionError("blend=-0.5 was accepted")
+            except afg.AFGError as e:
+                assert "--blend must be in [0.0, 1.0] (got -0.5)" in str(e), str(e)
             left = os.listdir(scratch)
         finally:
             tempfile.tempdir = old
