@@ -178,7 +178,7 @@ struct Train: ParsableCommand {
         }
         // Classes without a row to fit on (labels with gaps, or a class missing from a
         // split): the file still has their heads, learned from nothing.
-        var fitted = Job.totalCounts(data.inputs.train.classCounts)
+        var fitted = data.trainCounts
         if outcome.trainedOnValidation, let v = data.inputs.val { fitted = zip(fitted, v.classCounts).map(+) }
         let empty = fitted.indices.filter { fitted[$0] == 0 }
         if !empty.isEmpty {

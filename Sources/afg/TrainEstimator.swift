@@ -97,7 +97,7 @@ extension Train {
             progress.clear()
         } catch { progress.clear(); throw CLIError("\(train): \(error)") }
         var record = fitted.record
-        let trainCounts = Job.totalCounts(data.inputs.train.classCounts)
+        let trainCounts = data.trainCounts
         if pool && val != nil { record.fittedClassCounts = Job.totalCounts(fitData.rows.classCounts) }
         let lambda = fitted.readsRaw ? nil : data.lambda
         let validation: Matrix<Float>? = data.inputs.val.flatMap { v in

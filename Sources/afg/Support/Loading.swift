@@ -92,6 +92,8 @@ struct TrainData {
     /// For each validation row, whether a training row (on any rank) holds the same
     /// features; empty without `--val`.
     var valRowsInTrain: [Bool] = []
+    /// Training rows per class, summed over ranks.
+    var trainCounts: [Int] = []
 
     /// Under MPI (`part` not whole) each rank holds its part of the training rows and the
     /// whole validation set; `--tukey auto` looks at every rank's rows; a read that fails
@@ -161,7 +163,7 @@ struct TrainData {
             val: valSet.map { LabeledFeatures(features: valX!, labels: $0.labels, numClasses: c) },
             teacher: head?.model, rawTrain: trainViews.teacher, rawVal: valViews.teacher)
         return TrainData(trainSet: trainSet, inputs: inputs, teacherLambda: teacherLambda, lambda: lambda, tukeyNote: note,
-                         untransformedTrain: trainViews.raw, untransformedVal: valViews.raw, valRowsInTrain: valRowsInTrain)
+                         untransformedTrain: trainViews.raw, untransformedVal: valViews.raw, valRowsInTrain: valRowsInTrain, trainCounts: trainCounts)
     }
 }
 
