@@ -12,6 +12,9 @@ extension FeatureStore {
     /// - A two-view classifier (`rawWeight`) adds the tensor / array `raw_weight` (C × D): the
     ///   logits are `T(x)·weightᵀ + x·raw_weightᵀ + bias`, so it is not one `torch.nn.Linear`
     ///   (`load_state_dict` names the unexpected key rather than dropping the second head).
+    /// - A memory head adds `memory_center` (D), `memory_rows` (M × D) float32 and
+    ///   `memory_labels` (M) int64, with `memory_temperature` and `memory_weight` as metadata
+    ///   (safetensors) or 0-d float64 arrays (npz): the scores are not a linear model's either.
     ///
     /// The same classifier gives the same bytes; written atomically.
     /// - Throws: `FeatureIOError(.writeFailed)`; `.wrongType` for any other extension.
@@ -29,6 +32,14 @@ extension FeatureStore {
                 tensors["raw_weight"] = StoredTensor(shape: [c.numClasses, c.dim], floats: r)
                 meta["logits"] = "tukey(x) @ weight.T + x @ raw_weight.T + bias"
             }
+            if let m = c.memory {
+                tensors["memory_center"] = StoredTensor(shape: [c.dim], floats: m.center)
+                tensors["memory_rows"] = StoredTensor(shape: [m.labels.count, c.dim], floats: m.rows)
+                tensors["memory_labels"] = StoredTensor(shape: [m.labels.count], values: .int64(m.labels.map { Int64($0) }))
+                meta["memory_temperature"] = "\(m.temperature)"
+                meta["memory_weight"] = "\(m.weight)"
+                meta["scores"] = "(1 - memory_weight) * log_softmax(logits) + memory_weight * memory head log-posteriors (docs/FORMAT.md)"
+            }
             let file = SafeTensorsFile(tensors: tensors, metadata: meta)
             data = file.encoded()
         case .npz:
@@ -42,6 +53,13 @@ extension FeatureStore {
                 members.append(("tukey_lambda.npy", NumPy.encode(descr: "<f8", shape: [], data: withUnsafeBytes(of: Double(l)) { Data($0) })))
             }
             if let names = c.classNames { members.append(("class_names.npy", NumPy.encode(strings: names))) }
+            if let m = c.memory {
+                func scalar(_ v: Double) -> Data { NumPy.encode(descr: "<f8", shape: [], data: withUnsafeBytes(of: v) { Data($0) }) }
+                members += [("memory_center.npy", NumPy.encode(m.center, shape: [c.dim])),
+                            ("memory_rows.npy", NumPy.encode(m.rows, shape: [m.labels.count, c.dim])),
+                            ("memory_labels.npy", NumPy.encode(m.labels.map { Int64($0) }, shape: [m.labels.count])),
+                            ("memory_temperature.npy", scalar(m.temperature)), ("memory_weight.npy", scalar(m.weight))]
+            }
             data = ZipArchive.storedArchive(members)
         default:
             throw FeatureIOError(.wrongType, file: path, problem: "export writes .safetensors or .npz, not .\((path as NSString).pathExtension)")

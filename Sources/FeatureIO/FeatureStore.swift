@@ -124,11 +124,20 @@ public enum FeatureStore {
                 try f.writeDataset("class_counts", shape: [c.numClasses], values: counts.map { Int64($0) }, compress: compress)
             }
             if let names = c.classNames { try f.writeStrings("class_names", names) }
+            if let m = c.memory {
+                try f.writeDataset("memory_center", shape: [c.dim], values: m.center, compress: compress)
+                try f.writeDataset("memory_rows", shape: [m.labels.count, c.dim], values: m.rows, compress: compress)
+                try f.writeDataset("memory_labels", shape: [m.labels.count], values: m.labels.map { Int64($0) }, compress: compress)
+            }
             var attrs: [String: H5AttributeValue] = [
                 "afg_file": .string("classifier"), "method": .string(c.method),
                 "num_classes": .int(Int64(c.numClasses)), "dim": .int(Int64(c.dim)), "config": .string(c.configJSON),
             ]
             if let l = c.tukeyLambda { attrs["tukey_lambda"] = .double(Double(l)) }
+            if let m = c.memory {
+                attrs["memory_temperature"] = .double(m.temperature)
+                attrs["memory_weight"] = .double(m.weight)
+            }
             try writeAttributes(attrs, to: f)
             try f.close()
         }
@@ -139,11 +148,12 @@ public enum FeatureStore {
     /// The weight and bias are `weight` + `bias`, else the one PyTorch `state_dict` pair
     /// among `fc.`, `linear.`, `head.`, `classifier.` (each also under `module.`), else
     /// `headKey` (`fc`, `heads.0`) names the prefix. `class_counts`, `class_names`,
-    /// `raw_weight` (beside an unprefixed `weight`) and the attributes (`method`,
-    /// `tukey_lambda`, `num_classes`, `dim`, `config`) are optional.
+    /// `raw_weight` and a memory head (`memory_*`, beside an unprefixed `weight`) and the
+    /// attributes (`method`, `tukey_lambda`, `num_classes`, `dim`, `config`) are optional.
     /// - Throws: `FeatureIOError` for no or an ambiguous weight/bias pair (naming the
     ///   candidates), shapes that disagree (C, D), a non-finite weight or bias, a
-    ///   `raw_weight` without `tukey_lambda`, or a malformed attribute.
+    ///   `raw_weight` without `tukey_lambda`, a memory head not whole or not as written
+    ///   (`readMemory`), or a malformed attribute.
     public static func readClassifier(path: String, headKey: String? = nil) throws -> ClassifierFile {
         let f = try openArrays(path: path)
         let prefix = try headPrefix(f, headKey: headKey)
@@ -171,9 +181,68 @@ public enum FeatureStore {
                                  problem: "a second head on the raw features needs the tukey_lambda of the first (the attribute is missing)")
         }
         let names = try readNames(f, expected: c) ?? namesAttribute(attrs, expected: c, file: path)
+        let memory = prefix.isEmpty ? try readMemory(f, attrs, classes: c, dim: d) : nil
         return ClassifierFile(numClasses: c, dim: d, weight: weight, bias: bias, classCounts: counts,
                               method: attrs["method"]?.text ?? "unknown", tukeyLambda: lambda,
-                              configJSON: attrs["config"]?.text ?? "{}", classNames: names, rawWeight: rawWeight)
+                              configJSON: attrs["config"]?.text ?? "{}", classNames: names, rawWeight: rawWeight,
+                              memory: memory)
+    }
+
+    /// The datasets and attributes of a memory head, all or none of them.
+    static let memoryKeys = (arrays: ["memory_center", "memory_rows", "memory_labels"],
+                             attributes: ["memory_temperature", "memory_weight"])
+
+    /// A classifier's memory head, or nil when it has none: `memory_rows` (M × D floats, each
+    /// row of unit length or zero, within 1e-3), `memory_labels` (M integers in `0..<C`),
+    /// `memory_center` (D floats), all finite; `memory_temperature` > 0 and `memory_weight`
+    /// in [0, 1]. Throws naming the first piece missing or wrong.
+    private static func readMemory(_ f: ArrayContainer, _ attrs: [String: H5AttributeValue], classes c: Int, dim d: Int) throws -> ClassifierFile.Memory? {
+        let keys = memoryKeys
+        let present = keys.arrays.filter(f.hasArray) + keys.attributes.filter { attrs[$0] != nil }
+        guard !present.isEmpty else { return nil }
+        if let missing = (keys.arrays.filter { !f.hasArray($0) } + keys.attributes.filter { attrs[$0] == nil }).first {
+            throw FeatureIOError(.datasetMissing, file: f.path, dataset: missing,
+                                 problem: "a memory head needs \(keys.arrays.joined(separator: ", ")) and the attributes \(keys.attributes.joined(separator: ", ")); \(present.joined(separator: ", ")) present, \(missing) missing")
+        }
+        let (rows, m, rd) = try readMatrix(f, "memory_rows")
+        guard rd == d else {
+            throw FeatureIOError(.wrongShape, file: f.path, dataset: "memory_rows", problem: "shape (\(m), \(rd)), weight is (\(c), \(d))")
+        }
+        try checkFinite(rows, file: f.path, dataset: "memory_rows", dim: d)
+        for i in 0..<m {
+            var norm = 0.0
+            for j in 0..<d { norm += Double(rows[i * d + j]) * Double(rows[i * d + j]) }
+            norm = norm.squareRoot()
+            guard norm < 1e-6 || abs(norm - 1) <= 1e-3 else {
+                throw FeatureIOError(.invalidAttribute, file: f.path, dataset: "memory_rows",
+                                     problem: "row \(i) has length \(norm); a memory head's rows are centred and of unit length")
+            }
+        }
+        let center = try readVector(f, "memory_center", expected: d, of: "weight")
+        try checkFinite(center, file: f.path, dataset: "memory_center", dim: d)
+        let l = try f.array("memory_labels")
+        guard l.shape == [m] else {
+            throw FeatureIOError(.wrongShape, file: f.path, dataset: l.name, problem: "expected shape [\(m)] (from memory_rows), found \(l.shape)")
+        }
+        guard l.kind == .integer else {
+            throw FeatureIOError(.wrongType, file: f.path, dataset: l.name, problem: "expected integers, found \(l.typeName)")
+        }
+        var labels = [Int64](repeating: 0, count: m)
+        try labels.withUnsafeMutableBufferPointer { try l.readIntegers(rows: 0..<m, into: $0) }
+        if let i = labels.firstIndex(where: { $0 < 0 || $0 >= Int64(c) }) {
+            throw FeatureIOError(.invalidAttribute, file: f.path, dataset: l.name, problem: "label \(labels[i]) at row \(i) is outside 0..<\(c)")
+        }
+        func number(_ name: String, _ ok: (Double) -> Bool, _ rule: String) throws -> Double {
+            let v = attrs[name]!
+            let x: Double? = { if case .string(let s) = v { return Double(s) } else { return v.number } }()
+            guard let x, x.isFinite, ok(x) else {
+                throw FeatureIOError(.invalidAttribute, file: f.path, problem: "attribute \(name) = \(v.text) is not \(rule)")
+            }
+            return x
+        }
+        let t = try number("memory_temperature", { $0 > 0 }, "a number > 0")
+        let w = try number("memory_weight", { (0...1).contains($0) }, "a number in [0, 1]")
+        return ClassifierFile.Memory(center: center, rows: rows, labels: labels.map { Int32($0) }, temperature: t, weight: w)
     }
 
     /// The PyTorch module names a bare head may sit under, in `state_dict` spelling.

@@ -90,12 +90,33 @@ public struct ClassifierFile: Equatable, Sendable {
     /// `weight·T(x) + raw_weight·x + bias` with `T` the Tukey transform of `tukeyLambda`
     /// (a two-view classifier, docs/FORMAT.md); nil for one linear head.
     public var rawWeight: [Float]?
+    /// A memory head mixed into the scores (docs/FORMAT.md); nil for a linear classifier.
+    public var memory: Memory?
+
+    /// A memory head on disk: labelled rows, centred by `center` and of unit length, in the
+    /// space `weight` reads (`T(x)`). The scores are `(1 − weight)·log softmax(logits) +
+    /// weight·log p(c | x)`, `p` the balanced Parzen posterior of temperature `temperature`
+    /// over the rows' cosines (the Classifier module's `MemoryHead`).
+    public struct Memory: Equatable, Sendable {
+        /// D.
+        public var center: [Float]
+        /// M × D, row-major.
+        public var rows: [Float]
+        /// M, in `0..<numClasses`.
+        public var labels: [Int32]
+        public var temperature: Double
+        public var weight: Double
+        public init(center: [Float], rows: [Float], labels: [Int32], temperature: Double, weight: Double) {
+            precondition(rows.count == labels.count * center.count, "ClassifierFile.Memory: \(rows.count) values for \(labels.count) rows of \(center.count)")
+            self.center = center; self.rows = rows; self.labels = labels; self.temperature = temperature; self.weight = weight
+        }
+    }
 
     /// - Precondition: `weight.count == numClasses * dim` (and `rawWeight`'s, when given),
-    ///   `bias` and `classCounts` have C entries.
+    ///   `bias` and `classCounts` have C entries, a memory's rows have D columns.
     public init(numClasses: Int, dim: Int, weight: [Float], bias: [Float], classCounts: [Int]?,
                 method: String, tukeyLambda: Float?, configJSON: String = "{}", classNames: [String]? = nil,
-                rawWeight: [Float]? = nil) {
+                rawWeight: [Float]? = nil, memory: Memory? = nil) {
         precondition(weight.count == numClasses * dim, "ClassifierFile: weight has \(weight.count) entries, expected \(numClasses) × \(dim)")
         precondition(rawWeight.map { $0.count == numClasses * dim } ?? true, "ClassifierFile: raw_weight must be \(numClasses) × \(dim)")
         precondition(bias.count == numClasses && (classCounts?.count ?? numClasses) == numClasses, "ClassifierFile: bias/classCounts length ≠ \(numClasses)")
@@ -110,6 +131,8 @@ public struct ClassifierFile: Equatable, Sendable {
         self.configJSON = configJSON
         self.classNames = classNames
         self.rawWeight = rawWeight
+        precondition(memory.map { $0.center.count == dim } ?? true, "ClassifierFile: memory rows must have \(dim) columns")
+        self.memory = memory
     }
 }
 

@@ -50,7 +50,7 @@ struct Evaluate: ParsableCommand {
     /// Under MPI each rank scores its part of the test rows and the confusion matrices
     /// are summed across ranks (`score`); rank 0 prints and plots.
     func run() throws {
-        var (f, model) = try Job.agree { try loadClassifier(classifier, headKey: head.headKey) }
+        var (f, model, memory) = try Job.agree { try loadClassifier(classifier, headKey: head.headKey) }
         if let t = trainCountsFrom {
             let counts = try Job.agree { try classCounts(of: t, keys: datasets.keys, numClasses: f.numClasses) }
             if let c = f.classCounts, c != counts { throw CLIError("\(t): class counts differ from those recorded in \(classifier)") }
@@ -60,7 +60,7 @@ struct Evaluate: ParsableCommand {
             try loadClassifierInput(testFiles, keys: datasets.keys, file: f, path: classifier, part: Job.part,
                                     classNamesMayDiffer: classNames.classNamesMayDiffer)
         }
-        let predicted = model.predict(x)
+        let predicted = memory.map { $0.predict(with: model, x) } ?? model.predict(x)
         var m = score(predicted, set.labels, numClasses: model.numClasses,
                       trainCounts: f.classCounts ?? Array(repeating: 0, count: f.numClasses))
         if f.classCounts == nil {
@@ -70,7 +70,7 @@ struct Evaluate: ParsableCommand {
         // Compared classifiers: same classes and counts; each under its own recorded λ.
         var others: [(path: String, method: String, metrics: Metrics, paired: PairedComparison)] = []
         for path in compare {
-            let (g, gm) = try Job.agree { try loadClassifier(path, headKey: head.headKey) }
+            let (g, gm, gmemory) = try Job.agree { try loadClassifier(path, headKey: head.headKey) }
             if g.numClasses != f.numClasses || g.dim != f.dim {
                 throw CLIError("\(path): \(g.numClasses) classes × dimension \(g.dim), \(classifier) has \(f.numClasses) × \(f.dim)")
             }
@@ -79,7 +79,7 @@ struct Evaluate: ParsableCommand {
             let gx = g.tukeyLambda == f.tukeyLambda && (g.rawWeight == nil) == (f.rawWeight == nil) ? x
                 : try Job.agree { try loadClassifierInput(testFiles, keys: datasets.keys, file: g, path: path, part: Job.part,
                                                           classNamesMayDiffer: classNames.classNamesMayDiffer).x }
-            let q = gm.predict(gx)
+            let q = gmemory.map { $0.predict(with: gm, gx) } ?? gm.predict(gx)
             others.append((path, g.method, score(q, set.labels, numClasses: gm.numClasses, trainCounts: f.classCounts!),
                            paired(q, predicted, set.labels, numClasses: gm.numClasses)))
         }

@@ -30,6 +30,7 @@ struct Export: ParsableCommand {
         let f = try FeatureStore.readClassifier(path: classifier, headKey: head.headKey)
         try FeatureStore.exportClassifier(f, to: out)
         let raw = f.rawWeight == nil ? "" : ", raw_weight \(f.numClasses) × \(f.dim) (on the untransformed features, added to the logits)"
-        print("wrote \(out): weight \(f.numClasses) × \(f.dim), bias \(f.numClasses)\(raw), float32, Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")")
+        let memory = f.memory.map { ", memory head \($0.labels.count) × \(f.dim) rows (weight \($0.weight), temperature \($0.temperature): the scores are not one linear layer's)" } ?? ""
+        print("wrote \(out): weight \(f.numClasses) × \(f.dim), bias \(f.numClasses)\(raw)\(memory), float32, Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")")
     }
 }

@@ -97,7 +97,7 @@ struct Train: ParsableCommand {
         let solverFlags: [(Bool, String)] = [
             (o.inverseRegularizationChoice != nil, "--C"), (o.rounds != nil, "--rounds"), (o.kdTeacher != nil, "--kd-teacher"),
             (o.initialization != nil, "--init"), (o.selectOnVal, "--select-on-val"), (o.givenTolerance != nil, "--tolerance"),
-            (o.givenBlend != nil, "--blend"), (o.givenCDivisor != nil, "--c-divisor"), (o.singleHead, "--single-head"),
+            (o.givenBlend != nil, "--blend"), (o.givenCDivisor != nil, "--c-divisor"), (o.singleHead, "--single-head"), (o.noMemoryHead, "--no-memory-head"),
             (checkpoints.givenCheckpointEvery != nil, "--checkpoint-every"), (checkpoints.resume, "--resume"),
             (shots.givenMany != nil, "--many"), (shots.givenFew != nil, "--few"),
         ]
@@ -195,12 +195,13 @@ struct Train: ParsableCommand {
             ClassifierFile(numClasses: set.numClasses, dim: set.dim, weight: heads.0.weight.data,
                            bias: heads.0.bias, classCounts: outcome.classCounts, method: outcome.method,
                            tukeyLambda: outcome.lambda, configJSON: outcome.record, classNames: set.classNames,
-                           rawWeight: heads.1?.data),
+                           rawWeight: heads.1?.data, memory: outcome.memory.map(ClassifierFile.Memory.init)),
             to: out)
         let validation: Metrics? = outcome.trainedOnValidation ? nil : data.inputs.val.map { v in
             let features = outcome.validationFeatures ?? v.features
-            return Metrics(model: outcome.model, features: repeated == 0 ? features : features.gatheringRows(held),
-                           labels: repeated == 0 ? v.labels : held.map { v.labels[$0] },
+            let rows = repeated == 0 ? features : features.gatheringRows(held)
+            return Metrics(predictions: outcome.memory.map { $0.predict(with: outcome.model, rows) } ?? outcome.model.predict(rows),
+                           labels: repeated == 0 ? v.labels : held.map { v.labels[$0] }, numClasses: outcome.model.numClasses,
                            trainCounts: outcome.classCounts, thresholds: shots.thresholds)
         }
         try report(outcome, validation: validation)

@@ -74,7 +74,8 @@ extension Train {
         default:
             if solverOptions.selectOnVal {
                 return RecommendedSelection(generated: generated, offerRawSpace: tukey.tukey == "auto",
-                                            spaceName: lambda.map { "Tukey λ = \($0)" } ?? "raw features")
+                                            spaceName: lambda.map { "Tukey λ = \($0)" } ?? "raw features",
+                                            memory: !solverOptions.noMemoryHead)
             }
             if solverOptions.rounds != nil { return GLAGRounds(config: solverConfig, C: regularization, solver: solver) }
             return generated
@@ -109,7 +110,8 @@ extension Train {
         return TrainOutcome(model: fitted.model, classCounts: trainCounts, method: estimator.name == "glag-lbfgs" ? solverMethodName : estimator.name,
                             lambda: lambda, record: record.json, validationFeatures: validation, notes: notes,
                             chosen: fitted.chosen, selected: fitted.selected, grid: fitted.grid?.map(GridScore.init),
-                            twoView: fitted.twoView, crossValidation: fitted.crossValidation, trainedOnValidation: pool && val != nil)
+                            twoView: fitted.twoView, crossValidation: fitted.crossValidation, trainedOnValidation: pool && val != nil,
+                            memory: fitted.memory)
     }
 
     /// The recorded method name of glag on the solver, with its ablations (`glag-no-kd-lbfgs`).

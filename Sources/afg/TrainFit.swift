@@ -32,6 +32,9 @@ struct TrainOutcome {
     var crossValidation: CrossValidationScore? = nil
     /// The classifier was refitted on the validation rows: no validation score is reported.
     var trainedOnValidation = false
+    /// A memory head mixed into `model`'s scores (`--select-on-val`), reading the rows `model`'s
+    /// `weight` head reads.
+    var memory: MemoryHead? = nil
 }
 
 /// One grid setting's validation scores (`--select-on-val`, either solver).

@@ -100,6 +100,7 @@ enum TrainFlagRules {
             $0.lbfgs && $0.method == .glag && $0.mode != .rounds && $0.transform && $0.blend < 1
         },
         Rule(flags: ["--select-on-val"], belongsTo: "--method glag") { $0.method == .glag },
+        Rule(flags: ["--no-memory-head"], belongsTo: "--method glag --solver lbfgs --select-on-val") { $0.lbfgs && $0.method == .glag && $0.mode == .select },
         Rule(flags: ["--teacher"], belongsTo: "glag's KD and start on the SGD path, lws / tau-norm / logit-adjust on the SGD path, and --rounds --kd-teacher stage-one") {
             ($0.sgd && [.glag, .lws, .tauNorm, .logitAdjust].contains($0.method)) || ($0.mode == .rounds && $0.kdTeacher == .stageOne)
         },

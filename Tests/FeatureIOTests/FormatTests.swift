@@ -118,6 +118,14 @@ final class FormatTests: XCTestCase {
             let r = try FeatureStore.readClassifier(path: p)
             XCTAssertEqual(r.rawWeight, twoView.rawWeight, ext); XCTAssertEqual(r.weight, c.weight); XCTAssertEqual(r.tukeyLambda, 0.5)
         }
+        var memory = c
+        memory.memory = .init(center: [0.5, -1], rows: [0.6, 0.8, 0, 0, -1, 0], labels: [2, 0, 1], temperature: 0.05, weight: 0.75)
+        for ext in ["safetensors", "npz", "h5"] {
+            let p = dir.appendingPathComponent("memory.\(ext)").path
+            if ext == "h5" { try FeatureStore.writeClassifier(memory, to: p) } else { try FeatureStore.exportClassifier(memory, to: p) }
+            let r = try FeatureStore.readClassifier(path: p)
+            XCTAssertEqual(r.memory, memory.memory, ext); XCTAssertEqual(r.weight, c.weight)
+        }
         var raw = c; raw.tukeyLambda = nil; raw.classNames = nil
         for ext in ["safetensors", "npz"] {
             let p = dir.appendingPathComponent("raw.\(ext)").path

@@ -288,6 +288,35 @@ final class ValidationTests: XCTestCase {
                        "\(s): raw_weight: a second head on the raw features needs the tukey_lambda of the first (the attribute is missing)")
         XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: try make("feat.h5")) }?.description,
                        "\(path("feat.h5")): weight: no such dataset; datasets in the file: features, labels")
+        // A 2-class, 2-d head with a memory head of three rows, each piece replaceable.
+        func memory(_ name: String, rows: [Float] = [0.6, 0.8, 0, 0, -1, 0], labels: [Int64] = [1, 0, 1], center: Int = 2,
+                    temperature: H5AttributeValue? = .double(0.05), weight: H5AttributeValue = .double(0.5)) throws -> String {
+            let p = path(name)
+            try writeRaw(p) { f in
+                try f.writeDataset("weight", shape: [2, 2], values: [Float](repeating: 1, count: 4), compress: false)
+                try f.writeDataset("bias", shape: [2], values: [Float(0), 0], compress: false)
+                try f.writeDataset("memory_rows", shape: [rows.count / 2, 2], values: rows, compress: false)
+                try f.writeDataset("memory_labels", shape: [labels.count], values: labels, compress: false)
+                try f.writeDataset("memory_center", shape: [center], values: [Float](repeating: 0, count: center), compress: false)
+                if let t = temperature { try f.writeRootAttribute("memory_temperature", t) }
+                try f.writeRootAttribute("memory_weight", weight)
+            }
+            return p
+        }
+        XCTAssertEqual(try FeatureStore.readClassifier(path: try memory("m0.h5")).memory?.labels, [1, 0, 1])
+        let cases: [(String, String)] = [
+            (try memory("m1.h5", temperature: nil), "memory_temperature: a memory head needs memory_center, memory_rows, memory_labels and the attributes memory_temperature, memory_weight; memory_center, memory_rows, memory_labels, memory_weight present, memory_temperature missing"),
+            (try memory("m2.h5", rows: [3, 4, 0, 0, -1, 0]), "memory_rows: row 0 has length 5.0; a memory head's rows are centred and of unit length"),
+            (try memory("m3.h5", labels: [1, 2, 0]), "memory_labels: label 2 at row 1 is outside 0..<2"),
+            (try memory("m4.h5", labels: [1, 0]), "memory_labels: expected shape [3] (from memory_rows), found [2]"),
+            (try memory("m5.h5", center: 3), "memory_center: expected shape [2] (from weight), found [3]"),
+            (try memory("m6.h5", temperature: .double(0)), "attribute memory_temperature = 0.0 is not a number > 0"),
+            (try memory("m7.h5", weight: .double(1.5)), "attribute memory_weight = 1.5 is not a number in [0, 1]"),
+            (try memory("m8.h5", rows: [0.6, .nan, 0, 0, -1, 0]), "memory_rows: 1 non-finite value (1 NaN, 0 Inf), first at row 0 column 1"),
+        ]
+        for (p, problem) in cases {
+            XCTAssertEqual(expectError { _ = try FeatureStore.readClassifier(path: p) }?.description, "\(p): \(problem)")
+        }
     }
 
     func testStatisticsValidation() throws {

@@ -109,3 +109,92 @@ final class EvaluateTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("p.svg")))
     }
 }
+
+/// The memory head: `evaluate` scores `(1 − w)·log softmax(logits) + w·log p(c | x)`, as
+/// computed here from its definition; the recommended command records the folds' choice and
+/// `--no-memory-head` writes a linear classifier; a file with a memory head is not a teacher.
+final class MemoryHeadCommandTests: XCTestCase {
+    var dir: URL!
+    let fixtures = repoRoot.appendingPathComponent("fixtures/fmnist-lt").path
+
+    override func setUpWithError() throws { dir = try scratchFolder("memory-head") }
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    func testEvaluateMixesTheMemoryHeadIntoTheScores() throws {
+        let linear = path("lr.h5")
+        XCTAssertEqual(try afg("train", "--method", "ce", "--solver", "lbfgs", "--no-tukey", "--tolerance", "1e-2",
+                               "--train", "\(fixtures)/train.h5", "--out", linear, "--quiet").status, 0)
+        var f = try FeatureStore.readClassifier(path: linear)
+        let train = try FeatureStore.readFeatures(path: "\(fixtures)/train.h5")
+        let test = try FeatureStore.readFeatures(path: "\(fixtures)/val.h5")
+        let c = f.numClasses, d = f.dim, m = 400, t = 0.05, w = 0.6
+        // The memory: the first m training rows, centred by their mean and of unit length.
+        let mean = (0..<d).map { j in (0..<m).reduce(0.0) { $0 + Double(train.features[$1 * d + j]) } / Double(m) }
+        func unit(_ x: [Float], _ i: Int, _ centre: [Double]) -> [Double] {
+            let v = (0..<d).map { Double(x[i * d + $0]) - centre[$0] }
+            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return n > 0 ? v.map { $0 / n } : v
+        }
+        let rows = (0..<m).map { unit(train.features, $0, mean) }
+        f.memory = .init(center: mean.map(Float.init), rows: rows.flatMap { $0.map(Float.init) },
+                         labels: Array(train.labels.prefix(m)), temperature: t, weight: w)
+        let mixed = path("mixed.h5")
+        try FeatureStore.writeClassifier(f, to: mixed)
+        var correct = 0, linearCorrect = 0
+        for i in 0..<test.count {
+            let z = (0..<c).map { k in (0..<d).reduce(Double(f.bias[k])) { $0 + Double(f.weight[k * d + $1]) * Double(test.features[i * d + $1]) } }
+            let top = z.max()!, lz = top + log(z.reduce(0) { $0 + exp($1 - top) })
+            let u = unit(test.features, i, mean)
+            var density = [Double](repeating: -1e4, count: c)
+            for k in 0..<c {
+                let s = (0..<m).filter { Int(train.labels[$0]) == k }.map { j in zip(u, rows[j]).reduce(0) { $0 + $1.0 * $1.1 } / t }
+                guard let sm = s.max() else { continue }
+                density[k] = sm + log(s.reduce(0) { $0 + exp($1 - sm) }) - log(Double(s.count))
+            }
+            let dt = density.max()!, ld = dt + log(density.reduce(0) { $0 + exp($1 - dt) })
+            let score = (0..<c).map { (1 - w) * (z[$0] - lz) + w * (density[$0] - ld) }
+            if score.indices.max(by: { score[$0] < score[$1] }) == Int(test.labels[i]) { correct += 1 }
+            if z.indices.max(by: { z[$0] < z[$1] }) == Int(test.labels[i]) { linearCorrect += 1 }
+        }
+        func overall(_ classifier: String) throws -> Double {
+            let r = try afg("evaluate", "--classifier", classifier, "--test", "\(fixtures)/val.h5", "--json")
+            XCTAssertEqual(r.status, 0, r.err)
+            let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+            return try XCTUnwrap((j["summary"] as? [String: Any])?["overall"] as? Double)
+        }
+        let n = Double(test.count)
+        XCTAssertEqual(try overall(mixed), Double(correct) / n, accuracy: 2.5 / n, "at most two near-ties apart")
+        XCTAssertEqual(try overall(linear), Double(linearCorrect) / n, accuracy: 1.5 / n)
+        XCTAssertNotEqual(correct, linearCorrect, "the head changes predictions")
+        let teacher = try afg("train", "--method", "glag", "--solver", "sgd", "--epochs", "1", "--teacher", mixed,
+                              "--train", "\(fixtures)/train.h5", "--out", path("t.h5"), "--quiet")
+        XCTAssertEqual(teacher.status, 1)
+        XCTAssertEqual(teacher.err.split(separator: "\n").count, 1, teacher.err)
+        XCTAssertTrue(teacher.err.contains("memory head") && teacher.err.contains("--no-memory-head"), teacher.err)
+        XCTAssertEqual(try afg("export", "--classifier", mixed, "--out", path("mixed.npz")).status, 0)
+        XCTAssertEqual(try FeatureStore.readClassifier(path: path("mixed.npz")).memory, f.memory)
+    }
+
+    func testTheRecommendedCommandRecordsTheChoiceAndTheFlagTurnsItOff() throws {
+        let on = path("on.h5"), off = path("off.h5")
+        let common = ["train", "--method", "glag", "--select-on-val", "--train", "\(fixtures)/train.h5", "--val", "\(fixtures)/val.h5",
+                      "--tolerance", "1e-2", "--quiet"]
+        let a = try afgArgs(common + ["--out", on]), b = try afgArgs(common + ["--out", off, "--no-memory-head"])
+        XCTAssertEqual(a.status, 0, a.err); XCTAssertEqual(b.status, 0, b.err)
+        let f = try FeatureStore.readClassifier(path: on), g = try FeatureStore.readClassifier(path: off)
+        XCTAssertNil(g.memory)
+        XCTAssertFalse(g.configJSON.contains("\"memory\""), g.configJSON)
+        XCTAssertTrue(f.configJSON.contains("\"memory\":{\"cv_mean_recall\""), f.configJSON)
+        let train = try FeatureStore.readFeatures(path: "\(fixtures)/train.h5"), val = try FeatureStore.readFeatures(path: "\(fixtures)/val.h5")
+        if let m = f.memory {
+            XCTAssertEqual(m.labels, train.labels + val.labels, "every labelled row, train then val")
+            XCTAssertTrue([0.25, 0.5, 0.75].contains(m.weight), "\(m.weight)")
+        } else {
+            XCTAssertEqual(f.weight, g.weight, "weight 0: the same linear classifier")
+        }
+        let refused = try afg("train", "--method", "glag", "--train", "\(fixtures)/train.h5", "--out", path("x.h5"), "--no-memory-head")
+        XCTAssertEqual(refused.status, 1, refused.err)
+        XCTAssertEqual(refused.err.split(separator: "\n").count, 1, refused.err)
+        XCTAssertTrue(refused.err.contains("--no-memory-head applies to --method glag --solver lbfgs --select-on-val"), refused.err)
+    }
+}

@@ -98,17 +98,22 @@ def scores(recall, counts, overall):
 
 
 def afg_logits(clf, xs, tmp):
-    """The logits of each row of `xs` under the classifier file `clf`: exported as .npz
-    (`afg export`) and applied as the afg Python package applies it."""
-    from afg.estimators import tukey
+    """The logits (with a memory head, the mixed scores) of each row of `xs` under the
+    classifier file `clf`: exported as .npz (`afg export`) and applied as the afg Python
+    package applies it."""
+    from afg.estimators import memory_scores, tukey
     npz = os.path.join(tmp, "c.npz")
     subprocess.run([AFG, "export", "--classifier", clf, "--out", npz], capture_output=True, check=True)
     with np.load(npz, allow_pickle=False) as m:
         x = xs.astype(np.float32).astype(np.float64)
         lam = float(m["tukey_lambda"]) if "tukey_lambda" in m.files else None
-        logits = tukey(x, lam) @ m["weight"].T.astype(np.float64) + m["bias"].astype(np.float64)
+        t = tukey(x, lam)
+        logits = t @ m["weight"].T.astype(np.float64) + m["bias"].astype(np.float64)
         if "raw_weight" in m.files:
             logits += x @ m["raw_weight"].T.astype(np.float64)
+        if "memory_rows" in m.files:
+            logits = memory_scores(logits, t, m["memory_center"], m["memory_rows"], m["memory_labels"],
+                                   float(m["memory_temperature"]), float(m["memory_weight"]))
     return logits
 
 

@@ -2,9 +2,11 @@
 
 `fit` writes the rows to .npy files in a private temporary folder, runs `afg train` and
 `afg export` there, reads the classifier back and removes the folder (also on error). The
-classifier is linear: logits = weight · T(x) + raw_weight · x + bias, T the Tukey transform
-of the file's λ (none when absent), raw_weight the optional second head on the raw features
-(docs/FORMAT.md). Parameters are the command line's settings: names, defaults and intervals
+classifier's logits are weight · T(x) + raw_weight · x + bias, T the Tukey transform of the
+file's λ (none when absent), raw_weight the optional second head on the raw features; with a
+memory head (GLAGClassifier, unless no_memory_head=True) the scores are
+(1 − w) · log_softmax(logits) + w · log p(c | T(x)), p the head's balanced kernel density
+over the labelled rows it keeps (docs/FORMAT.md). Parameters are the command line's settings: names, defaults and intervals
 come from the binary's `afg settings --json`, and the binary checks every value.
 """
 
@@ -34,6 +36,33 @@ def tukey(x, lam):
             else ("negative", "a fractional lambda needs non-negative features (post-ReLU)")
         raise ValueError(f"Tukey transform: {int(bad.sum())} {kind[0]} feature value(s), first in row {rows[0]}; {kind[1]}")
     return np.log(x) if lam == 0 else np.power(x, x.dtype.type(lam))
+
+
+def _log_softmax(z):
+    top = z.max(axis=1, keepdims=True)
+    return z - (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))
+
+
+def memory_scores(logits, t, center, rows, labels, temperature, weight, block=1024):
+    """(1 − weight) · log_softmax(logits) + weight · log p(c | t): p the balanced Parzen
+    posterior of the memory head (Sources/Classifier/Model/MemoryHead.swift), class c's
+    log-density logsumexp over its rows j of cos(t, row_j) / temperature less log n_c, the rows
+    `t` centred by `center` and scaled to unit length; a class without rows gets -1e4."""
+    n, c = logits.shape
+    u = t - center.astype(np.float64)
+    norms = np.sqrt((u * u).sum(axis=1, keepdims=True))
+    u = np.divide(u, norms, out=np.zeros_like(u), where=norms > 0)
+    rows = rows.astype(np.float64)
+    members = [np.flatnonzero(labels == k) for k in range(c)]
+    density = np.full((n, c), -1e4)
+    for start in range(0, n, block):
+        s = u[start:start + block] @ rows.T / temperature
+        for k, idx in enumerate(members):
+            if len(idx):
+                sk = s[:, idx]
+                top = sk.max(axis=1)
+                density[start:start + block, k] = top + np.log(np.exp(sk - top[:, None]).sum(axis=1)) - np.log(len(idx))
+    return (1 - weight) * _log_softmax(logits) + weight * _log_softmax(density)
 
 
 class _AFGClassifier(ClassifierMixin, BaseEstimator):
@@ -77,23 +106,34 @@ class _AFGClassifier(ClassifierMixin, BaseEstimator):
         self.raw_coef_ = m.get("raw_weight")
         self.tukey_lambda_ = float(m["tukey_lambda"]) if "tukey_lambda" in m else None
         self.method_ = str(m["method"]) if "method" in m else None
+        memory = "memory_rows" in m
+        self.memory_center_ = m["memory_center"] if memory else None
+        self.memory_rows_ = m["memory_rows"] if memory else None
+        self.memory_labels_ = m["memory_labels"] if memory else None
+        self.memory_temperature_ = float(m["memory_temperature"]) if memory else None
+        self.memory_weight_ = float(m["memory_weight"]) if memory else None
 
     def _logits(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         x = np.asarray(X, np.float32).astype(np.float64)  # the rows afg reads: float32
-        logits = tukey(x, self.tukey_lambda_) @ self.coef_.T.astype(np.float64) + self.intercept_.astype(np.float64)
+        t = tukey(x, self.tukey_lambda_)
+        logits = t @ self.coef_.T.astype(np.float64) + self.intercept_.astype(np.float64)
         if self.raw_coef_ is not None:
             logits += x @ self.raw_coef_.T.astype(np.float64)
+        if getattr(self, "memory_rows_", None) is not None:
+            logits = memory_scores(logits, t, self.memory_center_, self.memory_rows_, self.memory_labels_,
+                                   self.memory_temperature_, self.memory_weight_)
         return logits
 
     def decision_function(self, X):
-        """The logits (N × C); for two classes, the second class's logit minus the first's (N)."""
+        """The logits (N × C; with a memory head, the mixed scores); for two classes, the second
+        class's minus the first's (N)."""
         z = self._logits(X)
         return z[:, 1] - z[:, 0] if len(self.classes_) == 2 else z
 
     def predict_proba(self, X):
-        """The softmax of the logits (N × C)."""
+        """The softmax of the logits (with a memory head, of the mixed scores) (N × C)."""
         z = self._logits(X)
         z -= z.max(axis=1, keepdims=True)
         np.exp(z, out=z)
@@ -146,12 +186,14 @@ def _make_init(cls):
 @_make_init
 class GLAGClassifier(_AFGClassifier):
     """The recommended command, `afg train --method glag --select-on-val`: 5-fold
-    cross-validation over the fit's rows chooses between the class-weighted regression and
-    GLAG's generated set blended with it (docs/USAGE.md)."""
+    cross-validation over the fit's rows chooses between the class-weighted regression,
+    GLAG's generated set blended with it and logit adjustment, then the weight of a memory
+    head (the labelled rows' balanced kernel density mixed into the scores; 0 among the
+    choices, `no_memory_head=True` for none) (docs/USAGE.md)."""
 
     _command = ("--method", "glag", "--select-on-val")
     _option_names = ("seed", "tukey", "no-tukey", "k", "alpha", "head-threshold", "target-per-class", "initial-beta",
-                     "mean-mode", "c-divisor", "blend", "single-head", "tolerance")
+                     "mean-mode", "c-divisor", "blend", "single-head", "no-memory-head", "tolerance")
 
 
 @_make_init

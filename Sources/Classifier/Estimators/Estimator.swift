@@ -133,6 +133,8 @@ public struct Fitted {
     public var record: FitRecord
     /// Lines for the run's summary.
     public var notes: [String]
+    /// A memory head mixed into `model`'s scores (`MemoryHead`, reading `rows`); nil: none.
+    public var memory: MemoryHead? = nil
     /// A selection's candidates with their scores, and the chosen one's name.
     public var grid: [GridEntry]?
     public var selected: String?

@@ -48,6 +48,23 @@ public struct FitRecord: Codable, Sendable, Equatable {
         }
     }
 
+    /// The memory head of the recommended command (`MemoryHead`): what the folds chose.
+    public struct MemoryRecord: Codable, Sendable, Equatable {
+        /// The head's weight in the mixed scores (0: the linear model alone).
+        public var weight: Double
+        /// Its temperature (nil with weight 0).
+        public var temperature: Double?
+        /// The labelled rows it holds (0 with weight 0).
+        public var rows: Int
+        /// Held-out mean per-class recall of the mixed scores at the chosen point, and of the
+        /// chosen linear model alone, over the same folds.
+        public var cvMeanRecall: Double
+        public var linearCVMeanRecall: Double
+        enum CodingKeys: String, CodingKey {
+            case weight, temperature, rows, cvMeanRecall = "cv_mean_recall", linearCVMeanRecall = "linear_cv_mean_recall"
+        }
+    }
+
     public var solver = "lbfgs"
     public var method: String?
     public var C: Double?
@@ -70,9 +87,10 @@ public struct FitRecord: Codable, Sendable, Equatable {
     /// Rows per class the classifier was fitted on, when more than the training split's
     /// (`class_counts`): train + val after a cross-validated refit.
     public var fittedClassCounts: [Int]?
+    public var memory: MemoryRecord?
 
     enum CodingKeys: String, CodingKey {
-        case solver, method, C, scaling, tau, grid, blend, generator, selection, chosen, candidates, config
+        case solver, method, C, scaling, tau, grid, blend, generator, selection, chosen, candidates, config, memory
         case cSelection = "C_selection", classWeight = "class_weight", blendView = "blend_view", rawC = "raw_C",
              cDivisor = "C_divisor", cPaths = "C_paths", fittedClassCounts = "fitted_class_counts"
     }

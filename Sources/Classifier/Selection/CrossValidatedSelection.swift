@@ -32,13 +32,18 @@ import Linalg
 ///    regression or the other of the two beats it in a one-sided corrected resampled
 ///    t-test at 5 % over the folds (Nadeau & Bengio 2003: the folds' training sets
 ///    overlap, so the naive standard error is too small).
-/// 5. The chosen model is refitted on every row of its space and mapped back from the
+/// 5. With `withMemory`, a `MemoryHead` on the chosen space's rows: the chosen candidate is
+///    refitted on each fold's training rows, and the head's weight (0: none) and
+///    temperature are chosen by the held-out mean per-class recall of the mixed scores
+///    (`MemoryHead.choose`).
+/// 6. The chosen model is refitted on every row of its space and mapped back from the
 ///    scaled rows.
 ///
 /// Cost: `(S + R) × K × grid + K` solves on the real rows (`S` spaces, and the logit
 /// adjustment's path over `R` assignments, `2R` with the whitened rows too; warm-started
 /// along the grid; `K + 1` more with two views), an `O(N·D² + D³)` whitening,
-/// `K + 1` warm-started generated-set solves, `K + 1` generations.
+/// `K + 1` warm-started generated-set solves, `K + 1` generations; with the memory head
+/// `K` more fits of the chosen candidate and `O(N²·D)` for the similarities.
 public enum CrossValidatedSelection {
     public static let balancedName = "balanced-lr"
     public static let generatedName = "generated-lr"
@@ -109,6 +114,11 @@ public enum CrossValidatedSelection {
         /// The transform the logit-adjusted candidate read its rows through (nil: none, or
         /// the rows as they are scored higher).
         public var whitening: PartialWhitening?
+        /// The memory head mixed into `model`'s scores, reading the chosen space's rows (the
+        /// first view of a two-view `model`); nil: none offered, or weight 0 chosen.
+        public var memory: MemoryHead?
+        /// The folds' choice of the memory head's weight and temperature (nil: not offered).
+        public var memoryChoice: MemoryHead.Choice?
         public var choice: Candidate { candidates[chosen] }
     }
 
@@ -124,11 +134,15 @@ public enum CrossValidatedSelection {
     ///     regression (0: unweighted, `--method logit-adjust`'s; 1: balanced).
     ///   - logitAdjustedWhitening: the power `p` of the `PartialWhitening` the logit-adjusted
     ///     candidate may read the last space through (nil: the rows as they are only).
+    ///   - withMemory: offer a `MemoryHead` on the chosen space's rows (those the written
+    ///     classifier's `weight` reads), its weight (0: none)
+    ///     and temperature chosen on `folds` with the chosen candidate refitted per fold.
     ///   - log: one line per finished step (the grids, the candidates, the choice).
     ///   - progress: called at the start and after every solve, with the step running:
     ///     each space's path (fold, `C`), each fold's generated candidate, the logit
     ///     adjustment's paths (fold, `C`; on the whitened rows after the others), then the
-    ///     refit, `(spaces + R) × K × grid + K + 1` steps in all (`R` assignments of the folds
+    ///     memory head's fold refits (`K` with `withMemory`), the refit,
+    ///     `(spaces + R) × K × grid + K (+ K) + 1` steps in all (`R` assignments of the folds
     ///     for the logit adjustment, twice as many with the whitened rows).
     /// - Throws: `LogisticRegressionError`, generator errors.
     public static func select(spaces: [Space], labels: [Int32], numClasses: Int, folds k: Int = StratifiedFolds.defaultCount,
@@ -138,7 +152,7 @@ public enum CrossValidatedSelection {
                               generator: GeneratorConfig = GeneratedRegression.recommendedGenerator,
                               cDivisor: Double = GeneratedRegression.Settings.cDivisor.value,
                               logitAdjustedWeightPower: Double = LogitAdjustedRegression.Settings.recommendedClassWeightPower,
-                              logitAdjustedWhitening: Double? = nil, default standing: Default = .generated,
+                              logitAdjustedWhitening: Double? = nil, default standing: Default = .generated, withMemory: Bool = false,
                               log: ((String) -> Void)? = nil, progress: ((FitProgress) -> Void)? = nil) throws -> Outcome {
         precondition(!spaces.isEmpty, "CrossValidatedSelection: no input space")
         let folds = StratifiedFolds(labels: labels, numClasses: numClasses, folds: k, seed: seed)
@@ -147,7 +161,7 @@ public enum CrossValidatedSelection {
                                                           shifts: LogitAdjustedRegression.Settings.tauGrid)
         let perPath = k * grid.count, laPerPath = laFolds.count * perPath
         let laPaths = logitAdjustedWhitening == nil ? 1 : 2
-        let total = spaces.count * perPath + k + laPaths * laPerPath + 1
+        let total = spaces.count * perPath + k + laPaths * laPerPath + (withMemory ? k : 0) + 1
         let cv = RegressionCV(grid: grid, balanced: true, solver: solver), sorted = cv.grid
         // The step running once `done` steps have finished.
         func label(_ done: Int) -> String {
@@ -159,6 +173,8 @@ public enum CrossValidatedSelection {
                 let r = done - paths - k
                 return "\(logitAdjustedName)\(r < laPerPath ? "" : " (whitened)"): " + onPath(r % laPerPath, of: k * laFolds.count)
             }
+            let memorySteps = paths + k + laPaths * laPerPath
+            if withMemory && done < memorySteps + k { return "memory head: the chosen candidate on fold \(done - memorySteps + 1)/\(k)" }
             return "refitting the chosen candidate on every row"
         }
         func report(_ done: Int) { progress?(FitProgress(done: done, total: total, step: label(done))) }
@@ -223,27 +239,60 @@ public enum CrossValidatedSelection {
                                                                       100 * c.standardError, 100 * c.pairedDifference,
                                                                       100 * c.pairedStandardError) + c.summary)
         }
-        // Refit the winner on every row of its space.
-        let pick = candidates[chosen], view = GeneratedRegression.View(spaces[pick.space].features)
-        let generatedChosen = chosen == generated
-        let model: LinearModel
-        if generatedChosen {
-            let partner = views ? GeneratedRegression.View(spaces[0].features) : nil
-            let parts = try gr.fitParts(view, labels: labels, numClasses: numClasses, C: paths[last].chosen, generatedC: pick.C,
-                                        alongPath: true, partner: partner, partnerC: paths[0].chosen, seed: seed)
-            model = parts.model(view, partner: partner, blend: blend)
-        } else if let tau = pick.tau {
-            let rows = whitening == nil ? view : GeneratedRegression.View(laRows)
-            let fitted = rows.scaler.rawModel(try adjusted.refit(rows.scaled, labels: labels, numClasses: numClasses, C: pick.C))
-            model = (whitening?.rawModel(fitted) ?? fitted)
-                .logitAdjusted(tau: tau, classCounts: LabeledFeatures.counts(of: labels, numClasses: numClasses))
-        } else {
-            model = view.scaler.rawModel(try cv.refit(view.scaled, labels: labels, numClasses: numClasses, C: pick.C))
+        // The winner fitted on the labelled rows `subset` (nil: every row) of its space,
+        // reading the unscaled rows (`[last | first]` for the two-view blend).
+        let pick = candidates[chosen], generatedChosen = chosen == generated
+        func fitPick(_ subset: [Int]?) throws -> LinearModel {
+            func rows(_ m: Matrix<Float>) -> Matrix<Float> { subset.map { m.gatheringRows($0) } ?? m }
+            let y = subset.map { $0.map { labels[$0] } } ?? labels
+            let view = GeneratedRegression.View(rows(spaces[pick.space].features))
+            if generatedChosen {
+                let partner = views ? GeneratedRegression.View(rows(spaces[0].features)) : nil
+                let parts = try gr.fitParts(view, labels: y, numClasses: numClasses, C: paths[last].chosen, generatedC: pick.C,
+                                            alongPath: true, partner: partner, partnerC: paths[0].chosen, seed: seed)
+                return parts.model(view, partner: partner, blend: blend)
+            } else if let tau = pick.tau {
+                let r = whitening == nil ? view : GeneratedRegression.View(rows(laRows))
+                let fitted = r.scaler.rawModel(try adjusted.refit(r.scaled, labels: y, numClasses: numClasses, C: pick.C))
+                return (whitening?.rawModel(fitted) ?? fitted)
+                    .logitAdjusted(tau: tau, classCounts: LabeledFeatures.counts(of: y, numClasses: numClasses))
+            }
+            return view.scaler.rawModel(try cv.refit(view.scaled, labels: y, numClasses: numClasses, C: pick.C))
         }
+        // The memory head's weight and temperature: the winner refitted on each fold's
+        // training rows, its held-out logits mixed with the fold's own head.
+        var memory: MemoryHead.Choice? = nil
+        if withMemory {
+            var logits: [Matrix<Float>] = []
+            for f in 0..<k {
+                let te = folds.heldOut(f), model = try fitPick(folds.training(f))
+                let input = generatedChosen && views
+                    ? Matrix.horizontalJoin(spaces[last].features.gatheringRows(te), spaces[0].features.gatheringRows(te))
+                    : spaces[pick.space].features.gatheringRows(te)
+                logits.append(model.logits(input))
+                report(spaces.count * perPath + k + laPaths * laPerPath + f + 1)
+            }
+            let m = MemoryHead.choose(spaces[pick.space].features, labels: labels, numClasses: numClasses, folds: folds, heldOutLogits: logits)
+            log?("memory head on \(spaces[pick.space].name) by \(k)-fold cross-validation (held-out mean per-class recall, weight w × temperature T):")
+            for (a, w) in MemoryHead.weights.enumerated() {
+                let cells = MemoryHead.temperatures.enumerated().map { b, t in
+                    String(format: "T = %g: %6.2f", t, 100 * m.scores[a * MemoryHead.temperatures.count + b])
+                }
+                log?("  w = \(String(format: "%-4g", w))  " + cells.joined(separator: "   "))
+            }
+            log?("  chosen: w = \(m.weight)\(m.weight == 0 ? " (the linear model alone)" : ", T = \(m.temperature)")")
+            memory = m
+        }
+        // Refit the winner on every row of its space.
+        let model = try fitPick(nil)
         report(total)
+        let head = memory.flatMap { m in
+            m.weight == 0 ? nil : MemoryHead(fitting: spaces[pick.space].features, labels: labels, numClasses: numClasses,
+                                             temperature: m.temperature, weight: m.weight)
+        }
         return Outcome(model: model, twoView: generatedChosen && views, chosen: chosen, paths: paths, candidates: candidates,
                        generator: gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)),
-                       blend: blend, folds: k, whitening: whitening)
+                       blend: blend, folds: k, whitening: whitening, memory: head, memoryChoice: memory)
     }
 
     /// The generated-set regression on `space` at `C/cDivisor` over the folds (`GeneratedRegression.fitParts`

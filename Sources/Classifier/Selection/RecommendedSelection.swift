@@ -13,9 +13,11 @@ public struct RecommendedSelection: Estimator {
     public var offerRawSpace: Bool
     /// The name of `FitData.rows`' space in the report (e.g. "Tukey λ = 0.5").
     public var spaceName: String
+    /// Offer a `MemoryHead` on `FitData.rows` (its weight and temperature chosen on the folds).
+    public var memory: Bool
 
-    public init(generated: GeneratedRegression, offerRawSpace: Bool, spaceName: String) {
-        self.generated = generated; self.offerRawSpace = offerRawSpace; self.spaceName = spaceName
+    public init(generated: GeneratedRegression, offerRawSpace: Bool, spaceName: String, memory: Bool = true) {
+        self.generated = generated; self.offerRawSpace = offerRawSpace; self.spaceName = spaceName; self.memory = memory
     }
 
     public var name: String { "glag-cv" }
@@ -39,7 +41,7 @@ public struct RecommendedSelection: Estimator {
         let o = try CrossValidatedSelection.select(
             spaces: spaces, labels: x.labels, numClasses: x.numClasses, folds: k, grid: g.grid, headThreshold: g.headThreshold,
             blend: g.blend, twoView: g.twoView, seed: data.seed, solver: g.solver, generator: g.generator, cDivisor: g.cDivisor,
-            logitAdjustedWeightPower: power, logitAdjustedWhitening: whitening, default: standing, log: { log($0) },
+            logitAdjustedWeightPower: power, logitAdjustedWhitening: whitening, default: standing, withMemory: memory, log: { log($0) },
             progress: data.progress)
         let pick = o.choice
         let standingName = standing == .generated ? "the generated blend (non-negative features)" : "the logit adjustment (signed features)"
@@ -55,6 +57,11 @@ public struct RecommendedSelection: Estimator {
         record.blend = o.blend
         record.generator = .init(o.generator)
         if o.twoView { record.blendView = spaces[0].name; record.rawC = o.paths[0].chosen }
+        if let m = o.memoryChoice {
+            record.memory = .init(weight: m.weight, temperature: m.weight == 0 ? nil : m.temperature,
+                                  rows: o.memory?.labels.count ?? 0, cvMeanRecall: RegressionCV.meanAndStandardError(m.foldScores).mean,
+                                  linearCVMeanRecall: RegressionCV.meanAndStandardError(m.linearFoldScores).mean)
+        }
         record.candidates = o.candidates.map {
             .init(name: $0.name, space: spaces[$0.space].name, C: $0.C, cvMeanRecall: $0.mean, se: $0.standardError,
                   pairedDifference: $0.pairedDifference, pairedSE: $0.pairedStandardError)
@@ -68,6 +75,13 @@ public struct RecommendedSelection: Estimator {
         var fitted = Fitted(model: o.model, twoView: o.twoView, readsRaw: !o.twoView && spaces.count > 1 && pick.space == 0,
                             crossValidation: score, chosen: chosen, record: record,
                             notes: ["chosen by \(k)-fold cross-validation: \(pick.name), C = \(pick.C)\(pick.tau.map { ", τ = \($0)" } ?? "")\(views)"])
+        fitted.memory = o.memory
+        if let m = o.memoryChoice {
+            fitted.notes.append(m.weight == 0 ? "memory head: weight 0 chosen by \(k)-fold cross-validation (the linear model alone)"
+                : String(format: "memory head: weight %g, temperature %g, over %d labelled rows, chosen by %d-fold cross-validation (held-out mean per-class recall %.2f %%, the linear model alone %.2f %%)",
+                         m.weight, m.temperature, x.labels.count, k, 100 * RegressionCV.meanAndStandardError(m.foldScores).mean,
+                         100 * RegressionCV.meanAndStandardError(m.linearFoldScores).mean))
+        }
         fitted.selected = pick.name
         fitted.grid = o.candidates.map {
             .init(name: $0.name, score: $0.mean,

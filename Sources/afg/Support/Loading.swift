@@ -28,13 +28,30 @@ func loadFeatures(_ paths: [String], keys: DatasetKeys = .init(), numClasses: In
 }
 
 /// A classifier file (or a bare head: HDF5, .npz, .safetensors; `headKey` picks the
-/// state_dict prefix) and its linear model. A two-view classifier's model (`raw_weight`)
-/// reads the joined rows `[T(x) | x]`, C × 2D (`loadClassifierInput`).
-func loadClassifier(_ path: String, headKey: String? = nil) throws -> (file: ClassifierFile, model: LinearModel) {
+/// state_dict prefix), its linear model and its memory head (nil: none). A two-view
+/// classifier's model (`raw_weight`) reads the joined rows `[T(x) | x]`, C × 2D
+/// (`loadClassifierInput`); the memory head reads `T(x)`, their first D columns.
+func loadClassifier(_ path: String, headKey: String? = nil) throws -> (file: ClassifierFile, model: LinearModel, memory: MemoryHead?) {
     let f = try FeatureStore.readClassifier(path: path, headKey: headKey)
     let w = Matrix(rows: f.numClasses, cols: f.dim, data: f.weight)
-    guard let r = f.rawWeight else { return (f, LinearModel(weight: w, bias: f.bias)) }
-    return (f, LinearModel(weight: .horizontalJoin(w, Matrix(rows: f.numClasses, cols: f.dim, data: r)), bias: f.bias))
+    let memory = f.memory.map { MemoryHead($0, numClasses: f.numClasses) }
+    guard let r = f.rawWeight else { return (f, LinearModel(weight: w, bias: f.bias), memory) }
+    return (f, LinearModel(weight: .horizontalJoin(w, Matrix(rows: f.numClasses, cols: f.dim, data: r)), bias: f.bias), memory)
+}
+
+extension MemoryHead {
+    /// The head a classifier file stores (its fields validated by `FeatureStore.readClassifier`).
+    init(_ m: ClassifierFile.Memory, numClasses: Int) {
+        self.init(center: m.center, rows: Matrix(rows: m.labels.count, cols: m.center.count, data: m.rows), labels: m.labels,
+                  numClasses: numClasses, temperature: m.temperature, weight: m.weight)
+    }
+}
+
+extension ClassifierFile.Memory {
+    /// What a classifier file stores of `head`.
+    init(_ head: MemoryHead) {
+        self.init(center: head.center, rows: head.rows.data, labels: head.labels, temperature: head.temperature, weight: head.weight)
+    }
 }
 
 /// The rows classifier `f` reads from these feature files: the features under its Tukey λ,
@@ -112,9 +129,12 @@ struct TrainData {
                 throw CLIError("\(train): \(keys.labels): every row is class \(trainCounts.firstIndex { $0 > 0 } ?? 0): a classifier needs training rows of at least two classes")
             }
         }
-        if let (f, _) = head, let t = teacher {
+        if let (f, _, _) = head, let t = teacher {
             if f.rawWeight != nil {
                 throw CLIError("\(t): dataset raw_weight: a two-view classifier (a second head on the raw features) cannot be a teacher; train the teacher with --single-head")
+            }
+            if f.memory != nil {
+                throw CLIError("\(t): dataset memory_rows: a classifier with a memory head (its scores are not a linear head's) cannot be a teacher; train the teacher with --no-memory-head")
             }
             if f.numClasses != c { throw CLIError("\(t): \(f.numClasses) classes, training file \(train) has \(c)") }
             if f.dim != trainSet.dim { throw CLIError("\(t): dimension \(f.dim), training file \(train) has \(trainSet.dim)") }

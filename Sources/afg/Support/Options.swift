@@ -244,6 +244,8 @@ struct SolverOptions: ParsableArguments {
     @Option(name: .setting(G.cDivisor), help: .init(defaulted: G.cDivisor)) var givenCDivisor: Double?
     @Flag(help: "lbfgs glag on Tukey-transformed features: blend with the class-weighted regression on the transformed features, so the classifier file holds one linear head (loadable as a torch.nn.Linear on Tukey-transformed features). Default: with the regression on the raw features, a second head (raw_weight) in the file.")
     var singleHead = false
+    @Flag(help: "lbfgs glag --select-on-val: no memory head (labelled rows whose balanced kernel density the folds may mix into the scores), so the classifier is linear (loadable as a torch.nn.Linear) and its file holds no training rows. Default: the folds choose the head's weight, 0 among them.")
+    var noMemoryHead = false
 
     var tolerance: Double { givenTolerance ?? S.gradientTolerance.value }
     var blend: Double { givenBlend ?? G.blend.value }
