@@ -254,6 +254,9 @@ struct Train: ParsableCommand {
                               folds * 4 * 2 * (n + valRows) * d * (readsRawView ? 2 : 1)))
                 parts.append(("train + val pooled, and scaled for the refit", 4 * 2 * (n + valRows) * d * (readsRawView ? 2 : 1)))
             }
+            if path.mode == .select && !solverOptions.noMemoryHead {
+                parts.append(("the memory head: the labelled rows centred and of unit length, twice", 4 * 2 * (n + valRows) * d))
+            }
         }
         let total = parts.reduce(0) { $0 + $1.1 }
         let largest = parts.max { $0.1 < $1.1 }!
