@@ -17,7 +17,9 @@ printf '%-12s %9s %9s %9s %9s %12s %8s\n' method overall many medium few "mean r
 # logistic regression (scikit-learn's class_weight="balanced", converged, C by 5-fold CV on
 # train + val); glag: one generated set (GLAG's calibrated tail covariances) + the converged
 # regression; glag-select: the recommended command, which keeps glag's blend unless 5-fold
-# cross-validation on train + val shows the regression better by more than one SE (docs/USAGE.md).
+# cross-validation on train + val shows another candidate clearly better, then lets the same
+# folds choose the weight of a memory head (the labelled rows' balanced kernel density mixed
+# into the scores; 0 keeps the linear classifier) (docs/USAGE.md).
 # Each command takes only the flags its path reads (afg train refuses the others): the SGD
 # baselines report on the validation rows, grouped by CUTS; the converged-solver commands
 # refit on train + val and report their cross-validated score instead.

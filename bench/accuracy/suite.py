@@ -144,8 +144,9 @@ def run_afg(method, d, seed):
     if not np.array_equal(mine, conf):
         raise SystemExit(f"{d}: {method} seed {seed}: the exported classifier's predictions disagree with "
                          f"afg evaluate on {int(np.abs(mine - conf).sum()) // 2} test rows")
+    memory = [n for n in info.get("notes", []) if n.startswith("memory head")]
     return p, seconds, {"selected": info.get("selected"), "chosen": info.get("chosen"),
-                        "cv_scores": info.get("selectionGrid")}
+                        "cv_scores": info.get("selectionGrid"), "memory": memory[0] if memory else None}
 
 
 def split_rows(d):

@@ -10,6 +10,7 @@ $AFG_CLI is the same binary run directly, for the comparisons.
 4. afg's errors surface with afg's text; fits leave nothing in the temporary folder.
 5. read_features / write_features round trips, read back by `afg inspect`.
 6. afg.torch.linear equals decision_function within 1e-5 (skipped, with the reason, without torch).
+7. GLAGClassifier's memory head where no line separates the classes, and no_memory_head=True.
 """
 
 import json
@@ -105,15 +106,18 @@ def test_equals_cli():
         report = json.loads(out)
         import h5py
         with h5py.File(f"{d}/cli.h5", "r") as f:
-            ref = {k: f[k][...] for k in ("weight", "bias", "raw_weight") if k in f}
+            ref = {k: f[k][...] for k in ("weight", "bias", "raw_weight", "memory_rows", "memory_center", "memory_labels") if k in f}
             lam = f.attrs.get("tukey_lambda")
+            memory = (f.attrs.get("memory_weight"), f.attrs.get("memory_temperature"))
     clf = afg.GLAGClassifier(seed=0).fit(X, y)
-    for name, attr in (("weight", "coef_"), ("bias", "intercept_"), ("raw_weight", "raw_coef_")):
+    for name, attr in (("weight", "coef_"), ("bias", "intercept_"), ("raw_weight", "raw_coef_"),
+                       ("memory_rows", "memory_rows_"), ("memory_center", "memory_center_"), ("memory_labels", "memory_labels_")):
         got = getattr(clf, attr)
         assert (got is None) == (name not in ref), name
         if got is not None:
-            assert got.dtype == ref[name].dtype and np.array_equal(got.view(np.uint32), ref[name].view(np.uint32)), \
+            assert got.dtype == ref[name].dtype and np.array_equal(got.view(np.uint8), ref[name].view(np.uint8)), \
                 f"{name} differs from afg train's: max |Δ| {np.abs(got - ref[name]).max()}"
+    assert (clf.memory_weight_, clf.memory_temperature_) == memory, (clf.memory_weight_, memory)
     assert clf.tukey_lambda_ == (None if lam is None else float(lam))
     Xt, yt, _ = parts["test"]
     pred = clf.predict(Xt)
@@ -124,7 +128,7 @@ def test_equals_cli():
     assert np.array_equal(confusion, np.array(report["confusion"])), "predictions differ from afg evaluate's"
     accuracy = float(np.mean(pred == yt))
     assert abs(accuracy - report["summary"]["overall"]) < 1e-12
-    print(f"weights bit for bit ({', '.join(ref)}), {len(yt)} test predictions: afg evaluate's confusion matrix, "
+    print(f"weights bit for bit ({', '.join(ref)}; memory head weight {clf.memory_weight_}), {len(yt)} test predictions: afg evaluate's confusion matrix, "
           f"accuracy {accuracy:.4f}, {time.time() - t0:.0f} s")
     return clf, Xt
 
@@ -172,6 +176,37 @@ def test_labels_and_pickle():
     assert clf.get_params()["C"] == "auto"
 
 
+def test_memory_head():
+    """Classes no line separates (class 0 around (±3, 0), class 1 around (0, ±3), class 2 at the
+    origin): the folds choose a memory head, which finds most rows the linear model cannot;
+    no_memory_head=True writes the linear model alone."""
+    t0 = section("GLAGClassifier's memory head where no line separates the classes")
+    rng = np.random.default_rng(7)
+    centres = np.array([[3, 0], [-3, 0], [0, 3], [0, -3], [0, 0]], float)
+    labels = np.array([0, 0, 1, 1, 2])
+
+    def draw(n):
+        k = np.repeat(np.arange(5), n)
+        return (centres[k] + 0.4 * rng.standard_normal((5 * n, 2))).astype(np.float32), labels[k]
+
+    X, y = draw(40)
+    Xt, yt = draw(25)
+    clf = afg.GLAGClassifier(seed=0).fit(X, y)
+    lin = afg.GLAGClassifier(seed=0, no_memory_head=True).fit(X, y)
+    assert clf.memory_weight_ is not None and clf.memory_weight_ > 0, clf.memory_weight_
+    assert lin.memory_rows_ is None and lin.memory_weight_ is None
+    assert clf.memory_rows_.shape == (len(y), 2) and np.array_equal(clf.memory_labels_, y)
+    acc, linear_acc = float(np.mean(clf.predict(Xt) == yt)), float(np.mean(lin.predict(Xt) == yt))
+    assert acc > 0.8 and acc > linear_acc + 0.25, (acc, linear_acc)
+    assert np.array_equal(clf.predict(Xt), clf.classes_[np.argmax(clf.decision_function(Xt), axis=1)])
+    assert np.allclose(clf.predict_proba(Xt).sum(axis=1), 1)
+    again = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(again.decision_function(Xt), clf.decision_function(Xt))
+    print(f"memory weight {clf.memory_weight_}, temperature {clf.memory_temperature_}: accuracy {acc:.3f} "
+          f"against {linear_acc:.3f} for the linear model alone ({time.time() - t0:.1f} s)")
+    return clf, Xt
+
+
 def test_feature_files():
     t0 = section("read_features / write_features, read back by afg inspect")
     rng = np.random.default_rng(3)
@@ -216,6 +251,7 @@ def main():
     test_labels_and_pickle()
     clf, X = test_equals_cli()
     test_torch(clf, X)
+    test_torch(*test_memory_head())
     test_grid_search()
     test_estimator_checks()
     print(f"\npython tests passed in {time.time() - t0:.0f} s")

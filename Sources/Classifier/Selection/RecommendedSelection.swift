@@ -68,8 +68,12 @@ public struct RecommendedSelection: Estimator {
         }
         record.cPaths = o.paths.map { FitRecord(path: $0, folds: k, classWeight: "balanced") }
         let views = o.twoView ? " (two views: + the class-weighted regression on \(spaces[0].name) at C = \(o.paths[0].chosen), a raw_weight head)" : ""
-        let score = CrossValidationScore(subject: "the chosen candidate, \(pick.name)", folds: k, rows: x.labels.count,
-                                         meanPerClassRecall: pick.mean, standardError: pick.standardError, rule: rule)
+        // The score of what is written: with a memory head, the mixed scores' on the same folds.
+        let mixed = o.memory.flatMap { _ in o.memoryChoice }
+        let written = mixed.map { RegressionCV.meanAndStandardError($0.foldScores) } ?? (mean: pick.mean, se: pick.standardError)
+        let subject = "the chosen candidate, \(pick.name)" + (mixed.map { String(format: ", with the memory head (weight %g, temperature %g)", $0.weight, $0.temperature) } ?? "")
+        let score = CrossValidationScore(subject: subject, folds: k, rows: x.labels.count,
+                                         meanPerClassRecall: written.mean, standardError: written.se, rule: rule)
         var chosen = ["C": pick.C]
         if let tau = pick.tau { chosen["tau"] = tau }
         var fitted = Fitted(model: o.model, twoView: o.twoView, readsRaw: !o.twoView && spaces.count > 1 && pick.space == 0,
