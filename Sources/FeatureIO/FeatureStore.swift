@@ -220,17 +220,9 @@ public enum FeatureStore {
         }
         let center = try readVector(f, "memory_center", expected: d, of: "weight")
         try checkFinite(center, file: f.path, dataset: "memory_center", dim: d)
-        let l = try f.array("memory_labels")
-        guard l.shape == [m] else {
-            throw FeatureIOError(.wrongShape, file: f.path, dataset: l.name, problem: "expected shape [\(m)] (from memory_rows), found \(l.shape)")
-        }
-        guard l.kind == .integer else {
-            throw FeatureIOError(.wrongType, file: f.path, dataset: l.name, problem: "expected integers, found \(l.typeName)")
-        }
-        var labels = [Int64](repeating: 0, count: m)
-        try labels.withUnsafeMutableBufferPointer { try l.readIntegers(rows: 0..<m, into: $0) }
+        let labels = try readIntegers(f, "memory_labels", expected: m, of: "memory_rows")
         if let i = labels.firstIndex(where: { $0 < 0 || $0 >= Int64(c) }) {
-            throw FeatureIOError(.invalidAttribute, file: f.path, dataset: l.name, problem: "label \(labels[i]) at row \(i) is outside 0..<\(c)")
+            throw FeatureIOError(.invalidAttribute, file: f.path, dataset: "memory_labels", problem: "label \(labels[i]) at row \(i) is outside 0..<\(c)")
         }
         func number(_ name: String, _ ok: (Double) -> Bool, _ rule: String) throws -> Double {
             let v = attrs[name]!
@@ -391,7 +383,8 @@ public enum FeatureStore {
         return try readFloats(d, rows: n)
     }
 
-    private static func readIntVector(_ f: ArrayContainer, _ key: String, expected n: Int, of other: String) throws -> [Int] {
+    /// The `n` integers of the 1-D dataset `key`, whose length `other` sets.
+    private static func readIntegers(_ f: ArrayContainer, _ key: String, expected n: Int, of other: String) throws -> [Int64] {
         let d = try f.array(key)
         guard d.shape == [n] else {
             throw FeatureIOError(.wrongShape, file: f.path, dataset: d.name, problem: "expected shape [\(n)] (from \(other)), found \(d.shape)")
@@ -401,8 +394,13 @@ public enum FeatureStore {
         }
         var v = [Int64](repeating: 0, count: n)
         try v.withUnsafeMutableBufferPointer { try d.readIntegers(rows: 0..<n, into: $0) }
+        return v
+    }
+
+    private static func readIntVector(_ f: ArrayContainer, _ key: String, expected n: Int, of other: String) throws -> [Int] {
+        let v = try readIntegers(f, key, expected: n, of: other)
         if let i = v.firstIndex(where: { $0 < 0 }) {
-            throw FeatureIOError(.invalidAttribute, file: f.path, dataset: d.name, problem: "negative count \(v[i]) at class \(i)")
+            throw FeatureIOError(.invalidAttribute, file: f.path, dataset: key, problem: "negative count \(v[i]) at class \(i)")
         }
         return v.map { Int($0) }
     }
