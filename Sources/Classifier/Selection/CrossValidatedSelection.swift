@@ -261,28 +261,12 @@ public enum CrossValidatedSelection {
         }
         // The memory head's weight and temperature: the winner refitted on each fold's
         // training rows, its held-out logits mixed with the fold's own head.
-        var memory: MemoryHead.Choice? = nil
-        if withMemory {
-            var logits: [Matrix<Float>] = []
-            for f in 0..<k {
-                let te = folds.heldOut(f), model = try fitPick(folds.training(f))
-                let input = generatedChosen && views
-                    ? Matrix.horizontalJoin(spaces[last].features.gatheringRows(te), spaces[0].features.gatheringRows(te))
-                    : spaces[pick.space].features.gatheringRows(te)
-                logits.append(model.logits(input))
-                report(spaces.count * perPath + k + laPaths * laPerPath + f + 1)
-            }
-            let m = MemoryHead.choose(spaces[pick.space].features, labels: labels, numClasses: numClasses, folds: folds, heldOutLogits: logits)
-            log?("memory head on \(spaces[pick.space].name) by \(k)-fold cross-validation (held-out mean per-class recall, weight w × temperature T):")
-            for (a, w) in MemoryHead.weights.enumerated() {
-                let cells = MemoryHead.temperatures.enumerated().map { b, t in
-                    String(format: "T = %g: %6.2f", t, 100 * m.scores[a * MemoryHead.temperatures.count + b])
-                }
-                log?("  w = \(String(format: "%-4g", w))  " + cells.joined(separator: "   "))
-            }
-            log?("  chosen: w = \(m.weight)\(m.weight == 0 ? " (the linear model alone)" : ", T = \(m.temperature)")")
-            memory = m
-        }
+        let memory = !withMemory ? nil : try memoryChoice(spaces[pick.space], labels: labels, numClasses: numClasses, folds: folds,
+                                                         fit: fitPick, heldOut: { te in
+            generatedChosen && views
+                ? Matrix.horizontalJoin(spaces[last].features.gatheringRows(te), spaces[0].features.gatheringRows(te))
+                : spaces[pick.space].features.gatheringRows(te)
+        }, log: log, step: { f in report(spaces.count * perPath + k + laPaths * laPerPath + f + 1) })
         // Refit the winner on every row of its space.
         let model = try fitPick(nil)
         report(total)
@@ -293,6 +277,29 @@ public enum CrossValidatedSelection {
         return Outcome(model: model, twoView: generatedChosen && views, chosen: chosen, paths: paths, candidates: candidates,
                        generator: gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)),
                        blend: blend, folds: k, whitening: whitening, memory: head, memoryChoice: memory)
+    }
+
+    /// The memory head's weight and temperature on `folds` (`MemoryHead.choose` on `space`'s
+    /// rows): the winner refitted on each fold's training rows by `fit`, its logits on the
+    /// fold's held-out rows as it reads them (`heldOut`), the grid logged. `step` is called
+    /// after each fold's fit. K fits and `MemoryHead.choose`'s cost.
+    static func memoryChoice(_ space: Space, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
+                             fit: ([Int]) throws -> LinearModel, heldOut: ([Int]) -> Matrix<Float>,
+                             log: ((String) -> Void)?, step: (Int) -> Void) throws -> MemoryHead.Choice {
+        var logits: [Matrix<Float>] = []
+        for f in 0..<folds.count {
+            logits.append(try fit(folds.training(f)).logits(heldOut(folds.heldOut(f))))
+            step(f)
+        }
+        let m = MemoryHead.choose(space.features, labels: labels, numClasses: numClasses, folds: folds, heldOutLogits: logits)
+        log?("memory head on \(space.name) by \(folds.count)-fold cross-validation (held-out mean per-class recall, weight w × temperature T):")
+        let ts = MemoryHead.temperatures
+        for (a, w) in MemoryHead.weights.enumerated() {
+            let cells = ts.enumerated().map { b, t in String(format: "T = %g: %6.2f", t, 100 * m.scores[a * ts.count + b]) }
+            log?("  w = \(String(format: "%-4g", w))  " + cells.joined(separator: "   "))
+        }
+        log?("  chosen: w = \(m.weight)\(m.weight == 0 ? " (the linear model alone)" : ", T = \(m.temperature)")")
+        return m
     }
 
     /// The generated-set regression on `space` at `C/cDivisor` over the folds (`GeneratedRegression.fitParts`
