@@ -13,7 +13,8 @@ public struct RecommendedSelection: Estimator {
     public var offerRawSpace: Bool
     /// The name of `FitData.rows`' space in the report (e.g. "Tukey λ = 0.5").
     public var spaceName: String
-    /// Offer a `MemoryHead` on `FitData.rows` (its weight and temperature chosen on the folds).
+    /// Offer a `MemoryHead` on the rows the written classifier's `weight` reads (its weight,
+    /// 0 among the choices, and temperature chosen on the folds).
     public var memory: Bool
 
     public init(generated: GeneratedRegression, offerRawSpace: Bool, spaceName: String, memory: Bool = true) {
