@@ -166,6 +166,7 @@ public struct MemoryHead: Equatable, Sendable {
         let logCounts = counts.map { $0 > 0 ? log($0) : 0 }
         let block = max(1, min(512, (1 << 22) / max(m, 1)))
         var top = [Double](repeating: 0, count: c), total = [Double](repeating: 0, count: c)
+        var density = [Double](repeating: 0, count: c)
         var start = 0
         while start < n {
             let rows = min(block, n - start)
@@ -183,7 +184,7 @@ public struct MemoryHead: Equatable, Sendable {
                         let k = Int(labels[j])
                         total[k] += exp(Double(s.data[i * m + j]) * inv - top[k])
                     }
-                    var density = [Double](repeating: Double(emptyClass), count: c)
+                    for k in 0..<c { density[k] = Double(emptyClass) }
                     var best = -Double.infinity
                     for k in 0..<c where counts[k] > 0 {
                         density[k] = top[k] + log(total[k]) - logCounts[k]
