@@ -518,6 +518,37 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertFalse(try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: data.numClasses, blend: 1, seed: 2).twoView)
     }
 
+    /// With the memory head, the generated blend's held-out logits are kept from its fold fits
+    /// rather than refitted: the choice they give is the one the blend refitted on each fold's
+    /// training rows (`Winner.fit`, reading both views of the held-out rows) gives.
+    func testMemoryChoiceReadsTheGeneratedBlendsOwnFoldFits() throws {
+        let data = LongTailedGaussians(seed: 31)
+        let x = Matrix.verticalJoin(data.train.features, data.validation.features)
+        let y = data.train.labels + data.validation.labels, c = data.numClasses
+        var t = x
+        for i in 0..<t.data.count { let v = t.data[i]; t.data[i] = v + v * v * v / 10 }
+        let spaces = [CrossValidatedSelection.Space(name: "raw", features: x), .init(name: "cubic", features: t)]
+        let out = try CrossValidatedSelection.select(spaces: spaces, labels: y, numClasses: c, seed: 2, withMemory: true)
+        XCTAssertEqual(out.chosen, 2, "the fixture keeps the blend")
+        let kept = try XCTUnwrap(out.memoryChoice)
+        let solver = LogisticRegression(gradientTolerance: 1e-4, maxIterations: 1000)
+        var gr = GeneratedRegression(generator: GeneratedRegression.recommendedGenerator, headThreshold: nil, C: .crossValidated,
+                                     solver: solver)
+        gr.grid = RegressionCV.defaultGrid
+        let winner = CrossValidatedSelection.Winner(
+            pick: out.choice, generated: true, twoView: true, spaces: spaces, labels: y, numClasses: c, paths: out.paths, gr: gr,
+            balanced: RegressionCV(balanced: true, solver: solver), adjusted: RegressionCV(balanced: false, solver: solver),
+            adjustedRows: t, whitening: nil, seed: 2)
+        let folds = StratifiedFolds(labels: y, numClasses: c, folds: StratifiedFolds.defaultCount, seed: 2)
+        let refitted = try CrossValidatedSelection.memoryChoice(spaces[1], labels: y, numClasses: c, folds: folds, heldOutLogits: { f in
+            try winner.fit(folds.training(f)).logits(winner.rows(folds.heldOut(f)))
+        }, log: nil, step: { _ in })
+        XCTAssertEqual(kept.weight, refitted.weight)
+        XCTAssertEqual(kept.temperature, refitted.temperature)
+        XCTAssertEqual(kept.linearFoldScores, refitted.linearFoldScores)
+        for (a, b) in zip(kept.scores, refitted.scores) { XCTAssertEqual(a, b, accuracy: 1e-9) }
+    }
+
     /// Tail classes of a few rows drawn from Gaussians that share one covariance with the head
     /// classes are what the generator models: the generated set helps their recall.
     func testGeneratedRegressionHelpsTailRecallOnSharedCovarianceData() throws {

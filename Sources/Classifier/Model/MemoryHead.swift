@@ -154,52 +154,63 @@ public struct MemoryHead: Equatable, Sendable {
     }
 
     /// The balanced log-posteriors of unit rows `q` against the unit rows `memory` of
-    /// `labels`, one `N × C` matrix per temperature (the similarities computed once).
+    /// `labels`, one `N × C` matrix per temperature (the similarities computed once). Each
+    /// block's similarities come from one product; its rows are then turned into
+    /// log-posteriors in `parallelRanges`, each row alone with the same arithmetic on any
+    /// schedule, so the bits do not depend on the thread count.
     /// - Complexity: `2·N·M·D` flops, `N·M` exponentials per temperature; memory
-    ///   `O(block·M)`.
+    ///   `O(block·M)` beside the output.
     static func logPosteriors(_ q: Matrix<Float>, memory: Matrix<Float>, labels: [Int32], numClasses c: Int,
                               temperatures: [Double]) -> [Matrix<Float>] {
-        let n = q.rows, m = memory.rows
-        var out = temperatures.map { _ in Matrix<Float>(rows: n, cols: c) }
+        let n = q.rows, m = memory.rows, nt = temperatures.count
+        var flat = [Float](repeating: 0, count: nt * n * c)
         var counts = [Double](repeating: 0, count: c)
         for l in labels { counts[Int(l)] += 1 }
         let logCounts = counts.map { $0 > 0 ? log($0) : 0 }
         let block = max(1, min(512, (1 << 22) / max(m, 1)))
-        var top = [Double](repeating: 0, count: c), total = [Double](repeating: 0, count: c)
-        var density = [Double](repeating: 0, count: c)
-        var start = 0
-        while start < n {
-            let rows = min(block, n - start)
-            var s = Matrix<Float>(rows: rows, cols: m)
-            BLAS.gemm(q.gatheringRows(start..<(start + rows)), memory, transposeB: true, into: &s)
-            for (t, temperature) in temperatures.enumerated() {
-                let inv = 1 / temperature
-                for i in 0..<rows {
-                    for k in 0..<c { top[k] = -Double.infinity; total[k] = 0 }
-                    for j in 0..<m {
-                        let k = Int(labels[j]), v = Double(s.data[i * m + j]) * inv
-                        if v > top[k] { top[k] = v }
+        flat.withUnsafeMutableBufferPointer { po in
+            guard let out = po.baseAddress else { return }   // no rows or no classes
+            var start = 0
+            while start < n {
+                let rows = min(block, n - start)
+                var s = Matrix<Float>(rows: rows, cols: m)
+                BLAS.gemm(q.gatheringRows(start..<(start + rows)), memory, transposeB: true, into: &s)
+                s.data.withUnsafeBufferPointer { ps in
+                    parallelRanges(rows, costPerItem: 2 * m * nt) { range in
+                        var top = [Double](repeating: 0, count: c), total = [Double](repeating: 0, count: c)
+                        var density = [Double](repeating: 0, count: c)
+                        for i in range {
+                            let row = i * m
+                            for (t, temperature) in temperatures.enumerated() {
+                                let inv = 1 / temperature
+                                for k in 0..<c { top[k] = -Double.infinity; total[k] = 0 }
+                                for j in 0..<m {
+                                    let k = Int(labels[j]), v = Double(ps[row + j]) * inv
+                                    if v > top[k] { top[k] = v }
+                                }
+                                for j in 0..<m {
+                                    let k = Int(labels[j])
+                                    total[k] += exp(Double(ps[row + j]) * inv - top[k])
+                                }
+                                for k in 0..<c { density[k] = Double(emptyClass) }
+                                var best = -Double.infinity
+                                for k in 0..<c where counts[k] > 0 {
+                                    density[k] = top[k] + log(total[k]) - logCounts[k]
+                                    best = max(best, density[k])
+                                }
+                                if best == -Double.infinity { best = Double(emptyClass) }
+                                var z = 0.0
+                                for k in 0..<c { z += exp(density[k] - best) }
+                                let norm = best + log(z), o = out + (t * n + start + i) * c
+                                for k in 0..<c { o[k] = Float(density[k] - norm) }
+                            }
+                        }
                     }
-                    for j in 0..<m {
-                        let k = Int(labels[j])
-                        total[k] += exp(Double(s.data[i * m + j]) * inv - top[k])
-                    }
-                    for k in 0..<c { density[k] = Double(emptyClass) }
-                    var best = -Double.infinity
-                    for k in 0..<c where counts[k] > 0 {
-                        density[k] = top[k] + log(total[k]) - logCounts[k]
-                        best = max(best, density[k])
-                    }
-                    if best == -Double.infinity { best = Double(emptyClass) }
-                    var z = 0.0
-                    for k in 0..<c { z += exp(density[k] - best) }
-                    let norm = best + log(z)
-                    for k in 0..<c { out[t].data[(start + i) * c + k] = Float(density[k] - norm) }
                 }
+                start += rows
             }
-            start += rows
         }
-        return out
+        return (0..<nt).map { t in Matrix(rows: n, cols: c, data: Array(flat[(t * n * c)..<((t + 1) * n * c)])) }
     }
 
     /// The weight and temperature of the head, chosen on the folds.

@@ -32,10 +32,11 @@ import Linalg
 ///    regression or the other of the two beats it in a one-sided corrected resampled
 ///    t-test at 5 % over the folds (Nadeau & Bengio 2003: the folds' training sets
 ///    overlap, so the naive standard error is too small).
-/// 5. With `withMemory`, a `MemoryHead` on the chosen space's rows: the chosen candidate is
-///    refitted on each fold's training rows, and the head's weight (0: none) and
-///    temperature are chosen by the held-out mean per-class recall of the mixed scores
-///    (`MemoryHead.choose`).
+/// 5. With `withMemory`, a `MemoryHead` on the chosen space's rows: the chosen candidate's
+///    held-out logits on each fold (the generated blend's kept from step 2, the others
+///    refitted on the fold's training rows) are mixed with the fold's own head, and the
+///    head's weight (0: none) and temperature are chosen by the held-out mean per-class
+///    recall of the mixed scores (`MemoryHead.choose`).
 /// 6. The chosen model is refitted on every row of its space and mapped back from the
 ///    scaled rows.
 ///
@@ -43,7 +44,8 @@ import Linalg
 /// adjustment's path over `R` assignments, `2R` with the whitened rows too; warm-started
 /// along the grid; `K + 1` more with two views), an `O(N·D² + D³)` whitening,
 /// `K + 1` warm-started generated-set solves, `K + 1` generations; with the memory head
-/// `K` more fits of the chosen candidate and `O(N²·D)` for the similarities.
+/// `K` more fits of the chosen candidate (none for the generated blend) and `O(N²·D)` for
+/// the similarities.
 public enum CrossValidatedSelection {
     public static let balancedName = "balanced-lr"
     public static let generatedName = "generated-lr"
@@ -141,7 +143,7 @@ public enum CrossValidatedSelection {
     ///   - progress: called at the start and after every solve, with the step running:
     ///     each space's path (fold, `C`), each fold's generated candidate, the logit
     ///     adjustment's paths (fold, `C`; on the whitened rows after the others), then the
-    ///     memory head's fold refits (`K` with `withMemory`), the refit,
+    ///     memory head's folds (`K` with `withMemory`), the refit (`Steps`),
     ///     `(spaces + R) × K × grid + K (+ K) + 1` steps in all (`R` assignments of the folds
     ///     for the logit adjustment, twice as many with the whitened rows).
     /// - Throws: `LogisticRegressionError`, generator errors.
@@ -159,34 +161,19 @@ public enum CrossValidatedSelection {
         let laFolds = LogitAdjustedRegression.assignments(folds, StratifiedFolds.repeated(labels: labels, numClasses: numClasses,
                                                                                           folds: k, seed: seed),
                                                           shifts: LogitAdjustedRegression.Settings.tauGrid)
-        let perPath = k * grid.count, laPerPath = laFolds.count * perPath
-        let laPaths = logitAdjustedWhitening == nil ? 1 : 2
-        let total = spaces.count * perPath + k + laPaths * laPerPath + (withMemory ? k : 0) + 1
-        let cv = RegressionCV(grid: grid, balanced: true, solver: solver), sorted = cv.grid
-        // The step running once `done` steps have finished.
-        func label(_ done: Int) -> String {
-            let paths = spaces.count * perPath
-            func onPath(_ r: Int, of folds: Int) -> String { "fold \(r / sorted.count + 1)/\(folds), C = \(sorted[r % sorted.count])" }
-            if done < paths { return "C on \(spaces[done / perPath].name): " + onPath(done % perPath, of: k) }
-            if done < paths + k { return "\(generatedName): fold \(done - paths + 1)/\(k)" }
-            if done < paths + k + laPaths * laPerPath {
-                let r = done - paths - k
-                return "\(logitAdjustedName)\(r < laPerPath ? "" : " (whitened)"): " + onPath(r % laPerPath, of: k * laFolds.count)
-            }
-            let memorySteps = paths + k + laPaths * laPerPath
-            if withMemory && done < memorySteps + k { return "memory head: the chosen candidate on fold \(done - memorySteps + 1)/\(k)" }
-            return "refitting the chosen candidate on every row"
+        let cv = RegressionCV(grid: grid, balanced: true, solver: solver)
+        let steps = Steps(spaces: spaces.map(\.name), folds: k, grid: cv.grid, assignments: laFolds.count,
+                          whitened: logitAdjustedWhitening != nil, memory: withMemory)
+        func report(_ done: Int) { progress?(FitProgress(done: done, total: steps.total, step: steps.label(done))) }
+        func onPath(_ offset: Int) -> ((Int, Double) -> Void)? {
+            progress == nil ? nil : { f, c in report(offset + f * steps.grid.count + (steps.grid.firstIndex(of: c) ?? 0) + 1) }
         }
-        func report(_ done: Int) { progress?(FitProgress(done: done, total: total, step: label(done))) }
         report(0)
         var gr = GeneratedRegression(generator: generator, headThreshold: headThreshold, C: .crossValidated, solver: solver)
         gr.grid = grid; gr.blend = blend; gr.cDivisor = cDivisor
         var paths: [RegressionCV.Path] = [], candidates: [Candidate] = []
         for (i, space) in spaces.enumerated() {
-            let step: ((Int, Double) -> Void)? = progress == nil ? nil : { f, c in
-                report(i * perPath + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
-            }
-            let path = try cv.path(space.features, labels: labels, numClasses: numClasses, folds: folds, progress: step)
+            let path = try cv.path(space.features, labels: labels, numClasses: numClasses, folds: folds, progress: onPath(i * steps.perPath))
             paths.append(path)
             log?("C by \(k)-fold cross-validation, class-weighted regression on \(space.name) (held-out mean per-class recall):")
             for line in path.lines() { log?(line) }
@@ -196,99 +183,176 @@ public enum CrossValidatedSelection {
         }
         let last = spaces.count - 1, views = twoView && last > 0 && blend < 1
         let generated = candidates.count
-        candidates.append(try generatedCandidate(gr, spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds,
-                                                 C: paths[last].chosen, partner: views ? (spaces[0], paths[0].chosen) : nil,
-                                                 seed: seed, first: candidates[0], progress: progress == nil ? nil : { f in
-            report(spaces.count * perPath + f + 1)
-        }))
+        let (generatedOne, generatedLogits) = try generatedCandidate(
+            gr, spaces[last], space: last, labels: labels, numClasses: numClasses, folds: folds, C: paths[last].chosen,
+            partner: views ? (spaces[0], paths[0].chosen) : nil, seed: seed, first: candidates[0], keepLogits: withMemory,
+            progress: progress == nil ? nil : { f in report(steps.generatedStart + f + 1) })
+        candidates.append(generatedOne)
         let adjusted = RegressionCV(grid: grid, classWeightPower: logitAdjustedWeightPower, solver: solver)
-        func adjustedPath(_ rows: Matrix<Float>, _ index: Int) throws -> RegressionCV.Path {
-            let step: ((Int, Double) -> Void)? = progress == nil ? nil : { f, c in
-                report(spaces.count * perPath + k + index * laPerPath + f * sorted.count + (sorted.firstIndex(of: c) ?? 0) + 1)
-            }
-            return try LogitAdjustedRegression.path(adjusted, rows, labels: labels, numClasses: numClasses, folds: laFolds,
-                                                    shifts: LogitAdjustedRegression.Settings.tauGrid, progress: step)
+        let la = try logitAdjustedCandidate(adjusted, spaces[last], space: last, labels: labels, numClasses: numClasses,
+                                            folds: laFolds, whitening: logitAdjustedWhitening, first: candidates[0],
+                                            progress: { onPath(steps.adjustedStart + $0 * steps.perPath * laFolds.count) })
+        candidates.append(la.candidate)
+        let chosen = choose(candidates, default: standing == .generated ? generated : generated + 1, blend: generated)
+        logCandidates(candidates, chosen: chosen, log: log)
+        let winner = Winner(pick: candidates[chosen], generated: chosen == generated, twoView: chosen == generated && views,
+                            spaces: spaces, labels: labels, numClasses: numClasses, paths: paths, gr: gr, balanced: cv,
+                            adjusted: adjusted, adjustedRows: la.rows, whitening: la.whitening, seed: seed)
+        // The memory head's weight and temperature: the winner's held-out logits on each
+        // fold (the generated candidate's kept from its fits, the others refitted on the
+        // fold's training rows), mixed with the fold's own head.
+        let memory = !withMemory ? nil : try memoryChoice(spaces[winner.pick.space], labels: labels, numClasses: numClasses,
+                                                         folds: folds, heldOutLogits: { f in
+            try winner.generated ? generatedLogits[f]
+                : winner.fit(folds.training(f)).logits(winner.rows(folds.heldOut(f)))
+        }, log: log, step: { f in report(steps.memoryStart + f + 1) })
+        let model = try winner.fit(nil)
+        report(steps.total)
+        let head = memory.flatMap { m in
+            m.weight == 0 ? nil : MemoryHead(fitting: spaces[winner.pick.space].features, labels: labels, numClasses: numClasses,
+                                             temperature: m.temperature, weight: m.weight)
         }
-        // The rows as they are, and through the partial whitening when offered: the one whose
-        // held-out mean per-class recall at its own C and τ (every assignment's folds) is
-        // higher, the rows as they are on ties.
-        var laRows = spaces[last].features, whitening: PartialWhitening? = nil
-        var laPath = try adjustedPath(laRows, 0), readAlso = ""
-        if let p = logitAdjustedWhitening {
-            let w = try PartialWhitening(fitting: laRows, power: p), whitened = w.apply(laRows)
-            let other = try adjustedPath(whitened, 1)
-            let mine = RegressionCV.meanAndStandardError(laPath.scores[laPath.best]).mean
+        return Outcome(model: model, twoView: winner.twoView, chosen: chosen, paths: paths, candidates: candidates,
+                       generator: gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)),
+                       blend: blend, folds: k, whitening: la.whitening, memory: head, memoryChoice: memory)
+    }
+
+    /// The steps `select` reports, in order: each space's path (fold, `C`), each fold's
+    /// generated candidate, the logit adjustment's paths over every assignment of the folds
+    /// (then again on the whitened rows), the memory head's fold refits, the refit.
+    struct Steps {
+        var spaces: [String]
+        var folds: Int
+        /// The grid of `C`, ascending.
+        var grid: [Double]
+        var assignments: Int
+        var whitened: Bool
+        var memory: Bool
+
+        var perPath: Int { folds * grid.count }
+        var generatedStart: Int { spaces.count * perPath }
+        var adjustedStart: Int { generatedStart + folds }
+        var adjustedPerPath: Int { assignments * perPath }
+        var memoryStart: Int { adjustedStart + (whitened ? 2 : 1) * adjustedPerPath }
+        var total: Int { memoryStart + (memory ? folds : 0) + 1 }
+
+        /// The step running once `done` steps have finished. O(1).
+        func label(_ done: Int) -> String {
+            func onPath(_ r: Int, of folds: Int) -> String { "fold \(r / grid.count + 1)/\(folds), C = \(grid[r % grid.count])" }
+            if done < generatedStart { return "C on \(spaces[done / perPath]): " + onPath(done % perPath, of: folds) }
+            if done < adjustedStart { return "\(generatedName): fold \(done - generatedStart + 1)/\(folds)" }
+            if done < memoryStart {
+                let r = done - adjustedStart
+                return "\(logitAdjustedName)\(r < adjustedPerPath ? "" : " (whitened)"): "
+                    + onPath(r % adjustedPerPath, of: folds * assignments)
+            }
+            if memory && done < memoryStart + folds { return "memory head: the chosen candidate on fold \(done - memoryStart + 1)/\(folds)" }
+            return "refitting the chosen candidate on every row"
+        }
+    }
+
+    /// The logit-adjusted candidate (step 3 of the type's notes) on `space`: its path over the
+    /// assignments `folds` (the first is the shared one), on the rows as they are and, with
+    /// `whitening`, through `PartialWhitening` of that power; the one whose held-out mean
+    /// per-class recall at its own `C` and `τ` is higher stands, the rows as they are on
+    /// ties. Returns the candidate, the rows it reads and their whitening. `progress(p)`: the
+    /// callback of path `p` (0 the rows as they are, 1 the whitened ones).
+    static func logitAdjustedCandidate(_ adjusted: RegressionCV, _ space: Space, space index: Int, labels: [Int32], numClasses: Int,
+                                       folds: [StratifiedFolds], whitening power: Double?, first: Candidate,
+                                       progress: (Int) -> ((Int, Double) -> Void)?) throws
+        -> (candidate: Candidate, rows: Matrix<Float>, whitening: PartialWhitening?) {
+        func path(_ rows: Matrix<Float>, _ p: Int) throws -> RegressionCV.Path {
+            try LogitAdjustedRegression.path(adjusted, rows, labels: labels, numClasses: numClasses, folds: folds,
+                                             shifts: LogitAdjustedRegression.Settings.tauGrid, progress: progress(p))
+        }
+        var rows = space.features, whitening: PartialWhitening? = nil
+        var best = try path(rows, 0), readAlso = ""
+        if let p = power {
+            let w = try PartialWhitening(fitting: rows, power: p), whitened = w.apply(rows)
+            let other = try path(whitened, 1)
+            let mine = RegressionCV.meanAndStandardError(best.scores[best.best]).mean
             let theirs = RegressionCV.meanAndStandardError(other.scores[other.best]).mean
-            let over = "mean held-out recall over \(laFolds.count * k) folds"
+            let over = "mean held-out recall over \(folds.count * folds[0].count) folds"
+            func pct(_ v: Double) -> String { String(format: "%.2f", 100 * v) }
             if theirs > mine {
-                readAlso = " (\(over): \(String(format: "%.2f", 100 * theirs)), against \(String(format: "%.2f", 100 * mine)) on the rows as they are)"
-                laRows = whitened; laPath = other; whitening = w
+                readAlso = " (\(over): \(pct(theirs)), against \(pct(mine)) on the rows as they are)"
+                rows = whitened; best = other; whitening = w
             } else {
-                readAlso = " (\(over): \(String(format: "%.2f", 100 * mine)), against \(String(format: "%.2f", 100 * theirs)) through \(w.description))"
+                readAlso = " (\(over): \(pct(mine)), against \(pct(theirs)) through \(w.description))"
             }
         }
         // Its scores on the shared folds (the first assignment's), paired with the others'.
-        var la = candidate(logitAdjustedName, "logistic regression (class weight \(LogitAdjustedRegression.classWeight(logitAdjustedWeightPower))) on \(spaces[last].name)\(whitening.map { ", " + $0.description } ?? "")\(readAlso), logits − τ·log π with τ = \(laPath.chosenShift) (\(laPath.rule))",
-                           space: last, C: laPath.chosen, scores: Array(laPath.scores[laPath.best].prefix(k)), first: candidates[0])
-        la.tau = laPath.chosenShift
-        candidates.append(la)
-        let chosen = choose(candidates, default: standing == .generated ? generated : generated + 1, blend: generated)
+        var la = candidate(logitAdjustedName, "logistic regression (class weight \(LogitAdjustedRegression.classWeight(adjusted.classWeightPower))) on \(space.name)\(whitening.map { ", " + $0.description } ?? "")\(readAlso), logits − τ·log π with τ = \(best.chosenShift) (\(best.rule))",
+                           space: index, C: best.chosen, scores: Array(best.scores[best.best].prefix(folds[0].count)), first: first)
+        la.tau = best.chosenShift
+        return (la, rows, whitening)
+    }
+
+    /// One line per candidate: mean held-out recall ± its standard error, the paired
+    /// difference against the first, the summary; the chosen one starred. O(candidates).
+    static func logCandidates(_ candidates: [Candidate], chosen: Int, log: ((String) -> Void)?) {
+        let width = max(13, candidates.map(\.name.count).max() ?? 0)
         for (i, c) in candidates.enumerated() {
-            let name = c.name.padding(toLength: max(13, candidates.map(\.name.count).max()!), withPad: " ", startingAt: 0)
-            log?("  \(i == chosen ? "*" : " ") \(name)" + String(format: " %6.2f ± %.2f   paired Δ %+.2f ± %.2f   ", 100 * c.mean,
-                                                                      100 * c.standardError, 100 * c.pairedDifference,
-                                                                      100 * c.pairedStandardError) + c.summary)
+            log?("  \(i == chosen ? "*" : " ") \(c.name.padding(toLength: width, withPad: " ", startingAt: 0))"
+                 + String(format: " %6.2f ± %.2f   paired Δ %+.2f ± %.2f   ", 100 * c.mean, 100 * c.standardError,
+                          100 * c.pairedDifference, 100 * c.pairedStandardError) + c.summary)
         }
-        // The winner fitted on the labelled rows `subset` (nil: every row) of its space,
-        // reading the unscaled rows (`[last | first]` for the two-view blend).
-        let pick = candidates[chosen], generatedChosen = chosen == generated
-        func fitPick(_ subset: [Int]?) throws -> LinearModel {
+    }
+
+    /// The chosen candidate, ready to be fitted on any subset of the labelled rows.
+    struct Winner {
+        var pick: Candidate
+        /// Whether it is the generated blend, and whether that reads two views.
+        var generated: Bool, twoView: Bool
+        var spaces: [Space]
+        var labels: [Int32]
+        var numClasses: Int
+        var paths: [RegressionCV.Path]
+        var gr: GeneratedRegression
+        var balanced: RegressionCV, adjusted: RegressionCV
+        /// The rows the logit-adjusted candidate reads, and their whitening (nil: none).
+        var adjustedRows: Matrix<Float>
+        var whitening: PartialWhitening?
+        var seed: UInt64
+
+        /// The rows `subset` as the fitted model reads them, unscaled (`[last | first]`
+        /// space for the two-view blend). O(|subset|·D).
+        func rows(_ subset: [Int]) -> Matrix<Float> {
+            twoView ? Matrix.horizontalJoin(spaces[spaces.count - 1].features.gatheringRows(subset), spaces[0].features.gatheringRows(subset))
+                : spaces[pick.space].features.gatheringRows(subset)
+        }
+
+        /// The candidate fitted on the labelled rows `subset` (nil: every row) of its space,
+        /// reading the unscaled rows.
+        func fit(_ subset: [Int]?) throws -> LinearModel {
             func rows(_ m: Matrix<Float>) -> Matrix<Float> { subset.map { m.gatheringRows($0) } ?? m }
             let y = subset.map { $0.map { labels[$0] } } ?? labels
             let view = GeneratedRegression.View(rows(spaces[pick.space].features))
-            if generatedChosen {
-                let partner = views ? GeneratedRegression.View(rows(spaces[0].features)) : nil
-                let parts = try gr.fitParts(view, labels: y, numClasses: numClasses, C: paths[last].chosen, generatedC: pick.C,
-                                            alongPath: true, partner: partner, partnerC: paths[0].chosen, seed: seed)
-                return parts.model(view, partner: partner, blend: blend)
+            if generated {
+                let partner = twoView ? GeneratedRegression.View(rows(spaces[0].features)) : nil
+                let parts = try gr.fitParts(view, labels: y, numClasses: numClasses, C: paths[spaces.count - 1].chosen,
+                                            generatedC: pick.C, alongPath: true, partner: partner, partnerC: paths[0].chosen, seed: seed)
+                return parts.model(view, partner: partner, blend: gr.blend)
             } else if let tau = pick.tau {
-                let r = whitening == nil ? view : GeneratedRegression.View(rows(laRows))
+                let r = whitening == nil ? view : GeneratedRegression.View(rows(adjustedRows))
                 let fitted = r.scaler.rawModel(try adjusted.refit(r.scaled, labels: y, numClasses: numClasses, C: pick.C))
                 return (whitening?.rawModel(fitted) ?? fitted)
                     .logitAdjusted(tau: tau, classCounts: LabeledFeatures.counts(of: y, numClasses: numClasses))
             }
-            return view.scaler.rawModel(try cv.refit(view.scaled, labels: y, numClasses: numClasses, C: pick.C))
+            return view.scaler.rawModel(try balanced.refit(view.scaled, labels: y, numClasses: numClasses, C: pick.C))
         }
-        // The memory head's weight and temperature: the winner refitted on each fold's
-        // training rows, its held-out logits mixed with the fold's own head.
-        let memory = !withMemory ? nil : try memoryChoice(spaces[pick.space], labels: labels, numClasses: numClasses, folds: folds,
-                                                         fit: fitPick, heldOut: { te in
-            generatedChosen && views
-                ? Matrix.horizontalJoin(spaces[last].features.gatheringRows(te), spaces[0].features.gatheringRows(te))
-                : spaces[pick.space].features.gatheringRows(te)
-        }, log: log, step: { f in report(spaces.count * perPath + k + laPaths * laPerPath + f + 1) })
-        // Refit the winner on every row of its space.
-        let model = try fitPick(nil)
-        report(total)
-        let head = memory.flatMap { m in
-            m.weight == 0 ? nil : MemoryHead(fitting: spaces[pick.space].features, labels: labels, numClasses: numClasses,
-                                             temperature: m.temperature, weight: m.weight)
-        }
-        return Outcome(model: model, twoView: generatedChosen && views, chosen: chosen, paths: paths, candidates: candidates,
-                       generator: gr.generator(counts: LabeledFeatures.counts(of: labels, numClasses: numClasses)),
-                       blend: blend, folds: k, whitening: whitening, memory: head, memoryChoice: memory)
     }
 
     /// The memory head's weight and temperature on `folds` (`MemoryHead.choose` on `space`'s
-    /// rows): the winner refitted on each fold's training rows by `fit`, its logits on the
-    /// fold's held-out rows as it reads them (`heldOut`), the grid logged. `step` is called
-    /// after each fold's fit. K fits and `MemoryHead.choose`'s cost.
+    /// rows) from the chosen candidate's logits on each fold's held-out rows
+    /// (`heldOutLogits(f)`, in `folds.heldOut(f)` order), the grid logged. `step` is called
+    /// after each fold's logits. `MemoryHead.choose`'s cost beside `heldOutLogits`'.
     static func memoryChoice(_ space: Space, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
-                             fit: ([Int]) throws -> LinearModel, heldOut: ([Int]) -> Matrix<Float>,
+                             heldOutLogits: (Int) throws -> Matrix<Float>,
                              log: ((String) -> Void)?, step: (Int) -> Void) throws -> MemoryHead.Choice {
         var logits: [Matrix<Float>] = []
         for f in 0..<folds.count {
-            logits.append(try fit(folds.training(f)).logits(heldOut(folds.heldOut(f))))
+            logits.append(try heldOutLogits(f))
             step(f)
         }
         let m = MemoryHead.choose(space.features, labels: labels, numClasses: numClasses, folds: folds, heldOutLogits: logits)
@@ -311,29 +375,34 @@ public enum CrossValidatedSelection {
     /// so no held-out row leaks into a generated one; every fold generates from `seed`, so
     /// the folds are independent and may run at once. `progress` is called as each fold
     /// finishes, one call at a time, with the number finished before it.
+    /// With `keepLogits`, also each fold's held-out logits (`folds.heldOut(f)` order), which
+    /// the memory head's choice reads (`N × C` floats in all); else `[]`.
     static func generatedCandidate(_ gr: GeneratedRegression, _ space: Space, space index: Int, labels: [Int32], numClasses: Int,
                                    folds: StratifiedFolds, C: Double, partner: (space: Space, C: Double)? = nil,
-                                   seed: UInt64, first: Candidate, progress: ((Int) -> Void)? = nil) throws -> Candidate {
+                                   seed: UInt64, first: Candidate, keepLogits: Bool = false,
+                                   progress: ((Int) -> Void)? = nil) throws -> (candidate: Candidate, logits: [Matrix<Float>]) {
         let counts = LabeledFeatures.counts(of: labels, numClasses: numClasses)
         let threads = generatedFoldThreads(rows: space.features.rows, classes: numClasses, largestClass: counts.max() ?? 0,
                                            dimension: space.features.cols + (partner?.space.features.cols ?? 0))
         let lock = NSLock()
         var finished = 0
-        let scores = try parallelMap(folds.count, threads: threads) { f -> Double in
+        let fits = try parallelMap(folds.count, threads: threads) { f -> (Double, Matrix<Float>?) in
             let split = FoldSplit(space.features, labels: labels, folds: folds, fold: f)
             let other = partner.map { FoldSplit($0.space.features, labels: labels, folds: folds, fold: f) }
             let parts = try gr.fitParts(split.view, labels: split.trainLabels, numClasses: numClasses, C: C,
                                         generatedC: C / gr.cDivisor, alongPath: true, partner: other?.view,
                                         partnerC: partner?.C, seed: seed)
-            let score = split.score(parts.scaledModel(blend: gr.blend), numClasses: numClasses, beside: other)
+            let model = parts.scaledModel(blend: gr.blend)
+            let score = split.score(model, numClasses: numClasses, beside: other)
+            let logits = keepLogits ? model.logits(other.map { Matrix.horizontalJoin(split.heldOut, $0.heldOut) } ?? split.heldOut) : nil
             lock.lock(); finished += 1; progress?(finished - 1); lock.unlock()
-            return score
+            return (score, logits)
         }
         let g = gr.generator(counts: counts), blend = gr.blend
         let blended = blend == 1 ? ""
             : ", logits blended \(1 - blend) : \(blend) with the class-weighted regression at C*" + (partner.map { " = \($0.C) on \($0.space.name)" } ?? "")
-        return candidate(generatedName, "one generated set on \(space.name) (k = \(g.k), α = \(g.alpha), β = \(g.initialBeta), \(g.meanMode.rawValue) mean, head threshold \(gr.headThreshold.map(String.init) ?? "⌈n_max/3⌉ of each fold"), every class to \(g.targetPerClass.map(String.init) ?? "n_max")) + unweighted regression at C*/\(String(format: "%g", gr.cDivisor))\(blended)",
-                         space: index, C: C / gr.cDivisor, scores: scores, first: first)
+        return (candidate(generatedName, "one generated set on \(space.name) (k = \(g.k), α = \(g.alpha), β = \(g.initialBeta), \(g.meanMode.rawValue) mean, head threshold \(gr.headThreshold.map(String.init) ?? "⌈n_max/3⌉ of each fold"), every class to \(g.targetPerClass.map(String.init) ?? "n_max")) + unweighted regression at C*/\(String(format: "%g", gr.cDivisor))\(blended)",
+                         space: index, C: C / gr.cDivisor, scores: fits.map(\.0), first: first), fits.compactMap(\.1))
     }
 
     /// The threads `generatedCandidate` runs folds on at once: as `RegressionCV.paths`'s,
