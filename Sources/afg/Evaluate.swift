@@ -68,7 +68,7 @@ struct Evaluate: ParsableCommand {
             m.many = nil; m.medium = nil; m.few = nil; m.groupSizes = [:]
         }
         // Compared classifiers: same classes and counts; each under its own recorded λ.
-        var others: [(path: String, method: String, metrics: Metrics, paired: PairedComparison)] = []
+        var others: [Compared] = []
         for path in compare {
             let (g, gm, gmemory) = try Job.agree { try loadClassifier(path, headKey: head.headKey) }
             if g.numClasses != f.numClasses || g.dim != f.dim {
@@ -84,60 +84,73 @@ struct Evaluate: ParsableCommand {
                            paired(q, predicted, set.labels, numClasses: gm.numClasses)))
         }
         guard Job.ranks.isRoot else { return }
-        if let p = plot {
-            let file = (test as NSString).lastPathComponent
-            func top1(_ m: Metrics) -> String { String(format: "%.2f", 100 * m.overall) + "%" }
-            let svg: String
-            if others.isEmpty {
-                svg = PerClassPlot.svg(series: [.init(label: f.method, metrics: m)], trainCounts: f.classCounts!,
-                                       classNames: set.classNames, title: "\(f.method) on \(file): top-1 \(top1(m))")
-            } else {
-                let series = [PerClassPlot.Series(label: "\(f.method): top-1 \(top1(m))", metrics: m)]
-                    + others.map { PerClassPlot.Series(label: "\($0.method): top-1 \(top1($0.metrics))", metrics: $0.metrics) }
-                svg = PerClassPlot.svg(series: series, trainCounts: f.classCounts!, classNames: set.classNames,
-                                       title: "per-class accuracy on \(file)")
-            }
-            try writeAtomically(contents: svg, to: p)
-        }
-        if json {
-            struct Out: Encodable {
-                var classifier: String, test: String, method: String, tukeyLambda: Float?, rawHead: Bool
-                var summary: Summary, perClass: [Double?], trainCounts: [Int]?, testCounts: [Int], confusion: [[Int]]
-                var compared: [Compared]?
-            }
-            struct Compared: Encodable {
-                var classifier: String, method: String, summary: Summary, perClass: [Double?]
-                /// This classifier minus the first, paired on the same rows.
-                var againstFirst: Paired
-            }
-            let c = m.numClasses
-            let conf = (0..<c).map { Array(m.confusion[($0 * c)..<(($0 + 1) * c)]) }
-            print(try encodeJSON(Out(classifier: classifier, test: test, method: f.method, tukeyLambda: f.tukeyLambda,
-                                     rawHead: f.rawWeight != nil,
-                                     summary: Summary(m), perClass: m.perClass, trainCounts: f.classCounts,
-                                     testCounts: m.evaluatedCounts, confusion: conf,
-                                     compared: others.isEmpty ? nil : others.map {
-                                         Compared(classifier: $0.path, method: $0.method, summary: Summary($0.metrics),
-                                                  perClass: $0.metrics.perClass, againstFirst: Paired($0.paired))
-                                     })))
+        if let p = plot { try writePlot(to: p, m, others, file: f, classNames: set.classNames) }
+        if json { try printJSON(m, others, file: f) } else { printText(m, others, file: f) }
+    }
+
+    /// A compared classifier: its path, method, metrics, and its difference from the first.
+    typealias Compared = (path: String, method: String, metrics: Metrics, paired: PairedComparison)
+
+    /// The per-class SVG of the first classifier (`m`, `f`) and the compared ones.
+    func writePlot(to p: String, _ m: Metrics, _ others: [Compared], file f: ClassifierFile, classNames: [String]?) throws {
+        let file = (test as NSString).lastPathComponent
+        func top1(_ m: Metrics) -> String { String(format: "%.2f", 100 * m.overall) + "%" }
+        let svg: String
+        if others.isEmpty {
+            svg = PerClassPlot.svg(series: [.init(label: f.method, metrics: m)], trainCounts: f.classCounts!,
+                                   classNames: classNames, title: "\(f.method) on \(file): top-1 \(top1(m))")
         } else {
-            print("classifier \(classifier) (method \(f.method), Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")\(f.rawWeight == nil ? "" : ", plus a head on the raw features")) on \(test): \(m.rows) rows")
-            print("overall      \(pct(m.overall)) ± \(points(m.overallStandardError)) points (the standard error from these \(m.rows) rows)")
-            if f.classCounts == nil {
-                print("many / medium / few: unavailable (no class_counts in \(classifier); pass --train-counts-from TRAIN_FILE)")
-            } else {
-                print("many         \(pct(m.many))  (\(m.groupSizes["many"] ?? 0) classes, > \(shots.many) training rows)")
-                print("medium       \(pct(m.medium))  (\(m.groupSizes["medium"] ?? 0) classes)")
-                print("few          \(pct(m.few))  (\(m.groupSizes["few"] ?? 0) classes, < \(shots.few) training rows)")
-            }
-            print("mean recall  \(pct(m.meanPerClassRecall)) ± \(points(m.meanPerClassRecallStandardError)) points")
-            for o in others {
-                print("compare \(o.path) (method \(o.method)): overall \(pct(o.metrics.overall))  many \(pct(o.metrics.many))  medium \(pct(o.metrics.medium))  few \(pct(o.metrics.few))  mean recall \(pct(o.metrics.meanPerClassRecall))")
-                let d = o.paired.overall, r = o.paired.meanPerClassRecall
-                print("  minus \(classifier), paired on the same rows: overall \(signedPoints(d.difference)) ± \(points(d.standardError)), mean recall \(signedPoints(r.difference)) ± \(points(r.standardError)) points")
-            }
-            if let p = plot { print("plot written to \(p)") }
+            let series = [PerClassPlot.Series(label: "\(f.method): top-1 \(top1(m))", metrics: m)]
+                + others.map { PerClassPlot.Series(label: "\($0.method): top-1 \(top1($0.metrics))", metrics: $0.metrics) }
+            svg = PerClassPlot.svg(series: series, trainCounts: f.classCounts!, classNames: classNames,
+                                   title: "per-class accuracy on \(file)")
         }
+        try writeAtomically(contents: svg, to: p)
+    }
+
+    /// `--json`: the summary, per-class accuracy and confusion matrix, and the compared ones.
+    func printJSON(_ m: Metrics, _ others: [Compared], file f: ClassifierFile) throws {
+        struct Out: Encodable {
+            var classifier: String, test: String, method: String, tukeyLambda: Float?, rawHead: Bool
+            var summary: Summary, perClass: [Double?], trainCounts: [Int]?, testCounts: [Int], confusion: [[Int]]
+            var compared: [Other]?
+        }
+        struct Other: Encodable {
+            var classifier: String, method: String, summary: Summary, perClass: [Double?]
+            /// This classifier minus the first, paired on the same rows.
+            var againstFirst: Paired
+        }
+        let c = m.numClasses
+        let conf = (0..<c).map { Array(m.confusion[($0 * c)..<(($0 + 1) * c)]) }
+        print(try encodeJSON(Out(classifier: classifier, test: test, method: f.method, tukeyLambda: f.tukeyLambda,
+                                 rawHead: f.rawWeight != nil,
+                                 summary: Summary(m), perClass: m.perClass, trainCounts: f.classCounts,
+                                 testCounts: m.evaluatedCounts, confusion: conf,
+                                 compared: others.isEmpty ? nil : others.map {
+                                     Other(classifier: $0.path, method: $0.method, summary: Summary($0.metrics),
+                                           perClass: $0.metrics.perClass, againstFirst: Paired($0.paired))
+                                 })))
+    }
+
+    /// The text report: overall and mean recall with their standard errors, the groups, and
+    /// each compared classifier with its paired difference.
+    func printText(_ m: Metrics, _ others: [Compared], file f: ClassifierFile) {
+        print("classifier \(classifier) (method \(f.method), Tukey λ \(f.tukeyLambda.map { "\($0)" } ?? "none")\(f.rawWeight == nil ? "" : ", plus a head on the raw features")) on \(test): \(m.rows) rows")
+        print("overall      \(pct(m.overall)) ± \(points(m.overallStandardError)) points (the standard error from these \(m.rows) rows)")
+        if f.classCounts == nil {
+            print("many / medium / few: unavailable (no class_counts in \(classifier); pass --train-counts-from TRAIN_FILE)")
+        } else {
+            print("many         \(pct(m.many))  (\(m.groupSizes["many"] ?? 0) classes, > \(shots.many) training rows)")
+            print("medium       \(pct(m.medium))  (\(m.groupSizes["medium"] ?? 0) classes)")
+            print("few          \(pct(m.few))  (\(m.groupSizes["few"] ?? 0) classes, < \(shots.few) training rows)")
+        }
+        print("mean recall  \(pct(m.meanPerClassRecall)) ± \(points(m.meanPerClassRecallStandardError)) points")
+        for o in others {
+            print("compare \(o.path) (method \(o.method)): overall \(pct(o.metrics.overall))  many \(pct(o.metrics.many))  medium \(pct(o.metrics.medium))  few \(pct(o.metrics.few))  mean recall \(pct(o.metrics.meanPerClassRecall))")
+            let d = o.paired.overall, r = o.paired.meanPerClassRecall
+            print("  minus \(classifier), paired on the same rows: overall \(signedPoints(d.difference)) ± \(points(d.standardError)), mean recall \(signedPoints(r.difference)) ± \(points(r.standardError)) points")
+        }
+        if let p = plot { print("plot written to \(p)") }
     }
 
     /// The metrics of these predictions; under MPI, of every rank's rows: the local
