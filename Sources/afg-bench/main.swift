@@ -17,6 +17,7 @@ let registry: [(name: String, byDefault: Bool, run: () throws -> Void)] = [
     ("afg-digest", false, benchAFGDigest),
     ("train", true, benchTrain),
     ("solver", true, benchSolver),
+    ("memory-head", true, benchMemoryHead),
     ("scale-data", false, benchScaleData),
 ]
 
