@@ -69,7 +69,11 @@ final class MemoryHeadTests: XCTestCase {
         let (x, y) = crossedClusters(perCluster: 30, seed: 5)
         let folds = StratifiedFolds(labels: y, numClasses: 2, folds: 5, seed: 1)
         let logits = (0..<5).map { Matrix<Float>(rows: folds.heldOut($0).count, cols: 2) }
-        let choice = MemoryHead.choose(x, labels: y, numClasses: 2, folds: folds, heldOutLogits: logits)
+        var asked: [Int] = [], done: [Int] = []
+        let choice = MemoryHead.choose(x, labels: y, numClasses: 2, folds: folds, heldOutLogits: { asked.append($0); return logits[$0] },
+                                       progress: { done.append($0) })
+        XCTAssertEqual(asked, [0, 1, 2, 3, 4], "one fold's logits at a time, in order")
+        XCTAssertEqual(done, [0, 1, 2, 3, 4])
         XCTAssertGreaterThan(choice.weight, 0)
         XCTAssertEqual(choice.linearFoldScores, [0.5, 0.5, 0.5, 0.5, 0.5], "zero logits: every row is class 0")
         XCTAssertTrue(choice.foldScores.allSatisfy { $0 > 0.95 }, "\(choice.foldScores)")
@@ -94,7 +98,7 @@ final class MemoryHeadTests: XCTestCase {
             let te = folds.heldOut(f)
             return Matrix(rows: te.count, cols: 2, data: te.flatMap { y[$0] == 0 ? [Float(20), 0] : [0, Float(20)] })
         }
-        let choice = MemoryHead.choose(x, labels: y, numClasses: 2, folds: folds, heldOutLogits: logits)
+        let choice = MemoryHead.choose(x, labels: y, numClasses: 2, folds: folds, heldOutLogits: { logits[$0] })
         XCTAssertEqual(choice.weight, 0)
         XCTAssertEqual(choice.foldScores, choice.linearFoldScores)
         let model = LinearModel(weight: Matrix(rows: 2, cols: 2, data: [1, 0, 0, 1]), bias: [0, 0])

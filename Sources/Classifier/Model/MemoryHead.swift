@@ -228,15 +228,15 @@ public struct MemoryHead: Equatable, Sendable {
 
     /// Chooses `(w, T)` among `weights × temperatures` by mean held-out per-class recall over
     /// the folds: fold `f`'s head is built from its training rows of `x` (`N × D`, as the
-    /// classifier reads them), and mixed into `heldOutLogits[f]` (its held-out rows' linear
-    /// logits, in `folds.heldOut(f)` order). The highest mean wins, the smaller weight (then
-    /// the smaller temperature) on ties, so `w = 0` stands unless the head adds.
-    /// - Complexity: per fold, `2·N_f·(N − N_f)·D` flops and `|temperatures|·N_f·(N − N_f)`
-    ///   exponentials.
+    /// classifier reads them), and mixed into `heldOutLogits(f)` (its held-out rows' linear
+    /// logits, in `folds.heldOut(f)` order), asked for one fold at a time. The highest mean
+    /// wins, the smaller weight (then the smaller temperature) on ties, so `w = 0` stands
+    /// unless the head adds. `progress(f)` is called as fold `f` is done.
+    /// - Complexity: per fold, `heldOutLogits`' cost, `2·N_f·(N − N_f)·D` flops and
+    ///   `|temperatures|·N_f·(N − N_f)` exponentials.
     public static func choose(_ x: Matrix<Float>, labels: [Int32], numClasses c: Int, folds: StratifiedFolds,
-                              heldOutLogits: [Matrix<Float>], weights: [Double] = MemoryHead.weights,
-                              temperatures: [Double] = MemoryHead.temperatures) -> Choice {
-        precondition(heldOutLogits.count == folds.count, "MemoryHead.choose: \(heldOutLogits.count) folds of logits, \(folds.count) folds")
+                              heldOutLogits: (Int) throws -> Matrix<Float>, weights: [Double] = MemoryHead.weights,
+                              temperatures: [Double] = MemoryHead.temperatures, progress: (Int) -> Void = { _ in }) rethrows -> Choice {
         let grid = weights.count * temperatures.count
         var perFold = [[Double]](repeating: [Double](repeating: 0, count: grid), count: folds.count)
         for f in 0..<folds.count {
@@ -244,13 +244,16 @@ public struct MemoryHead: Equatable, Sendable {
             let train = x.gatheringRows(tr), center = mean(train)
             let posteriors = logPosteriors(unit(x.gatheringRows(te), center: center), memory: unit(train, center: center),
                                            labels: tr.map { labels[$0] }, numClasses: c, temperatures: temperatures)
-            let linear = logSoftmax(heldOutLogits[f]), truth = te.map { labels[$0] }, zeros = [Int](repeating: 0, count: c)
+            let logits = try heldOutLogits(f)
+            precondition(logits.rows == te.count && logits.cols == c, "MemoryHead.choose: fold \(f)'s logits are \(logits.rows) × \(logits.cols), its held-out rows \(te.count) × \(c) classes")
+            let linear = logSoftmax(logits), truth = te.map { labels[$0] }, zeros = [Int](repeating: 0, count: c)
             for (a, w) in weights.enumerated() {
                 for (b, p) in posteriors.enumerated() {
                     perFold[f][a * temperatures.count + b] = Metrics(predictions: argmax(mix(linear, w == 0 ? nil : p, weight: w)),
                                                                       labels: truth, numClasses: c, trainCounts: zeros).meanPerClassRecall
                 }
             }
+            progress(f)
         }
         let means = (0..<grid).map { g in perFold.reduce(0) { $0 + $1[g] } / Double(folds.count) }
         var best = 0

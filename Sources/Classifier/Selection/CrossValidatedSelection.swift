@@ -219,7 +219,7 @@ public enum CrossValidatedSelection {
 
     /// The steps `select` reports, in order: each space's path (fold, `C`), each fold's
     /// generated candidate, the logit adjustment's paths over every assignment of the folds
-    /// (then again on the whitened rows), the memory head's fold refits, the refit.
+    /// (then again on the whitened rows), the memory head's folds, the refit.
     struct Steps {
         var spaces: [String]
         var folds: Int
@@ -246,7 +246,7 @@ public enum CrossValidatedSelection {
                 return "\(logitAdjustedName)\(r < adjustedPerPath ? "" : " (whitened)"): "
                     + onPath(r % adjustedPerPath, of: folds * assignments)
             }
-            if memory && done < memoryStart + folds { return "memory head: the chosen candidate on fold \(done - memoryStart + 1)/\(folds)" }
+            if memory && done < memoryStart + folds { return "memory head: fold \(done - memoryStart + 1)/\(folds)" }
             return "refitting the chosen candidate on every row"
         }
     }
@@ -346,16 +346,12 @@ public enum CrossValidatedSelection {
     /// The memory head's weight and temperature on `folds` (`MemoryHead.choose` on `space`'s
     /// rows) from the chosen candidate's logits on each fold's held-out rows
     /// (`heldOutLogits(f)`, in `folds.heldOut(f)` order), the grid logged. `step` is called
-    /// after each fold's logits. `MemoryHead.choose`'s cost beside `heldOutLogits`'.
+    /// as each fold is done. `MemoryHead.choose`'s cost.
     static func memoryChoice(_ space: Space, labels: [Int32], numClasses: Int, folds: StratifiedFolds,
                              heldOutLogits: (Int) throws -> Matrix<Float>,
                              log: ((String) -> Void)?, step: (Int) -> Void) throws -> MemoryHead.Choice {
-        var logits: [Matrix<Float>] = []
-        for f in 0..<folds.count {
-            logits.append(try heldOutLogits(f))
-            step(f)
-        }
-        let m = MemoryHead.choose(space.features, labels: labels, numClasses: numClasses, folds: folds, heldOutLogits: logits)
+        let m = try MemoryHead.choose(space.features, labels: labels, numClasses: numClasses, folds: folds,
+                                      heldOutLogits: heldOutLogits, progress: step)
         log?("memory head on \(space.name) by \(folds.count)-fold cross-validation (held-out mean per-class recall, weight w × temperature T):")
         let ts = MemoryHead.temperatures
         for (a, w) in MemoryHead.weights.enumerated() {
