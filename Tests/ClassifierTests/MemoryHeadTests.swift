@@ -62,6 +62,25 @@ final class MemoryHeadTests: XCTestCase {
         }
     }
 
+    /// The head keeps its rows grouped by class, and the order it is given them in does not
+    /// matter: a shuffled copy of the same rows gives the same log-posteriors.
+    func testRowOrderDoesNotMatter() throws {
+        var rng = Xoshiro256(seed: 12)
+        let n = 60, d = 6, c = 5
+        let z: [Double] = standardNormals(n * d + 9 * d, using: &rng)
+        let x = Matrix<Float>(rows: n, cols: d, data: z.prefix(n * d).map(Float.init))
+        let q = Matrix<Float>(rows: 9, cols: d, data: z.suffix(9 * d).map(Float.init))
+        let y = (0..<n).map { Int32(($0 * 7) % c) }
+        let head = MemoryHead(fitting: x, labels: y, numClasses: c, temperature: 0.05, weight: 0.5)
+        XCTAssertEqual(head.labels, y.sorted())
+        let shuffled = (0..<n).map { ($0 * 11) % n }   // 11 is prime to 60: a permutation
+        let other = MemoryHead(center: head.center, rows: head.rows.gatheringRows(shuffled), labels: shuffled.map { head.labels[$0] },
+                               numClasses: c, temperature: 0.05, weight: 0.5)
+        XCTAssertEqual(other.labels, head.labels)
+        let a = head.logPosteriors(q), b = other.logPosteriors(q)
+        for i in a.data.indices { XCTAssertEqual(a.data[i], b.data[i], accuracy: 1e-5) }
+    }
+
     /// On crossed clusters a linear model with no information (zero logits) predicts one
     /// class; the head finds every row's class, the folds choose a positive weight for it, and
     /// the mixed prediction reads only the first `dim` columns of a wider input.

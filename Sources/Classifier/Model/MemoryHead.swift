@@ -18,9 +18,10 @@ import Linalg
 public struct MemoryHead: Equatable, Sendable {
     /// `D`: the mean of the rows it was built from.
     public var center: [Float]
-    /// `M × D`: those rows, centred and of unit length (a row equal to the centre stays 0).
+    /// `M × D`: those rows, centred and of unit length (a row equal to the centre stays 0),
+    /// grouped by class (`classOrder`).
     public var rows: Matrix<Float>
-    /// `M` labels in `0..<numClasses`.
+    /// `M` labels in `0..<numClasses`, non-decreasing.
     public var labels: [Int32]
     public var numClasses: Int
     /// `T > 0`.
@@ -42,8 +43,23 @@ public struct MemoryHead: Equatable, Sendable {
         precondition(rows.rows == labels.count && rows.cols == center.count, "MemoryHead: \(rows.rows) × \(rows.cols) rows, \(labels.count) labels, \(center.count)-d centre")
         precondition(labels.allSatisfy { $0 >= 0 && Int($0) < numClasses }, "MemoryHead: a label outside 0..<\(numClasses)")
         precondition(temperature > 0 && (0...1).contains(weight), "MemoryHead: temperature \(temperature), weight \(weight)")
-        self.center = center; self.rows = rows; self.labels = labels; self.numClasses = numClasses
-        self.temperature = temperature; self.weight = weight
+        let order = MemoryHead.classOrder(labels, numClasses: numClasses)
+        let grouped = order.enumerated().allSatisfy { $0.offset == $0.element }
+        self.center = center; self.rows = grouped ? rows : rows.gatheringRows(order)
+        self.labels = grouped ? labels : order.map { labels[$0] }
+        self.numClasses = numClasses; self.temperature = temperature; self.weight = weight
+    }
+
+    /// The indices of `labels` grouped by class, in index order within a class (a counting
+    /// sort): the order the head keeps its rows in, so that each class's similarities are
+    /// one contiguous run. O(N + C).
+    static func classOrder(_ labels: [Int32], numClasses c: Int) -> [Int] {
+        var next = [Int](repeating: 0, count: c + 1)
+        for l in labels { next[Int(l) + 1] += 1 }
+        for k in 0..<c { next[k + 1] += next[k] }
+        var order = [Int](repeating: 0, count: labels.count)
+        for (i, l) in labels.enumerated() { order[next[Int(l)]] = i; next[Int(l)] += 1 }
+        return order
     }
 
     /// The head of the rows `x` (`N × D`, as the classifier reads them): centred by their
@@ -154,19 +170,25 @@ public struct MemoryHead: Equatable, Sendable {
     }
 
     /// The balanced log-posteriors of unit rows `q` against the unit rows `memory` of
-    /// `labels`, one `N × C` matrix per temperature (the similarities computed once). Each
-    /// block's similarities come from one product; its rows are then turned into
+    /// `labels`, one `N × C` matrix per temperature (the similarities computed once). The
+    /// memory rows are grouped by class first (no copy when they already are), so a class's
+    /// similarities are one contiguous run: its maximum and its sum of exponentials are
+    /// vector loops (`FastExp`, float, about 2 ulp), its log-density is formed in Double.
+    /// Each block's similarities come from one product; its rows are then turned into
     /// log-posteriors in `parallelRanges`, each row alone with the same arithmetic on any
     /// schedule, so the bits do not depend on the thread count.
     /// - Complexity: `2·N·M·D` flops, `N·M` exponentials per temperature; memory
-    ///   `O(block·M)` beside the output.
+    ///   `O(block·M)` beside the output (and `M·D` when the rows must be grouped).
     static func logPosteriors(_ q: Matrix<Float>, memory: Matrix<Float>, labels: [Int32], numClasses c: Int,
                               temperatures: [Double]) -> [Matrix<Float>] {
+        let order = classOrder(labels, numClasses: c)
+        let grouped = order.enumerated().allSatisfy { $0.offset == $0.element } ? memory : memory.gatheringRows(order)
         let n = q.rows, m = memory.rows, nt = temperatures.count
         var flat = [Float](repeating: 0, count: nt * n * c)
-        var counts = [Double](repeating: 0, count: c)
+        var counts = [Int](repeating: 0, count: c)
         for l in labels { counts[Int(l)] += 1 }
-        let logCounts = counts.map { $0 > 0 ? log($0) : 0 }
+        let starts = counts.reduce(into: [0]) { $0.append($0.last! + $1) }
+        let logCounts = counts.map { $0 > 0 ? log(Double($0)) : 0 }
         let block = max(1, min(512, (1 << 22) / max(m, 1)))
         flat.withUnsafeMutableBufferPointer { po in
             guard let out = po.baseAddress else { return }   // no rows or no classes
@@ -174,28 +196,23 @@ public struct MemoryHead: Equatable, Sendable {
             while start < n {
                 let rows = min(block, n - start)
                 var s = Matrix<Float>(rows: rows, cols: m)
-                BLAS.gemm(q.gatheringRows(start..<(start + rows)), memory, transposeB: true, into: &s)
+                BLAS.gemm(q.gatheringRows(start..<(start + rows)), grouped, transposeB: true, into: &s)
                 s.data.withUnsafeBufferPointer { ps in
                     parallelRanges(rows, costPerItem: 2 * m * nt) { range in
-                        var top = [Double](repeating: 0, count: c), total = [Double](repeating: 0, count: c)
-                        var density = [Double](repeating: 0, count: c)
+                        var density = [Double](repeating: 0, count: c), scratch = [Float](repeating: 0, count: max(m, 1))
                         for i in range {
-                            let row = i * m
                             for (t, temperature) in temperatures.enumerated() {
-                                let inv = 1 / temperature
-                                for k in 0..<c { top[k] = -Double.infinity; total[k] = 0 }
-                                for j in 0..<m {
-                                    let k = Int(labels[j]), v = Double(ps[row + j]) * inv
-                                    if v > top[k] { top[k] = v }
-                                }
-                                for j in 0..<m {
-                                    let k = Int(labels[j])
-                                    total[k] += exp(Double(ps[row + j]) * inv - top[k])
-                                }
-                                for k in 0..<c { density[k] = Double(emptyClass) }
+                                let inv = Float(1 / temperature)
                                 var best = -Double.infinity
-                                for k in 0..<c where counts[k] > 0 {
-                                    density[k] = top[k] + log(total[k]) - logCounts[k]
+                                for k in 0..<c {
+                                    density[k] = Double(emptyClass)
+                                    guard counts[k] > 0, let row = ps.baseAddress else { continue }
+                                    let run = row + i * m + starts[k]
+                                    let top = FastExp.maxOf(run, nil, scale: inv, counts[k])
+                                    let total = scratch.withUnsafeMutableBufferPointer {
+                                        FastExp.expShifted(run, nil, scale: inv, shift: top, $0.baseAddress!, counts[k])
+                                    }
+                                    density[k] = Double(top) + log(Double(total)) - logCounts[k]
                                     best = max(best, density[k])
                                 }
                                 if best == -Double.infinity { best = Double(emptyClass) }
@@ -240,7 +257,8 @@ public struct MemoryHead: Equatable, Sendable {
         let grid = weights.count * temperatures.count
         var perFold = [[Double]](repeating: [Double](repeating: 0, count: grid), count: folds.count)
         for f in 0..<folds.count {
-            let tr = folds.training(f), te = folds.heldOut(f)
+            let fold = folds.training(f), te = folds.heldOut(f)
+            let tr = classOrder(fold.map { labels[$0] }, numClasses: c).map { fold[$0] }   // grouped by class, as a head keeps them
             let train = x.gatheringRows(tr), center = mean(train)
             let posteriors = logPosteriors(unit(x.gatheringRows(te), center: center), memory: unit(train, center: center),
                                            labels: tr.map { labels[$0] }, numClasses: c, temperatures: temperatures)
