@@ -63,22 +63,15 @@ public struct MemoryHead: Equatable, Sendable {
     }
 
     /// The head of the rows `x` (`N × D`, as the classifier reads them): centred by their
-    /// mean, scaled to unit length. O(N·D).
+    /// mean (`FeatureScaler`'s), scaled to unit length. O(N·D).
     public init(fitting x: Matrix<Float>, labels: [Int32], numClasses: Int, temperature: Double, weight: Double) {
-        let c = MemoryHead.mean(x)
+        let c = FeatureScaler(fitting: x).mean
         self.init(center: c, rows: MemoryHead.unit(x, center: c), labels: labels, numClasses: numClasses,
                   temperature: temperature, weight: weight)
     }
 
     /// `D`.
     public var dim: Int { center.count }
-
-    /// The column means of `x` (summed in Double). O(N·D).
-    static func mean(_ x: Matrix<Float>) -> [Float] {
-        var s = [Double](repeating: 0, count: x.cols)
-        for i in 0..<x.rows { for j in 0..<x.cols { s[j] += Double(x.data[i * x.cols + j]) } }
-        return s.map { Float($0 / Double(max(x.rows, 1))) }
-    }
 
     /// `(x − center) / ‖x − center‖` row by row (a zero row stays 0). O(N·D).
     static func unit(_ x: Matrix<Float>, center: [Float]) -> Matrix<Float> {
@@ -259,7 +252,7 @@ public struct MemoryHead: Equatable, Sendable {
         for f in 0..<folds.count {
             let fold = folds.training(f), te = folds.heldOut(f)
             let tr = classOrder(fold.map { labels[$0] }, numClasses: c).map { fold[$0] }   // grouped by class, as a head keeps them
-            let train = x.gatheringRows(tr), center = mean(train)
+            let train = x.gatheringRows(tr), center = FeatureScaler(fitting: train).mean
             let posteriors = logPosteriors(unit(x.gatheringRows(te), center: center), memory: unit(train, center: center),
                                            labels: tr.map { labels[$0] }, numClasses: c, temperatures: temperatures)
             let logits = try heldOutLogits(f)
